@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Command modules register their commands on ``app`` when imported.
+from propscan.cli import (  # noqa: F401
+    app as _app_module,
+)
 from propscan.cli.app import app
 
 __all__ = ["app", "main"]
