@@ -195,3 +195,18 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
         else:
             merged.append(Span(span.start, span.end))
     return merged
+
+
+def validation_ids(article_ids: Iterable[str], fraction: float = 0.1) -> set[str]:
+    """A fixed, seed-free part of the train articles held out for tuning thresholds.
+
+    Chosen by a hash of the id so that every model and every run holds out the same
+    articles, and dev stays untouched for evaluation.
+    """
+    import hashlib
+
+    def bucket(article_id: str) -> float:
+        digest = hashlib.sha256(article_id.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return {article_id for article_id in article_ids if bucket(article_id) < fraction}
