@@ -98,7 +98,7 @@ def load_detector(directory: str | os.PathLike[str] | None = None) -> Detector:
 
         return BaselineDetector.load(path)
     if kind == "transformer":
-        from propscan.onnx_detector import OnnxDetector
+        from propscan.neural import NeuralDetector
 
-        return OnnxDetector.load(path)
+        return NeuralDetector.load(path)
     raise PropscanError(f"{path}/model.json: unknown model kind {kind!r}")

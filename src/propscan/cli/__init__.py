@@ -4,6 +4,15 @@ from __future__ import annotations
 
 # Command modules register their commands on ``app`` when imported.
 from propscan.cli import (  # noqa: F401
+    analyze,
+    batch,
+    corpus,
+    score,
+    serve,
+    techniques,
+    train,
+)
+from propscan.cli import (
     app as _app_module,
 )
 from propscan.cli.app import app

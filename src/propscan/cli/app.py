@@ -14,11 +14,8 @@ from typer.core import TyperGroup
 
 from propscan.errors import PropscanError
 
-
-class UserError(click.ClickException):
-    """A PropscanError shown as ``Error: ...`` with exit status 2."""
-
-    exit_code = 2
+#: Exit status for input the user can fix (usage errors use 2 as well).
+USER_ERROR_EXIT = 2
 
 
 class _ErrorReportingGroup(TyperGroup):
@@ -26,7 +23,10 @@ class _ErrorReportingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PropscanError as error:
-            raise UserError(str(error)) from None
+            # typer vendors its own click, so a click.ClickException would escape as a
+            # traceback; print the message and leave with the usage-error status instead.
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(USER_ERROR_EXIT) from None
 
 
 app = typer.Typer(

@@ -1,0 +1,183 @@
+"""``propscan analyze``: find propaganda techniques in an article file, standard input or a URL."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from propscan.cli.app import app
+from propscan.corpus import article_id_from_filename, read_text
+from propscan.data import Article
+from propscan.errors import InputFormatError, PropscanError
+from propscan.pipeline import Analysis, analyze, check_text, check_threshold, parse_techniques
+from propscan.render import render_html, render_json, render_ptc, render_terminal
+
+STDIN = "-"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_TEXT_WIDTH = 100
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    ptc = "ptc"
+    html = "html"
+
+
+@app.command("analyze")
+def analyze_command(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT", help="Article text file, '-' for standard input, or an http(s) URL."
+        ),
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model directory (default: the model shipped with propscan)."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="text: highlighted article; json: all results; ptc: SemEval FLC lines; "
+            "html: a self-contained report page.",
+        ),
+    ] = OutputFormat.text,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Span decision threshold in [0, 1] (default: the model's tuned one); "
+            "lower finds more spans."
+        ),
+    ] = None,
+    techniques: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep only these techniques: comma-separated PTC labels "
+            "(see 'propscan techniques')."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the result to this file.")
+    ] = None,
+    allow_private_urls: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-urls",
+            help="Also fetch URLs on private or local networks (only for trusted input).",
+        ),
+    ] = False,
+) -> None:
+    """Find propaganda techniques in one news article."""
+    check_threshold(threshold)
+    keep = parse_techniques(techniques) if techniques is not None else None
+    with _status("Reading the article…"):
+        article = read_article(source, allow_private=allow_private_urls)
+    with _status("Analysing…"):
+        analysis = analyze(
+            article.text,
+            model,
+            threshold=threshold,
+            techniques=keep,
+            title=article.title,
+            url=article.url,
+            source=article.source,
+        )
+    if out is None:
+        if output_format is OutputFormat.text:
+            render_terminal(analysis, Console())
+        else:
+            sys.stdout.write(render(analysis, output_format, article.id))
+        return
+    write_output(out, render(analysis, output_format, article.id))
+    Console(stderr=True).print(f"Wrote {output_format} to {out}", highlight=False, markup=False)
+
+
+def read_article(source: str, *, allow_private: bool = False) -> Article:
+    """The article named by the ``INPUT`` argument: a file, ``-`` for stdin, or a URL."""
+    if source == STDIN:
+        text = decode_input(sys.stdin.buffer.read(), "standard input")
+        article = Article(id="stdin", text=text)
+    elif _URL.match(source):
+        article = _fetch(source, allow_private)
+    else:
+        article = _read_file(Path(source))
+    where = "standard input" if source == STDIN else source
+    check_text(article.text, f"the article in {where}")
+    return article
+
+
+def decode_input(raw: bytes, where: str) -> str:
+    """UTF-8 text, or an error naming the line of the first undecodable byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputFormatError(
+            where, line, f"not valid UTF-8 (byte {error.start}); re-encode the text as UTF-8"
+        ) from None
+
+
+def _read_file(path: Path) -> Article:
+    if not path.exists():
+        raise PropscanError(
+            f"{path}: no such file; give an article text file, '-' for standard input, "
+            "or an http(s) URL"
+        )
+    if path.is_dir():
+        raise PropscanError(f"{path}: is a directory; give one article text file")
+    article_id = article_id_from_filename(path.name) or re.sub(r"\s+", "_", path.stem) or "article"
+    return Article(id=article_id, text=read_text(path))
+
+
+def _fetch(url: str, allow_private: bool) -> Article:
+    from propscan.fetch import FetchError, fetch_article
+
+    try:
+        return fetch_article(url, allow_private=allow_private)
+    except FetchError as error:
+        if error.reason == "private_address":
+            raise PropscanError(f"{error}; pass --allow-private-urls to fetch it anyway") from None
+        raise
+
+
+def render(analysis: Analysis, output_format: OutputFormat, article_id: str) -> str:
+    """The analysis as text in ``output_format`` (plain text for the ``text`` format)."""
+    if output_format is OutputFormat.json:
+        return render_json(analysis)
+    if output_format is OutputFormat.ptc:
+        return render_ptc(analysis, article_id)
+    if output_format is OutputFormat.html:
+        return render_html(analysis)
+    buffer = io.StringIO()
+    render_terminal(analysis, Console(file=buffer, width=_TEXT_WIDTH, force_terminal=False))
+    return buffer.getvalue()
+
+
+def write_output(path: Path, content: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8", newline="")
+    except OSError as error:
+        raise PropscanError(f"{path}: cannot write the result ({error.strerror})") from None
+
+
+@contextlib.contextmanager
+def _status(message: str) -> Iterator[None]:
+    """A spinner on stderr while something slow runs, only when stderr is a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield

@@ -1,0 +1,185 @@
+"""``propscan score si|tc|flc``: score a predictions file against gold labels."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from propscan.cli.app import app
+from propscan.corpus import parse_labels, read_labels, read_text
+from propscan.data import Annotations
+from propscan.errors import InputFormatError, PropscanError
+from propscan.scoring import (
+    Prf,
+    SpanMismatchError,
+    SpanScores,
+    TcScores,
+    check_tc_spans,
+    score_flc,
+    score_si,
+    score_tc,
+    to_si_annotations,
+)
+
+score_app = typer.Typer(
+    name="score",
+    help=(
+        "Score predictions against gold labels like the official SemEval-2020 Task 11 "
+        "(SI, TC) and NLP4IF-2019 (FLC) scorers."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(score_app, name="score")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+GoldOption = Annotated[Path, typer.Option("--gold", help="Gold labels file (PTC format).")]
+PredOption = Annotated[Path, typer.Option("--pred", help="Predictions file (PTC format).")]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="A readable table, or JSON for scripts.")
+]
+
+
+def read_si_labels(path: Path) -> Annotations:
+    """SI spans of a 3-column SI file, or of a 4-column FLC/TC file (techniques dropped)."""
+    text = read_text(path)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if len(first.rstrip("\r").split("\t")) == 4:
+        return to_si_annotations(parse_labels(text, path, "flc", allow_unknown_technique=True))
+    return parse_labels(text, path, "si")
+
+
+def _line_of(path: Path, article_id: str, start: int, end: int) -> int | None:
+    """The first line of a (validated) labels file holding the given span."""
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        fields = [field.strip() for field in line.rstrip("\r").split("\t")]
+        if len(fields) >= 3 and fields[0] == article_id and _offsets(fields) == (start, end):
+            return number
+    return None
+
+
+def _offsets(fields: list[str]) -> tuple[int, int] | None:
+    try:
+        return int(fields[-2]), int(fields[-1])
+    except ValueError:
+        return None
+
+
+def _mismatch_message(error: SpanMismatchError, gold: Path, pred: Path) -> InputFormatError:
+    """The mismatch located in the predictions file, or in the gold file when a span is missing."""
+    span = f"span {error.article_id} {error.start}-{error.end}"
+    rule = (
+        "a TC predictions file must list exactly the gold spans (one line per gold line) "
+        "and change only the technique column"
+    )
+    if error.predicted_count == 0:
+        where = _line_of(gold, error.article_id, error.start, error.end)
+        gold_line = f"{gold}:{where}" if where is not None else str(gold)
+        return InputFormatError(pred, None, f"{span} of {gold_line} is missing; {rule}")
+    return InputFormatError(
+        pred,
+        _line_of(pred, error.article_id, error.start, error.end),
+        f"{span} has {error.predicted_count} line(s) here but {error.gold_count} in {gold}; {rule}",
+    )
+
+
+def _print_table(title: str, first_column: str, counted: str, rows: list[tuple[str, Prf]]) -> None:
+    """Scores to 4 decimals (``--format json`` gives them exactly), narrow enough for 80 columns."""
+    caption = f"Pred, Gold: numbers of {counted}"
+    table = Table(title=title, caption=caption)
+    table.add_column(first_column, no_wrap=True)
+    for name in ("Prec", "Rec", "F1", "Pred", "Gold"):
+        table.add_column(name, justify="right")
+    for index, (name, prf) in enumerate(rows):
+        table.add_row(
+            name,
+            f"{prf.precision:.4f}",
+            f"{prf.recall:.4f}",
+            f"{prf.f1:.4f}",
+            str(prf.predicted_count),
+            str(prf.gold_count),
+            style="bold" if index == 0 else None,
+            end_section=index == 0 and len(rows) > 1,
+        )
+    Console().print(table)
+
+
+def _report(scores: SpanScores | TcScores, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(scores.to_dict(), indent=2))
+        return
+    if isinstance(scores, TcScores):
+        micro = Prf(scores.micro_f1, scores.micro_f1, scores.micro_f1, scores.total, scores.total)
+        rows = [("micro average", micro), *scores.per_technique.items()]
+        _print_table(
+            f"TC: {scores.correct} of {scores.total} labels right", "Technique", "labels", rows
+        )
+    elif scores.task == "si":
+        _print_table("SI", "Spans", "merged spans", [("all spans", scores.overall)])
+    else:
+        rows = [("all techniques", scores.overall), *scores.per_technique.items()]
+        _print_table("FLC", "Technique", "merged spans", rows)
+
+
+@score_app.command(
+    "si",
+    help=(
+        "Span identification: overlap-based precision, recall and F1.\n\n"
+        "Files hold ID START END lines; a 4-column FLC/TC file (ID TECHNIQUE START END) "
+        "is accepted too (detected from its first line) and its techniques are ignored. "
+        "Overlapping spans of an article are merged on both sides."
+    ),
+)
+def score_si_command(
+    gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
+) -> None:
+    """Score span identification."""
+    _report(score_si(read_si_labels(gold), read_si_labels(pred)), output)
+
+
+@score_app.command(
+    "tc",
+    help=(
+        "Technique classification: micro F1 and per-technique scores.\n\n"
+        "Files hold ID TECHNIQUE START END lines; the predictions must repeat the gold "
+        "spans exactly, in any order, and only the techniques may differ."
+    ),
+)
+def score_tc_command(
+    gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
+) -> None:
+    """Score technique classification, refusing predictions whose spans are not the gold ones."""
+    gold_labels = read_labels(gold, "flc")
+    pred_labels = read_labels(pred, "flc")
+    try:
+        check_tc_spans(gold_labels, pred_labels)
+    except SpanMismatchError as error:
+        raise _mismatch_message(error, gold, pred) from None
+    if len(gold_labels) == 0:
+        raise PropscanError(f"{gold}: no labels to score; pass a gold file with spans")
+    _report(score_tc(gold_labels, pred_labels), output)
+
+
+@score_app.command(
+    "flc",
+    help=(
+        "Fragment-level classification: SI scoring where techniques must match.\n\n"
+        "Files hold ID TECHNIQUE START END lines; overlapping spans with the same technique "
+        "are merged on both sides. Scores overall and per technique."
+    ),
+)
+def score_flc_command(
+    gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
+) -> None:
+    """Score fragment-level classification."""
+    _report(score_flc(read_labels(gold, "flc"), read_labels(pred, "flc")), output)

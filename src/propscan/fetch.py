@@ -1,0 +1,303 @@
+"""Download a news page and extract its article text, guarding the local network.
+
+A URL typed by a user (or sent to the service) must not turn propscan into a way to
+reach internal machines, so every redirect is followed by hand, every address a host
+resolves to must be public, and the connection goes to exactly the address that was
+checked (the TLS certificate is still verified against the host name). Downloads are
+streamed and capped so that a huge or endless page cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from propscan.data import Article
+from propscan.errors import PropscanError
+
+FetchReason = Literal[
+    "invalid_url", "private_address", "unreachable", "too_large", "not_an_article"
+]
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_PLAIN_TYPES = frozenset({"text/plain"})
+_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8"
+
+
+class FetchError(PropscanError):
+    """A page could not be turned into an article; ``reason`` says why, for programs."""
+
+    def __init__(self, url: str, reason: FetchReason, problem: str) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.reason: FetchReason = reason
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Page:
+    """A downloaded page: its final URL (after redirects), media type, charset and body."""
+
+    url: str
+    media_type: str
+    charset: str | None
+    body: bytes
+
+
+def article_id_for_url(url: str) -> str:
+    """A short, stable id for an article found at ``url`` (used in PTC output and storage)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+
+
+def fetch_article(
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = 10.0,
+    max_bytes: int = 5_000_000,
+    max_redirects: int = 5,
+) -> Article:
+    """Download ``url`` and extract the article's title and text with trafilatura.
+
+    ``timeout`` bounds the whole download in seconds; ``allow_private`` permits hosts on
+    private, loopback or link-local networks (for trusted, local use only).
+    """
+    page = download(
+        url,
+        allow_private=allow_private,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        max_redirects=max_redirects,
+    )
+    return extract_article(page)
+
+
+def download(
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = 10.0,
+    max_bytes: int = 5_000_000,
+    max_redirects: int = 5,
+) -> Page:
+    """The page at ``url``, following at most ``max_redirects`` redirects, each one checked."""
+    deadline = time.monotonic() + timeout
+    current = _parse_url(url, url)
+    headers = {"User-Agent": _user_agent(), "Accept": _ACCEPT}
+    # Proxies from the environment are ignored: the address check must see the real server.
+    with httpx.Client(trust_env=False, follow_redirects=False, headers=headers) as client:
+        for _ in range(max_redirects + 1):
+            addresses = _checked_addresses(current, allow_private)
+            response = _connect(client, current, addresses, deadline, timeout)
+            try:
+                if not response.is_redirect:
+                    return _read_page(response, current, deadline, timeout, max_bytes)
+                current = _parse_url(current.join(response.headers["location"]), url)
+            finally:
+                response.close()
+    raise FetchError(url, "unreachable", f"more than {max_redirects} redirects; giving up")
+
+
+def extract_article(page: Page) -> Article:
+    """The article in a downloaded page: trafilatura's main text, title and site name."""
+    host = httpx.URL(page.url).host
+    if page.media_type in _PLAIN_TYPES:
+        text = page.body.decode(_known_charset(page.charset) or "utf-8", errors="replace")
+        return _article(page.url, text, title=None, source=host, date=None)
+    from trafilatura import bare_extraction  # imported here: it is slow to import
+
+    charset = _known_charset(page.charset)
+    html = page.body.decode(charset, errors="replace") if charset else page.body
+    document = bare_extraction(
+        html,
+        url=page.url,
+        with_metadata=True,
+        include_comments=False,
+        include_images=False,
+        include_links=False,
+        include_formatting=False,
+    )
+    text = getattr(document, "text", None)
+    return _article(
+        page.url,
+        text or "",
+        title=getattr(document, "title", None) or None,
+        source=getattr(document, "sitename", None) or host,
+        date=getattr(document, "date", None) or None,
+    )
+
+
+def _article(
+    url: str, text: str, *, title: str | None, source: str | None, date: str | None
+) -> Article:
+    if not text.strip():
+        raise FetchError(
+            url, "not_an_article", "no article text found on this page; paste the text instead"
+        )
+    return Article(
+        id=article_id_for_url(url), text=text, title=title, source=source, date=date, url=url
+    )
+
+
+def _user_agent() -> str:
+    from propscan import __version__
+
+    return f"propscan/{__version__} (+article analysis)"
+
+
+def _parse_url(value: str | httpx.URL, original: str) -> httpx.URL:
+    """``value`` as an absolute http(s) URL with a host, else an ``invalid_url`` error."""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise FetchError(original, "invalid_url", f"not a valid URL ({error})") from None
+    if not url.scheme:
+        raise FetchError(
+            original, "invalid_url", "not an absolute URL; web addresses start with https://"
+        )
+    if url.scheme not in ("http", "https"):
+        where = "redirects to" if str(value) != original else "is"
+        raise FetchError(
+            original,
+            "invalid_url",
+            f"{where} a {url.scheme}: URL; only http:// and https:// pages can be fetched",
+        )
+    if not url.host or any(char.isspace() for char in url.host):
+        raise FetchError(original, "invalid_url", "the URL has no valid host name")
+    return url
+
+
+def _checked_addresses(url: httpx.URL, allow_private: bool) -> list[str]:
+    """Every address the URL's host resolves to; all must be public unless allowed."""
+    host = url.raw_host.decode("ascii")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise FetchError(
+            str(url), "unreachable", f"cannot resolve host {url.host!r} ({error})"
+        ) from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise FetchError(
+                    str(url),
+                    "private_address",
+                    f"host {url.host!r} resolves to {address}, a private, loopback or reserved "
+                    "address; only public web pages are fetched",
+                )
+    return addresses
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is a globally routable unicast IP (not private, loopback, ...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def _connect(
+    client: httpx.Client,
+    url: httpx.URL,
+    addresses: list[str],
+    deadline: float,
+    timeout: float,
+) -> httpx.Response:
+    """Send the request to the first of ``addresses`` that accepts a connection."""
+    host = url.raw_host.decode("ascii")
+    failure: Exception | None = None
+    for address in addresses:
+        request = client.build_request(
+            "GET",
+            url.copy_with(host=address),
+            headers={"Host": url.netloc.decode("ascii")},
+            extensions={"sni_hostname": host},
+            timeout=_remaining(deadline, url, timeout),
+        )
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError as error:
+            failure = error
+        except httpx.TimeoutException:
+            raise _timed_out(url, timeout) from None
+        except httpx.HTTPError as error:
+            raise FetchError(str(url), "unreachable", f"the request failed ({error})") from None
+    raise FetchError(str(url), "unreachable", f"cannot connect to {url.host!r} ({failure})")
+
+
+def _read_page(
+    response: httpx.Response, url: httpx.URL, deadline: float, timeout: float, max_bytes: int
+) -> Page:
+    if response.is_error:
+        raise FetchError(
+            str(url),
+            "unreachable",
+            f"the server answered {response.status_code} {response.reason_phrase}",
+        )
+    media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in _HTML_TYPES | _PLAIN_TYPES:
+        raise FetchError(
+            str(url), "not_an_article", f"the page is {media_type}, not an HTML news article"
+        )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, max_bytes)
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise _too_large(url, max_bytes)
+            if time.monotonic() > deadline:
+                raise _timed_out(url, timeout)
+    except httpx.TimeoutException:
+        raise _timed_out(url, timeout) from None
+    except httpx.HTTPError as error:
+        raise FetchError(str(url), "unreachable", f"the download failed ({error})") from None
+    return Page(str(url), media_type or "text/html", response.charset_encoding, bytes(body))
+
+
+def _remaining(deadline: float, url: httpx.URL, timeout: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _timed_out(url, timeout)
+    return left
+
+
+def _timed_out(url: httpx.URL, timeout: float) -> FetchError:
+    return FetchError(str(url), "unreachable", f"no complete answer within {timeout:g} seconds")
+
+
+def _too_large(url: httpx.URL, max_bytes: int) -> FetchError:
+    return FetchError(
+        str(url),
+        "too_large",
+        f"the page is larger than {max_bytes:,} bytes; paste the text instead",
+    )
+
+
+def _known_charset(charset: str | None) -> str | None:
+    """``charset`` if Python knows it, so a bogus header cannot break decoding."""
+    if not charset:
+        return None
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return None
+    return charset

@@ -1,0 +1,344 @@
+"""Inference for the transformer model: onnxruntime encoder, numpy heads, span decoding.
+
+The exported graph maps ``input_ids``/``attention_mask`` to per-token propaganda
+logits, per-token technique logits and hidden states; the span classifier (a small
+MLP over boundary and mean token states plus document features) runs in numpy.
+Windows overlap, and token outputs are averaged over every window that saw them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.data import Span
+from propscan.detector import Prediction, TokenScore, read_model_config, write_model_config
+from propscan.encoding import (
+    TokenizedText,
+    batch_windows,
+    load_tokenizer,
+    make_windows,
+    span_from_tokens,
+    token_range,
+    tokenize,
+)
+from propscan.errors import PropscanError
+from propscan.techniques import TECHNIQUES
+
+#: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H])
+EncoderFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+ENCODER_FILE = "encoder.onnx"
+SPAN_HEAD_FILE = "span_head.npz"
+_WORD_CHAR = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """Tuned on held-out train articles; stored in ``model.json``."""
+
+    si_threshold: float = 0.5
+    second_technique_threshold: float = 0.35
+    window_tokens: int = 254
+    window_stride: int = 192
+
+
+@dataclass
+class TokenOutputs:
+    """Encoder outputs of one text, averaged over overlapping windows."""
+
+    tokens: TokenizedText
+    si_prob: np.ndarray  # [n]
+    technique_prob: np.ndarray  # [n, K]
+    hidden: np.ndarray  # [n, H]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def normalise_fragment(fragment: str) -> str:
+    return " ".join(fragment.lower().split())
+
+
+def span_features(text: str, span: Span, n_tokens: int) -> np.ndarray:
+    """Document-level features of a span: its length and how often it recurs in the article.
+
+    Repetition is a document-level technique that a window-bound encoder cannot see.
+    """
+    fragment = normalise_fragment(text[span.start : span.end])
+    repeats = normalise_fragment(text).count(fragment) - 1 if fragment else 0
+    repeats = max(repeats, 0)
+    return np.array(
+        [np.log1p(n_tokens) / 4.0, np.log1p(repeats), float(repeats > 0)], dtype=np.float32
+    )
+
+
+N_SPAN_FEATURES = 3
+
+
+def span_representation(
+    hidden: np.ndarray, first: int, last: int, features: np.ndarray
+) -> np.ndarray:
+    """Boundary states, mean state and document features of tokens ``[first, last)``."""
+    return np.concatenate(
+        [hidden[first], hidden[last - 1], hidden[first:last].mean(axis=0), features]
+    ).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SpanHead:
+    """Two-layer MLP classifying a span representation into techniques."""
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+
+    def __call__(self, representations: np.ndarray) -> np.ndarray:
+        hidden = gelu_tanh(representations @ self.w1.T + self.b1)
+        return softmax(hidden @ self.w2.T + self.b2)
+
+    def save(self, path: Path) -> None:
+        np.savez(path, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
+
+    @classmethod
+    def load(cls, path: Path) -> SpanHead:
+        with np.load(path) as weights:
+            return cls(
+                **{name: weights[name].astype(np.float32) for name in ("w1", "b1", "w2", "b2")}
+            )
+
+
+def extend_to_words(text: str, span: Span) -> Span:
+    """Grow a span to whole words so that sub-word decisions never cut a word in two."""
+    start, end = span.start, span.end
+    while start > 0 and _WORD_CHAR.match(text[start - 1]) and _WORD_CHAR.match(text[start]):
+        start -= 1
+    while end < len(text) and _WORD_CHAR.match(text[end]) and _WORD_CHAR.match(text[end - 1]):
+        end += 1
+    return Span(start, end)
+
+
+class NeuralDetector:
+    """The transformer detector behind ``propscan analyze`` (kind ``"transformer"``)."""
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        encoder: EncoderFn,
+        span_head: SpanHead,
+        config: dict[str, Any],
+        directory: Path | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.encoder = encoder
+        self.span_head = span_head
+        self.config = config
+        self.directory = directory
+        self.name: str = config.get("name", "propscan-transformer")
+        self.version: str = config.get("version", "0")
+        self.settings = DecodingSettings(**config.get("decoding", {}))
+        self.techniques: tuple[str, ...] = tuple(config.get("techniques", TECHNIQUES))
+        special = config["special_tokens"]
+        self._cls, self._sep, self._pad = special["cls"], special["sep"], special["pad"]
+        self.batch_size = 16
+
+    # -- loading and saving -------------------------------------------------------------
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], threads: int | None = None) -> NeuralDetector:
+        import onnxruntime as ort
+
+        path = Path(directory)
+        config = read_model_config(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("PROPSCAN_THREADS", 0)) or 0
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(
+                str(path / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise PropscanError(
+                f"{path / ENCODER_FILE}: cannot load the ONNX encoder ({error})"
+            ) from error
+
+        def run(
+            input_ids: np.ndarray, mask: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            si, technique, hidden = session.run(
+                ["si_logits", "technique_logits", "hidden"],
+                {"input_ids": input_ids, "attention_mask": mask},
+            )
+            return si, technique, hidden
+
+        return cls(load_tokenizer(path), run, SpanHead.load(path / SPAN_HEAD_FILE), config, path)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Copy this model's files to ``directory`` (a model is written by training/export)."""
+        if self.directory is None:
+            raise PropscanError(
+                "this model was not loaded from disk; export it with 'propscan train'"
+            )
+        target = Path(directory)
+        if target.resolve() != self.directory.resolve():
+            target.mkdir(parents=True, exist_ok=True)
+            for item in self.directory.iterdir():
+                if item.is_file():
+                    shutil.copy2(item, target / item.name)
+        write_model_config(target, {k: v for k, v in self.config.items() if k != "format_version"})
+        return target
+
+    # -- encoder passes -----------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> list[TokenOutputs]:
+        """Run every window of every text through the encoder, batching across texts."""
+        tokenized = tokenize(self.tokenizer, texts)
+        jobs = [
+            (index, window)
+            for index, tokens in enumerate(tokenized)
+            for window in make_windows(
+                len(tokens), self.settings.window_tokens, self.settings.window_stride
+            )
+        ]
+        # Similar lengths together keep padding small.
+        jobs.sort(key=lambda job: job[1].end - job[1].start)
+        sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
+        counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
+        for begin in range(0, len(jobs), self.batch_size):
+            chunk = jobs[begin : begin + self.batch_size]
+            ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
+            input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
+            si, technique, hidden = self.encoder(input_ids, mask)
+            for row, (i, window) in enumerate(chunk):
+                n = window.end - window.start
+                parts = (si[row, 1 : n + 1], technique[row, 1 : n + 1], hidden[row, 1 : n + 1])
+                if sums[i] is None:
+                    n_all = len(tokenized[i])
+                    sums[i] = [
+                        np.zeros(n_all, dtype=np.float32),
+                        np.zeros((n_all, technique.shape[-1]), dtype=np.float32),
+                        np.zeros((n_all, hidden.shape[-1]), dtype=np.float32),
+                    ]
+                for total, part in zip(sums[i], parts, strict=True):
+                    total[window.start : window.end] += part
+                counts[i][window.start : window.end] += 1
+        outputs = []
+        for i, tokens in enumerate(tokenized):
+            if sums[i] is None:
+                empty = np.zeros(0, dtype=np.float32)
+                outputs.append(
+                    TokenOutputs(tokens, empty, np.zeros((0, len(self.techniques))), empty)
+                )
+                continue
+            si_sum, technique_sum, hidden_sum = sums[i]
+            c = counts[i]
+            outputs.append(
+                TokenOutputs(
+                    tokens,
+                    sigmoid(si_sum / c),
+                    sigmoid(technique_sum / c[:, None]),
+                    hidden_sum / c[:, None],
+                )
+            )
+        return outputs
+
+    # -- the Detector protocol ----------------------------------------------------------
+    def technique_probabilities(
+        self, text: str, outputs: TokenOutputs, spans: Sequence[Span]
+    ) -> np.ndarray:
+        """Technique distribution [len(spans), K] for character spans of an encoded text."""
+        rows = []
+        for span in spans:
+            tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
+            if tokens is None:
+                rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
+                continue
+            first, last = tokens
+            features = span_features(text, span, last - first)
+            rows.append(span_representation(outputs.hidden, first, last, features))
+        if not rows:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
+        return self.span_head(np.stack(rows))
+
+    def decode(
+        self, text: str, outputs: TokenOutputs, threshold: float | None = None
+    ) -> Prediction:
+        """Spans from runs of tokens above the threshold, each labelled by the span head."""
+        threshold = self.settings.si_threshold if threshold is None else threshold
+        offsets = outputs.tokens.offsets
+        token_scores = tuple(
+            TokenScore(int(start), int(end), float(p))
+            for (start, end), p in zip(offsets, outputs.si_prob, strict=True)
+        )
+        spans: list[Span] = []
+        span_probs: list[float] = []
+        above = outputs.si_prob >= threshold
+        index, n = 0, len(above)
+        while index < n:
+            if not above[index]:
+                index += 1
+                continue
+            last = index
+            while last < n and above[last]:
+                last += 1
+            span = span_from_tokens(text, offsets, index, last)
+            if span is not None:
+                span = extend_to_words(text, span)
+                if not spans or spans[-1] != span:
+                    spans.append(span)
+                    span_probs.append(float(outputs.si_prob[index:last].mean()))
+            index = last
+        probabilities = self.technique_probabilities(text, outputs, spans)
+        labelled: list[Span] = []
+        for span, si_prob, technique_prob in zip(spans, span_probs, probabilities, strict=True):
+            order = np.argsort(-technique_prob)
+            for rank, k in enumerate(order[:2]):
+                if rank == 1 and technique_prob[k] < self.settings.second_technique_threshold:
+                    break
+                score = round(si_prob * float(technique_prob[k]), 6)
+                labelled.append(Span(span.start, span.end, self.techniques[k], score))
+        return Prediction(spans=tuple(sorted(labelled)), token_scores=token_scores)
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise PropscanError(f"threshold {threshold} is outside [0, 1]")
+        return [
+            self.decode(text, outputs, threshold)
+            for text, outputs in zip(texts, self.encode(texts), strict=True)
+        ]
+
+    def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
+        outputs = self.encode([text])[0]
+        probabilities = self.technique_probabilities(text, outputs, spans)
+        return [
+            {label: float(p) for label, p in zip(self.techniques, row, strict=True)}
+            for row in probabilities
+        ]
+
+
+def write_neural_config(directory: Path, config: dict[str, Any]) -> None:
+    write_model_config(directory, {"kind": "transformer", **config})
+
+
+def describe(directory: str | os.PathLike[str]) -> str:
+    """A one-line summary of a model directory, for logs."""
+    config = read_model_config(directory)
+    return json.dumps({k: config.get(k) for k in ("name", "version", "kind")})

@@ -1,0 +1,138 @@
+"""The REST API under ``/api`` (and ``/healthz``): thin wrappers over the service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from propscan.service.core import AnalysisRequest, AnalysisService
+from propscan.service.schemas import (
+    AnalysisOut,
+    AnalyzeRequestBody,
+    ErrorOut,
+    HealthOut,
+    HistoryOut,
+    TechniqueOut,
+)
+from propscan.techniques import all_techniques
+
+
+def get_service(request: Request) -> AnalysisService:
+    """The service that the application's lifespan created."""
+    service: AnalysisService = request.app.state.service
+    return service
+
+
+Service = Annotated[AnalysisService, Depends(get_service)]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+NOT_FOUND = {404: _error("No analysis with this id.")}
+
+router = APIRouter()
+
+
+@router.post(
+    "/api/analyze",
+    status_code=201,
+    response_model=AnalysisOut,
+    tags=["analyses"],
+    summary="Analyse an article and store the result",
+    responses={
+        400: _error("Invalid JSON, or a URL that is not http(s) or points to a private address."),
+        413: _error("The text or the request body is over the size limit."),
+        422: _error(
+            "Empty text, both or neither of text and url, an unknown technique, a threshold "
+            "outside [0, 1], or a URL that is unreachable, too large or has no article."
+        ),
+    },
+)
+def analyze_article(body: AnalyzeRequestBody, response: Response, service: Service) -> Any:
+    """Find propaganda spans in the text (or in the article at the URL) and store them.
+
+    The response is the same object as `propscan analyze --format json` plus its
+    permanent `id`; the `Location` header points to it, and its page is `/a/{id}`.
+    """
+    stored = service.analyze(AnalysisRequest(**body.model_dump()))
+    response.headers["Location"] = f"/api/analyses/{stored.id}"
+    return stored.to_dict()
+
+
+@router.get(
+    "/api/analyses/{analysis_id}",
+    response_model=AnalysisOut,
+    tags=["analyses"],
+    summary="A stored analysis",
+    responses=NOT_FOUND,
+)
+def get_analysis(analysis_id: str, service: Service) -> Any:
+    return service.get(analysis_id).to_dict()
+
+
+@router.get(
+    "/api/analyses",
+    response_model=HistoryOut,
+    tags=["analyses"],
+    summary="Stored analyses, newest first",
+    responses={422: _error("limit or offset out of range.")},
+)
+def list_analyses(
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    offset: Annotated[int, Query(ge=0, description="Analyses to skip.")] = 0,
+) -> Any:
+    page = service.history(limit, offset)
+    return {
+        "items": [item.to_dict() for item in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+@router.delete(
+    "/api/analyses/{analysis_id}",
+    status_code=204,
+    tags=["analyses"],
+    summary="Delete a stored analysis",
+    responses=NOT_FOUND,
+)
+def delete_analysis(analysis_id: str, service: Service) -> Response:
+    """Remove the analysis; its article text goes too unless another analysis uses it."""
+    service.delete(analysis_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/techniques",
+    response_model=list[TechniqueOut],
+    tags=["techniques"],
+    summary="The 14 propaganda techniques",
+)
+def list_techniques() -> Any:
+    return [
+        {
+            "label": technique.label,
+            "name": technique.name,
+            "definition": technique.definition,
+            "example": technique.example,
+            "colour": technique.colour,
+        }
+        for technique in all_techniques()
+    ]
+
+
+@router.get("/healthz", response_model=HealthOut, tags=["service"], summary="Liveness check")
+def health(service: Service) -> Any:
+    """The model in use and the database's schema version; 500 if the database fails."""
+    detector = service.detector
+    return {
+        "status": "ok",
+        "model": {"name": detector.name, "version": detector.version},
+        "schema_version": service.store.schema_version,
+        "analyses": service.store.count(),
+    }

@@ -1,0 +1,261 @@
+"""The FastAPI application: REST API under ``/api``, web pages, one model, one store.
+
+:func:`create_app` is the factory that ``propscan serve``, the tests and the benchmark
+use. The model loads once at start-up (FastAPI lifespan); analysis runs in the thread
+pool so the event loop keeps answering other requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from propscan import __version__
+from propscan.detector import Detector
+from propscan.service.core import DEFAULT_MAX_TEXT_CHARS, AnalysisService, Limits, ServiceError
+from propscan.service.store import Store, default_db_path
+
+ModelSource = Detector | str | os.PathLike[str] | None
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PACKAGE_DIR = Path(__file__).parent
+
+#: Pages may load only what this server serves: no inline script, no third-party content.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(
+    model: ModelSource = None,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    allow_private_urls: bool = False,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    fetch_timeout: float = 10.0,
+) -> FastAPI:
+    """The propscan service.
+
+    ``model`` is a loaded detector, a model directory, or ``None`` for the shipped model;
+    ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory.
+    """
+    from propscan.service import api, pages
+
+    limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
+    database = Path(db_path) if db_path is not None else default_db_path()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        detector = await run_in_threadpool(_load_detector, model)
+        store = await run_in_threadpool(Store, database)
+        app.state.service = AnalysisService(
+            detector, store, limits=limits, allow_private_urls=allow_private_urls
+        )
+        yield
+
+    app = FastAPI(
+        title="propscan",
+        version=__version__,
+        summary="Find propaganda techniques in news articles.",
+        description=(
+            "Analyse an article (text or URL): character spans with one of the 14 "
+            "propaganda techniques of the PTC corpus, a confidence each, and a propaganda "
+            "score per sentence. Offsets are Unicode code points into the stored text. "
+            "Every analysis is kept, with a permanent page at `/a/{id}`.\n\n"
+            'Errors are JSON `{"error": code, "message": text}`: 400 for a malformed '
+            "request (invalid JSON, a URL that is not http(s) or points to a private "
+            "address), 404 for an unknown id, 413 for text or a body over the size limit, "
+            "422 for a request that is well-formed but cannot be analysed (empty text, "
+            "unreachable URL, a page with no article, an unknown technique)."
+        ),
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
+    return app
+
+
+def _load_detector(model: ModelSource) -> Detector:
+    if model is None or isinstance(model, str | os.PathLike):
+        from propscan.pipeline import load_model
+
+        return load_model(model)
+    return model
+
+
+def wants_json(request: Request) -> bool:
+    """API clients get JSON errors; people on the web pages get an HTML page."""
+    path = request.url.path
+    return path.startswith("/api/") or path == "/api" or path == "/healthz"
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": code, "message": message}, status_code=status)
+    from propscan.service.pages import render_error
+
+    return render_error(request, status, message)
+
+
+async def _service_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceError)
+    return error_response(request, error.status, error.code, error.message)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    messages = {404: "there is nothing at this address", 405: "this method is not allowed here"}
+    message = messages.get(error.status_code, str(error.detail))
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    response = error_response(
+        request, error.status_code, codes.get(error.status_code, "http_error"), message
+    )
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    problems = list(error.errors())
+    invalid_json = next((p for p in problems if p.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        detail = (invalid_json.get("ctx") or {}).get("error", "")
+        message = (
+            f"the request body is not valid JSON ({detail}); "
+            'send a JSON object such as {"text": "..."} with Content-Type: application/json'
+        )
+        return error_response(request, 400, "invalid_json", message)
+    whole_body = [p for p in problems if tuple(p.get("loc", ())) == ("body",)]
+    if whole_body and not _is_json(request.headers.get("content-type", "")):
+        message = 'send the request body as JSON with the header "Content-Type: application/json"'
+        return error_response(request, 415, "unsupported_media_type", message)
+    if any(p.get("type") == "missing" for p in whole_body):
+        message = 'the request has no body; send a JSON object such as {"text": "..."}'
+        return error_response(request, 400, "missing_body", message)
+    return error_response(request, 422, "invalid_request", describe_problems(problems))
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def describe_problems(problems: list[Any]) -> str:
+    """One line naming each invalid field and what is wrong with it."""
+    parts = []
+    for problem in problems:
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+        message = str(problem.get("msg", "invalid value")).removeprefix("Value error, ")
+        if not location and problem.get("type") in ("model_attributes_type", "dict_type"):
+            message = 'the request body must be a JSON object such as {"text": "..."}'
+        parts.append(f"{'.'.join(location)}: {message}" if location else message)
+    return "; ".join(parts) or "the request is not valid"
+
+
+class _BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 before any route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length", b"").decode("latin-1")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"the request body is larger than {self.max_bytes:,} bytes; "
+            "send a shorter article or analyse it in parts"
+        )
+        if str(scope.get("path", "")).startswith("/api"):
+            response: Response = JSONResponse(
+                {"error": "body_too_large", "message": message}, status_code=413
+            )
+        else:
+            response = HTMLResponse(
+                "<!doctype html><title>Too large</title><p>" + message + "</p>", status_code=413
+            )
+        await response(scope, receive, send)
+
+
+class _SecurityHeaders:
+    """Add a strict Content-Security-Policy and related headers to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        strict = scope.get("path") != "/api/docs"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                if strict:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                    headers.append((b"x-frame-options", b"DENY"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

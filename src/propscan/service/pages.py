@@ -1,0 +1,291 @@
+"""The web pages: the form, the result with highlights, the history and the techniques.
+
+Pages are rendered on the server (Jinja, autoescaped: article text is always shown as
+text); ``static/app.js`` adds tooltips, the legend filter and the confidence slider.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from propscan import __version__
+from propscan.corpus import format_labels
+from propscan.data import Annotations, Span
+from propscan.service.api import Service
+from propscan.service.app import PACKAGE_DIR
+from propscan.service.core import AnalysisRequest, ServiceError
+from propscan.service.layout import highlight_classes, layout, technique_index
+from propscan.service.store import StoredAnalysis, display_title
+from propscan.techniques import TECHNIQUES, Technique, all_techniques, get_technique
+
+HISTORY_PAGE_SIZE = 20
+
+templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+templates.env.globals["version"] = __version__
+
+router = APIRouter(include_in_schema=False)
+
+
+def percent(score: float | None) -> str:
+    """A confidence as people read it: ``0.834`` -> ``83%``."""
+    return "–" if score is None else f"{round(100 * score)}%"
+
+
+templates.env.filters["percent"] = percent
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    text: str
+    classes: str
+    span_ids: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class RowView:
+    score: float | None
+    new_paragraph: bool
+    segments: tuple[SegmentView, ...]
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    slot: str
+    technique: Technique
+    count: int
+
+
+def slot_of(label: str | None) -> str:
+    """The colour slot of a technique: its index among the 14, or ``x`` if unknown."""
+    index = technique_index(label)
+    return "x" if index is None else str(index)
+
+
+def technique_name(label: str | None) -> str:
+    return get_technique(label).name if label in TECHNIQUES else (label or "Unlabelled")
+
+
+def result_rows(text: str, spans: tuple[Span, ...], sentences: tuple) -> tuple[RowView, ...]:
+    """The article as rows of escaped-at-render text pieces with their highlight data."""
+
+    def tooltip(span_ids: tuple[int, ...]) -> str:
+        ranked = sorted(span_ids, key=lambda i: -(spans[i].score or 0.0))
+        return "; ".join(
+            f"{technique_name(spans[i].technique)} {percent(spans[i].score)}" for i in ranked
+        )
+
+    return tuple(
+        RowView(
+            score=row.score,
+            new_paragraph=row.new_paragraph,
+            segments=tuple(
+                SegmentView(
+                    text=text[segment.start : segment.end],
+                    classes=highlight_classes(segment.span_ids, spans),
+                    span_ids=" ".join(map(str, segment.span_ids)),
+                    tooltip=tooltip(segment.span_ids) if segment.span_ids else "",
+                )
+                for segment in row.segments
+            ),
+        )
+        for row in layout(text, spans, sentences)
+    )
+
+
+def result_context(stored: StoredAnalysis) -> dict[str, object]:
+    """Everything the result page shows about one stored analysis."""
+    analysis = stored.analysis
+    counts = Counter(span.technique for span in analysis.spans)
+    legend = [
+        LegendEntry(slot_of(technique.label), technique, counts[technique.label])
+        for technique in all_techniques()
+        if counts[technique.label]
+    ]
+    script_data = {
+        "spans": [{"slot": slot_of(s.technique), "score": s.score} for s in analysis.spans],
+        "techniques": {
+            slot_of(label): {
+                "label": label,
+                "name": technique_name(label),
+                "definition": get_technique(label).definition if label in TECHNIQUES else "",
+            }
+            for label in counts
+        },
+    }
+    return {
+        "stored": stored,
+        "analysis": analysis,
+        "title": display_title(analysis.title, analysis.text),
+        "rows": result_rows(analysis.text, analysis.spans, analysis.sentences),
+        "legend": legend,
+        "span_list": [
+            (index, slot_of(span.technique), technique_name(span.technique), span)
+            for index, span in enumerate(analysis.spans)
+        ],
+        "script_data": script_data,
+    }
+
+
+def render_error(request: Request, status: int, message: str) -> Response:
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def _form_page(
+    request: Request, service: Service, form: dict[str, str], error: str | None, status: int
+) -> Response:
+    context = {"form": form, "error": error, "max_chars": service.limits.max_text_chars}
+    return templates.TemplateResponse(request, "index.html", context, status_code=status)
+
+
+def parse_form(body: bytes, content_type: str) -> dict[str, str]:
+    """The fields of a URL-encoded form (first value of each)."""
+    if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        raise ServiceError(
+            415, "unsupported_media_type", "send the form as application/x-www-form-urlencoded"
+        )
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ServiceError(400, "invalid_form", "the form data is not valid UTF-8") from error
+    fields = parse_qs(decoded, keep_blank_values=True, errors="strict")
+    return {name: values[0] for name, values in fields.items()}
+
+
+def form_request(form: dict[str, str]) -> AnalysisRequest:
+    """The analysis a submitted form asks for.
+
+    Browsers send textarea line breaks as CRLF whatever was pasted, so they are turned
+    back into LF before the offsets are computed.
+    """
+    text = form.get("text", "").replace("\r\n", "\n")
+    url = form.get("url", "").strip()
+    title = form.get("title", "").strip() or None
+    threshold = parse_threshold(form.get("threshold", ""))
+    if url and text.strip():
+        raise ServiceError(
+            422, "text_and_url", "fill in either the article text or its URL, not both"
+        )
+    if url:
+        return AnalysisRequest(url=url, title=title, threshold=threshold)
+    return AnalysisRequest(text=text, title=title, threshold=threshold)
+
+
+def parse_threshold(value: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = math.nan
+    if not 0.0 <= threshold <= 1.0:
+        raise ServiceError(
+            422, "invalid_threshold", f"threshold {value!r} is not a number between 0 and 1"
+        )
+    return threshold
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, service: Service) -> Response:
+    return _form_page(request, service, {}, None, 200)
+
+
+@router.post("/analyze")
+async def submit(request: Request, service: Service) -> Response:
+    """Analyse the form's article and go to its permanent page (or show the form again)."""
+    form: dict[str, str] = {}
+    try:
+        form = parse_form(await request.body(), request.headers.get("content-type", ""))
+        stored = await run_in_threadpool(service.analyze, form_request(form))
+    except ServiceError as error:
+        return _form_page(request, service, form, error.message, error.status)
+    return RedirectResponse(f"/a/{stored.id}", status_code=303)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@router.get("/a/{analysis_id}.json")
+def download_json(analysis_id: str, service: Service) -> Response:
+    stored = service.get(analysis_id)
+    return JSONResponse(stored.to_dict(), headers=_attachment(f"propscan-{analysis_id}.json"))
+
+
+@router.get("/a/{analysis_id}.labels")
+def download_labels(analysis_id: str, service: Service) -> Response:
+    """The spans as a PTC FLC labels file (``ID TECHNIQUE START END``), id = the analysis id."""
+    stored = service.get(analysis_id)
+    labels = format_labels(Annotations({analysis_id: stored.analysis.spans}), "flc")
+    return PlainTextResponse(labels, headers=_attachment(f"article{analysis_id}.labels"))
+
+
+@router.get("/a/{analysis_id}.txt")
+def download_text(analysis_id: str, service: Service) -> Response:
+    """The article text exactly as analysed: the offsets of the labels file index it."""
+    stored = service.get(analysis_id)
+    return PlainTextResponse(stored.analysis.text, headers=_attachment(f"article{analysis_id}.txt"))
+
+
+@router.get("/a/{analysis_id}", response_class=HTMLResponse)
+def result(analysis_id: str, request: Request, service: Service) -> Response:
+    stored = service.get(analysis_id)
+    return templates.TemplateResponse(request, "result.html", result_context(stored))
+
+
+@router.post("/a/{analysis_id}/delete")
+def delete(analysis_id: str, service: Service) -> Response:
+    service.delete(analysis_id)
+    return RedirectResponse("/history", status_code=303)
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history(request: Request, service: Service, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+    listing = service.history(HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    pages = max(1, math.ceil(listing.total / HISTORY_PAGE_SIZE))
+    context = {"listing": listing, "page": page, "pages": pages}
+    return templates.TemplateResponse(request, "history.html", context)
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request) -> Response:
+    techniques = [(slot_of(t.label), t) for t in all_techniques()]
+    return templates.TemplateResponse(request, "about.html", {"techniques": techniques})
+
+
+@router.get("/assets/techniques.css")
+def technique_stylesheet() -> Response:
+    """Each technique's colour as CSS classes: ``tN`` fills with it, ``uN`` underlines."""
+    return Response(
+        technique_css(),
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@functools.cache
+def technique_css() -> str:
+    rules = [
+        f".t{slot_of(t.label)}{{--c:{t.colour}}}\n.u{slot_of(t.label)}{{--u:{t.colour}}}\n"
+        for t in all_techniques()
+    ]
+    rules.append(".tx{--c:#dddddd}\n.ux{--u:#888888}\n")
+    return "".join(rules)

@@ -1,0 +1,113 @@
+"""JSON shapes of the REST API, as the OpenAPI spec documents them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class AnalyzeRequestBody(BaseModel):
+    """An article to analyse: its ``text``, or the ``url`` of a news page (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(
+        None, description="The article text. Over the size limit: 413; empty: 422."
+    )
+    url: str | None = Field(
+        None,
+        description=(
+            "An http(s) URL of a news article to fetch and extract. Not http(s) or a private, "
+            "loopback or link-local address: 400; unreachable, too large or no article text "
+            "on the page: 422."
+        ),
+    )
+    title: str | None = Field(None, max_length=1000, description="Title to store with it.")
+    source: str | None = Field(None, max_length=1000, description="Outlet name to store with it.")
+    threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Detection threshold; omit for the model's tuned one."
+    )
+    techniques: list[str] | None = Field(
+        None, description="Keep only spans of these technique labels (see /api/techniques)."
+    )
+
+    @model_validator(mode="after")
+    def _text_or_url(self) -> AnalyzeRequestBody:
+        if (self.text is None) == (self.url is None):
+            raise ValueError("give exactly one of 'text' and 'url'")
+        return self
+
+
+class SpanOut(BaseModel):
+    start: int = Field(description="Offset of the first character (Python code points).")
+    end: int = Field(description="Offset after the last character.")
+    technique: str | None
+    score: float | None = Field(description="Confidence that the fragment uses the technique.")
+    fragment: str = Field(description="text[start:end]")
+
+
+class SentenceOut(BaseModel):
+    start: int
+    end: int
+    score: float = Field(description="Highest token propaganda probability in the sentence.")
+
+
+class ModelOut(BaseModel):
+    name: str
+    version: str
+
+
+class AnalysisOut(BaseModel):
+    """The same object as ``propscan analyze --format json``, plus the permanent ``id``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="Permanent id; the page is /a/{id}.")
+    schema_version: int
+    text: str
+    title: str | None
+    url: str | None
+    source: str | None
+    spans: list[SpanOut]
+    sentences: list[SentenceOut]
+    model: ModelOut
+    threshold: float | None
+
+
+class AnalysisSummaryOut(BaseModel):
+    id: str
+    created_at: str = Field(description="UTC time, ISO 8601.")
+    title: str = Field(description="The given title, else the article's first line.")
+    source: str | None
+    url: str | None
+    span_count: int
+    characters: int
+    model: ModelOut
+
+
+class HistoryOut(BaseModel):
+    items: list[AnalysisSummaryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TechniqueOut(BaseModel):
+    label: str = Field(description="The exact PTC label.")
+    name: str
+    definition: str
+    example: str
+    colour: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    model: ModelOut
+    schema_version: int
+    analyses: int
+
+
+class ErrorOut(BaseModel):
+    """Every error of the API: a stable machine-readable code and a message for people."""
+
+    error: str = Field(description="Stable code, e.g. empty_text, text_too_long, not_found.")
+    message: str

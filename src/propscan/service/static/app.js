@@ -1,0 +1,182 @@
+// propscan result page: tooltips, legend filter and confidence slider.
+// The server has already cut the text into <mark> segments at Python character
+// offsets; this script never computes offsets, it only shows and hides highlights.
+(function () {
+  "use strict";
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  var dataElement = document.getElementById("analysis-data");
+  if (!dataElement) return;
+  var data = JSON.parse(dataElement.textContent);
+  var spans = data.spans;
+  var techniques = data.techniques;
+  var hiddenSlots = new Set();
+  var minScore = 0;
+
+  var marks = Array.prototype.slice.call(document.querySelectorAll("mark.seg[data-spans]"));
+  marks.forEach(function (mark) {
+    mark.spanIds = mark.dataset.spans.split(" ").map(Number);
+    mark.removeAttribute("title"); // the richer tooltip below replaces it
+  });
+  var legendButtons = Array.prototype.slice.call(document.querySelectorAll(".legend-item"));
+  var showAll = document.querySelector(".show-all");
+  var slider = document.getElementById("min-score");
+  var sliderValue = document.getElementById("min-score-value");
+  var shownCount = document.getElementById("shown-count");
+  var spanRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-span]"));
+  var tip = document.getElementById("tip");
+  var tipOwner = null;
+
+  function score(index) {
+    var value = spans[index].score;
+    return value === null || value === undefined ? 1 : value;
+  }
+
+  function passesSlider(index) {
+    return score(index) >= minScore - 1e-9;
+  }
+
+  function isShown(index) {
+    return passesSlider(index) && !hiddenSlots.has(spans[index].slot);
+  }
+
+  function rankedShown(mark) {
+    return mark.spanIds.filter(isShown).sort(function (a, b) {
+      return score(b) - score(a) || a - b;
+    });
+  }
+
+  // Same rule as the server: fill with the most confident span's technique, underline
+  // with the most confident span of another technique, mark overlaps as "multi".
+  function restyle(mark) {
+    var ranked = rankedShown(mark);
+    mark.className = "seg";
+    if (ranked.length === 0) {
+      mark.classList.add("off");
+      mark.tabIndex = -1;
+      return;
+    }
+    mark.tabIndex = 0;
+    var primary = spans[ranked[0]].slot;
+    mark.classList.add("t" + primary);
+    var other = ranked.find(function (index) { return spans[index].slot !== primary; });
+    if (other !== undefined) mark.classList.add("u" + spans[other].slot);
+    if (ranked.length > 1) mark.classList.add("multi");
+  }
+
+  function refresh() {
+    marks.forEach(restyle);
+    var counts = {};
+    var shown = 0;
+    spans.forEach(function (span, index) {
+      if (!passesSlider(index)) return;
+      counts[span.slot] = (counts[span.slot] || 0) + 1;
+      if (!hiddenSlots.has(span.slot)) shown += 1;
+    });
+    document.querySelectorAll(".legend .count").forEach(function (count) {
+      count.textContent = String(counts[count.dataset.slot] || 0);
+    });
+    spanRows.forEach(function (row) {
+      row.hidden = !isShown(Number(row.dataset.span));
+    });
+    shownCount.textContent = shown + " of " + spans.length + " fragments shown";
+    if (showAll) showAll.hidden = hiddenSlots.size === 0;
+    if (tipOwner) showTip(tipOwner);
+  }
+
+  legendButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      var slot = button.dataset.slot;
+      var pressed = button.getAttribute("aria-pressed") === "true";
+      button.setAttribute("aria-pressed", pressed ? "false" : "true");
+      if (pressed) hiddenSlots.add(slot); else hiddenSlots.delete(slot);
+      refresh();
+    });
+  });
+
+  if (showAll) {
+    showAll.addEventListener("click", function () {
+      hiddenSlots.clear();
+      legendButtons.forEach(function (button) { button.setAttribute("aria-pressed", "true"); });
+      refresh();
+    });
+  }
+
+  slider.addEventListener("input", function () {
+    minScore = Number(slider.value);
+    sliderValue.textContent = Math.round(minScore * 100) + "%";
+    refresh();
+  });
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showTip(mark) {
+    var ranked = rankedShown(mark);
+    if (ranked.length === 0) { hideTip(); return; }
+    tip.replaceChildren.apply(tip, ranked.map(function (index) {
+      var span = spans[index];
+      var technique = techniques[span.slot] || { name: "Unlabelled", definition: "" };
+      var item = element("div", "tip-item");
+      var head = element("div", "tip-head");
+      head.appendChild(element("span", "swatch t" + span.slot));
+      head.appendChild(element("span", "tip-name", technique.name));
+      var confidence = span.score === null ? "" : Math.round(span.score * 100) + "%";
+      head.appendChild(element("span", "tip-score", confidence));
+      item.appendChild(head);
+      if (technique.definition) item.appendChild(element("p", "", technique.definition));
+      return item;
+    }));
+    if (tipOwner && tipOwner !== mark) tipOwner.removeAttribute("aria-describedby");
+    tipOwner = mark;
+    mark.setAttribute("aria-describedby", "tip");
+    tip.hidden = false;
+    var rect = mark.getClientRects()[0] || mark.getBoundingClientRect();
+    var width = tip.offsetWidth;
+    var page = document.documentElement.clientWidth;
+    var left = Math.max(8, Math.min(rect.left, page - width - 8));
+    tip.style.left = left + window.scrollX + "px";
+    tip.style.top = rect.bottom + window.scrollY + 6 + "px";
+  }
+
+  function hideTip() {
+    tip.hidden = true;
+    if (tipOwner) tipOwner.removeAttribute("aria-describedby");
+    tipOwner = null;
+  }
+
+  function markOf(target) {
+    return target && target.closest ? target.closest("mark.seg[data-spans]") : null;
+  }
+
+  document.addEventListener("mouseover", function (event) {
+    var mark = markOf(event.target);
+    if (mark) showTip(mark);
+  });
+  document.addEventListener("mouseout", function (event) {
+    var mark = markOf(event.target);
+    if (mark && markOf(event.relatedTarget) !== mark && document.activeElement !== mark) hideTip();
+  });
+  document.addEventListener("focusin", function (event) {
+    var mark = markOf(event.target);
+    if (mark) showTip(mark); else hideTip();
+  });
+  document.addEventListener("focusout", function (event) {
+    if (markOf(event.target) === tipOwner) hideTip();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") hideTip();
+  });
+  window.addEventListener("resize", function () {
+    if (tipOwner) showTip(tipOwner);
+  });
+})();

@@ -1,0 +1,398 @@
+"""SQLite storage of analyses: the history behind permanent links.
+
+One file holds the articles, the analyses, their spans and sentence scores, and the
+model version that produced each. The schema is versioned with ``PRAGMA user_version``
+and upgraded by ordered migrations; every write runs in one transaction so a killed
+server leaves either the whole analysis or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from propscan.data import Span
+from propscan.errors import PropscanError
+from propscan.pipeline import Analysis, ModelInfo, SentenceScore
+
+DB_ENV_VAR = "PROPSCAN_DB"
+
+#: Ordered schema migrations; migration ``i`` moves a database from version ``i`` to ``i + 1``.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        UNIQUE (name, version)
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        text TEXT NOT NULL,
+        title TEXT,
+        url TEXT,
+        source TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX articles_by_sha256 ON articles (sha256);
+    CREATE TABLE analyses (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        public_id TEXT NOT NULL UNIQUE,
+        article_id INTEGER NOT NULL REFERENCES articles (id),
+        model_id INTEGER NOT NULL REFERENCES models (id),
+        threshold REAL,
+        span_count INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX analyses_by_article ON analyses (article_id);
+    CREATE TABLE spans (
+        analysis_seq INTEGER NOT NULL REFERENCES analyses (seq) ON DELETE CASCADE,
+        start_offset INTEGER NOT NULL CHECK (start_offset >= 0),
+        end_offset INTEGER NOT NULL CHECK (end_offset > start_offset),
+        technique TEXT,
+        score REAL
+    );
+    CREATE INDEX spans_by_analysis ON spans (analysis_seq);
+    CREATE TABLE sentences (
+        analysis_seq INTEGER NOT NULL REFERENCES analyses (seq) ON DELETE CASCADE,
+        start_offset INTEGER NOT NULL CHECK (start_offset >= 0),
+        end_offset INTEGER NOT NULL CHECK (end_offset >= start_offset),
+        score REAL NOT NULL
+    );
+    CREATE INDEX sentences_by_analysis ON sentences (analysis_seq);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_TITLE_PREVIEW_CHARS = 120
+
+
+def default_db_path() -> Path:
+    """``$PROPSCAN_DB`` if set, else ``propscan/history.db`` in the user's data directory."""
+    configured = os.environ.get(DB_ENV_VAR)
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "propscan" / "history.db"
+
+
+@dataclass(frozen=True)
+class StoredAnalysis:
+    """An analysis as kept in the history, with its permanent id and creation time."""
+
+    id: str
+    created_at: str
+    analysis: Analysis
+
+    def to_dict(self) -> dict[str, object]:
+        """The analysis JSON (as ``propscan analyze --format json``) plus its ``id``."""
+        return {"id": self.id, **self.analysis.to_dict()}
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """One line of the history: enough to list an analysis without loading its spans."""
+
+    id: str
+    created_at: str
+    title: str
+    source: str | None
+    url: str | None
+    span_count: int
+    characters: int
+    model: ModelInfo
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "span_count": self.span_count,
+            "characters": self.characters,
+            "model": {"name": self.model.name, "version": self.model.version},
+        }
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A slice of the history, newest first, with the total for paging."""
+
+    items: tuple[AnalysisSummary, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+def display_title(title: str | None, text: str) -> str:
+    """The given title, else the first non-empty line of the text, shortened for lists."""
+    candidate = (title or "").strip()
+    if not candidate:
+        candidate = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(candidate) > _TITLE_PREVIEW_CHARS:
+        candidate = candidate[: _TITLE_PREVIEW_CHARS - 1].rstrip() + "…"
+    return candidate or "(untitled)"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """The analysis history in one SQLite file (created and migrated on open).
+
+    Each operation opens its own short-lived connection, so one store is safe to share
+    between the threads that serve requests; SQLite's WAL mode lets reads run while a
+    write commits.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PropscanError(
+                f"cannot create the directory for database {str(self.path)!r} "
+                f"({error.strerror}); pass --db with a writable path"
+            ) from error
+        with self._connection() as connection:
+            connection.execute("PRAGMA journal_mode = WAL")
+            self._migrate(connection)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise PropscanError(
+                f"cannot open database {str(self.path)!r} ({error}); pass --db with a writable path"
+            ) from error
+        try:
+            connection.execute("PRAGMA foreign_keys = ON")
+            yield connection
+        except sqlite3.DatabaseError as error:
+            if "not a database" in str(error) or "malformed" in str(error):
+                raise PropscanError(
+                    f"{self.path} is not a propscan database ({error}); "
+                    "pass --db with another path or move the file away"
+                ) from error
+            raise
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed as a whole, or rolled back on any error."""
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise PropscanError(
+                    f"{self.path} was written by a newer propscan (schema version {version}, "
+                    f"this one reads up to {SCHEMA_VERSION}); upgrade propscan or use another --db"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[number]):
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        with self._connection() as connection:
+            return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def check(self) -> None:
+        """Raise if the database cannot be read (used by the health check)."""
+        with self._connection() as connection:
+            connection.execute("SELECT count(*) FROM analyses").fetchone()
+
+    def save(self, analysis: Analysis) -> StoredAnalysis:
+        """Store ``analysis`` and give it a new permanent id."""
+        public_id = secrets.token_urlsafe(9)
+        created_at = _now()
+        with self._transaction() as connection:
+            model_id = _upsert_model(connection, analysis.model)
+            article_id = _upsert_article(connection, analysis, created_at)
+            cursor = connection.execute(
+                "INSERT INTO analyses (public_id, article_id, model_id, threshold, span_count,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    public_id,
+                    article_id,
+                    model_id,
+                    analysis.threshold,
+                    len(analysis.spans),
+                    created_at,
+                ),
+            )
+            seq = cursor.lastrowid
+            connection.executemany(
+                "INSERT INTO spans (analysis_seq, start_offset, end_offset, technique, score)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(seq, s.start, s.end, s.technique, s.score) for s in analysis.spans],
+            )
+            connection.executemany(
+                "INSERT INTO sentences (analysis_seq, start_offset, end_offset, score)"
+                " VALUES (?, ?, ?, ?)",
+                [(seq, s.start, s.end, s.score) for s in analysis.sentences],
+            )
+        return StoredAnalysis(public_id, created_at, analysis)
+
+    def get(self, analysis_id: str) -> StoredAnalysis | None:
+        """The stored analysis with this id, or ``None`` if there is none."""
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT a.seq, a.created_at, a.threshold, t.text, t.title, t.url, t.source,"
+                " m.name, m.version"
+                " FROM analyses a JOIN articles t ON t.id = a.article_id"
+                " JOIN models m ON m.id = a.model_id WHERE a.public_id = ?",
+                (analysis_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            seq, created_at, threshold, text, title, url, source, name, version = row
+            spans = tuple(
+                Span(start, end, technique, score)
+                for start, end, technique, score in connection.execute(
+                    "SELECT start_offset, end_offset, technique, score FROM spans"
+                    " WHERE analysis_seq = ? ORDER BY start_offset, end_offset, technique",
+                    (seq,),
+                )
+            )
+            sentences = tuple(
+                SentenceScore(start, end, score)
+                for start, end, score in connection.execute(
+                    "SELECT start_offset, end_offset, score FROM sentences"
+                    " WHERE analysis_seq = ? ORDER BY start_offset",
+                    (seq,),
+                )
+            )
+        analysis = Analysis(
+            text=text,
+            spans=spans,
+            sentences=sentences,
+            model=ModelInfo(name=name, version=version),
+            threshold=threshold,
+            title=title,
+            url=url,
+            source=source,
+        )
+        return StoredAnalysis(analysis_id, created_at, analysis)
+
+    def list(self, limit: int = 20, offset: int = 0) -> HistoryPage:
+        """Summaries of stored analyses, newest first."""
+        if limit < 1 or offset < 0:
+            raise ValueError(f"invalid page: limit={limit} offset={offset}")
+        with self._connection() as connection:
+            total = connection.execute("SELECT count(*) FROM analyses").fetchone()[0]
+            rows = connection.execute(
+                "SELECT a.public_id, a.created_at, t.title, substr(t.text, 1, 400), t.source,"
+                " t.url, a.span_count, length(t.text), m.name, m.version"
+                " FROM analyses a JOIN articles t ON t.id = a.article_id"
+                " JOIN models m ON m.id = a.model_id ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        items = tuple(
+            AnalysisSummary(
+                id=public_id,
+                created_at=created_at,
+                title=display_title(title, preview),
+                source=source,
+                url=url,
+                span_count=span_count,
+                characters=characters,
+                model=ModelInfo(name=name, version=version),
+            )
+            for (
+                public_id,
+                created_at,
+                title,
+                preview,
+                source,
+                url,
+                span_count,
+                characters,
+                name,
+                version,
+            ) in rows
+        )
+        return HistoryPage(items, total, limit, offset)
+
+    def delete(self, analysis_id: str) -> bool:
+        """Remove an analysis (and its article when no other analysis uses it)."""
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT seq, article_id FROM analyses WHERE public_id = ?", (analysis_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            seq, article_id = row
+            connection.execute("DELETE FROM analyses WHERE seq = ?", (seq,))
+            connection.execute(
+                "DELETE FROM articles WHERE id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM analyses WHERE article_id = ?)",
+                (article_id, article_id),
+            )
+        return True
+
+    def count(self) -> int:
+        with self._connection() as connection:
+            return int(connection.execute("SELECT count(*) FROM analyses").fetchone()[0])
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (none of them contains a semicolon)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _upsert_model(connection: sqlite3.Connection, model: ModelInfo) -> int:
+    connection.execute(
+        "INSERT INTO models (name, version) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (model.name, model.version),
+    )
+    row = connection.execute(
+        "SELECT id FROM models WHERE name = ? AND version = ?", (model.name, model.version)
+    ).fetchone()
+    return int(row[0])
+
+
+def _upsert_article(connection: sqlite3.Connection, analysis: Analysis, created_at: str) -> int:
+    """The id of the article row for this text and metadata, inserting it if new."""
+    digest = hashlib.sha256(analysis.text.encode("utf-8")).hexdigest()
+    row = connection.execute(
+        "SELECT id FROM articles WHERE sha256 = ? AND title IS ? AND url IS ? AND source IS ?",
+        (digest, analysis.title, analysis.url, analysis.source),
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = connection.execute(
+        "INSERT INTO articles (sha256, text, title, url, source, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (digest, analysis.text, analysis.title, analysis.url, analysis.source, created_at),
+    )
+    return int(cursor.lastrowid or 0)

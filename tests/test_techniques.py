@@ -1,0 +1,98 @@
+"""The technique inventory agrees with the corpus and reads well as highlights."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from propscan.errors import PropscanError
+from propscan.techniques import (
+    MERGE_18_TO_14,
+    TECHNIQUES,
+    TECHNIQUES_18,
+    all_techniques,
+    check_technique,
+    get_technique,
+    original_techniques,
+)
+
+
+def _labels_file(data_dir: Path, name: str) -> tuple[str, ...]:
+    return tuple(line for line in (data_dir / name).read_text("utf-8").splitlines() if line)
+
+
+def test_labels_match_the_corpus_files(data_dir: Path) -> None:
+    assert _labels_file(data_dir, "techniques-14.txt") == TECHNIQUES
+    assert _labels_file(data_dir, "techniques-18.txt") == TECHNIQUES_18
+
+
+def test_merge_maps_every_18_label_onto_the_14() -> None:
+    assert set(MERGE_18_TO_14) == set(TECHNIQUES_18)
+    assert {merged for merged in MERGE_18_TO_14.values() if merged is not None} == set(TECHNIQUES)
+    assert [label for label, merged in MERGE_18_TO_14.items() if merged is None] == [
+        "Obfuscation,Intentional_Vagueness,Confusion"
+    ]
+
+
+def test_every_technique_is_described() -> None:
+    assert [technique.label for technique in all_techniques()] == list(TECHNIQUES)
+    assert [technique.label for technique in original_techniques()] == list(TECHNIQUES_18)
+    for technique in all_techniques() + original_techniques():
+        assert technique.name.strip() == technique.name != ""
+        assert 1 <= len(re.findall(r"[.!?](\s|$)", technique.definition)) <= 2
+        assert technique.definition.endswith(".")
+        assert 0 < len(technique.example) <= 100
+
+
+def _relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a ``#RRGGBB`` colour."""
+
+    def linear(channel: int) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_colours_are_distinct_light_highlights_for_black_text() -> None:
+    colours = [technique.colour for technique in all_techniques()]
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", colour) for colour in colours)
+    assert len(set(colours)) == 14
+    for colour in colours:
+        contrast_with_black = (_relative_luminance(colour) + 0.05) / 0.05
+        assert contrast_with_black >= 7, colour  # WCAG AAA for body text
+
+
+def test_merged_originals_share_the_colour_of_their_14_label() -> None:
+    for label, merged in MERGE_18_TO_14.items():
+        if merged is not None:
+            assert get_technique(label).colour == get_technique(merged).colour
+    obfuscation = get_technique("Obfuscation,Intentional_Vagueness,Confusion")
+    assert obfuscation.colour not in {technique.colour for technique in all_techniques()}
+
+
+def test_get_technique_knows_14_and_18_labels() -> None:
+    assert get_technique("Loaded_Language").name == "Loaded language"
+    assert get_technique("Straw_Men").name == "Straw man"
+
+
+def test_unknown_label_lists_the_valid_ones() -> None:
+    with pytest.raises(PropscanError) as error:
+        get_technique("Propaganda")
+    assert all(label in str(error.value) for label in TECHNIQUES)
+
+
+def test_misspelt_label_gets_a_suggestion() -> None:
+    with pytest.raises(PropscanError, match="did you mean 'Loaded_Language'"):
+        check_technique("Loaded_language")
+
+
+def test_check_technique_explains_the_18_to_14_merge() -> None:
+    assert check_technique("Doubt") == "Doubt"
+    with pytest.raises(PropscanError, match="merges it into 'Bandwagon,Reductio_ad_hitlerum'"):
+        check_technique("Bandwagon")
+    with pytest.raises(PropscanError, match="dropped"):
+        check_technique("Obfuscation,Intentional_Vagueness,Confusion")
