@@ -22,6 +22,22 @@ from propscan.service.server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT.parent / "shared" / "examples" / "abu-kamal-article.txt"
+SHOTS = (("service-desktop.png", False), ("service-phone.png", True))
+
+
+def take_screenshots(text: str, model: str | None, out: Path) -> list[Path]:
+    """Analyse ``text`` on a private server and photograph its result page."""
+    with tempfile.TemporaryDirectory() as scratch:
+        app = create_app(model=model, db_path=Path(scratch) / "history.db")
+        with running_server(app) as base_url:
+            response = httpx.post(f"{base_url}/api/analyze", json={"text": text}, timeout=300)
+            response.raise_for_status()
+            page_url = f"{base_url}/a/{response.json()['id']}"
+            with chromium() as browser:
+                return [
+                    screenshot_result_page(browser, page_url, out / name, phone=phone)
+                    for name, phone in SHOTS
+                ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,16 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text = args.article.read_text(encoding="utf-8")
-        with tempfile.TemporaryDirectory() as scratch:
-            app = create_app(model=args.model, db_path=Path(scratch) / "history.db")
-            with running_server(app) as base_url:
-                response = httpx.post(f"{base_url}/api/analyze", json={"text": text}, timeout=120)
-                response.raise_for_status()
-                page_url = f"{base_url}/a/{response.json()['id']}"
-                with chromium() as browser:
-                    for name, phone in (("service-desktop.png", False), ("service-phone.png", True)):
-                        path = screenshot_result_page(browser, page_url, args.out / name, phone=phone)
-                        print(path)
+        for path in take_screenshots(text, args.model, args.out):
+            print(path)
     except (PropscanError, OSError, httpx.HTTPError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2

@@ -6,4 +6,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 python -m pip install --quiet -e '.[train,dev]'
 
+# The service's browser test drives Debian's Chromium through Playwright
+# (Playwright's own browser downloads are never used).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+fi
+python -m pip install --quiet playwright==1.65.2
+
 python -m pytest -q "$@"

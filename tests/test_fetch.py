@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -82,14 +84,30 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet."""
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up early (oversized pages, timeouts) are expected, not errors."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def serve_site() -> Iterator[str]:
+    """The test site on a free port of 127.0.0.1, as its base URL."""
+    server = _Server(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    with serve_site() as url:
+        yield url
 
 
 @pytest.fixture
@@ -171,10 +189,9 @@ def test_http_errors_are_unreachable(site: str) -> None:
 
 
 def test_slow_server_times_out(site: str) -> None:
-    started = time.monotonic()
+    # The page arrives after 1.5 s: an error proves propscan stopped waiting.
     error = fetch_error(f"{site}/slow", allow_private=True, timeout=0.3)
     assert error.reason == "unreachable" and "0.3 seconds" in str(error)
-    assert time.monotonic() - started < 1.4
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-unannounced"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -28,11 +29,13 @@ from propscan.techniques import TECHNIQUES
 
 ClientFactory = Callable[..., TestClient]
 
-EMOJI_TEXT = (
-    "🙂🙂 Emoji first 👍🏽!\n"
-    "These corrupt traitors and their puppet masters 🤡 want to destroy our great nation.\n"
-    "Every patriot knows the truth 🇺🇸 and will never surrender to these criminals."
-)
+SHORT_TEXT = "Line one.\nThese corrupt traitors want to destroy our great nation."
+
+
+@pytest.fixture(scope="module")
+def emoji_text(example_text: str) -> str:
+    """The example article with emoji (astral characters, flags, skin tones) strewn in."""
+    return "🙂🇺🇸 " + example_text.replace("\n\n", "\n\n👍🏽 ").replace(" US ", " US 🦅 ")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def test_analyze_returns_the_cli_json_object_plus_an_id(
 
 
 def test_analyze_passes_threshold_techniques_and_metadata(
-    client: TestClient, example_text: str
+    client: TestClient, detector: Detector, example_text: str
 ) -> None:
     body = post_text(
         client,
@@ -111,14 +114,15 @@ def test_analyze_passes_threshold_techniques_and_metadata(
     assert body["spans"] and {s["technique"] for s in body["spans"]} == {"Loaded_Language"}
     lenient = post_text(client, example_text, threshold=0.05)
     strict = post_text(client, example_text, threshold=0.95)
-    assert len(lenient["spans"]) > len(strict["spans"])
+    assert len(lenient["spans"]) >= len(strict["spans"])
+    assert strict["spans"] == analyze(example_text, detector, threshold=0.95).to_dict()["spans"]
 
 
-def test_offsets_survive_emoji(client: TestClient) -> None:
-    body = post_text(client, EMOJI_TEXT, threshold=0.05)
+def test_offsets_survive_emoji(client: TestClient, emoji_text: str) -> None:
+    body = post_text(client, emoji_text)
     assert body["spans"]
     for span in body["spans"]:
-        assert EMOJI_TEXT[span["start"] : span["end"]] == span["fragment"]
+        assert emoji_text[span["start"] : span["end"]] == span["fragment"]
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t  "])
@@ -211,15 +215,21 @@ said the bridge would bring jobs and shorten the commute for thousands of reside
 to the engineering firm that won the contract after a public tender last autumn.</p>
 </article><footer>Contact us</footer></body></html>"""
 
+EMPTY_PAGE = b"<html><head><title>Log in</title></head><body></body></html>"
 PLAIN_ARTICLE = "Plain article title\nThese corrupt traitors want to destroy our nation.\n"
 
 
 class _Pages(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {
+    routes: ClassVar[dict[str, tuple[int, str, bytes, dict[str, str]]]] = {
         "/article.html": (200, "text/html; charset=utf-8", ARTICLE_HTML.encode(), {}),
         "/article.txt": (200, "text/plain; charset=utf-8", PLAIN_ARTICLE.encode(), {}),
         "/long.txt": (200, "text/plain", b"word " * 1000, {}),
-        "/empty.html": (200, "text/html", b"<html><body><nav>menu</nav></body></html>", {}),
+        "/empty.html": (
+            200,
+            "text/html",
+            b"<html><head><title>Log in</title></head><body></body></html>",
+            {},
+        ),
         "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, {}),
         "/huge.txt": (200, "text/plain", b"x" * 1024, {"Content-Length": "999999999"}),
         "/missing": (404, "text/plain", b"gone", {}),
@@ -235,10 +245,8 @@ class _Pages(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):  # the client may stop early
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -317,7 +325,7 @@ def test_private_addresses_are_refused_unless_allowed(client: TestClient, websit
 
 
 def test_get_list_and_delete(client: TestClient) -> None:
-    ids = [post_text(client, f"Article number {n}\n{EMOJI_TEXT}")["id"] for n in range(3)]
+    ids = [post_text(client, f"Article number {n}\n{SHORT_TEXT}")["id"] for n in range(3)]
     one = client.get(f"/api/analyses/{ids[1]}")
     assert one.status_code == 200 and one.json()["id"] == ids[1]
 
@@ -409,7 +417,7 @@ def test_model_loads_once_at_start_up(
     assert loads == []
     with TestClient(app) as client:
         for _ in range(3):
-            post_text(client, EMOJI_TEXT)
+            post_text(client, SHORT_TEXT)
     assert loads == [tiny_model]
 
 
@@ -441,7 +449,7 @@ def test_the_server_answers_while_an_analysis_runs(detector: Detector, tmp_path:
         results: list[httpx.Response] = []
         worker = threading.Thread(
             target=lambda: results.append(
-                httpx.post(f"{base_url}/api/analyze", json={"text": EMOJI_TEXT}, timeout=60)
+                httpx.post(f"{base_url}/api/analyze", json={"text": SHORT_TEXT}, timeout=60)
             )
         )
         worker.start()
@@ -497,8 +505,10 @@ def without_whitespace(text: str) -> str:
     return "".join(text.split())
 
 
-def test_result_page_highlights_exactly_the_spans_even_after_emoji(client: TestClient) -> None:
-    body = post_text(client, EMOJI_TEXT, threshold=0.05)
+def test_result_page_highlights_exactly_the_spans_even_after_emoji(
+    client: TestClient, emoji_text: str
+) -> None:
+    body = post_text(client, emoji_text)
     page = client.get(f"/a/{body['id']}")
     assert page.status_code == 200
     highlighted = highlights_by_span(page.text)
@@ -685,7 +695,7 @@ def texts_with_spans(draw: st.DrawFn) -> tuple[str, list[Span], list[SentenceSco
         end = draw(st.integers(start + 1, len(text)))
         spans.append(Span(start, end, draw(st.sampled_from(TECHNIQUES)), draw(st.floats(0, 1))))
     cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=6))) | {0, len(text)})
-    sentences = [SentenceScore(a, b, 0.5) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
+    sentences = [SentenceScore(a, b, 0.5) for a, b in pairwise(cuts) if a < b]
     return text, sorted(spans), sentences
 
 

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.preprocessing import normalize
@@ -594,7 +596,7 @@ def _fit_span_model(
             "and non-propaganda words (check that the gold labels match the articles)"
         )
     classifier = SGDClassifier(
-        loss="log_loss", alpha=2e-6, max_iter=15, tol=None, average=True, random_state=seed
+        loss="log_loss", alpha=5e-5, max_iter=15, tol=None, average=True, random_state=seed
     )
     classifier.fit(sparse.vstack(matrices, format="csr"), target)
     return SpanModel(classifier.coef_[0].astype(np.float64), float(classifier.intercept_[0]))
@@ -622,8 +624,12 @@ def _fit_technique_model(articles: Sequence[Article], gold: Annotations, seed: i
     if len(classes) == 1:  # a single technique: it always gets probability 1
         coef = np.zeros((1, features.shape[1]))
         return TechniqueModel(spaces, classes, coef, np.zeros(1))
-    classifier = LogisticRegression(C=10.0, max_iter=300, random_state=seed)
-    classifier.fit(features, target)
+    classifier = LogisticRegression(
+        C=10.0, solver="saga", tol=1e-3, max_iter=100, random_state=seed
+    )
+    with warnings.catch_warnings():  # iterations are capped on purpose: training stays fast
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(features, target)
     coef, intercept = classifier.coef_, classifier.intercept_
     if len(classes) == 2:  # binary sklearn models keep one row: softmax([0, z]) = sigmoid(z)
         coef = np.vstack([np.zeros_like(coef), coef])

@@ -770,7 +770,7 @@ def plan_chunks(
         skipped = 0
         for record in group:
             finished = record.location in state.error_locations or (
-                record.article is not None and record.article.id in state.done_ids and False
+                record.article is not None and record.article.id in state.done_ids
             )
             if finished:
                 skipped += 1
@@ -948,3 +948,72 @@ def open_engine(
         yield LocalEngine(load_model(model_path))
     else:
         yield ProcessEngine(model_path, workers)
+
+
+# --- the service's history --------------------------------------------------------------
+
+
+def export_history(
+    database: str | os.PathLike[str],
+    results: str | os.PathLike[str],
+    *,
+    result_format: ResultFormat = "parquet",
+    chunk_size: int = 256,
+) -> BatchSummary:
+    """Write the analyses kept by ``propscan serve`` as batch results, oldest first.
+
+    Each analysis becomes one article (its permanent id as ``id``, the time it was made
+    as ``date``), so ``propscan report`` summarises the service's history like a corpus.
+    """
+    from propscan.service.store import Store
+
+    path = Path(database)
+    if not path.is_file():
+        raise PropscanError(
+            f"no history database at {str(path)!r}; pass the --db file that 'propscan serve' uses"
+        )
+    if result_format not in RESULT_FORMATS:
+        raise PropscanError(f"unknown format {result_format!r}; use parquet or jsonl")
+    store = Store(path)
+    summaries = []
+    while True:
+        page = store.list(limit=500, offset=len(summaries))
+        summaries.extend(page.items)
+        if len(page.items) < page.limit:
+            break
+    if not summaries:
+        raise PropscanError(f"{path}: the history holds no analyses; nothing to export")
+    summaries.reverse()
+    models = sorted({(s.model.name, s.model.version) for s in summaries})
+    manifest = {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "input": str(path.resolve()),
+        "format": result_format,
+        "model": {"name": models[0][0], "version": models[0][1]} if len(models) == 1 else None,
+        "models": [{"name": name, "version": version} for name, version in models],
+        "exported_from": "service history",
+    }
+    folder = Path(results)
+    _check_resumable(folder, manifest, resume=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / (MANIFEST + ".tmp")
+    temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _commit(temporary)
+    started = time.perf_counter()
+    done = spans = 0
+    for index in range(0, len(summaries), chunk_size):
+        result = ChunkResult(index // chunk_size)
+        for summary in summaries[index : index + chunk_size]:
+            stored = store.get(summary.id)
+            if stored is None:  # deleted while exporting
+                continue
+            analysis = stored.analysis
+            article = Article(id=stored.id, text=analysis.text, title=analysis.title,
+                              source=analysis.source, date=stored.created_at, url=analysis.url)
+            row, span_rows = article_rows(article, analysis)
+            result.articles.append(row)
+            result.spans.extend(span_rows)
+        commit_chunk(folder, result, result_format)
+        done += len(result.articles)
+        spans += len(result.spans)
+    return BatchSummary(done, 0, 0, spans, time.perf_counter() - started)

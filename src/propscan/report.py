@@ -30,6 +30,7 @@ from propscan.techniques import TECHNIQUES, get_technique
 
 GroupBy = Literal["outlet", "date", "technique"]
 GROUPINGS: tuple[str, ...] = ("outlet", "date", "technique")
+PERIODS: tuple[str, ...] = ("day", "week", "month")
 UNKNOWN_OUTLET = "(unknown)"
 OTHER_OUTLETS = "(other outlets)"
 #: Outlets drawn one by one in the plots; the rest are pooled as "(other outlets)".
@@ -204,17 +205,25 @@ def _technique_table(spans: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFram
     return table.sort_values(["spans", "technique"], ascending=[False, True]).reset_index(drop=True)
 
 
-def build_report(results: BatchResults, top: int = DEFAULT_TOP_FRAGMENTS) -> CorpusReport:
-    """All tables of a report from the result tables of a batch run."""
+def build_report(
+    results: BatchResults, top: int = DEFAULT_TOP_FRAGMENTS, period: str | None = None
+) -> CorpusReport:
+    """All tables of a report from the result tables of a batch run.
+
+    ``period`` (``day``, ``week`` or ``month``) sets the time buckets; by default they
+    follow the time the corpus covers.
+    """
+    if period is not None and period not in PERIODS:
+        raise PropscanError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
     articles = results.articles.to_pandas()
     spans = results.spans.to_pandas()
     errors = results.errors.to_pandas()
     articles["outlet"] = articles["source"].fillna(UNKNOWN_OUTLET)
     articles["parsed_date"] = parse_dates(articles["date"])
-    period = choose_period(articles["parsed_date"])
+    period = period or choose_period(articles["parsed_date"])
     articles["period"] = _period_start(articles["parsed_date"], period)
-    meta = articles.set_index("id")[["outlet", "period"]]
-    spans = spans.join(meta, on="id")
+    for column in ("outlet", "period"):
+        spans[column] = spans["id"].map(dict(zip(articles["id"], articles[column], strict=True)))
 
     by_outlet = _pooled(articles.groupby("outlet"))
     by_outlet = by_outlet.sort_values(["articles", "spans_per_1000_words"], ascending=False)
@@ -592,6 +601,7 @@ def make_report(
     *,
     by: str = "outlet",
     top: int = DEFAULT_TOP_FRAGMENTS,
+    period: str | None = None,
     title: str | None = None,
 ) -> tuple[CorpusReport, Path | None]:
     """Read a results directory, build its report and write it into ``out`` (if given)."""
@@ -600,7 +610,7 @@ def make_report(
     if top < 1:
         raise PropscanError(f"--top must be at least 1, got {top}")
     folder = Path(results)
-    report = build_report(read_results(folder), top)
+    report = build_report(read_results(folder), top, period)
     page = None
     if out is not None:
         heading = title or f"Propaganda report: {folder.resolve().name}"

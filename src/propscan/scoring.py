@@ -14,8 +14,8 @@
   best match; micro-averaged F1 (which equals accuracy) and per-technique scores.
 
 Differences from the official scripts, where they give no number or a wrong one:
-predictions in an article without gold spans count as false positives (the official
-SI and FLC scripts crash there), and the FLC per-technique recall divides the
+predictions in an article absent from the gold file count as false positives (the
+official SI and FLC scripts crash there), and the FLC per-technique recall divides the
 technique's *recall* sum by its gold spans (the official FLC script reuses the
 precision sum there, so its per-technique recall is not a recall). Overall FLC
 scores are unaffected.

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from propscan.corpus import merge_spans, validation_ids
-from propscan.data import Annotations, Article, Span
+from propscan.data import Annotations, Article
+from propscan.detector import write_model_config
 from propscan.encoding import load_tokenizer, make_windows, token_range, tokenize
 from propscan.errors import PropscanError
 from propscan.neural import (
@@ -34,7 +35,6 @@ from propscan.neural import (
     NeuralDetector,
     SpanHead,
     span_features,
-    span_representation,
 )
 from propscan.techniques import TECHNIQUES
 
@@ -477,6 +477,26 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     return target
 
 
+def write_onnx_model(
+    model: PropagandaTagger,
+    onnx_path: Path,
+    out: Path,
+    encoder_dir: Path,
+    config: dict[str, Any],
+) -> Path:
+    """Export ``model`` to ``onnx_path`` and write a loadable model directory ``out`` around it.
+
+    ``out`` gets the span head, the tokenizer and ``model.json``; its encoder is a copy of
+    ``onnx_path`` (or its int8 version, decided by the caller).
+    """
+    export_onnx(model, onnx_path, config["special_tokens"])
+    model.span_head_numpy().save(out / SPAN_HEAD_FILE)
+    shutil.copy2(encoder_dir / "tokenizer.json", out / "tokenizer.json")
+    shutil.copy2(onnx_path, out / ENCODER_FILE)
+    write_model_config(out, config)
+    return onnx_path
+
+
 @dataclass(frozen=True)
 class TrainingReport:
     """What a training run did: where the model is, and how it scored on held-out train."""
@@ -544,15 +564,13 @@ def train_transformer(
     decoding, validation_fp32 = tune_thresholds(torch_detector, validation, gold)
     config["decoding"] = asdict(decoding)
 
-    scratch = out / "checkpoint"
-    fp32_path = export_onnx(model, scratch / "encoder-fp32.onnx", special)
-    model.span_head_numpy().save(out / SPAN_HEAD_FILE)
-    shutil.copy2(encoder_dir / "tokenizer.json", out / "tokenizer.json")
+    fp32_path = write_onnx_model(
+        model, out / "checkpoint" / "encoder-fp32.onnx", out, encoder_dir, config
+    )
     quantized = False
     validation_scores = validation_fp32
     if settings.quantize:
         quantize_onnx(fp32_path, out / ENCODER_FILE)
-        _write_config(out, config)
         int8 = NeuralDetector.load(out)
         int8_outputs = int8.encode([a.text for a in validation])
         si_f1, flc_f1 = score_decoding(int8, validation, gold, int8_outputs, decoding.si_threshold)
@@ -565,7 +583,7 @@ def train_transformer(
     if not quantized:
         shutil.copy2(fp32_path, out / ENCODER_FILE)
     config["quantized"] = quantized
-    _write_config(out, config)
+    write_model_config(out, config)
     return TrainingReport(
         model_dir=out,
         settings=settings,
@@ -578,12 +596,6 @@ def train_transformer(
         seconds=round(time.monotonic() - started, 1),
         fit=fit_report,
     )
-
-
-def _write_config(directory: Path, config: dict[str, Any]) -> None:
-    from propscan.detector import write_model_config
-
-    write_model_config(directory, config)
 
 
 def report_as_dict(report: TrainingReport) -> dict[str, Any]:

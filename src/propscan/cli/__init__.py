@@ -12,9 +12,6 @@ from propscan.cli import (  # noqa: F401
     techniques,
     train,
 )
-from propscan.cli import (
-    app as _app_module,
-)
 from propscan.cli.app import app
 
 __all__ = ["app", "main"]

@@ -100,7 +100,7 @@ def analyze_command(
             sys.stdout.write(render(analysis, output_format, article.id))
         return
     write_output(out, render(analysis, output_format, article.id))
-    Console(stderr=True).print(f"Wrote {output_format} to {out}", highlight=False, markup=False)
+    typer.echo(f"Wrote {output_format} to {out}", err=True)
 
 
 def read_article(source: str, *, allow_private: bool = False) -> Article:

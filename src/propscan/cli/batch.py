@@ -1,4 +1,4 @@
-"""``propscan batch`` and ``propscan report``: analyse a whole corpus, then summarise it."""
+"""``propscan batch``, ``report`` and ``export-history``: analyse a corpus, then summarise it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from propscan.batch import (
     DEFAULT_MAX_CHARACTERS,
     AnalysisOptions,
     Columns,
+    export_history,
     input_kind,
     open_engine,
     run_batch,
@@ -174,6 +175,10 @@ def report(
     top: Annotated[
         int, typer.Option(min=1, help="Most frequent fragments listed per technique.")
     ] = DEFAULT_TOP_FRAGMENTS,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Time buckets: day, week or month (default: chosen from the dates)."),
+    ] = None,
     title: Annotated[str | None, typer.Option(help="Heading of the HTML report.")] = None,
 ) -> None:
     """Propaganda per outlet, over time and per technique, as HTML with plots and CSV tables."""
@@ -181,7 +186,9 @@ def report(
     _choice(output_format, ("html", "table", "json"), "--format")
     if output_format == "html" and out is None:
         raise PropscanError("--out DIR is needed to write the HTML report (or use --format table)")
-    corpus_report, page = make_report(results, out, by=by, top=top, title=title)
+    corpus_report, page = make_report(
+        results, out, by=by, top=top, period=period, title=title
+    )
     main = corpus_report.table(by)
     rows = json.loads(main.to_json(orient="records"))
     if output_format == "table":
@@ -190,3 +197,29 @@ def report(
         typer.echo(json.dumps({"by": by, "summary": corpus_report.summary, "rows": rows}, indent=2))
     if page is not None:
         typer.echo(f"Report written to {page}", err=True)
+
+
+@app.command("export-history")
+def export_history_command(
+    out: Annotated[Path, typer.Option("--out", help="Results directory to write.")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="History database of 'propscan serve' "
+            "(default: $PROPSCAN_DB, else ~/.local/share/propscan/history.db)."
+        ),
+    ] = None,
+    result_format: Annotated[
+        str, typer.Option("--format", help="Table format: parquet or jsonl.")
+    ] = "parquet",
+) -> None:
+    """Write the service's analysis history as batch results, ready for 'propscan report'."""
+    from propscan.service.store import default_db_path
+
+    _choice(result_format, ("parquet", "jsonl"), "--format")
+    summary = export_history(
+        db if db is not None else default_db_path(),
+        out,
+        result_format="jsonl" if result_format == "jsonl" else "parquet",
+    )
+    typer.echo(f"Exported {summary.done} analyses ({summary.spans} spans) to {out}", err=True)

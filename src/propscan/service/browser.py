@@ -67,7 +67,11 @@ def chromium() -> Iterator[Browser]:
 def screenshot_result_page(
     browser: Browser, page_url: str, path: Path, *, phone: bool = False
 ) -> Path:
-    """A full-page PNG of a result page, with the tooltip of the first highlight open."""
+    """A PNG of the first screen of a result page.
+
+    On the desktop the first highlight is focused so that its tooltip shows; a phone
+    has no hover, so its screenshot shows the page as it opens.
+    """
     viewport = PHONE_VIEWPORT if phone else DESKTOP_VIEWPORT
     context = browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
@@ -79,10 +83,10 @@ def screenshot_result_page(
         page = context.new_page()
         page.goto(page_url)
         marks = page.locator("mark.seg")
-        if marks.count():
+        if not phone and marks.count():
             marks.first.focus()
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
     finally:
         context.close()
     return path

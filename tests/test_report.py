@@ -1,0 +1,193 @@
+"""Reports: pooled densities per outlet and period, technique tables, fragments, HTML and CSV."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from propscan.batch import MANIFEST, ChunkResult, commit_chunk, read_results, run_batch
+from propscan.corpus import Split
+from propscan.errors import PropscanError
+from propscan.report import (
+    UNKNOWN_OUTLET,
+    build_report,
+    choose_period,
+    format_value,
+    make_report,
+    parse_dates,
+    render_html,
+)
+
+EVIL_OUTLET = '<script>alert("x")</script> & Co'
+
+
+def article(aid: str, source: str | None, date: str | None, words: int, sentences: int,
+            flagged: int, spans: int) -> dict[str, Any]:
+    return {
+        "id": aid, "title": f"Title {aid}", "source": source, "date": date, "url": None,
+        "characters": words * 6, "words": words, "sentences": sentences,
+        "propaganda_sentences": flagged, "propaganda_sentence_share": flagged / sentences,
+        "spans": spans, "spans_per_1000_words": 1000 * spans / words,
+    }
+
+
+def span(aid: str, start: int, technique: str, fragment: str, score: float = 0.5) -> dict[str, Any]:
+    return {"id": aid, "start": start, "end": start + len(fragment), "technique": technique,
+            "score": score, "fragment": fragment, "source": None, "date": None}
+
+
+@pytest.fixture()
+def results(tmp_path: Path) -> Path:
+    """Three articles of two outlets (one unknown) in two months, with known spans."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    articles = [
+        article("a1", EVIL_OUTLET, "2019-01-05", words=1000, sentences=50, flagged=10, spans=3),
+        article("a2", EVIL_OUTLET, "2019-12-20", words=500, sentences=30, flagged=5, spans=2),
+        article("a3", None, "not a date", words=500, sentences=20, flagged=0, spans=0),
+    ]
+    spans = [
+        span("a1", 0, "Loaded_Language", "Evil  Traitors"),
+        span("a1", 40, "Loaded_Language", "evil traitors"),
+        span("a1", 90, "Doubt", "so-called"),
+        span("a2", 5, "Loaded_Language", "evil traitors"),
+        span("a2", 70, "Flag-Waving", "our great nation"),
+    ]
+    commit_chunk(folder, ChunkResult(0, spans=spans, articles=articles, errors=[
+        {"id": None, "location": "line 9", "reason": "missing id <b>"},
+    ], records=4), "parquet")
+    (folder / MANIFEST).write_text(json.dumps({"model": {"name": "m", "version": "1"}}),
+                                   encoding="utf-8")
+    return folder
+
+
+def test_outlet_table_pools_counts_before_dividing(results: Path) -> None:
+    report = build_report(read_results(results))
+    by_outlet = report.by_outlet.set_index("outlet")
+    evil = by_outlet.loc[EVIL_OUTLET]
+    assert (evil["articles"], evil["words"], evil["spans"]) == (2, 1500, 5)
+    assert evil["spans_per_1000_words"] == pytest.approx(5 * 1000 / 1500)
+    assert evil["propaganda_sentence_share"] == pytest.approx(15 / 80)
+    assert evil["top_technique"] == "Loaded_Language"
+    unknown = by_outlet.loc[UNKNOWN_OUTLET]
+    assert (unknown["spans"], unknown["spans_per_1000_words"]) == (0, 0.0)
+    assert report.summary["spans_per_1000_words"] == pytest.approx(5 * 1000 / 2000)
+    assert report.summary["failed_records"] == 1
+    assert report.summary["outlets"] == 1
+
+
+def test_technique_tables(results: Path) -> None:
+    report = build_report(read_results(results))
+    table = report.by_technique.set_index("technique")
+    assert len(table) == 14
+    loaded = table.loc["Loaded_Language"]
+    assert (loaded["spans"], loaded["articles"], loaded["outlets"]) == (3, 2, 1)
+    assert loaded["share_of_spans"] == pytest.approx(3 / 5)
+    assert loaded["spans_per_1000_words"] == pytest.approx(3 * 1000 / 2000)
+    assert report.by_technique["technique"].iloc[0] == "Loaded_Language"
+    mix = report.technique_by_outlet
+    assert mix["share"].sum() == pytest.approx(1.0)
+    assert set(mix["outlet"]) == {EVIL_OUTLET}
+
+
+def test_dates_are_grouped_and_undated_articles_left_out(results: Path) -> None:
+    report = build_report(read_results(results))
+    assert report.period == "month"
+    assert report.by_date["period"].tolist() == ["2019-01-01", "2019-12-01"]
+    assert report.by_date["spans"].tolist() == [3, 2]
+    assert report.summary["dated_articles"] == 2
+    trend = report.technique_by_date
+    assert trend[trend["period"] == "2019-12-01"]["spans"].sum() == 2
+    weekly = build_report(read_results(results), period="week")
+    assert weekly.by_date["period"].tolist() == ["2018-12-31", "2019-12-16"]
+
+
+def test_choose_period_follows_the_time_span() -> None:
+    def period(first: str, last: str) -> str:
+        return choose_period(parse_dates(pd.Series([first, last])))
+
+    assert period("2020-01-01", "2020-01-20") == "day"
+    assert period("2020-01-01", "2020-05-01") == "week"
+    assert period("2020-01-01", "2021-05-01") == "month"
+    dates = parse_dates(pd.Series(["2020-01-02T10:00:00+02:00", "yesterday", None]))
+    assert dates.iloc[0] == pd.Timestamp("2020-01-02 08:00") and dates.iloc[1:].isna().all()
+
+
+def test_top_fragments_ignore_case_and_spacing(results: Path) -> None:
+    report = build_report(read_results(results))
+    loaded = report.top_fragments[report.top_fragments["technique"] == "Loaded_Language"]
+    first = loaded.iloc[0]
+    assert (first["fragment"], first["spans"], first["articles"], first["rank"]) == (
+        "evil traitors", 3, 2, 1,
+    )
+    assert build_report(read_results(results), top=1).top_fragments.groupby(
+        "technique"
+    ).size().max() == 1
+
+
+def test_html_is_self_contained_and_escaped(results: Path, tmp_path: Path) -> None:
+    report, page = make_report(results, tmp_path / "report", by="technique")
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in html
+    assert "missing id &lt;b&gt;" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert images, "the report embeds its plots"
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    assert html.index("<h2>Techniques</h2>") < html.index("<h2>Outlets</h2>")
+    written = {path.name for path in page.parent.iterdir()}
+    assert {f"{name}.csv" for name in report.csv_tables} <= written
+    by_outlet = pd.read_csv(page.parent / "by_outlet.csv")
+    assert by_outlet["spans"].sum() == 5
+
+
+def test_render_html_of_an_empty_corpus(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    commit_chunk(folder, ChunkResult(0, errors=[{"id": "x", "location": "line 1",
+                                                 "reason": "empty text"}]), "jsonl")
+    (folder / "articles.jsonl").mkdir()
+    (folder / "spans.jsonl").mkdir()
+    html = render_html(build_report(read_results(folder)))
+    assert "Nothing to show." in html and "No spans were found." in html
+
+
+def test_format_value() -> None:
+    assert format_value("propaganda_sentence_share", 0.1234) == "12.3%"
+    assert format_value("spans_per_1000_words", 12.345) == "12.35"
+    assert format_value("words", 12345) == "12,345"
+    assert format_value("mean_score", float("nan")) == "–"
+
+
+def test_unknown_grouping_and_missing_results(results: Path, tmp_path: Path) -> None:
+    with pytest.raises(PropscanError, match="unknown grouping 'site'"):
+        make_report(results, None, by="site")
+    with pytest.raises(PropscanError, match="does not exist"):
+        make_report(tmp_path / "nowhere", None)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(PropscanError, match="no spans table"):
+        make_report(tmp_path / "other", None)
+
+
+def test_report_of_a_real_run_on_dev_articles(
+    tmp_path: Path, dev_split: Split, tiny_model: Path
+) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.write_text("".join(
+        json.dumps({"id": a.id, "text": a.text, "title": a.title}) + "\n"
+        for a in dev_split.articles[:4]
+    ), encoding="utf-8")
+    run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
+    report, page = make_report(tmp_path / "results", tmp_path / "report")
+    assert report.summary["articles"] == 4
+    assert report.by_outlet["outlet"].tolist() == [UNKNOWN_OUTLET]
+    assert report.by_date.empty
+    assert page is not None and "Propaganda report" in page.read_text(encoding="utf-8")

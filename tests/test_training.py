@@ -1,0 +1,199 @@
+"""A tiny real training run of the transformer detector, export, resume and ONNX agreement.
+
+A randomly initialised two-layer BERT with the default tokenizer keeps this fast while
+exercising exactly the code that trains the shipped model.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra")
+
+from propscan.detector import load_detector, write_model_config  # noqa: E402
+from propscan.neural import NeuralDetector  # noqa: E402
+from propscan.training import (  # noqa: E402
+    TorchEncoder,
+    TrainingSettings,
+    build_model,
+    default_encoder_dir,
+    fit,
+    make_examples,
+    special_token_ids,
+    train_transformer,
+    write_onnx_model,
+)
+from propscan.encoding import load_tokenizer  # noqa: E402
+
+TINY = TrainingSettings(epochs=1, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT with the real MiniLM vocabulary, saved as a HF model directory."""
+    from transformers import BertConfig, BertModel
+
+    directory = tmp_path_factory.mktemp("tiny-encoder")
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    shutil.copy2(default_encoder_dir() / "tokenizer.json", directory / "tokenizer.json")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_encoder: Path, train_split, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("model")
+    report = train_transformer(
+        train_split.articles[:40],
+        train_split.gold,
+        out,
+        encoder=tiny_encoder,
+        settings=TINY,
+        progress=False,
+    )
+    return report
+
+
+@pytest.mark.slow
+def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
+    model_dir = trained.model_dir
+    for name in ("model.json", "encoder.onnx", "span_head.npz", "tokenizer.json"):
+        assert (model_dir / name).is_file(), name
+    assert trained.fit["steps"] == 3
+    assert 0.0 <= trained.validation["si_f1"] <= 1.0
+    detector = load_detector(model_dir)
+    assert isinstance(detector, NeuralDetector)
+    article = dev_split.articles[0]
+    (prediction,) = detector.predict([article.text], threshold=0.0)
+    assert prediction.spans, "threshold 0 marks every token"
+    for span in prediction.spans:
+        assert 0 <= span.start < span.end <= len(article.text)
+        assert span.technique is not None and 0.0 <= span.score <= 1.0
+    assert len(prediction.token_scores) > 0
+
+
+@pytest.mark.slow
+def test_offsets_survive_unicode_and_articles_longer_than_the_window(trained) -> None:
+    detector = load_detector(trained.model_dir)
+    unicode_text = "Crooked 🎉 Hillary — “naïve” élite\r\nlies again!! 北京 " * 3
+    long_text = " ".join(["The corrupt elites betray the nation every single day."] * 200)
+    predictions = detector.predict([unicode_text, long_text, "", "   "], threshold=0.0)
+    for text, prediction in zip([unicode_text, long_text], predictions[:2], strict=True):
+        assert prediction.spans
+        for span in prediction.spans:
+            fragment = text[span.start : span.end]
+            assert fragment and fragment == fragment.strip()
+    assert predictions[2].spans == () and predictions[3].spans == ()
+    # windows overlap: every token of the long text got a score
+    tokens = detector.encode([long_text])[0]
+    assert len(tokens.si_prob) > detector.settings.window_tokens
+
+
+@pytest.mark.slow
+def test_classify_gives_a_distribution_per_span(trained, dev_split) -> None:
+    detector = load_detector(trained.model_dir)
+    article = dev_split.articles[0]
+    spans = dev_split.gold[article.id][:3]
+    rows = detector.classify(article.text, spans)
+    assert len(rows) == len(spans)
+    for row in rows:
+        assert abs(sum(row.values()) - 1.0) < 1e-4
+
+
+@pytest.mark.slow
+def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = build_model(tiny_encoder).eval()
+    tokenizer = load_tokenizer(tiny_encoder)
+    config = {
+        "kind": "transformer",
+        "name": "tiny",
+        "version": "0",
+        "special_tokens": special_token_ids(tokenizer),
+    }
+    write_onnx_model(model, tmp_path / "fp32.onnx", tmp_path, tiny_encoder, config)
+    onnx_detector = load_detector(tmp_path)
+    torch_detector = NeuralDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
+    texts = [article.text for article in dev_split.articles[:2]]
+    for a, b in zip(onnx_detector.encode(texts), torch_detector.encode(texts), strict=True):
+        np.testing.assert_allclose(a.si_prob, b.si_prob, atol=1e-4)
+        np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-3)
+    threshold = float(np.median(onnx_detector.encode(texts[:1])[0].si_prob))
+    for a, b in zip(
+        onnx_detector.predict(texts, threshold),
+        torch_detector.predict(texts, threshold),
+        strict=True,
+    ):
+        assert [(s.start, s.end, s.technique) for s in a.spans] == [
+            (s.start, s.end, s.technique) for s in b.spans
+        ]
+        np.testing.assert_allclose(
+            [s.score for s in a.spans], [s.score for s in b.spans], atol=1e-3
+        )
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_to_the_same_weights(
+    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import propscan.training as training
+
+    tokenizer = load_tokenizer(tiny_encoder)
+    special = special_token_ids(tokenizer)
+    settings = TrainingSettings(epochs=1, batch_size=2, max_steps=4, checkpoint_every=1)
+    examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, settings)
+
+    def fresh_model():
+        torch.manual_seed(7)
+        return build_model(tiny_encoder)
+
+    uninterrupted = fresh_model()
+    fit(uninterrupted, examples, special, settings, tmp_path / "a", progress=False)
+
+    real_save = training._save_checkpoint
+
+    def save_then_crash(path, state):
+        real_save(path, state)
+        if state["step"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        fit(fresh_model(), examples, special, settings, tmp_path / "b", progress=False)
+    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    resumed = fresh_model()
+    report = fit(resumed, examples, special, settings, tmp_path / "b", progress=False)
+    assert report["steps"] == 4
+    for (name, a), (_, b) in zip(
+        uninterrupted.state_dict().items(), resumed.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
+    from propscan.errors import PropscanError
+
+    with pytest.raises(PropscanError):
+        build_model(tmp_path)
+
+
+def test_model_without_config_is_refused(tmp_path: Path) -> None:
+    from propscan.errors import PropscanError
+
+    with pytest.raises(PropscanError, match="model.json"):
+        load_detector(tmp_path)
+    write_model_config(tmp_path, {"kind": "mystery"})
+    with pytest.raises(PropscanError, match="unknown model kind"):
+        load_detector(tmp_path)
