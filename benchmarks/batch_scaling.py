@@ -52,13 +52,22 @@ def timed_run(
     started = time.perf_counter()
     with engine() as runner:
         ready = time.perf_counter()
-        summary = run_batch(corpus, out, model=model, engine=runner, chunk_size=chunk_size,
-                            limit=limit, progress=False)
+        summary = run_batch(
+            corpus,
+            out,
+            model=model,
+            engine=runner,
+            chunk_size=chunk_size,
+            limit=limit,
+            progress=False,
+        )
         finished = time.perf_counter()
     total = finished - started
     run = finished - ready
-    print(f"{name}: {summary.done} articles, start {ready - started:.1f} s, run {run:.1f} s",
-          file=sys.stderr)
+    print(
+        f"{name}: {summary.done} articles, start {ready - started:.1f} s, run {run:.1f} s",
+        file=sys.stderr,
+    )
     return {
         "engine": name,
         "articles": summary.done,
@@ -87,7 +96,10 @@ def markdown(payload: dict[str, Any]) -> str:
         "",
         f"{payload['articles']} PTC train+dev articles, model {payload['model']['name']} "
         f"{payload['model']['version']}, chunks of {payload['chunk_size']}, "
-        f"{payload['cpu_count']} CPU cores, Python {payload['python']}, {payload['date']}.",
+        f"{payload['cpu_count']} CPU cores (load average {payload['load_average_before']} "
+        f"before the run), Python {payload['python']}, {payload['date']}.",
+        "Worker processes load the model on their first chunk, so their start-up counts in "
+        "'run'; 'start' is the engine's own (Dask cluster) start.",
         "",
         "| engine | start (s) | run (s) | articles/s | × 1 process | articles/s incl. start "
         "| × 1 process incl. start |",
@@ -106,8 +118,9 @@ def markdown(payload: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--model", type=Path, default=None,
-                        help="model directory (default: the shipped model)")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="model directory (default: the shipped model)"
+    )
     parser.add_argument("--data", type=Path, default=None, help="PTC corpus directory")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes")
     parser.add_argument("--dask-workers", type=int, default=2, help="LocalCluster workers")
@@ -115,24 +128,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where to write results")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     try:
         corpus = resolve_data_dir(args.data)
         model = args.model.resolve() if args.model else None
         articles = min(count_records(corpus), args.limit or sys.maxsize)
         configurations: list[tuple[str, Callable[[], AbstractContextManager[Engine]]]] = [
             ("1 process", lambda: open_engine("local", model=model)),
-            (f"{args.workers} local workers",
-             lambda: open_engine("local", model=model, workers=args.workers)),
-            (f"dask, {args.dask_workers} workers",
-             lambda: open_engine("dask", model=model, workers=args.dask_workers)),
+            (
+                f"{args.workers} local workers",
+                lambda: open_engine("local", model=model, workers=args.workers),
+            ),
+            (
+                f"dask, {args.dask_workers} workers",
+                lambda: open_engine("dask", model=model, workers=args.dask_workers),
+            ),
         ]
         runs = []
         with tempfile.TemporaryDirectory() as scratch:
             outputs = []
             for number, (name, engine) in enumerate(configurations):
                 out = Path(scratch) / f"run-{number}"
-                runs.append(timed_run(name, engine, corpus, out, model, args.chunk_size,
-                                      args.limit))
+                runs.append(
+                    timed_run(name, engine, corpus, out, model, args.chunk_size, args.limit)
+                )
                 outputs.append(read_results(out))
             identical = all(same_tables(outputs[0], other) for other in outputs[1:])
     except PropscanError as error:
@@ -147,14 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         "model": model_info(model),
         "chunk_size": args.chunk_size,
         "cpu_count": os.cpu_count(),
+        "load_average_before": round(load_before, 2),
         "python": platform.python_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "identical_results": identical,
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "batch_scaling.json").write_text(json.dumps(payload, indent=2) + "\n",
-                                                 encoding="utf-8")
+    (args.out / "batch_scaling.json").write_text(
+        json.dumps(payload, indent=2) + "\n", encoding="utf-8"
+    )
     (args.out / "batch_scaling.md").write_text(markdown(payload), encoding="utf-8")
     print(markdown(payload))
     return 0 if identical else 1

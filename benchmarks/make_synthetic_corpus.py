@@ -47,14 +47,16 @@ def synthetic_records(data: Path | None, splits: tuple[str, ...]) -> list[dict[s
             outlet = OUTLETS[_bucket(article.id, "outlet", len(OUTLETS))]
             day = FIRST_DAY + timedelta(days=_bucket(article.id, "date", DAYS))
             slug = outlet.lower().replace(" ", "-")
-            records.append({
-                "id": article.id,
-                "title": article.title,
-                "text": article.text,
-                "outlet": outlet,
-                "date": day.isoformat(),
-                "url": f"https://{slug}.example/articles/{article.id}",
-            })
+            records.append(
+                {
+                    "id": article.id,
+                    "title": article.title,
+                    "text": article.text,
+                    "outlet": outlet,
+                    "date": day.isoformat(),
+                    "url": f"https://{slug}.example/articles/{article.id}",
+                }
+            )
     return records
 
 
@@ -63,8 +65,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/propscan-synthetic.jsonl"))
     parser.add_argument("--data", type=Path, default=None, help="PTC corpus directory")
     parser.add_argument("--splits", nargs="+", default=["train", "dev"], choices=["train", "dev"])
-    parser.add_argument("--bad-records", action="store_true",
-                        help="append a few invalid records to exercise the errors table")
+    parser.add_argument(
+        "--bad-records",
+        action="store_true",
+        help="append a few invalid records to exercise the errors table",
+    )
     args = parser.parse_args()
     records: list[dict[str, str | None]] = synthetic_records(args.data, tuple(args.splits))
     if args.bad_records:

@@ -31,8 +31,8 @@ from propscan.batch import (
     run_batch,
 )
 from propscan.corpus import Split
-from propscan.errors import PropscanError
 from propscan.data import Article
+from propscan.errors import PropscanError
 from propscan.pipeline import analyze, load_model
 
 
@@ -45,8 +45,13 @@ def write_jsonl(path: Path, records: Iterable[dict[str, object] | str]) -> Path:
 
 def dev_records(dev_split: Split, count: int) -> list[dict[str, object]]:
     return [
-        {"id": a.id, "text": a.text, "title": a.title, "outlet": f"outlet-{n % 2}",
-         "date": f"2019-0{n % 3 + 1}-1{n % 9}"}
+        {
+            "id": a.id,
+            "text": a.text,
+            "title": a.title,
+            "outlet": f"outlet-{n % 2}",
+            "date": f"2019-0{n % 3 + 1}-1{n % 9}",
+        }
         for n, a in enumerate(dev_split.articles[:count])
     ]
 
@@ -203,9 +208,7 @@ def test_batch_writes_tables_and_sends_bad_records_to_errors(
         assert article["propaganda_sentence_share"] == pytest.approx(
             article["propaganda_sentences"] / article["sentences"]
         )
-        assert article["spans_per_1000_words"] == pytest.approx(
-            1000 * len(own) / article["words"]
-        )
+        assert article["spans_per_1000_words"] == pytest.approx(1000 * len(own) / article["words"])
 
 
 def test_article_row_counts_sentences_that_a_span_overlaps(model) -> None:
@@ -228,8 +231,9 @@ def test_jsonl_format_holds_the_same_tables(
     tmp_path: Path, corpus_with_bad_records: Path, model
 ) -> None:
     run_batch(corpus_with_bad_records, tmp_path / "pq", model=model, progress=False)
-    run_batch(corpus_with_bad_records, tmp_path / "js", model=model, result_format="jsonl",
-              progress=False)
+    run_batch(
+        corpus_with_bad_records, tmp_path / "js", model=model, result_format="jsonl", progress=False
+    )
     assert (tmp_path / "js" / "spans.jsonl").is_dir()
     assert_same_results(read_results(tmp_path / "pq"), read_results(tmp_path / "js"))
 
@@ -272,12 +276,19 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(
     resumed = tmp_path / "resumed"
     engine = FailingEngine(LocalEngine(model), after=2)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(corpus_with_bad_records, resumed, model=model, engine=engine, chunk_size=2,
-                  progress=False)
+        run_batch(
+            corpus_with_bad_records,
+            resumed,
+            model=model,
+            engine=engine,
+            chunk_size=2,
+            progress=False,
+        )
     partial = read_results(resumed)
     assert 0 < partial.articles.num_rows < 6
-    summary = run_batch(corpus_with_bad_records, resumed, model=model, chunk_size=2,
-                        resume=True, progress=False)
+    summary = run_batch(
+        corpus_with_bad_records, resumed, model=model, chunk_size=2, resume=True, progress=False
+    )
     assert summary.skipped == 4  # two chunks of two records were finished before the stop
     final = read_results(resumed)
     assert_same_results(final, read_results(whole))
@@ -304,8 +315,7 @@ def test_a_stop_between_writing_spans_and_articles_leaves_nothing_twice(
     assert (out / "spans.parquet" / "part-000001.parquet").exists()
     assert not (out / "articles.parquet" / "part-000001.parquet").exists()
 
-    run_batch(corpus_with_bad_records, out, model=model, chunk_size=4, resume=True,
-              progress=False)
+    run_batch(corpus_with_bad_records, out, model=model, chunk_size=4, resume=True, progress=False)
     final = read_results(out)
     assert_same_results(final, read_results(whole))
     assert_no_document_twice(final)
@@ -348,10 +358,19 @@ def test_resume_after_a_hard_kill_mid_run(
     whole = tmp_path / "whole"
     run_batch(corpus_with_bad_records, whole, model=model, chunk_size=2, progress=False)
     out = tmp_path / "killed"
-    arguments = [str(corpus_with_bad_records), "--out", str(out), "--model", str(tiny_model),
-                 "--chunk-size", "2", "--no-progress"]
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, "batch", *arguments],
-                               stderr=subprocess.PIPE)
+    arguments = [
+        str(corpus_with_bad_records),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--chunk-size",
+        "2",
+        "--no-progress",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, "batch", *arguments], stderr=subprocess.PIPE
+    )
     first_part = out / "articles.parquet" / "part-000000.parquet"
     deadline = time.monotonic() + 60
     while not first_part.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -362,8 +381,9 @@ def test_resume_after_a_hard_kill_mid_run(
     assert first_part.exists()
     assert read_results(out).articles.num_rows < 6
 
-    run_batch(corpus_with_bad_records, out, model=tiny_model, chunk_size=2, resume=True,
-              progress=False)
+    run_batch(
+        corpus_with_bad_records, out, model=tiny_model, chunk_size=2, resume=True, progress=False
+    )
     final = read_results(out)
     assert_same_results(final, read_results(whole))
     assert_no_document_twice(final)
@@ -377,8 +397,14 @@ def test_existing_results_need_resume_and_the_same_settings(
     with pytest.raises(PropscanError, match="already holds batch results; pass --resume"):
         run_batch(corpus_with_bad_records, out, model=model, progress=False)
     with pytest.raises(PropscanError, match=r"different settings \(threshold\)"):
-        run_batch(corpus_with_bad_records, out, model=model, resume=True,
-                  options=AnalysisOptions(threshold=0.2), progress=False)
+        run_batch(
+            corpus_with_bad_records,
+            out,
+            model=model,
+            resume=True,
+            options=AnalysisOptions(threshold=0.2),
+            progress=False,
+        )
     summary = run_batch(corpus_with_bad_records, out, model=model, resume=True, progress=False)
     assert (summary.done, summary.failed, summary.skipped) == (0, 0, 10)
 
@@ -395,13 +421,28 @@ def test_technique_filter_and_threshold_are_checked(
     tmp_path: Path, corpus_with_bad_records: Path, model
 ) -> None:
     with pytest.raises(PropscanError, match="unknown technique 'Loaded'"):
-        run_batch(corpus_with_bad_records, tmp_path / "a", model=model,
-                  options=AnalysisOptions(techniques=("Loaded",)), progress=False)
+        run_batch(
+            corpus_with_bad_records,
+            tmp_path / "a",
+            model=model,
+            options=AnalysisOptions(techniques=("Loaded",)),
+            progress=False,
+        )
     with pytest.raises(PropscanError, match="between 0 and 1"):
-        run_batch(corpus_with_bad_records, tmp_path / "b", model=model,
-                  options=AnalysisOptions(threshold=1.5), progress=False)
-    run_batch(corpus_with_bad_records, tmp_path / "c", model=model, progress=False,
-              options=AnalysisOptions(techniques=("loaded_language",)))
+        run_batch(
+            corpus_with_bad_records,
+            tmp_path / "b",
+            model=model,
+            options=AnalysisOptions(threshold=1.5),
+            progress=False,
+        )
+    run_batch(
+        corpus_with_bad_records,
+        tmp_path / "c",
+        model=model,
+        progress=False,
+        options=AnalysisOptions(techniques=("loaded_language",)),
+    )
     techniques = set(read_results(tmp_path / "c").spans.column("technique").to_pylist())
     assert techniques <= {"Loaded_Language"}
 
@@ -409,8 +450,9 @@ def test_technique_filter_and_threshold_are_checked(
 def test_limit_takes_the_first_records(
     tmp_path: Path, corpus_with_bad_records: Path, model
 ) -> None:
-    summary = run_batch(corpus_with_bad_records, tmp_path / "r", model=model, limit=3,
-                        progress=False)
+    summary = run_batch(
+        corpus_with_bad_records, tmp_path / "r", model=model, limit=3, progress=False
+    )
     assert (summary.done, summary.failed) == (2, 1)
 
 
@@ -418,10 +460,15 @@ def test_limit_takes_the_first_records(
 def test_local_worker_processes_give_the_same_tables(
     tmp_path: Path, corpus_with_bad_records: Path, tiny_model: Path, model
 ) -> None:
-    run_batch(corpus_with_bad_records, tmp_path / "one", model=model, chunk_size=2,
-              progress=False)
-    run_batch(corpus_with_bad_records, tmp_path / "two", model=tiny_model, chunk_size=2,
-              engine=ProcessEngine(str(tiny_model), workers=2), progress=False)
+    run_batch(corpus_with_bad_records, tmp_path / "one", model=model, chunk_size=2, progress=False)
+    run_batch(
+        corpus_with_bad_records,
+        tmp_path / "two",
+        model=tiny_model,
+        chunk_size=2,
+        engine=ProcessEngine(str(tiny_model), workers=2),
+        progress=False,
+    )
     assert_same_results(read_results(tmp_path / "one"), read_results(tmp_path / "two"))
 
 
@@ -438,3 +485,8 @@ def test_csv_input_end_to_end(tmp_path: Path, dev_split: Split, model) -> None:
     texts = {a.id: a.text for a in dev_split.articles}
     for span in rows(results.spans):
         assert texts[span["id"]][span["start"] : span["end"]] == span["fragment"]
+
+
+def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PropscanError, match=r"no \.txt files"):
+        list(read_records(tmp_path))

@@ -33,19 +33,45 @@ COLUMNS = ["--id-column", "doc", "--text-column", "body", "--source-column", "pa
 
 def test_batch_then_report(tmp_path: Path, corpus: Path, tiny_model: Path) -> None:
     out = tmp_path / "results"
-    result = runner.invoke(app, ["batch", str(corpus), "--out", str(out), "--model",
-                                 str(tiny_model), "--format", "jsonl", *COLUMNS])
+    result = runner.invoke(
+        app,
+        [
+            "batch",
+            str(corpus),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model),
+            "--format",
+            "jsonl",
+            *COLUMNS,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "3 analysed, 0 skipped, 1 failed" in result.stderr
     assert "errors.jsonl" in result.stderr
     tables = read_results(out)
     assert tables.articles.num_rows == 3
     assert set(tables.articles.column("source").to_pylist()) == {"Paper 0", "Paper 1"}
-    assert tables.errors.to_pylist() == [{"id": "blank", "location": "line 4",
-                                          "reason": "empty text"}]
+    assert tables.errors.to_pylist() == [
+        {"id": "blank", "location": "line 4", "reason": "empty text"}
+    ]
 
-    again = runner.invoke(app, ["batch", str(corpus), "--out", str(out), "--model",
-                                str(tiny_model), "--format", "jsonl", *COLUMNS, "--resume"])
+    again = runner.invoke(
+        app,
+        [
+            "batch",
+            str(corpus),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model),
+            "--format",
+            "jsonl",
+            *COLUMNS,
+            "--resume",
+        ],
+    )
     assert again.exit_code == 0, again.output
     assert "0 analysed, 4 skipped, 0 failed" in again.stderr
 
@@ -70,8 +96,10 @@ def test_batch_then_report(tmp_path: Path, corpus: Path, tiny_model: Path) -> No
     [
         (["batch", "{missing}", "--out", "{out}"], "does not exist"),
         (["batch", "{corpus}", "--out", "{out}", "--format", "xml"], "--format must be one of"),
-        (["batch", "{corpus}", "--out", "{out}", "--scheduler", "tcp://h:1"],
-         "--scheduler needs --engine dask"),
+        (
+            ["batch", "{corpus}", "--out", "{out}", "--scheduler", "tcp://h:1"],
+            "--scheduler needs --engine dask",
+        ),
         (["batch", "{corpus}", "--out", "{out}", "--engine", "spark"], "unknown engine 'spark'"),
         (["batch", "{corpus}", "--out", "{out}", "-t", "Lies"], "unknown technique 'Lies'"),
         (["report", "{out}", "--by", "site"], "--by must be one of outlet, date, technique"),
@@ -92,9 +120,20 @@ def test_mistakes_give_a_message_and_status_2(
     assert "Traceback" not in result.output
 
 
-def test_existing_results_are_not_overwritten(tmp_path: Path, corpus: Path, tiny_model: Path) -> None:
-    argv = ["batch", str(corpus), "--out", str(tmp_path / "r"), "--model", str(tiny_model),
-            *COLUMNS, "--limit", "1"]
+def test_existing_results_are_not_overwritten(
+    tmp_path: Path, corpus: Path, tiny_model: Path
+) -> None:
+    argv = [
+        "batch",
+        str(corpus),
+        "--out",
+        str(tmp_path / "r"),
+        "--model",
+        str(tiny_model),
+        *COLUMNS,
+        "--limit",
+        "1",
+    ]
     assert runner.invoke(app, argv).exit_code == 0
     second = runner.invoke(app, argv)
     assert second.exit_code == 2
@@ -131,7 +170,8 @@ def test_export_history_gives_results_that_report_reads(
 
 
 def test_export_history_without_a_database(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["export-history", "--db", str(tmp_path / "none.db"),
-                                 "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["export-history", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2
     assert "no history database" in result.stderr

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
 
-from propscan.batch import loaded_worker_models, read_results, run_batch
+from propscan.batch import (
+    THREADS_VARIABLE,
+    loaded_worker_models,
+    read_results,
+    run_batch,
+    share_cores,
+)
 from propscan.corpus import Split
 from propscan.errors import PropscanError
 
 pytest.importorskip("distributed", reason="the Dask engine needs the 'dask' extra")
 
-from propscan.distributed import DaskEngine  # noqa: E402
+from propscan.distributed import DaskEngine
 
 
 @pytest.fixture()
@@ -32,16 +40,24 @@ def five_dev_articles(tmp_path: Path, dev_split: Split) -> Path:
 def test_local_cluster_run_equals_the_local_run(
     tmp_path: Path, five_dev_articles: Path, tiny_model: Path
 ) -> None:
-    run_batch(five_dev_articles, tmp_path / "local", model=tiny_model, chunk_size=2,
-              progress=False)
+    run_batch(five_dev_articles, tmp_path / "local", model=tiny_model, chunk_size=2, progress=False)
     model_path = str(tiny_model.resolve())
     with DaskEngine(model_path, workers=2) as engine:
-        summary = run_batch(five_dev_articles, tmp_path / "dask", model=tiny_model,
-                            engine=engine, chunk_size=2, progress=False)
+        summary = run_batch(
+            five_dev_articles,
+            tmp_path / "dask",
+            model=tiny_model,
+            engine=engine,
+            chunk_size=2,
+            progress=False,
+        )
         loaded = engine.client.run(loaded_worker_models)
+        threads = engine.client.run(os.getenv, THREADS_VARIABLE)
     assert (summary.done, summary.failed) == (5, 1)
     assert len(loaded) == 2
     assert all(models == [model_path] for models in loaded.values())
+    expected_threads = share_cores(2).get(THREADS_VARIABLE, os.environ.get(THREADS_VARIABLE))
+    assert set(threads.values()) == {expected_threads}
 
     local, dask = read_results(tmp_path / "local"), read_results(tmp_path / "dask")
     assert local.spans.num_rows > 0
@@ -52,7 +68,9 @@ def test_local_cluster_run_equals_the_local_run(
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     engine = DaskEngine(None, scheduler="tcp://127.0.0.1:9", connect_timeout=1.0)
-    with pytest.raises(PropscanError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+    with pytest.raises(
+        PropscanError, match=re.escape("cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
+    ):
         engine.start()
 
 

@@ -27,19 +27,42 @@ from propscan.report import (
 EVIL_OUTLET = '<script>alert("x")</script> & Co'
 
 
-def article(aid: str, source: str | None, date: str | None, words: int, sentences: int,
-            flagged: int, spans: int) -> dict[str, Any]:
+def article(
+    aid: str,
+    source: str | None,
+    date: str | None,
+    words: int,
+    sentences: int,
+    flagged: int,
+    spans: int,
+) -> dict[str, Any]:
     return {
-        "id": aid, "title": f"Title {aid}", "source": source, "date": date, "url": None,
-        "characters": words * 6, "words": words, "sentences": sentences,
-        "propaganda_sentences": flagged, "propaganda_sentence_share": flagged / sentences,
-        "spans": spans, "spans_per_1000_words": 1000 * spans / words,
+        "id": aid,
+        "title": f"Title {aid}",
+        "source": source,
+        "date": date,
+        "url": None,
+        "characters": words * 6,
+        "words": words,
+        "sentences": sentences,
+        "propaganda_sentences": flagged,
+        "propaganda_sentence_share": flagged / sentences,
+        "spans": spans,
+        "spans_per_1000_words": 1000 * spans / words,
     }
 
 
 def span(aid: str, start: int, technique: str, fragment: str, score: float = 0.5) -> dict[str, Any]:
-    return {"id": aid, "start": start, "end": start + len(fragment), "technique": technique,
-            "score": score, "fragment": fragment, "source": None, "date": None}
+    return {
+        "id": aid,
+        "start": start,
+        "end": start + len(fragment),
+        "technique": technique,
+        "score": score,
+        "fragment": fragment,
+        "source": None,
+        "date": None,
+    }
 
 
 @pytest.fixture()
@@ -59,11 +82,22 @@ def results(tmp_path: Path) -> Path:
         span("a2", 5, "Loaded_Language", "evil traitors"),
         span("a2", 70, "Flag-Waving", "our great nation"),
     ]
-    commit_chunk(folder, ChunkResult(0, spans=spans, articles=articles, errors=[
-        {"id": None, "location": "line 9", "reason": "missing id <b>"},
-    ], records=4), "parquet")
-    (folder / MANIFEST).write_text(json.dumps({"model": {"name": "m", "version": "1"}}),
-                                   encoding="utf-8")
+    commit_chunk(
+        folder,
+        ChunkResult(
+            0,
+            spans=spans,
+            articles=articles,
+            errors=[
+                {"id": None, "location": "line 9", "reason": "missing id <b>"},
+            ],
+            records=4,
+        ),
+        "parquet",
+    )
+    (folder / MANIFEST).write_text(
+        json.dumps({"model": {"name": "m", "version": "1"}}), encoding="utf-8"
+    )
     return folder
 
 
@@ -124,11 +158,15 @@ def test_top_fragments_ignore_case_and_spacing(results: Path) -> None:
     loaded = report.top_fragments[report.top_fragments["technique"] == "Loaded_Language"]
     first = loaded.iloc[0]
     assert (first["fragment"], first["spans"], first["articles"], first["rank"]) == (
-        "evil traitors", 3, 2, 1,
+        "evil traitors",
+        3,
+        2,
+        1,
     )
-    assert build_report(read_results(results), top=1).top_fragments.groupby(
-        "technique"
-    ).size().max() == 1
+    assert (
+        build_report(read_results(results), top=1).top_fragments.groupby("technique").size().max()
+        == 1
+    )
 
 
 def test_html_is_self_contained_and_escaped(results: Path, tmp_path: Path) -> None:
@@ -152,8 +190,11 @@ def test_html_is_self_contained_and_escaped(results: Path, tmp_path: Path) -> No
 def test_render_html_of_an_empty_corpus(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
-    commit_chunk(folder, ChunkResult(0, errors=[{"id": "x", "location": "line 1",
-                                                 "reason": "empty text"}]), "jsonl")
+    commit_chunk(
+        folder,
+        ChunkResult(0, errors=[{"id": "x", "location": "line 1", "reason": "empty text"}]),
+        "jsonl",
+    )
     (folder / "articles.jsonl").mkdir()
     (folder / "spans.jsonl").mkdir()
     html = render_html(build_report(read_results(folder)))
@@ -181,10 +222,13 @@ def test_report_of_a_real_run_on_dev_articles(
     tmp_path: Path, dev_split: Split, tiny_model: Path
 ) -> None:
     path = tmp_path / "dev.jsonl"
-    path.write_text("".join(
-        json.dumps({"id": a.id, "text": a.text, "title": a.title}) + "\n"
-        for a in dev_split.articles[:4]
-    ), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"id": a.id, "text": a.text, "title": a.title}) + "\n"
+            for a in dev_split.articles[:4]
+        ),
+        encoding="utf-8",
+    )
     run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
     report, page = make_report(tmp_path / "results", tmp_path / "report")
     assert report.summary["articles"] == 4

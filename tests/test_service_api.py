@@ -595,6 +595,17 @@ def test_form_errors_show_the_form_again(
         assert form["text"] in response.text  # what was typed is kept
 
 
+def test_forms_posted_from_other_sites_are_refused(client: TestClient) -> None:
+    analysis_id = post_text(client, SHORT_TEXT)["id"]
+    cross_site = {"sec-fetch-site": "cross-site"}
+    assert client.post("/analyze", data={"text": "x"}, headers=cross_site).status_code == 403
+    assert client.post(f"/a/{analysis_id}/delete", headers=cross_site).status_code == 403
+    assert client.get(f"/api/analyses/{analysis_id}").status_code == 200
+    same = {"sec-fetch-site": "same-origin"}
+    response = client.post(f"/a/{analysis_id}/delete", headers=same, follow_redirects=False)
+    assert response.status_code == 303
+
+
 def test_form_needs_a_form_encoding(client: TestClient) -> None:
     response = client.post("/analyze", json={"text": "x"})
     assert response.status_code == 415
@@ -721,3 +732,55 @@ def test_layout_segments_cover_each_span_exactly(
     row_chars = {i for row in rows for i in range(row.start, row.end)}
     for index, span in enumerate(spans):
         assert covered.get(index, set()) == set(range(span.start, span.end)) & row_chars
+
+
+# --- propscan serve ----------------------------------------------------------------------
+
+
+def test_serve_reports_a_bad_model_or_database(tiny_model: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from propscan.cli import app
+
+    runner = CliRunner()
+    missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2
+    assert "not a propscan model directory" in missing.output
+    bad_db = tmp_path / "notes.db"
+    bad_db.write_text("not sqlite at all\n" * 200)
+    broken = runner.invoke(app, ["serve", "--model", str(tiny_model), "--db", str(bad_db)])
+    assert broken.exit_code == 2
+    assert "not a propscan database" in broken.output
+    assert "Traceback" not in missing.output + broken.output
+
+
+@pytest.mark.slow
+def test_serve_starts_a_working_server(tiny_model: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    port = closed_port()
+    command = [
+        sys.executable, "-c", "from propscan.cli import main; main()", "serve",
+        "--port", str(port), "--model", str(tiny_model), "--db", str(tmp_path / "h.db"),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.communicate()[0].decode()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "propscan serve did not start"
+                time.sleep(0.25)
+        assert health.json()["status"] == "ok"
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/api/analyze", json={"text": SHORT_TEXT}, timeout=60
+        )
+        assert created.status_code == 201
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (tmp_path / "h.db").exists()

@@ -42,12 +42,16 @@ MODEL_NAME = "propscan-baseline"
 HASH_BITS = 20
 DEFAULT_SI_THRESHOLD = 0.5
 DEFAULT_SECOND_THRESHOLD = 0.5
+#: Stochastic gradient steps of the span model (about 15 passes over the PTC train split).
+SPAN_MODEL_UPDATES = 5_000_000
+#: Words below the threshold that a span may bridge between two propaganda words.
+MAX_GAP_WORDS = 3
 #: Characters a span never starts or ends with (the PTC v2 annotation convention).
 SPAN_EDGE_CHARACTERS = ".,:;"
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
-_QUOTES = frozenset("\"“”‘’«»")
+_QUOTES = frozenset('"“”‘’«»')
 _NON_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -142,11 +146,11 @@ class _KeyCache(dict[str, _TokenKeys]):
 
 
 def _mix(template: int, *keys: np.ndarray) -> np.ndarray:
-    """Hash a feature template and key columns together into one uint64 per token."""
+    """Hash a feature template and key columns (integers or booleans) into one uint64 per token."""
     seed = np.uint64(((template + 1) * int(_MULTIPLIER)) % 2**64)
     mixed = np.full(keys[0].shape, seed, dtype=np.uint64)
     for key in keys:
-        mixed = (mixed ^ key) * _MULTIPLIER
+        mixed = (mixed ^ key.astype(np.uint64)) * _MULTIPLIER
         mixed ^= mixed >> np.uint64(29)
     return mixed
 
@@ -160,10 +164,6 @@ def _neighbour(values: np.ndarray, sentence: np.ndarray, shift: int) -> np.ndarr
     same_sentence = inside & (sentence[clipped] == sentence)
     edge = _LEFT_EDGE if shift < 0 else _RIGHT_EDGE
     return np.where(same_sentence, values[clipped], edge)
-
-
-def _bucket(values: np.ndarray) -> np.ndarray:
-    return values.astype(np.uint64)
 
 
 def token_features(
@@ -198,7 +198,8 @@ def token_features(
     questions = np.fromiter((t.text == "?" for t in tokens), dtype=np.int64, count=count)
     sentence_exclaims = np.bincount(inverse, exclaims)[inverse] > 0
     sentence_questions = np.bincount(inverse, questions)[inverse] > 0
-    on_first_line = starts < (text.find("\n") % (len(text) + 1))
+    first_line_end = text.find("\n") if "\n" in text else len(text)
+    on_first_line = starts < first_line_end
 
     near = {shift: _neighbour(word, sentence, shift) for shift in (-2, -1, 1, 2)}
     columns = [
@@ -213,22 +214,24 @@ def token_features(
         _mix(8, near[-1], word),
         _mix(9, word, near[1]),
         _mix(10, _neighbour(shape, sentence, -1), shape, _neighbour(shape, sentence, 1)),
-        _mix(11, _bucket(np.minimum(position, 5))),
-        _mix(12, _bucket(np.minimum(from_end, 5))),
-        _mix(13, _bucket(10 * position // np.maximum(length, 1))),
-        _mix(14, _bucket(np.minimum(np.log2(length).astype(np.int64), 7))),
-        _mix(15, _bucket(inside_quotes), word),
-        _mix(16, _bucket(inside_quotes)),
-        _mix(17, _bucket(sentence_exclaims)),
-        _mix(18, _bucket(sentence_questions)),
-        _mix(19, _bucket(on_first_line)),
+        _mix(11, np.minimum(position, 5)),
+        _mix(12, np.minimum(from_end, 5)),
+        _mix(13, 10 * position // np.maximum(length, 1)),
+        _mix(14, np.minimum(np.log2(length).astype(np.int64), 7)),
+        _mix(15, inside_quotes, word),
+        _mix(16, inside_quotes),
+        _mix(17, sentence_exclaims),
+        _mix(18, sentence_questions),
+        _mix(19, on_first_line),
     ]
     # A bag of the words 3 to 6 tokens away gives each word its wider context.
     columns.extend(_mix(20, _neighbour(word, sentence, s)) for s in (-6, -5, -4, -3, 3, 4, 5, 6))
     hashed = np.stack(columns, axis=1) % np.uint64(width)
     rows = np.repeat(np.arange(count), hashed.shape[1])
     data = np.ones(hashed.size, dtype=np.float32)
-    matrix = sparse.csr_matrix((data, (rows, hashed.ravel().astype(np.int64))), shape=(count, width))
+    matrix = sparse.csr_matrix(
+        (data, (rows, hashed.ravel().astype(np.int64))), shape=(count, width)
+    )
     matrix.sum_duplicates()
     return matrix
 
@@ -250,29 +253,37 @@ def decode_spans(
 ) -> list[tuple[int, int, float]]:
     """Runs of tokens with probability >= ``threshold`` as trimmed ``(start, end, confidence)``.
 
-    Punctuation below the threshold inside a run is kept (it joins the words around it);
-    runs end at line breaks and at any word below the threshold. The confidence is the
-    mean probability of the run's words.
+    A run bridges up to :data:`MAX_GAP_WORDS` words below the threshold (and any
+    punctuation) and ends at a line break. The confidence is the mean probability of the
+    span's words; a one-word span needs twice the threshold, as lone words are mostly noise.
     """
     found: list[tuple[int, int, float]] = []
-    run: list[int] = []  # indexes of the tokens above threshold in the current run
+    first = last = -1  # the first and last token above threshold of the current run
+    gap = 0  # words below threshold since ``last``
 
     def close() -> None:
-        if run:
-            trimmed = trim_span(text, tokens[run[0]].start, tokens[run[-1]].end)
-            if trimmed is not None:
-                words = [i for i in range(run[0], run[-1] + 1) if tokens[i].is_word] or run
-                found.append((*trimmed, float(np.mean(probabilities[words]))))
-            run.clear()
+        trimmed = trim_span(text, tokens[first].start, tokens[last].end)
+        if trimmed is None:
+            return
+        words = [i for i in range(first, last + 1) if tokens[i].is_word] or [first]
+        confidence = float(np.mean(probabilities[words]))
+        if len(words) > 1 or confidence >= 2 * threshold:
+            found.append((*trimmed, confidence))
 
     for index, token in enumerate(tokens):
-        if run and "\n" in text[tokens[index - 1].end : token.start]:
+        if last >= 0 and "\n" in text[tokens[index - 1].end : token.start]:
             close()
+            first = last = -1
         if probabilities[index] >= threshold:
-            run.append(index)
-        elif token.is_word:
-            close()
-    close()
+            first = index if last < 0 else first
+            last, gap = index, 0
+        elif token.is_word and last >= 0:
+            gap += 1
+            if gap > MAX_GAP_WORDS:
+                close()
+                first = last = -1
+    if last >= 0:
+        close()
     return found
 
 
@@ -283,6 +294,10 @@ class SpanModel:
     coef: np.ndarray
     intercept: float
     hash_bits: int = HASH_BITS
+
+    def __post_init__(self) -> None:
+        if self.coef.shape != (1 << self.hash_bits,):
+            raise ValueError(f"span weights of shape {self.coef.shape} for {self.hash_bits} bits")
 
     def token_probabilities(self, text: str) -> tuple[list[Token], np.ndarray]:
         tokens = tokenize(text)
@@ -342,7 +357,7 @@ def _normalise(text: str) -> str:
     return _NON_ALNUM.sub(" ", text.lower()).strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _ArticleContext:
     """What the technique features need to know about the whole article, computed once."""
 
@@ -369,6 +384,24 @@ def _context_words(context: _ArticleContext, span: Span) -> str:
     left = _normalise(context.text[line_start : span.start]).split()[-_CONTEXT_WORDS:]
     right = _normalise(context.text[span.end : max(line_end, span.end)]).split()[:_CONTEXT_WORDS]
     return " ".join([*(f"L:{w}" for w in left), *(f"R:{w}" for w in right)])
+
+
+#: The dense features of a span, in the order :func:`_document_features` returns them.
+DOCUMENT_FEATURES = (
+    "log characters",
+    "log words",
+    "log repeats in article",
+    "repeated in article",
+    "log max word frequency in article",
+    "log mean word frequency in article",
+    "uppercase letter ratio",
+    "exclamation mark",
+    "question mark",
+    "quoted",
+    "share of the line",
+    "starts the line",
+    "in the title line",
+)
 
 
 def _document_features(context: _ArticleContext, span: Span) -> list[float]:
@@ -406,6 +439,17 @@ class TechniqueModel:
     classes: tuple[str, ...]
     coef: np.ndarray
     intercept: np.ndarray
+
+    def __post_init__(self) -> None:
+        width = sum(len(space.terms) for space in self.spaces) + len(DOCUMENT_FEATURES)
+        expected = (len(self.classes), width)
+        if self.coef.shape != expected or self.intercept.shape != expected[:1]:
+            raise ValueError(f"technique weights of shape {self.coef.shape}, expected {width} wide")
+        if any(len(space.idf) != len(space.terms) for space in self.spaces):
+            raise ValueError("idf weights and vocabulary differ in length")
+        unknown = set(self.classes) - set(TECHNIQUES)
+        if unknown:
+            raise ValueError(f"unknown techniques {sorted(unknown)}")
 
     @staticmethod
     def features(
@@ -464,7 +508,9 @@ class BaselineDetector:
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans with their most probable technique (and the second one when it is likely too)."""
-        cutoff = self.si_threshold if threshold is None else _check_threshold(threshold, "threshold")
+        cutoff = (
+            self.si_threshold if threshold is None else _check_threshold(threshold, "threshold")
+        )
         return [self._predict_one(text, cutoff, self.second_threshold) for text in texts]
 
     def _predict_one(self, text: str, threshold: float, second_threshold: float) -> Prediction:
@@ -491,12 +537,22 @@ class BaselineDetector:
         return [{t: float(p) for t, p in zip(TECHNIQUES, row, strict=True)} for row in rows]
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``model.json``, ``span-model.npz``, ``technique-model.npz`` and the vocabularies."""
+        """Write ``model.json``, the weights as ``.npz`` arrays and the vocabularies as JSON."""
         path = Path(directory)
+        try:
+            self._write(path)
+        except OSError as error:
+            raise PropscanError(
+                f"cannot save the model to {str(path)!r} ({error.strerror}); "
+                "choose a writable directory"
+            ) from error
+        return path
+
+    def _write(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
             path / "span-model.npz",
-            coef=self.span_model.coef.astype(np.float32),
+            coef=self.span_model.coef,
             intercept=np.asarray([self.span_model.intercept]),
         )
         spaces = self.technique_model.spaces
@@ -524,7 +580,6 @@ class BaselineDetector:
                 "training": dict(self.training),
             },
         )
-        return path
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> BaselineDetector:
@@ -535,7 +590,7 @@ class BaselineDetector:
         try:
             with np.load(path / "span-model.npz") as arrays:
                 span_model = SpanModel(
-                    arrays["coef"].astype(np.float64),
+                    arrays["coef"],
                     float(arrays["intercept"][0]),
                     int(config["hash_bits"]),
                 )
@@ -557,7 +612,7 @@ class BaselineDetector:
                 str(config.get("name", MODEL_NAME)),
                 str(config.get("version", "")),
             )
-        except (OSError, KeyError, ValueError) as error:
+        except (OSError, KeyError, ValueError, TypeError) as error:
             raise PropscanError(
                 f"{path}: baseline model files are missing or damaged ({error}); retrain the model"
             ) from error
@@ -595,14 +650,20 @@ def _fit_span_model(
             "cannot train the span model: the training articles need both propaganda "
             "and non-propaganda words (check that the gold labels match the articles)"
         )
+    # A fixed number of updates rather than of epochs: small training sets get more passes,
+    # without which their weights stay at the large early steps and probabilities are extreme.
+    epochs = int(np.clip(math.ceil(SPAN_MODEL_UPDATES / len(target)), 15, 200))
     classifier = SGDClassifier(
-        loss="log_loss", alpha=5e-5, max_iter=15, tol=None, average=True, random_state=seed
+        loss="log_loss", alpha=5e-5, max_iter=epochs, tol=None, average=True, random_state=seed
     )
     classifier.fit(sparse.vstack(matrices, format="csr"), target)
-    return SpanModel(classifier.coef_[0].astype(np.float64), float(classifier.intercept_[0]))
+    # float32 weights: half the size on disk, and a reloaded model predicts exactly the same.
+    return SpanModel(classifier.coef_[0].astype(np.float32), float(classifier.intercept_[0]))
 
 
-def _fit_technique_model(articles: Sequence[Article], gold: Annotations, seed: int) -> TechniqueModel:
+def _fit_technique_model(
+    articles: Sequence[Article], gold: Annotations, seed: int
+) -> TechniqueModel:
     contexts, spans = [], []
     for article in articles:
         context = _ArticleContext.of(article.text)
@@ -634,7 +695,7 @@ def _fit_technique_model(articles: Sequence[Article], gold: Annotations, seed: i
     if len(classes) == 2:  # binary sklearn models keep one row: softmax([0, z]) = sigmoid(z)
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.r_[0.0, intercept]
-    return TechniqueModel(spaces, tuple(classifier.classes_), coef, intercept)
+    return TechniqueModel(spaces, tuple(classifier.classes_), coef.astype(np.float32), intercept)
 
 
 def _check_gold(articles: Sequence[Article], gold: Annotations) -> None:
@@ -653,9 +714,6 @@ def _check_gold(articles: Sequence[Article], gold: Annotations) -> None:
                 f"gold span {span.start}:{span.end} of article {article_id} has no technique; "
                 "training needs FLC labels (ID TECHNIQUE START END)"
             )
-
-
-Scorer = Callable[[Annotations, Annotations], float]
 
 
 def _best_threshold(candidates: Sequence[float], score: Callable[[float], float]) -> float:
@@ -695,7 +753,9 @@ def _tune_thresholds(
     labelled = []
     for article, tokens, probabilities in decoded:
         found = decode_spans(article.text, tokens, probabilities, si_threshold)
-        rows = detector.technique_model.probabilities(article.text, [Span(s, e) for s, e, _ in found])
+        rows = detector.technique_model.probabilities(
+            article.text, [Span(s, e) for s, e, _ in found]
+        )
         labelled.append((article.id, found, rows))
     gold_flc = gold.restrict(article.id for article in articles)
 

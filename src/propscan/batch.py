@@ -60,6 +60,8 @@ MANIFEST = "batch.json"
 ERRORS_FILE = "errors.jsonl"
 DEFAULT_CHUNK_SIZE = 16
 DEFAULT_MAX_CHARACTERS = 500_000
+#: Environment variable that caps the threads of one model (read by the neural detector).
+THREADS_VARIABLE = "PROPSCAN_THREADS"
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _PART = re.compile(r"^part-(?P<index>\d+)\.(?:parquet|jsonl)$")
@@ -92,13 +94,15 @@ ARTICLES_SCHEMA = pa.schema(
         ("spans_per_1000_words", pa.float64()),
     ]
 )
-ERRORS_SCHEMA = pa.schema(
-    [("id", pa.string()), ("location", pa.string()), ("reason", pa.string())]
-)
+ERRORS_SCHEMA = pa.schema([("id", pa.string()), ("location", pa.string()), ("reason", pa.string())])
 TABLE_SCHEMAS: dict[str, pa.Schema] = {"spans": SPANS_SCHEMA, "articles": ARTICLES_SCHEMA}
 _SORT_KEYS: dict[str, list[tuple[str, str]]] = {
-    "spans": [("id", "ascending"), ("start", "ascending"), ("end", "ascending"),
-              ("technique", "ascending")],
+    "spans": [
+        ("id", "ascending"),
+        ("start", "ascending"),
+        ("end", "ascending"),
+        ("technique", "ascending"),
+    ],
     "articles": [("id", "ascending")],
     "errors": [("location", "ascending"), ("id", "ascending")],
 }
@@ -170,8 +174,10 @@ def make_record(
     """Validate one input row and turn it into an :class:`InputRecord`."""
     raw_id = fields.get(columns.id)
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
-        problem = f"missing id (no {columns.id!r} field)" if raw_id is None else (
-            f"id {raw_id!r} is not a string or an integer"
+        problem = (
+            f"missing id (no {columns.id!r} field)"
+            if raw_id is None
+            else (f"id {raw_id!r} is not a string or an integer")
         )
         return InputRecord(position, location, None, problem=problem)
     record_id = str(raw_id).strip()
@@ -217,7 +223,7 @@ def make_record(
 
 
 def _text_files(folder: Path) -> list[Path]:
-    """The ``.txt`` files of a folder; for a PTC corpus root, those of its ``*-articles`` folders."""
+    """The ``.txt`` files of a folder; for a PTC corpus root, those of its ``*-articles``."""
     files = sorted(path for path in folder.glob("*.txt") if path.is_file())
     article_folders = sorted(path for path in folder.glob("*-articles") if path.is_dir())
     if article_folders and all(article_id_from_filename(p.name) is None for p in files):
@@ -226,13 +232,20 @@ def _text_files(folder: Path) -> list[Path]:
 
 
 def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
-    for position, path in enumerate(_text_files(folder)):
+    files = _text_files(folder)
+    if not files:
+        raise PropscanError(
+            f"{folder}: no .txt files; give a folder of article texts (one .txt file each)"
+        )
+    for position, path in enumerate(files):
         location = str(path.relative_to(folder))
         record_id = article_id_from_filename(path.name) or path.stem
         try:
             raw = path.read_bytes()
         except OSError as error:
-            yield InputRecord(position, location, record_id, problem=f"cannot read ({error.strerror})")
+            yield InputRecord(
+                position, location, record_id, problem=f"cannot read ({error.strerror})"
+            )
             continue
         try:
             text = raw.decode("utf-8")
@@ -412,7 +425,9 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def article_rows(article: Article, analysis: Analysis) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def article_rows(
+    article: Article, analysis: Analysis
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``articles`` row and the ``spans`` rows of one analysed article."""
     text = analysis.text
     spans = [
@@ -464,7 +479,9 @@ def _analyze_each(
     for text in texts:
         try:
             results.extend(
-                analyze_many([text], model, threshold=options.threshold, techniques=options.techniques)
+                analyze_many(
+                    [text], model, threshold=options.threshold, techniques=options.techniques
+                )
             )
         except PropscanError as error:
             results.append(error)
@@ -536,6 +553,21 @@ def analyze_chunk_in_worker(
     return analyze_chunk(chunk, worker_model(model_path), options)
 
 
+def share_cores(workers: int) -> dict[str, str]:
+    """Environment that splits this machine's cores among ``workers`` model processes.
+
+    Without it each process would size its thread pool to every core and they would
+    all fight over them; a ``PROPSCAN_THREADS`` the user set is kept.
+    """
+    if THREADS_VARIABLE in os.environ:
+        return {}
+    return {THREADS_VARIABLE: str(max(1, (os.cpu_count() or 1) // workers))}
+
+
+def _set_environment(variables: Mapping[str, str]) -> None:
+    os.environ.update(variables)
+
+
 def ordered_results(
     submit: Callable[[Chunk], Future[ChunkResult] | Any],
     chunks: Iterable[Chunk],
@@ -576,7 +608,12 @@ class ProcessEngine:
     def run(self, chunks: Iterable[Chunk], options: AnalysisOptions) -> Iterator[ChunkResult]:
         if self.workers < 1:
             raise PropscanError(f"--workers must be at least 1, got {self.workers}")
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            self.workers,
+            mp_context=get_context("spawn"),
+            initializer=_set_environment,
+            initargs=(share_cores(self.workers),),
+        ) as pool:
             try:
                 yield from ordered_results(
                     lambda chunk: pool.submit(
@@ -883,8 +920,12 @@ def run_batch(
     started = time.perf_counter()
     done = skipped = failed = spans = 0
     with tqdm(
-        total=total, unit="doc", desc="analysing", file=sys.stderr,
-        disable=None if progress else True, dynamic_ncols=True,
+        total=total,
+        unit="doc",
+        desc="analysing",
+        file=sys.stderr,
+        disable=None if progress else True,
+        dynamic_ncols=True,
     ) as bar:
         for result in engine.run(plan_chunks(records, chunk_size, state), options):
             commit_chunk(folder, result, result_format)
@@ -901,12 +942,18 @@ def commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None
     """Write a chunk's parts: spans, then articles (the commit), then its errors."""
     if result.articles:
         spans_part = _write_part(
-            _table_dir(results, "spans", result_format), result.index, result.spans,
-            SPANS_SCHEMA, result_format,
+            _table_dir(results, "spans", result_format),
+            result.index,
+            result.spans,
+            SPANS_SCHEMA,
+            result_format,
         )
         articles_part = _write_part(
-            _table_dir(results, "articles", result_format), result.index, result.articles,
-            ARTICLES_SCHEMA, result_format,
+            _table_dir(results, "articles", result_format),
+            result.index,
+            result.articles,
+            ARTICLES_SCHEMA,
+            result_format,
         )
         _commit(spans_part)
         _commit(articles_part)
@@ -1008,8 +1055,14 @@ def export_history(
             if stored is None:  # deleted while exporting
                 continue
             analysis = stored.analysis
-            article = Article(id=stored.id, text=analysis.text, title=analysis.title,
-                              source=analysis.source, date=stored.created_at, url=analysis.url)
+            article = Article(
+                id=stored.id,
+                text=analysis.text,
+                title=analysis.title,
+                source=analysis.source,
+                date=stored.created_at,
+                url=analysis.url,
+            )
             row, span_rows = article_rows(article, analysis)
             result.articles.append(row)
             result.spans.extend(span_rows)

@@ -4,11 +4,25 @@ Each chunk of a batch run becomes one Dask task calling
 :func:`propscan.batch.analyze_chunk_in_worker`; a worker loads the model the first
 time it needs it and keeps it for every later task. Results come back in chunk
 order and are written by the client exactly as a local run writes them, so the
-tables are identical whatever the cluster.
+tables are identical whatever the cluster, and ``--resume`` works the same way.
 
-Every worker needs propscan installed (same version) and the model at the same
-path: the shipped model is inside the package, a model directory of your own must
-be on a shared filesystem or copied to each machine.
+Without ``--scheduler`` a LocalCluster of ``--workers`` processes runs on this
+machine. On several machines::
+
+    # one machine: the scheduler (port 8786 must be reachable by workers and client)
+    dask scheduler
+    # every worker machine: same propscan version, the model at the same path
+    PROPSCAN_THREADS=4 dask worker tcp://SCHEDULER:8786 --nworkers 2 --nthreads 1
+    # the client: reads INPUT, writes --out; only it touches the input and results
+    propscan batch corpus.jsonl --out results --engine dask \
+        --scheduler tcp://SCHEDULER:8786 --model /shared/models/propscan
+
+Only the client reads the input and writes the results; workers receive chunks of
+text and send back rows. Workers need propscan installed (the same version) and
+the model directory at the same path (the shipped model is inside the package; a
+model of your own goes on a shared filesystem or is copied to each machine).
+``--nthreads 1`` with ``PROPSCAN_THREADS`` set to the cores per worker process
+keeps one model per process using its share of the cores.
 """
 
 from __future__ import annotations
@@ -20,7 +34,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from propscan.batch import AnalysisOptions, Chunk, ChunkResult, analyze_chunk_in_worker
+from propscan.batch import (
+    AnalysisOptions,
+    Chunk,
+    ChunkResult,
+    analyze_chunk_in_worker,
+    share_cores,
+)
 from propscan.batch import ordered_results as _ordered_results
 from propscan.errors import PropscanError
 
@@ -30,8 +50,7 @@ def _import_distributed() -> Any:
         import distributed
     except ImportError as error:  # pragma: no cover - depends on the installation
         raise PropscanError(
-            "the Dask engine needs dask.distributed; install it with "
-            "pip install 'propscan[dask]'"
+            "the Dask engine needs dask.distributed; install it with pip install 'propscan[dask]'"
         ) from error
     return distributed
 
@@ -85,6 +104,7 @@ class DaskEngine:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                env=share_cores(self.workers * self.threads_per_worker),
             )
             self._client = distributed.Client(self._cluster)
             return
@@ -122,8 +142,12 @@ class DaskEngine:
 
         def submit(chunk: Chunk) -> Any:
             return client.submit(
-                analyze_chunk_in_worker, self.model_path, options, chunk,
-                key=f"propscan-chunk-{run_id}-{chunk.index}", retries=1,
+                analyze_chunk_in_worker,
+                self.model_path,
+                options,
+                chunk,
+                key=f"propscan-chunk-{run_id}-{chunk.index}",
+                retries=1,
             )
 
         yield from _ordered_results(submit, chunks, in_flight=2 * self.total_threads())

@@ -93,9 +93,7 @@ def _pooled(groups: Any) -> pd.DataFrame:
         propaganda_sentences=("propaganda_sentences", "sum"),
     )
     table["spans_per_1000_words"] = _ratio(table["spans"] * 1000.0, table["words"])
-    table["propaganda_sentence_share"] = _ratio(
-        table["propaganda_sentences"], table["sentences"]
-    )
+    table["propaganda_sentence_share"] = _ratio(table["propaganda_sentences"], table["sentences"])
     return table[_DENSITY_COLUMNS]
 
 
@@ -167,13 +165,17 @@ def top_fragments(spans: pd.DataFrame, top: int = DEFAULT_TOP_FRAGMENTS) -> pd.D
     grouped = frame.groupby(["technique", "key"])
     table = grouped.agg(spans=("id", "size"), articles=("id", "nunique")).reset_index()
     spelling = (
-        frame.groupby(["technique", "key", "fragment"]).size().rename("n").reset_index()
+        frame.groupby(["technique", "key", "fragment"])
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values(["technique", "key", "n", "fragment"], ascending=[True, True, False, True])
         .drop_duplicates(["technique", "key"])
     )
     table = table.merge(spelling[["technique", "key", "fragment"]], on=["technique", "key"])
-    table = table.sort_values(["technique", "spans", "articles", "key"],
-                              ascending=[True, False, False, True])
+    table = table.sort_values(
+        ["technique", "spans", "articles", "key"], ascending=[True, False, False, True]
+    )
     table["rank"] = table.groupby("technique").cumcount() + 1
     table = table[table["rank"] <= top]
     table["technique"] = pd.Categorical(table["technique"], categories=TECHNIQUES, ordered=True)
@@ -184,23 +186,34 @@ def top_fragments(spans: pd.DataFrame, top: int = DEFAULT_TOP_FRAGMENTS) -> pd.D
 def _technique_table(spans: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
     """Per technique: spans, articles and outlets using it, share of all spans, density."""
     total_words = int(articles["words"].sum()) if not articles.empty else 0
-    columns = ["technique", "spans", "share_of_spans", "spans_per_1000_words", "articles",
-               "outlets", "mean_score", "mean_characters"]
+    columns = [
+        "technique",
+        "spans",
+        "share_of_spans",
+        "spans_per_1000_words",
+        "articles",
+        "outlets",
+        "mean_score",
+        "mean_characters",
+    ]
     rows = []
     total_spans = len(spans)
     for label in TECHNIQUES:
         used = spans[spans["technique"] == label] if not spans.empty else spans
-        rows.append({
-            "technique": label,
-            "spans": len(used),
-            "share_of_spans": len(used) / total_spans if total_spans else 0.0,
-            "spans_per_1000_words": 1000.0 * len(used) / total_words if total_words else 0.0,
-            "articles": int(used["id"].nunique()) if len(used) else 0,
-            "outlets": int(used["outlet"].nunique()) if len(used) else 0,
-            "mean_score": float(used["score"].mean()) if len(used) else float("nan"),
-            "mean_characters": float((used["end"] - used["start"]).mean()) if len(used)
-            else float("nan"),
-        })
+        rows.append(
+            {
+                "technique": label,
+                "spans": len(used),
+                "share_of_spans": len(used) / total_spans if total_spans else 0.0,
+                "spans_per_1000_words": 1000.0 * len(used) / total_words if total_words else 0.0,
+                "articles": int(used["id"].nunique()) if len(used) else 0,
+                "outlets": int(used.loc[used["outlet"] != UNKNOWN_OUTLET, "outlet"].nunique()),
+                "mean_score": float(used["score"].mean()) if len(used) else float("nan"),
+                "mean_characters": float((used["end"] - used["start"]).mean())
+                if len(used)
+                else float("nan"),
+            }
+        )
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(["spans", "technique"], ascending=[False, True]).reset_index(drop=True)
 
@@ -246,7 +259,8 @@ def build_report(
         "spans": len(spans),
         "spans_per_1000_words": 1000.0 * len(spans) / words if words else 0.0,
         "propaganda_sentence_share": int(articles["propaganda_sentences"].sum()) / sentences
-        if sentences else 0.0,
+        if sentences
+        else 0.0,
         "dated_articles": len(dated),
         "first_date": dated["parsed_date"].min().strftime("%Y-%m-%d") if len(dated) else None,
         "last_date": dated["parsed_date"].max().strftime("%Y-%m-%d") if len(dated) else None,
@@ -299,8 +313,9 @@ def plot_technique_mix(report: CorpusReport) -> str | None:
     grouped = shares.assign(
         outlet=shares["outlet"].where(shares["outlet"].isin(outlets), OTHER_OUTLETS)
     )
-    counts = grouped.pivot_table(index="outlet", columns="technique", values="spans",
-                                 aggfunc="sum", fill_value=0)
+    counts = grouped.pivot_table(
+        index="outlet", columns="technique", values="spans", aggfunc="sum", fill_value=0
+    )
     order = [o for o in [*outlets, OTHER_OUTLETS] if o in counts.index]
     counts = counts.reindex(order)
     share = counts.div(counts.sum(axis=1), axis=0)
@@ -308,15 +323,27 @@ def plot_technique_mix(report: CorpusReport) -> str | None:
     axes = figure.subplots()
     left = pd.Series(0.0, index=share.index)
     for label in [t for t in TECHNIQUES if t in share.columns]:
-        axes.barh(share.index, share[label], left=left, color=_colour(label), label=_name(label),
-                  edgecolor="white", linewidth=0.5)
+        axes.barh(
+            share.index,
+            share[label],
+            left=left,
+            color=_colour(label),
+            label=_name(label),
+            edgecolor="white",
+            linewidth=0.5,
+        )
         left += share[label]
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.set_xlabel("share of the outlet's propaganda spans")
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.2 / len(order)), ncol=3,
-                fontsize=8, frameon=False)
+    axes.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.2 / len(order)),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
     axes.set_title("Technique mix per outlet")
     return _png(figure)
 
@@ -345,8 +372,13 @@ def plot_techniques(report: CorpusReport) -> str | None:
         return None
     figure = Figure(figsize=(8, 0.35 * len(table) + 1.4))
     axes = figure.subplots()
-    axes.barh([_name(t) for t in table["technique"]], table["spans"],
-              color=[_colour(t) for t in table["technique"]], edgecolor="#555555", linewidth=0.5)
+    axes.barh(
+        [_name(t) for t in table["technique"]],
+        table["spans"],
+        color=[_colour(t) for t in table["technique"]],
+        edgecolor="#555555",
+        linewidth=0.5,
+    )
     axes.invert_yaxis()
     axes.set_xlabel("spans")
     axes.set_title("Techniques over the corpus")
@@ -361,24 +393,44 @@ def plot_trend(report: CorpusReport) -> str | None:
     periods = pd.to_datetime(table["period"])
     figure = Figure(figsize=(10, 6))
     density_axes, technique_axes = figure.subplots(2, 1, sharex=True)
-    density_axes.plot(periods, table["spans_per_1000_words"], marker="o", color="#4477AA",
-                      label="spans per 1 000 words")
+    density_axes.plot(
+        periods,
+        table["spans_per_1000_words"],
+        marker="o",
+        color="#4477AA",
+        label="spans per 1 000 words",
+    )
     density_axes.set_ylabel("spans per 1 000 words")
     share_axes = density_axes.twinx()
-    share_axes.plot(periods, table["propaganda_sentence_share"], marker="s", color="#EE8866",
-                    linestyle="--", label="share of propagandistic sentences")
+    share_axes.plot(
+        periods,
+        table["propaganda_sentence_share"],
+        marker="s",
+        color="#EE8866",
+        linestyle="--",
+        label="share of propagandistic sentences",
+    )
     share_axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     share_axes.set_ylabel("propagandistic sentences")
-    handles = density_axes.get_legend_handles_labels()[0] + share_axes.get_legend_handles_labels()[0]
+    handles = (
+        density_axes.get_legend_handles_labels()[0] + share_axes.get_legend_handles_labels()[0]
+    )
     density_axes.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
     density_axes.set_title(f"Propaganda over time (per {report.period})")
-    counts = report.technique_by_date.pivot_table(index="period", columns="technique",
-                                                  values="spans", aggfunc="sum", fill_value=0)
+    counts = report.technique_by_date.pivot_table(
+        index="period", columns="technique", values="spans", aggfunc="sum", fill_value=0
+    )
     counts = counts.reindex(table["period"], fill_value=0)
     leading = counts.sum().sort_values(ascending=False).head(6).index
     for label in leading:
-        technique_axes.plot(periods, counts[label].to_numpy(), marker=".", label=_name(label),
-                            color=_colour(label), linewidth=2)
+        technique_axes.plot(
+            periods,
+            counts[label].to_numpy(),
+            marker=".",
+            label=_name(label),
+            color=_colour(label),
+            linewidth=2,
+        )
     technique_axes.set_ylabel("spans")
     technique_axes.legend(fontsize=8, ncol=2, frameon=False)
     technique_axes.set_title("Most used techniques")
@@ -471,7 +523,9 @@ def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str
 
 
 def _image(data: str | None, alt: str) -> str:
-    return "" if data is None else f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return (
+        "" if data is None else f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    )
 
 
 def _section(heading: str, *parts: str) -> str:
@@ -481,24 +535,29 @@ def _section(heading: str, *parts: str) -> str:
 def _cards(summary: Mapping[str, Any]) -> str:
     cards = [
         ("articles", "articles"),
-        ("outlets", "outlets"),
+        ("outlets", "named outlets"),
         ("words", "words"),
         ("spans", "propaganda spans"),
         ("spans_per_1000_words", "spans per 1 000 words"),
         ("propaganda_sentence_share", "propagandistic sentences"),
         ("failed_records", "records that failed"),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><b>{html.escape(format_value(key, summary[key]))}</b>'
-        f"{html.escape(label)}</div>"
-        for key, label in cards
-    ) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b>{html.escape(format_value(key, summary[key]))}</b>'
+            f"{html.escape(label)}</div>"
+            for key, label in cards
+        )
+        + "</div>"
+    )
 
 
 def _fragments_section(report: CorpusReport) -> str:
     if report.top_fragments.empty:
-        return _section("Most frequent fragments per technique",
-                        '<p class="muted">No spans were found.</p>')
+        return _section(
+            "Most frequent fragments per technique", '<p class="muted">No spans were found.</p>'
+        )
     totals = report.by_technique.set_index("technique")["spans"]
     blocks = []
     for label, group in report.top_fragments.groupby("technique", sort=False):
@@ -506,24 +565,30 @@ def _fragments_section(report: CorpusReport) -> str:
             f"<details open><summary>{_technique_cell(str(label))} "
             f'<span class="muted">(top {len(group)} of {int(totals[label]):,} spans)</span>'
             "</summary>"
-            + html_table(group, ["rank", "fragment", "spans", "articles"]) + "</details>"
+            + html_table(group, ["rank", "fragment", "spans", "articles"])
+            + "</details>"
         )
     return _section(
         "Most frequent fragments per technique",
         '<p class="muted">Case and spacing ignored; each shown in its most common spelling.</p>',
-        '<div class="fragments">', *blocks, "</div>",
+        '<div class="fragments">',
+        *blocks,
+        "</div>",
     )
 
 
-def render_html(report: CorpusReport, *, by: str = "outlet", title: str = "propscan report",
-                about: str = "") -> str:
+def render_html(
+    report: CorpusReport, *, by: str = "outlet", title: str = "propscan report", about: str = ""
+) -> str:
     """The whole report as one self-contained HTML page (plots embedded as PNG)."""
     summary = report.summary
-    dates = (
-        f"{summary['first_date']} to {summary['last_date']} "
-        f"({summary['dated_articles']} dated articles)"
-        if summary["first_date"] else "no dated articles"
-    )
+    if summary["first_date"]:
+        dates = (
+            f"Per {report.period}, each labelled by its first day; {summary['first_date']} to "
+            f"{summary['last_date']} ({summary['dated_articles']} dated articles)."
+        )
+    else:
+        dates = "No article has a date that can be read (give a date column to see trends)."
     outlet_section = _section(
         "Outlets",
         _image(plot_outlet_density(report), "propaganda density per outlet"),
@@ -532,7 +597,7 @@ def render_html(report: CorpusReport, *, by: str = "outlet", title: str = "props
     )
     date_section = _section(
         "Over time",
-        f'<p class="muted">Per {html.escape(report.period)}; {html.escape(dates)}.</p>',
+        f'<p class="muted">{html.escape(dates)}</p>',
         _image(plot_trend(report), "propaganda over time"),
         html_table(report.by_date),
     )
@@ -548,12 +613,13 @@ def render_html(report: CorpusReport, *, by: str = "outlet", title: str = "props
         errors = _section(
             "Records that could not be analysed",
             f"<details><summary>{len(report.errors)} records</summary>"
-            + html_table(report.errors, ["location", "id", "reason"]) + "</details>",
+            + html_table(report.errors, ["location", "id", "reason"])
+            + "</details>",
         )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class=\"muted\">{html.escape(about)}</p>"
+        f'<h1>{html.escape(title)}</h1><p class="muted">{html.escape(about)}</p>'
         + _cards(summary)
         + "".join(ordered)
         + _fragments_section(report)
@@ -616,4 +682,3 @@ def make_report(
         heading = title or f"Propaganda report: {folder.resolve().name}"
         page = write_report(report, out, by=by, title=heading, about=_about(folder))
     return report, page
-

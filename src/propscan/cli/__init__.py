@@ -7,6 +7,7 @@ from propscan.cli import (  # noqa: F401
     analyze,
     batch,
     corpus,
+    evaluate,
     score,
     serve,
     techniques,

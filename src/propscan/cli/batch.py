@@ -39,7 +39,7 @@ def batch(
         Path,
         typer.Argument(
             metavar="INPUT",
-            help="A folder of .txt files (PTC layout included), or a .jsonl, .csv or .parquet file.",
+            help="A folder of .txt files (PTC layout included), a .jsonl, .csv or .parquet file.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Results directory to write.")],
@@ -102,7 +102,9 @@ def batch(
         date=date_column,
         url=url_column,
     )
-    options = AnalysisOptions(threshold=threshold, techniques=tuple(technique) if technique else None)
+    options = AnalysisOptions(
+        threshold=threshold, techniques=tuple(technique) if technique else None
+    )
     with open_engine(engine, model=model, workers=workers, scheduler=scheduler) as runner:
         summary = run_batch(
             input_path,
@@ -168,9 +170,7 @@ def report(
     by: Annotated[str, typer.Option(help="Main grouping: outlet, date or technique.")] = "outlet",
     output_format: Annotated[
         str,
-        typer.Option(
-            "--format", help="html (write --out), table (print the main table) or json."
-        ),
+        typer.Option("--format", help="html (write --out), table (print the main table) or json."),
     ] = "html",
     top: Annotated[
         int, typer.Option(min=1, help="Most frequent fragments listed per technique.")
@@ -186,9 +186,7 @@ def report(
     _choice(output_format, ("html", "table", "json"), "--format")
     if output_format == "html" and out is None:
         raise PropscanError("--out DIR is needed to write the HTML report (or use --format table)")
-    corpus_report, page = make_report(
-        results, out, by=by, top=top, period=period, title=title
-    )
+    corpus_report, page = make_report(results, out, by=by, top=top, period=period, title=title)
     main = corpus_report.table(by)
     rows = json.loads(main.to_json(orient="records"))
     if output_format == "table":

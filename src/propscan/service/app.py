@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propscan import __version__
 from propscan.detector import Detector
+from propscan.service import api, pages
 from propscan.service.core import DEFAULT_MAX_TEXT_CHARS, AnalysisService, Limits, ServiceError
 from propscan.service.store import Store, default_db_path
 
@@ -54,8 +55,6 @@ def create_app(
     ``model`` is a loaded detector, a model directory, or ``None`` for the shipped model;
     ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory.
     """
-    from propscan.service import api, pages
-
     limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
     database = Path(db_path) if db_path is not None else default_db_path()
 
@@ -80,8 +79,9 @@ def create_app(
             'Errors are JSON `{"error": code, "message": text}`: 400 for a malformed '
             "request (invalid JSON, a URL that is not http(s) or points to a private "
             "address), 404 for an unknown id, 413 for text or a body over the size limit, "
-            "422 for a request that is well-formed but cannot be analysed (empty text, "
-            "unreachable URL, a page with no article, an unknown technique)."
+            "415 for a body that is not sent as JSON, 422 for a request that is well-formed "
+            "but cannot be analysed (empty text, an unreachable or oversized page, a page "
+            "with no article, an unknown technique)."
         ),
         lifespan=lifespan,
         docs_url="/api/docs",
@@ -116,9 +116,7 @@ def wants_json(request: Request) -> bool:
 def error_response(request: Request, status: int, code: str, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"error": code, "message": message}, status_code=status)
-    from propscan.service.pages import render_error
-
-    return render_error(request, status, message)
+    return pages.render_error(request, status, message)
 
 
 async def _service_error(request: Request, error: Exception) -> Response:

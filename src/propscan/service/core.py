@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from propscan.fetch import FetchError, fetch_article
-
 from propscan.data import Article
 from propscan.detector import Detector
 from propscan.errors import PropscanError
+from propscan.fetch import FetchError, fetch_article
 from propscan.pipeline import analyze
 from propscan.service.store import HistoryPage, Store, StoredAnalysis
 

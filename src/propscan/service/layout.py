@@ -119,15 +119,16 @@ def highlight_classes(span_ids: Sequence[int], spans: Sequence[Span]) -> str:
         return ""
     ranked = sorted(span_ids, key=lambda i: (-(spans[i].score or 0.0), i))
     primary = spans[ranked[0]].technique
-    classes = [f"t{_slot(primary)}"]
+    classes = [f"t{slot_of(primary)}"]
     other = next((spans[i].technique for i in ranked if spans[i].technique != primary), None)
     if other is not None:
-        classes.append(f"u{_slot(other)}")
+        classes.append(f"u{slot_of(other)}")
     if len(span_ids) > 1:
         classes.append("multi")
     return " ".join(classes)
 
 
-def _slot(label: str | None) -> str:
+def slot_of(label: str | None) -> str:
+    """The colour slot of a technique in CSS class names: its index among the 14, else ``x``."""
     index = technique_index(label)
     return "x" if index is None else str(index)

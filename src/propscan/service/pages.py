@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -25,18 +27,18 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from propscan import __version__
-from propscan.corpus import format_labels
-from propscan.data import Annotations, Span
+from propscan.data import Span
+from propscan.pipeline import SentenceScore
+from propscan.render import render_ptc
 from propscan.service.api import Service
-from propscan.service.app import PACKAGE_DIR
 from propscan.service.core import AnalysisRequest, ServiceError
-from propscan.service.layout import highlight_classes, layout, technique_index
+from propscan.service.layout import highlight_classes, layout, slot_of
 from propscan.service.store import StoredAnalysis, display_title
 from propscan.techniques import TECHNIQUES, Technique, all_techniques, get_technique
 
 HISTORY_PAGE_SIZE = 20
 
-templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
 
 router = APIRouter(include_in_schema=False)
@@ -72,18 +74,14 @@ class LegendEntry:
     count: int
 
 
-def slot_of(label: str | None) -> str:
-    """The colour slot of a technique: its index among the 14, or ``x`` if unknown."""
-    index = technique_index(label)
-    return "x" if index is None else str(index)
-
-
 def technique_name(label: str | None) -> str:
     return get_technique(label).name if label in TECHNIQUES else (label or "Unlabelled")
 
 
-def result_rows(text: str, spans: tuple[Span, ...], sentences: tuple) -> tuple[RowView, ...]:
-    """The article as rows of escaped-at-render text pieces with their highlight data."""
+def result_rows(
+    text: str, spans: Sequence[Span], sentences: Sequence[SentenceScore]
+) -> tuple[RowView, ...]:
+    """The article as sentence rows of text pieces (escaped by the template) to highlight."""
 
     def tooltip(span_ids: tuple[int, ...]) -> str:
         ranked = sorted(span_ids, key=lambda i: -(spans[i].score or 0.0))
@@ -156,6 +154,14 @@ def _form_page(
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
 
 
+def refuse_cross_site(request: Request) -> None:
+    """Refuse form posts that another web site made the browser send (CSRF)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise ServiceError(
+            403, "cross_site", "forms of other web sites cannot submit to propscan; use this page"
+        )
+
+
 def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     """The fields of a URL-encoded form (first value of each)."""
     if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
@@ -213,6 +219,7 @@ async def submit(request: Request, service: Service) -> Response:
     """Analyse the form's article and go to its permanent page (or show the form again)."""
     form: dict[str, str] = {}
     try:
+        refuse_cross_site(request)
         form = parse_form(await request.body(), request.headers.get("content-type", ""))
         stored = await run_in_threadpool(service.analyze, form_request(form))
     except ServiceError as error:
@@ -234,7 +241,7 @@ def download_json(analysis_id: str, service: Service) -> Response:
 def download_labels(analysis_id: str, service: Service) -> Response:
     """The spans as a PTC FLC labels file (``ID TECHNIQUE START END``), id = the analysis id."""
     stored = service.get(analysis_id)
-    labels = format_labels(Annotations({analysis_id: stored.analysis.spans}), "flc")
+    labels = render_ptc(stored.analysis, analysis_id)
     return PlainTextResponse(labels, headers=_attachment(f"article{analysis_id}.labels"))
 
 
@@ -252,7 +259,8 @@ def result(analysis_id: str, request: Request, service: Service) -> Response:
 
 
 @router.post("/a/{analysis_id}/delete")
-def delete(analysis_id: str, service: Service) -> Response:
+def delete(analysis_id: str, request: Request, service: Service) -> Response:
+    refuse_cross_site(request)
     service.delete(analysis_id)
     return RedirectResponse("/history", status_code=303)
 

@@ -1,0 +1,92 @@
+"""Accuracy on PTC dev: the shipped model, the classical baseline, and published figures.
+
+    python benchmarks/accuracy.py [--model DIR] [--baseline-model DIR]
+
+The baseline is trained here from the train split (about a minute) unless a trained
+one is given. Scores come from ``propscan.evaluation`` (the same code as
+``propscan evaluate``); the SemEval-2020 winners' figures are from the task paper and
+were measured on the *test* set, which is not distributed with PTC v2.
+Writes ``benchmarks/results/accuracy.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+#: SemEval-2020 Task 11 winners on the test set (Da San Martino et al., 2020).
+PUBLISHED = {
+    "SI: Hitachi (RoBERTa/BERT ensemble), test set": {"si_f1": 0.51552},
+    "TC: ApplicaAI (RoBERTa ensemble, self-training), test set": {"tc_micro_f1": 0.62067},
+}
+COLUMNS = (
+    "si_precision",
+    "si_recall",
+    "si_f1",
+    "tc_micro_f1",
+    "flc_precision",
+    "flc_recall",
+    "flc_f1",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model", default=None, help="model directory (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--baseline-model", default=None, help="trained baseline (default: train one now)"
+    )
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    from propscan.baseline import train_baseline
+    from propscan.corpus import load_split
+    from propscan.detector import load_detector
+    from propscan.evaluation import evaluate
+
+    dev = load_split(args.data, "dev")
+    rows: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        shipped = load_detector(args.model)
+        result = evaluate(shipped, dev.articles, dev.gold, Path(scratch) / "model", progress=True)
+        rows[f"{shipped.name} {shipped.version} (shipped), dev"] = result.summary()
+        if args.baseline_model:
+            baseline = load_detector(args.baseline_model)
+        else:
+            train = load_split(args.data, "train")
+            baseline = train_baseline(train.articles, train.gold, seed=0, progress=True)
+        result = evaluate(
+            baseline, dev.articles, dev.gold, Path(scratch) / "baseline", progress=True
+        )
+        rows[f"{baseline.name} {baseline.version} (classical baseline), dev"] = result.summary()
+    rows.update(PUBLISHED)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "accuracy.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    header = "| system | SI P | SI R | SI F1 | TC micro-F1 | FLC P | FLC R | FLC F1 |"
+    lines = [
+        "# Accuracy on PTC v2 dev (75 articles)",
+        "",
+        "`python benchmarks/accuracy.py`; scores from propscan's scorers (equal to the official "
+        "SemEval-2020 SI/TC and NLP4IF-2019 FLC scorers). Published rows are **test-set** figures, "
+        "for orientation only.",
+        "",
+        header,
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, scores in rows.items():
+        cells = ["" if scores.get(c) is None else f"{scores[c]:.3f}" for c in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    (args.out / "accuracy.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

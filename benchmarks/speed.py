@@ -1,0 +1,196 @@
+"""Speed of ``propscan analyze`` over the PTC dev articles, and peak memory.
+
+    python benchmarks/speed.py [--model DIR] [--threads 2] [--bert-base-articles 15]
+
+Measures, in one run and on the same articles: the shipped ONNX model (int8 where
+quantised) through the public ``analyze_many``; the same architecture in torch fp32
+(trained weights from ``--torch-checkpoint`` when given, else the pretrained encoder
+with fresh heads: the arithmetic is identical, so the timing is too); and a
+bert-base-sized encoder (Prta's model size, randomly initialised from its config) in
+torch fp32. Also model load time and the peak memory of ``propscan analyze`` on the
+longest dev article, in a fresh process. Writes ``benchmarks/results/speed.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def timed(function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - started
+
+
+def rate(texts: list[str], seconds: float) -> dict[str, float]:
+    return {
+        "articles": len(texts),
+        "seconds": round(seconds, 3),
+        "articles_per_second": round(len(texts) / seconds, 2),
+        "characters_per_second": round(sum(map(len, texts)) / seconds),
+    }
+
+
+def peak_memory_of_analyze(model: str | None, path: Path) -> float:
+    """Peak RSS (MB) of a fresh ``propscan analyze`` process on one article."""
+    code = (
+        "import resource, sys\n"
+        "from propscan.cli import app\n"
+        "args = ['analyze', sys.argv[1], '--format', 'json', '--out', sys.argv[2]]\n"
+        "args += ['--model', sys.argv[3]] if len(sys.argv) > 3 else []\n"
+        "try:\n    app(args)\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-c", code, str(path), str(Path(scratch) / "out.json")]
+        if model:
+            command.append(model)
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return round(float(output.strip().splitlines()[-1]), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model", default=None, help="model directory (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="PTC directory (default: $PROPSCAN_DATA or ../shared/data/ptc-v2)",
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--torch-checkpoint", default=None, help="training checkpoint (last.pt) for the fp32 row"
+    )
+    parser.add_argument(
+        "--bert-base-articles", type=int, default=15, help="dev articles timed with bert-base"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    os.environ["PROPSCAN_THREADS"] = str(args.threads)
+
+    import numpy as np
+    import torch
+
+    from propscan.corpus import load_split
+    from propscan.detector import load_detector
+    from propscan.encoding import load_tokenizer
+    from propscan.neural import NeuralDetector
+    from propscan.pipeline import analyze_many
+    from propscan.training import PropagandaTagger, TorchEncoder, build_model, default_encoder_dir
+
+    torch.set_num_threads(args.threads)
+    dev = load_split(args.data, "dev")
+    texts = [article.text for article in dev.articles]
+
+    detector, load_seconds = timed(load_detector, args.model)
+    analyze_many(texts[:2], detector)  # warm-up
+    _, onnx_seconds = timed(analyze_many, texts, detector)
+    results: dict = {
+        "onnx": {**rate(texts, onnx_seconds), "quantized": detector.config.get("quantized")}
+    }
+    results["model_load_seconds"] = round(load_seconds, 3)
+
+    torch_model = build_model(default_encoder_dir()).eval()
+    weights = "pretrained encoder + untrained heads (same arithmetic as the trained model)"
+    if args.torch_checkpoint:
+        state = torch.load(args.torch_checkpoint, weights_only=False)["model"]
+        torch_model.load_state_dict(state)
+        weights = f"trained weights from {args.torch_checkpoint}"
+    torch_detector = NeuralDetector(
+        detector.tokenizer,
+        TorchEncoder(torch_model),
+        torch_model.span_head_numpy(),
+        detector.config,
+    )
+    analyze_many(texts[:2], torch_detector)
+    _, torch_seconds = timed(analyze_many, texts, torch_detector)
+    results["torch_fp32"] = {**rate(texts, torch_seconds), "weights": weights}
+
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    bert_base = BertModel(BertConfig())  # 12 layers, 768 hidden: bert-base-uncased's shape
+    big = PropagandaTagger(bert_base, 768, len(detector.techniques)).eval()
+    big_detector = NeuralDetector(
+        load_tokenizer(default_encoder_dir()),
+        TorchEncoder(big),
+        big.span_head_numpy(),
+        detector.config,
+    )
+    subset = texts[: args.bert_base_articles]
+    analyze_many(subset[:1], big_detector)
+    _, big_seconds = timed(analyze_many, subset, big_detector)
+    results["bert_base_torch_fp32"] = rate(subset, big_seconds)
+
+    onnx_rate = results["onnx"]["characters_per_second"]
+    results["speedup_vs_torch_fp32"] = round(
+        onnx_rate / results["torch_fp32"]["characters_per_second"], 2
+    )
+    results["speedup_vs_bert_base_torch_fp32"] = round(
+        onnx_rate / results["bert_base_torch_fp32"]["characters_per_second"], 2
+    )
+    longest = max(dev.articles, key=lambda article: len(article.text))
+    root = Path(args.data) if args.data else None
+    from propscan.corpus import resolve_data_dir
+
+    longest_path = resolve_data_dir(root) / "dev-articles" / f"article{longest.id}.txt"
+    results["peak_memory_mb_longest_dev_article"] = peak_memory_of_analyze(args.model, longest_path)
+    results["longest_dev_article_characters"] = len(longest.text)
+    results["model_size_mb"] = round(
+        sum(p.stat().st_size for p in Path(detector.directory).iterdir() if p.is_file()) / 1e6, 1
+    )
+    results["setup"] = {
+        "threads": args.threads,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu'}",
+        "python": platform.python_version(),
+        "model": detector.name + " " + detector.version,
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "speed.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    lines = [
+        "# Speed of `analyze` on the 75 PTC dev articles",
+        "",
+        f"One process, {args.threads} threads, model already loaded; `python benchmarks/speed.py`.",
+        "",
+        "| engine | articles/s | characters/s | articles timed |",
+        "|---|---|---|---|",
+    ]
+    for key, label in (
+        ("onnx", "propscan, onnxruntime" + (" int8" if results["onnx"]["quantized"] else " fp32")),
+        ("torch_fp32", "same model, torch fp32"),
+        ("bert_base_torch_fp32", "bert-base-sized encoder, torch fp32"),
+    ):
+        row = results[key]
+        lines.append(
+            f"| {label} | {row['articles_per_second']} | {row['characters_per_second']:,} | {row['articles']} |"
+        )
+    lines += [
+        "",
+        f"- speed-up over the same model in torch fp32: **{results['speedup_vs_torch_fp32']}x**",
+        f"- speed-up over a bert-base-sized encoder in torch fp32: **{results['speedup_vs_bert_base_torch_fp32']}x**",
+        f"- model load time: {results['model_load_seconds']} s; model size: {results['model_size_mb']} MB",
+        f"- peak memory of `propscan analyze` on the longest dev article "
+        f"({results['longest_dev_article_characters']:,} characters): {results['peak_memory_mb_longest_dev_article']} MB",
+        f"- torch fp32 weights: {weights}",
+        f"- machine: {results['setup']['machine']}",
+    ]
+    (args.out / "speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""``propscan evaluate`` and ``propscan classify``: score a model on a labelled corpus, and
+label the spans of a SemEval TC template with techniques."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from propscan.cli.app import app
+from propscan.corpus import (
+    load_split,
+    parse_labels,
+    read_articles,
+    read_labels,
+    read_text,
+    resolve_data_dir,
+    write_labels,
+)
+from propscan.data import Annotations, Article
+from propscan.detector import load_detector
+from propscan.errors import PropscanError
+from propscan.evaluation import EvaluationResult, classify_gold_spans, evaluate
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help="Model directory (default: the model shipped with propscan)."),
+]
+ProgressOption = Annotated[
+    bool, typer.Option(help="Show progress bars on stderr (only when it is a terminal).")
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _corpus(
+    data: Path | None, split: str, articles_dir: Path | None, gold_file: Path | None
+) -> tuple[list[Article], Annotations]:
+    """The articles and FLC gold labels to evaluate on: a PTC split, or any articles + gold."""
+    if (articles_dir is None) != (gold_file is None):
+        raise PropscanError(
+            "--articles and --gold go together: pass both (a folder of article{ID}.txt files "
+            "and their FLC labels), or neither to use a split of the PTC corpus"
+        )
+    if articles_dir is not None and gold_file is not None:
+        articles = read_articles(articles_dir)
+        by_id = {article.id: article for article in articles}
+        return articles, read_labels(gold_file, "flc", by_id)
+    loaded = load_split(resolve_data_dir(data), split)
+    return loaded.articles, loaded.gold
+
+
+def _print_table(result: EvaluationResult) -> None:
+    table = Table(
+        title=f"{result.model_name} {result.model_version} on {result.articles} articles",
+        caption=f"predictions in {result.out_dir}",
+    )
+    for name, justify in (("Task", "left"), ("Prec", "right"), ("Rec", "right"), ("F1", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_row(
+        "SI", f"{result.si.precision:.4f}", f"{result.si.recall:.4f}", f"{result.si.f1:.4f}"
+    )
+    if result.tc is not None:
+        table.add_row("TC (micro)", "", "", f"{result.tc.micro_f1:.4f}")
+    table.add_row(
+        "FLC", f"{result.flc.precision:.4f}", f"{result.flc.recall:.4f}", f"{result.flc.f1:.4f}"
+    )
+    Console().print(table)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Directory for the predictions: si.labels, flc.labels, tc.labels."
+        ),
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2)."
+        ),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Corpus split to evaluate on: dev or train.")] = "dev",
+    articles: Annotated[
+        Path | None,
+        typer.Option(
+            "--articles", help="Folder of article{ID}.txt files to evaluate on instead of a split."
+        ),
+    ] = None,
+    gold: Annotated[
+        Path | None,
+        typer.Option("--gold", help="FLC gold labels (ID TECHNIQUE START END) for --articles."),
+    ] = None,
+    model: ModelOption = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="A readable table, or JSON for scripts.")
+    ] = OutputFormat.table,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Span decision threshold (default: the model's tuned one); lower finds more.",
+        ),
+    ] = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Score a model on labelled articles (SI, TC, FLC) and write its predictions."""
+    corpus_articles, gold_labels = _corpus(data, split, articles, gold)
+    detector = load_detector(model)
+    result = evaluate(
+        detector, corpus_articles, gold_labels, out, threshold=threshold, progress=progress
+    )
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_table(result)
+
+
+def _read_spans(path: Path, articles: dict[str, Article]) -> Annotations:
+    """Spans to classify: a TC template (``ID ? START END``) or an SI file (``ID START END``)."""
+    text = read_text(path)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    task = "si" if len(first.rstrip("\r").split("\t")) == 3 else "flc"
+    spans = parse_labels(text, path, task, articles, allow_unknown_technique=True)
+    if len(spans) == 0:
+        raise PropscanError(f"{path}: no spans to classify")
+    return spans
+
+
+@app.command("classify")
+def classify_command(
+    articles: Annotated[
+        Path, typer.Option("--articles", help="Folder of the article{ID}.txt files.")
+    ],
+    spans: Annotated[
+        Path,
+        typer.Option(
+            "--spans",
+            help="Spans to label: a SemEval TC template (ID ? START END) or SI spans "
+            "(ID START END). A span listed k times gets its k most probable techniques.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="File to write the labelled spans to.")],
+    model: ModelOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Technique classification (the TC task): a technique for every given span."""
+    by_id = {article.id: article for article in read_articles(articles)}
+    to_label = _read_spans(spans, by_id)
+    detector = load_detector(model)
+    chosen = [by_id[article_id] for article_id in to_label.article_ids]
+    labelled = classify_gold_spans(detector, chosen, to_label, progress)
+    try:
+        write_labels(out, labelled, "flc")
+    except OSError as error:
+        raise PropscanError(f"cannot write {str(out)!r} ({error.strerror})") from error
+    typer.echo(f"{len(labelled)} labelled spans written to {out}", err=True)
