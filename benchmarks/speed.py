@@ -176,15 +176,19 @@ def main() -> None:
     ):
         row = results[key]
         lines.append(
-            f"| {label} | {row['articles_per_second']} | {row['characters_per_second']:,} | {row['articles']} |"
+            f"| {label} | {row['articles_per_second']} "
+            f"| {row['characters_per_second']:,} | {row['articles']} |"
         )
     lines += [
         "",
         f"- speed-up over the same model in torch fp32: **{results['speedup_vs_torch_fp32']}x**",
-        f"- speed-up over a bert-base-sized encoder in torch fp32: **{results['speedup_vs_bert_base_torch_fp32']}x**",
-        f"- model load time: {results['model_load_seconds']} s; model size: {results['model_size_mb']} MB",
+        "- speed-up over a bert-base-sized encoder in torch fp32: "
+        f"**{results['speedup_vs_bert_base_torch_fp32']}x**",
+        f"- model load time: {results['model_load_seconds']} s; "
+        f"model size: {results['model_size_mb']} MB",
         f"- peak memory of `propscan analyze` on the longest dev article "
-        f"({results['longest_dev_article_characters']:,} characters): {results['peak_memory_mb_longest_dev_article']} MB",
+        f"({results['longest_dev_article_characters']:,} characters): "
+        f"{results['peak_memory_mb_longest_dev_article']} MB",
         f"- torch fp32 weights: {weights}",
         f"- machine: {results['setup']['machine']}",
     ]

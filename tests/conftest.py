@@ -8,7 +8,8 @@ import pytest
 
 from propscan.corpus import Split, load_split, resolve_data_dir
 
-EXAMPLE_ARTICLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "examples" / "abu-kamal-article.txt"
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "abu-kamal-article.txt"
 
 
 @pytest.fixture(scope="session")

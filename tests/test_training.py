@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
 from propscan.detector import load_detector, write_model_config  # noqa: E402
+from propscan.encoding import load_tokenizer  # noqa: E402
 from propscan.neural import NeuralDetector  # noqa: E402
 from propscan.training import (  # noqa: E402
     TorchEncoder,
@@ -27,7 +28,6 @@ from propscan.training import (  # noqa: E402
     train_transformer,
     write_onnx_model,
 )
-from propscan.encoding import load_tokenizer  # noqa: E402
 
 TINY = TrainingSettings(epochs=1, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
 
@@ -192,7 +192,7 @@ def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
 def test_model_without_config_is_refused(tmp_path: Path) -> None:
     from propscan.errors import PropscanError
 
-    with pytest.raises(PropscanError, match="model.json"):
+    with pytest.raises(PropscanError, match=r"model\.json"):
         load_detector(tmp_path)
     write_model_config(tmp_path, {"kind": "mystery"})
     with pytest.raises(PropscanError, match="unknown model kind"):

@@ -56,8 +56,7 @@ class Detector(Protocol):
         """Technique probabilities for each given span of ``text`` (the TC task)."""
         ...
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        ...
+    def save(self, directory: str | os.PathLike[str]) -> Path: ...
 
 
 def read_model_config(directory: str | os.PathLike[str]) -> dict[str, Any]:

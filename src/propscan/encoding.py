@@ -20,7 +20,7 @@ from propscan.errors import PropscanError
 
 @dataclass(frozen=True)
 class TokenizedText:
-    """Word pieces of one text without special tokens; ``offsets[i]`` is ``(start, end)`` in the text."""
+    """Word pieces of one text, without special tokens; ``offsets[i]`` = ``(start, end)``."""
 
     ids: np.ndarray  # int64 [n]
     offsets: np.ndarray  # int64 [n, 2]
@@ -42,7 +42,8 @@ def load_tokenizer(directory: str | os.PathLike[str]) -> Tokenizer:
     path = Path(directory) / "tokenizer.json"
     if not path.is_file():
         raise PropscanError(
-            f"{directory}: no tokenizer.json; give a Hugging Face model directory with a fast tokenizer"
+            f"{directory}: no tokenizer.json; give a Hugging Face model directory "
+            "with a fast tokenizer"
         )
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_truncation()
@@ -62,12 +63,12 @@ def tokenize(tokenizer: Tokenizer, texts: Sequence[str]) -> list[TokenizedText]:
 
 
 def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
-    """Windows of at most ``size`` tokens every ``stride`` tokens, the last one flush with the end."""
+    """Windows of at most ``size`` tokens every ``stride`` tokens, the last flush with the end."""
     if size <= 0 or stride <= 0 or stride > size:
         raise ValueError(f"need 0 < stride <= size, got size={size} stride={stride}")
     if n_tokens <= size:
         return [Window(0, n_tokens)] if n_tokens else []
-    starts = list(range(0, n_tokens - size, stride)) + [n_tokens - size]
+    starts = [*range(0, n_tokens - size, stride), n_tokens - size]
     return [Window(start, start + size) for start in starts]
 
 

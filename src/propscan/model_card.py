@@ -85,9 +85,10 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "",
         "## Scores",
         "",
-        "Span identification (SI), technique classification (TC) and fragment-level classification (FLC), "
-        "computed with propscan's scorers (equal to the official SemEval-2020 / NLP4IF-2019 ones). "
-        "`validation` is the held-out part of train used to tune thresholds; `dev` was never used for training or tuning.",
+        "Span identification (SI), technique classification (TC) and fragment-level "
+        "classification (FLC), computed with propscan's scorers (equal to the official "
+        "SemEval-2020 / NLP4IF-2019 ones). `validation` is the held-out part of train used "
+        "to tune thresholds; `dev` was never used for training or tuning.",
         "",
         *_scores_table(facts.get("scores", {})),
         "",

