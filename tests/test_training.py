@@ -197,3 +197,35 @@ def test_model_without_config_is_refused(tmp_path: Path) -> None:
     write_model_config(tmp_path, {"kind": "mystery"})
     with pytest.raises(PropscanError, match="unknown model kind"):
         load_detector(tmp_path)
+
+
+@pytest.mark.slow
+def test_companion_probabilities_are_mixed_by_their_tuned_share(
+    trained, tiny_model: Path, dev_split
+) -> None:
+    from dataclasses import replace
+
+    from propscan.baseline import BaselineDetector
+
+    detector = load_detector(trained.model_dir)
+    companion = BaselineDetector.load(tiny_model)
+    detector.companion = companion
+    article = dev_split.articles[0]
+    (outputs,) = detector.encode([article.text])
+    spans = list(dev_split.gold[article.id][:4])
+
+    detector.settings = replace(detector.settings, companion_si_weight=0.0)
+    np.testing.assert_array_equal(detector.token_probabilities(outputs), outputs.si_prob)
+    detector.settings = replace(
+        detector.settings, companion_si_weight=1.0, companion_technique_weight=1.0
+    )
+    words, word_probabilities = companion.span_model.token_probabilities(article.text)
+    mixed = detector.token_probabilities(outputs)
+    for (start, _end), p in zip(outputs.tokens.offsets[:50], mixed[:50], strict=True):
+        word = max(i for i, w in enumerate(words) if w.start <= start)
+        assert p == pytest.approx(word_probabilities[word])
+    np.testing.assert_allclose(
+        detector.technique_probabilities(article.text, outputs, spans),
+        companion.technique_model.probabilities(article.text, spans),
+        atol=1e-6,
+    )

@@ -8,14 +8,13 @@ Windows overlap, and token outputs are averaged over every window that saw them.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,11 +32,16 @@ from propscan.encoding import (
 from propscan.errors import PropscanError
 from propscan.techniques import TECHNIQUES
 
+if TYPE_CHECKING:
+    from propscan.baseline import BaselineDetector
+
 #: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H])
 EncoderFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 ENCODER_FILE = "encoder.onnx"
 SPAN_HEAD_FILE = "span_head.npz"
+#: Sub-directory holding the classical companion model whose probabilities are mixed in.
+COMPANION_DIR = "baseline"
 _WORD_CHAR = re.compile(r"\w")
 
 
@@ -49,6 +53,9 @@ class DecodingSettings:
     second_technique_threshold: float = 0.35
     window_tokens: int = 254
     window_stride: int = 192
+    #: Share of the companion model in token propaganda and span technique probabilities.
+    companion_si_weight: float = 0.0
+    companion_technique_weight: float = 0.0
 
 
 @dataclass
@@ -59,6 +66,7 @@ class TokenOutputs:
     si_prob: np.ndarray  # [n]
     technique_prob: np.ndarray  # [n, K]
     hidden: np.ndarray  # [n, H]
+    companion_si_prob: np.ndarray | None = None  # [n], the companion's word probabilities
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -147,8 +155,10 @@ class NeuralDetector:
         span_head: SpanHead,
         config: dict[str, Any],
         directory: Path | None = None,
+        companion: BaselineDetector | None = None,
     ) -> None:
         self.tokenizer = tokenizer
+        self.companion = companion
         self.encoder = encoder
         self.span_head = span_head
         self.config = config
@@ -190,7 +200,14 @@ class NeuralDetector:
             )
             return si, technique, hidden
 
-        return cls(load_tokenizer(path), run, SpanHead.load(path / SPAN_HEAD_FILE), config, path)
+        companion = None
+        if (path / COMPANION_DIR / "model.json").is_file():
+            from propscan.baseline import BaselineDetector
+
+            companion = BaselineDetector.load(path / COMPANION_DIR)
+        return cls(
+            load_tokenizer(path), run, SpanHead.load(path / SPAN_HEAD_FILE), config, path, companion
+        )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Copy this model's files to ``directory`` (a model is written by training/export)."""
@@ -204,6 +221,8 @@ class NeuralDetector:
             for item in self.directory.iterdir():
                 if item.is_file():
                     shutil.copy2(item, target / item.name)
+            if self.companion is not None:
+                self.companion.save(target / COMPANION_DIR)
         write_model_config(target, {k: v for k, v in self.config.items() if k != "format_version"})
         return target
 
@@ -242,6 +261,7 @@ class NeuralDetector:
                 counts[i][window.start : window.end] += 1
         outputs = []
         for i, tokens in enumerate(tokenized):
+            companion_si = self._companion_token_probabilities(texts[i], tokens)
             if sums[i] is None:
                 empty = np.zeros(0, dtype=np.float32)
                 outputs.append(
@@ -256,9 +276,28 @@ class NeuralDetector:
                     sigmoid(si_sum / c),
                     sigmoid(technique_sum / c[:, None]),
                     hidden_sum / c[:, None],
+                    companion_si,
                 )
             )
         return outputs
+
+    def _companion_token_probabilities(self, text: str, tokens: TokenizedText) -> np.ndarray | None:
+        """The companion's word probabilities, given to each sub-word token of the word."""
+        if self.companion is None or not len(tokens):
+            return None
+        words, probabilities = self.companion.span_model.token_probabilities(text)
+        if not words:
+            return np.zeros(len(tokens), dtype=np.float32)
+        starts = np.array([word.start for word in words])
+        index = np.clip(np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1, 0, None)
+        return np.asarray(probabilities, dtype=np.float32)[index]
+
+    def token_probabilities(self, outputs: TokenOutputs) -> np.ndarray:
+        """Per-token propaganda probability, mixed with the companion's when it has a share."""
+        weight = self.settings.companion_si_weight
+        if outputs.companion_si_prob is None or weight == 0.0:
+            return outputs.si_prob
+        return (1.0 - weight) * outputs.si_prob + weight * outputs.companion_si_prob
 
     # -- the Detector protocol ----------------------------------------------------------
     def technique_probabilities(
@@ -276,7 +315,12 @@ class NeuralDetector:
             rows.append(span_representation(outputs.hidden, first, last, features))
         if not rows:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
-        return self.span_head(np.stack(rows))
+        probabilities = self.span_head(np.stack(rows))
+        weight = self.settings.companion_technique_weight
+        if self.companion is not None and weight > 0.0:
+            companion = self.companion.technique_model.probabilities(text, list(spans))
+            probabilities = (1.0 - weight) * probabilities + weight * companion
+        return probabilities
 
     def decode(
         self, text: str, outputs: TokenOutputs, threshold: float | None = None
@@ -284,13 +328,14 @@ class NeuralDetector:
         """Spans from runs of tokens above the threshold, each labelled by the span head."""
         threshold = self.settings.si_threshold if threshold is None else threshold
         offsets = outputs.tokens.offsets
+        si_prob = self.token_probabilities(outputs)
         token_scores = tuple(
             TokenScore(int(start), int(end), float(p))
-            for (start, end), p in zip(offsets, outputs.si_prob, strict=True)
+            for (start, end), p in zip(offsets, si_prob, strict=True)
         )
         spans: list[Span] = []
         span_probs: list[float] = []
-        above = outputs.si_prob >= threshold
+        above = si_prob >= threshold
         index, n = 0, len(above)
         while index < n:
             if not above[index]:
@@ -304,7 +349,7 @@ class NeuralDetector:
                 span = extend_to_words(text, span)
                 if not spans or spans[-1] != span:
                     spans.append(span)
-                    span_probs.append(float(outputs.si_prob[index:last].mean()))
+                    span_probs.append(float(si_prob[index:last].mean()))
             index = last
         probabilities = self.technique_probabilities(text, outputs, spans)
         labelled: list[Span] = []
@@ -332,13 +377,3 @@ class NeuralDetector:
             {label: float(p) for label, p in zip(self.techniques, row, strict=True)}
             for row in probabilities
         ]
-
-
-def write_neural_config(directory: Path, config: dict[str, Any]) -> None:
-    write_model_config(directory, {"kind": "transformer", **config})
-
-
-def describe(directory: str | os.PathLike[str]) -> str:
-    """A one-line summary of a model directory, for logs."""
-    config = read_model_config(directory)
-    return json.dumps({k: config.get(k) for k in ("name", "version", "kind")})

@@ -16,18 +16,19 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from propscan.corpus import merge_spans, validation_ids
-from propscan.data import Annotations, Article
-from propscan.detector import write_model_config
+from propscan.data import Annotations, Article, Span
+from propscan.detector import read_model_config, write_model_config
 from propscan.encoding import load_tokenizer, make_windows, token_range, tokenize
 from propscan.errors import PropscanError
 from propscan.neural import (
+    COMPANION_DIR,
     ENCODER_FILE,
     N_SPAN_FEATURES,
     SPAN_HEAD_FILE,
@@ -78,6 +79,7 @@ class TrainingSettings:
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True
+    companion: bool = True
     checkpoint_every: int = 25
 
 
@@ -403,33 +405,99 @@ def score_decoding(
     return score_si(si_gold, si_pred).f1, score_flc(flc_gold, predicted).f1
 
 
+def technique_accuracy(
+    detector: NeuralDetector, articles: Sequence[Article], gold: Annotations, outputs: Sequence[Any]
+) -> float:
+    """Share of gold spans whose most probable technique is one of their gold techniques."""
+    correct = total = 0
+    for article, output in zip(articles, outputs, strict=True):
+        labels: dict[tuple[int, int], set[str]] = {}
+        for span in gold[article.id]:
+            labels.setdefault((span.start, span.end), set()).add(str(span.technique))
+        if not labels:
+            continue
+        offsets = sorted(labels)
+        spans = [Span(start, end) for start, end in offsets]
+        rows = detector.technique_probabilities(article.text, output, spans)
+        for offset, row in zip(offsets, rows, strict=True):
+            correct += detector.techniques[int(np.argmax(row))] in labels[offset]
+            total += 1
+    return correct / total if total else 0.0
+
+
 def tune_thresholds(
     detector: NeuralDetector, articles: Sequence[Article], gold: Annotations
 ) -> tuple[DecodingSettings, dict[str, float]]:
-    """Pick the SI threshold (best SI F1), then the second-technique threshold (best FLC F1)."""
+    """Tune decoding on held-out articles, one choice at a time.
+
+    The companion's share of token probabilities and the SI threshold maximise SI F1;
+    its share of technique probabilities maximises technique accuracy on the gold
+    spans; the second-technique threshold maximises FLC F1. Sets ``detector.settings``.
+    """
     outputs = detector.encode([article.text for article in articles])
-    best = (-1.0, 0.5, 0.0)
-    for threshold in np.arange(0.2, 0.71, 0.05):
-        si_f1, flc_f1 = score_decoding(detector, articles, gold, outputs, float(threshold))
-        if si_f1 > best[0]:
-            best = (si_f1, round(float(threshold), 2), flc_f1)
-    si_f1, si_threshold, _ = best
-    best_second = (-1.0, 1.01)
+    base = detector.settings
+    si_weights = (0.0, 0.2, 0.35, 0.5) if detector.companion is not None else (0.0,)
+    best_si = (-1.0, base)
+    for weight in si_weights:
+        for threshold in np.arange(0.2, 0.71, 0.05):
+            detector.settings = replace(
+                base, companion_si_weight=weight, si_threshold=round(float(threshold), 2)
+            )
+            si_f1, _ = score_decoding(
+                detector, articles, gold, outputs, detector.settings.si_threshold
+            )
+            if si_f1 > best_si[0]:
+                best_si = (si_f1, detector.settings)
+    technique_weights = (0.0, 0.2, 0.35, 0.5, 0.65) if detector.companion is not None else (0.0,)
+    best_tc = (-1.0, best_si[1])
+    for weight in technique_weights:
+        detector.settings = replace(best_si[1], companion_technique_weight=weight)
+        accuracy = technique_accuracy(detector, articles, gold, outputs)
+        if accuracy > best_tc[0]:
+            best_tc = (accuracy, detector.settings)
+    best_flc = (-1.0, best_tc[1])
     for second in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 1.01):
-        detector.settings = DecodingSettings(
-            si_threshold, second, detector.settings.window_tokens, detector.settings.window_stride
+        detector.settings = replace(best_tc[1], second_technique_threshold=second)
+        _, flc_f1 = score_decoding(
+            detector, articles, gold, outputs, detector.settings.si_threshold
         )
-        _, flc_f1 = score_decoding(detector, articles, gold, outputs, si_threshold)
-        if flc_f1 > best_second[0]:
-            best_second = (flc_f1, second)
-    settings = DecodingSettings(
-        si_threshold,
-        best_second[1],
-        detector.settings.window_tokens,
-        detector.settings.window_stride,
-    )
-    detector.settings = settings
-    return settings, {"si_f1": round(si_f1, 4), "flc_f1": round(best_second[0], 4)}
+        if flc_f1 > best_flc[0]:
+            best_flc = (flc_f1, detector.settings)
+    detector.settings = best_flc[1]
+    scores = {
+        "si_f1": round(best_si[0], 4),
+        "tc_micro_f1": round(best_tc[0], 4),
+        "flc_f1": round(best_flc[0], 4),
+    }
+    return detector.settings, scores
+
+
+def attach_companion(
+    model_dir: Path,
+    articles: Sequence[Article],
+    validation: Sequence[Article],
+    gold: Annotations,
+    seed: int,
+    progress: bool = True,
+) -> tuple[DecodingSettings, dict[str, float]]:
+    """Train the classical baseline beside the exported model and tune how much it counts.
+
+    The two models err differently (hashed word features vs. contextual states), so a
+    tuned mixture of their probabilities beats either; a share of 0 for both removes it.
+    Thresholds are re-tuned on the final (exported) detector.
+    """
+    from propscan.baseline import train_baseline
+
+    companion = train_baseline([*articles, *validation], gold, seed=seed, progress=progress)
+    companion.save(model_dir / COMPANION_DIR)
+    detector = NeuralDetector.load(model_dir)
+    settings, scores = tune_thresholds(detector, validation, gold)
+    if settings.companion_si_weight == 0.0 and settings.companion_technique_weight == 0.0:
+        shutil.rmtree(model_dir / COMPANION_DIR)
+    config = read_model_config(model_dir)
+    config["decoding"] = asdict(settings)
+    write_model_config(model_dir, {k: v for k, v in config.items() if k != "format_version"})
+    return settings, scores
 
 
 class _ExportWrapper(nn.Module):
@@ -584,6 +652,10 @@ def train_transformer(
         shutil.copy2(fp32_path, out / ENCODER_FILE)
     config["quantized"] = quantized
     write_model_config(out, config)
+    if settings.companion:
+        decoding, validation_scores = attach_companion(
+            out, train_articles, validation, gold, settings.seed, progress
+        )
     return TrainingReport(
         model_dir=out,
         settings=settings,
