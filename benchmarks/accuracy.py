@@ -23,15 +23,6 @@ PUBLISHED = {
     "SI: Hitachi (RoBERTa/BERT ensemble), test set": {"si_f1": 0.51552},
     "TC: ApplicaAI (RoBERTa ensemble, self-training), test set": {"tc_micro_f1": 0.62067},
 }
-COLUMNS = (
-    "si_precision",
-    "si_recall",
-    "si_f1",
-    "tc_micro_f1",
-    "flc_precision",
-    "flc_recall",
-    "flc_f1",
-)
 
 
 def main() -> None:
@@ -49,7 +40,7 @@ def main() -> None:
     from propscan.baseline import train_baseline
     from propscan.corpus import load_split
     from propscan.detector import load_detector
-    from propscan.evaluation import evaluate
+    from propscan.evaluation import SUMMARY_COLUMNS, evaluate
 
     dev = load_split(args.data, "dev")
     rows: dict[str, dict] = {}
@@ -70,7 +61,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    header = "| system | SI P | SI R | SI F1 | TC micro-F1 | FLC P | FLC R | FLC F1 |"
+    header = "| system | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |"
     lines = [
         "# Accuracy on PTC v2 dev (75 articles)",
         "",
@@ -79,10 +70,10 @@ def main() -> None:
         "for orientation only.",
         "",
         header,
-        "|---|---|---|---|---|---|---|---|",
+        "|---" * (len(SUMMARY_COLUMNS) + 1) + "|",
     ]
     for name, scores in rows.items():
-        cells = ["" if scores.get(c) is None else f"{scores[c]:.3f}" for c in COLUMNS]
+        cells = ["" if scores.get(c) is None else f"{scores[c]:.3f}" for c, _ in SUMMARY_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     (args.out / "accuracy.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -30,6 +30,17 @@ from propscan.scoring import (
     to_si_annotations,
 )
 
+#: The headline numbers of a results table, in order, with their column headings.
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("si_precision", "SI P"),
+    ("si_recall", "SI R"),
+    ("si_f1", "SI F1"),
+    ("tc_micro_f1", "TC micro-F1"),
+    ("flc_precision", "FLC P"),
+    ("flc_recall", "FLC R"),
+    ("flc_f1", "FLC F1"),
+)
+
 SI_FILE = "si.labels"
 FLC_FILE = "flc.labels"
 TC_FILE = "tc.labels"

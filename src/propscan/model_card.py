@@ -28,23 +28,14 @@ def _table(rows: dict[str, Any]) -> list[str]:
 
 
 def _scores_table(scores: dict[str, dict[str, float]]) -> list[str]:
+    from propscan.evaluation import SUMMARY_COLUMNS
+
     lines = [
-        "| split | SI P | SI R | SI F1 | TC micro-F1 | FLC P | FLC R | FLC F1 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| split | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |",
+        "|---" * (len(SUMMARY_COLUMNS) + 1) + "|",
     ]
-    for split, s in scores.items():
-        cells = [
-            s.get(k)
-            for k in (
-                "si_precision",
-                "si_recall",
-                "si_f1",
-                "tc_micro_f1",
-                "flc_precision",
-                "flc_recall",
-                "flc_f1",
-            )
-        ]
+    for split, numbers in scores.items():
+        cells = [numbers.get(key) for key, _ in SUMMARY_COLUMNS]
         lines.append(
             f"| {split} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells) + " |"
         )
