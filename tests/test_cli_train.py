@@ -1,0 +1,68 @@
+"""``propscan train`` end to end: a small baseline run writes a loadable model with a card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from propscan.cli import app
+from propscan.detector import load_detector
+
+runner = CliRunner()
+
+
+def test_train_baseline_writes_model_and_card(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "model"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--baseline",
+            "--out",
+            str(out),
+            "--data",
+            str(data_dir),
+            "--max-articles",
+            "8",
+            "--no-evaluate-dev",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["model"] == str(out)
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "propscan-baseline" in card and "train articles | 8" in card
+    facts = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert facts["kind"] == "baseline" and facts["size_bytes"] > 0
+    detector = load_detector(out)
+    assert detector.predict(["They are traitors and liars!"])[0] is not None
+
+
+def test_train_refuses_a_missing_corpus(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["train", "--out", str(tmp_path / "m"), "--data", str(tmp_path / "nope")]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_train_refuses_an_encoder_directory_without_a_tokenizer(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--out",
+            str(tmp_path / "m"),
+            "--data",
+            str(data_dir),
+            "--encoder",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "tokenizer.json" in result.output
