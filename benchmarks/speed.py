@@ -80,18 +80,26 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["PROPSCAN_THREADS"] = str(args.threads)
 
+    from propscan.corpus import load_split, resolve_data_dir
+
+    dev = load_split(args.data, "dev")
+    longest = max(dev.articles, key=lambda article: len(article.text))
+    longest_path = resolve_data_dir(args.data) / "dev-articles" / f"article{longest.id}.txt"
+    # First, while this process is small: Linux keeps the peak RSS across exec, so a child
+    # started after torch is loaded would report this process's peak, not its own.
+    peak_memory = peak_memory_of_analyze(args.model, longest_path)
+
     import numpy as np
     import torch
 
-    from propscan.corpus import load_split
     from propscan.detector import load_detector
     from propscan.encoding import load_tokenizer
+    from propscan.model_card import model_size_bytes
     from propscan.neural import NeuralDetector
     from propscan.pipeline import analyze_many
     from propscan.training import PropagandaTagger, TorchEncoder, build_model, default_encoder_dir
 
     torch.set_num_threads(args.threads)
-    dev = load_split(args.data, "dev")
     texts = [article.text for article in dev.articles]
 
     detector, load_seconds = timed(load_detector, args.model)
@@ -141,16 +149,9 @@ def main() -> None:
     results["speedup_vs_bert_base_torch_fp32"] = round(
         onnx_rate / results["bert_base_torch_fp32"]["characters_per_second"], 2
     )
-    longest = max(dev.articles, key=lambda article: len(article.text))
-    root = Path(args.data) if args.data else None
-    from propscan.corpus import resolve_data_dir
-
-    longest_path = resolve_data_dir(root) / "dev-articles" / f"article{longest.id}.txt"
-    results["peak_memory_mb_longest_dev_article"] = peak_memory_of_analyze(args.model, longest_path)
+    results["peak_memory_mb_longest_dev_article"] = peak_memory
     results["longest_dev_article_characters"] = len(longest.text)
-    results["model_size_mb"] = round(
-        sum(p.stat().st_size for p in Path(detector.directory).iterdir() if p.is_file()) / 1e6, 1
-    )
+    results["model_size_mb"] = round(model_size_bytes(detector.directory) / 1e6, 1)
     results["setup"] = {
         "threads": args.threads,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu'}",

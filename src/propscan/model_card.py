@@ -16,9 +16,18 @@ CARD_FILE = "MODEL_CARD.md"
 FACTS_FILE = "training.json"
 
 
+#: Training scratch kept beside a model, not part of it.
+SCRATCH_DIRS = frozenset({"checkpoint", "dev-evaluation"})
+
+
 def model_size_bytes(directory: str | os.PathLike[str]) -> int:
     """Bytes of the files a model needs at run time (training scratch excluded)."""
-    return sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file())
+    root = Path(directory)
+    return sum(
+        path.stat().st_size
+        for path in root.rglob("*")
+        if path.is_file() and not SCRATCH_DIRS & set(path.relative_to(root).parts[:-1])
+    )
 
 
 def _table(rows: dict[str, Any]) -> list[str]:

