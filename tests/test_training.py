@@ -229,3 +229,13 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
         companion.technique_model.probabilities(article.text, spans),
         atol=1e-6,
     )
+
+
+@pytest.mark.slow
+def test_an_article_gets_the_same_spans_alone_or_in_a_batch(trained, dev_split) -> None:
+    """Dynamic int8 quantisation must not let one article's result depend on another's."""
+    detector = load_detector(trained.model_dir)
+    texts = [article.text for article in dev_split.articles[:3]]
+    together = detector.predict(texts, threshold=0.3)
+    alone = [detector.predict([text], threshold=0.3)[0] for text in texts]
+    assert together == alone

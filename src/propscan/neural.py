@@ -169,7 +169,10 @@ class NeuralDetector:
         self.techniques: tuple[str, ...] = tuple(config.get("techniques", TECHNIQUES))
         special = config["special_tokens"]
         self._cls, self._sep, self._pad = special["cls"], special["sep"], special["pad"]
-        self.batch_size = 16
+        # One window per encoder call: dynamic int8 quantisation scales activations over the
+        # whole input tensor, so windows batched with other articles' windows would make an
+        # article's spans depend on its neighbours. On CPU, batching gains nothing measurable.
+        self.windows_per_call = 1
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -237,12 +240,10 @@ class NeuralDetector:
                 len(tokens), self.settings.window_tokens, self.settings.window_stride
             )
         ]
-        # Similar lengths together keep padding small.
-        jobs.sort(key=lambda job: job[1].end - job[1].start)
         sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
         counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
-        for begin in range(0, len(jobs), self.batch_size):
-            chunk = jobs[begin : begin + self.batch_size]
+        for begin in range(0, len(jobs), self.windows_per_call):
+            chunk = jobs[begin : begin + self.windows_per_call]
             ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
             input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
             si, technique, hidden = self.encoder(input_ids, mask)
