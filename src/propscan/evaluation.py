@@ -62,6 +62,8 @@ class EvaluationResult:
     model_name: str
     model_version: str
     seconds: float
+    #: Time spent finding spans (the work of ``analyze``), without technique classification.
+    predict_seconds: float = 0.0
 
     def summary(self) -> dict[str, float]:
         """The headline numbers of a results table."""
@@ -168,7 +170,9 @@ def evaluate(
     started = time.monotonic()
     gold = gold_flc.restrict(article.id for article in articles)
     _check_gold(articles, gold)
+    predict_started = time.monotonic()
     predicted = predict_articles(detector, articles, threshold, progress)
+    predict_seconds = time.monotonic() - predict_started
     classified = classify_gold_spans(detector, articles, gold, progress)
 
     folder = Path(out_dir)
@@ -191,4 +195,5 @@ def evaluate(
         model_name=detector.name,
         model_version=detector.version,
         seconds=time.monotonic() - started,
+        predict_seconds=predict_seconds,
     )

@@ -77,6 +77,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "scores",
         "training_seconds",
         "size_bytes",
+        "speed",
     }
     lines = [
         f"# Model card: {facts.get('name')} {facts.get('version')}",
@@ -107,6 +108,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
                 "kind": facts.get("kind"),
                 "size on disk": f"{facts['size_bytes'] / 1e6:.1f} MB",
                 "training time": f"{float(facts.get('training_seconds', 0)) / 60:.1f} min",
+                **facts.get("speed", {}),
                 "machine": facts["machine"],
             }
         ),

@@ -29,16 +29,23 @@ DESCRIPTION = {
 }
 
 
-def _dev_scores(detector: Detector, data: Path, out_dir: Path) -> dict[str, float] | None:
-    """Scores on the dev split (reported, never used for choices), if the corpus has it."""
+def _dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, Any] | None:
+    """Scores and speed on the dev split (reported, never used for choices), if present."""
     from propscan.evaluation import evaluate
 
     try:
         dev = load_split(data, "dev")
     except PropscanError:
         return None
-    result = evaluate(detector, dev.articles, dev.gold, out_dir / "dev-predictions")
-    return result.summary()
+    result = evaluate(detector, dev.articles, dev.gold, out_dir / "dev-evaluation")
+    characters = sum(len(article.text) for article in dev.articles)
+    speed = {
+        "articles per second (span finding on dev, one process)": round(
+            len(dev.articles) / result.predict_seconds, 2
+        ),
+        "characters per second": round(characters / result.predict_seconds),
+    }
+    return {"scores": result.summary(), "speed": speed}
 
 
 @app.command()
@@ -142,9 +149,10 @@ def train(
         }
     detector = load_detector(out)
     if evaluate_dev:
-        dev = _dev_scores(detector, root, out / "dev-evaluation")
+        dev = _dev_evaluation(detector, root, out)
         if dev is not None:
-            facts["scores"]["dev"] = dev
+            facts["scores"]["dev"] = dev["scores"]
+            facts["speed"] = dev["speed"]
     facts["training_seconds"] = round(time.monotonic() - started, 1)
     facts["description"] = DESCRIPTION[facts["kind"]]
     card = write_model_card(out, facts)

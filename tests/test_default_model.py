@@ -1,0 +1,42 @@
+"""The model shipped inside the package: loads offline, and its spans index the text."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from propscan.cli import app
+from propscan.detector import DEFAULT_MODEL_DIR, load_detector
+from propscan.model_card import model_size_bytes
+from propscan.pipeline import analyze
+
+
+def test_shipped_model_is_small_documented_and_quantised() -> None:
+    assert model_size_bytes(DEFAULT_MODEL_DIR) <= 40_000_000
+    assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
+    detector = load_detector(None)
+    assert detector.config["kind"] == "transformer" and detector.config["quantized"]
+
+
+def test_example_article_gets_loaded_language_and_name_calling(example_text: str) -> None:
+    analysis = analyze(example_text)
+    assert analysis.spans
+    for span in analysis.spans:
+        assert 0 <= span.start < span.end <= len(example_text)
+    techniques = {span.technique for span in analysis.spans}
+    assert {"Loaded_Language", "Name_Calling,Labeling"} & techniques
+    # a sentence holding a span has a token at or above the decision threshold
+    threshold = load_detector(None).settings.si_threshold
+    assert max(sentence.score for sentence in analysis.sentences) >= threshold
+
+
+def test_cli_json_fragments_equal_the_text_slices(example_text: str, tmp_path) -> None:
+    source = tmp_path / "article.txt"
+    source.write_text("Emoji 🎉 first. " + example_text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["analyze", str(source), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["model"]["name"] == "propscan-minilm"
+    for span in payload["spans"]:
+        assert payload["text"][span["start"] : span["end"]] == span["fragment"]
