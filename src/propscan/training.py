@@ -324,7 +324,7 @@ def fit(
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    step, history = 0, []
+    step, history, earlier_seconds = 0, [], 0.0
     checkpoint = _checkpoint_path(out_dir)
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -332,6 +332,7 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, history = state["step"], state["history"]
+        earlier_seconds = state.get("fit_seconds", 0.0)
         torch.set_rng_state(state["torch_rng"])
     bce = nn.BCEWithLogitsLoss(reduction="none")
     cross_entropy = nn.CrossEntropyLoss()
@@ -374,6 +375,7 @@ def fit(
                     "step": step,
                     "history": history,
                     "torch_rng": torch.get_rng_state(),
+                    "fit_seconds": earlier_seconds + time.monotonic() - started,
                     "settings": asdict(settings),
                 },
             )
@@ -382,7 +384,8 @@ def fit(
     return {
         "steps": step,
         "final_loss": float(np.mean(history[-50:])) if history else None,
-        "seconds_this_run": round(time.monotonic() - started, 1),
+        "fit_seconds": round(earlier_seconds + time.monotonic() - started, 1),
+        "fit_seconds_before_resume": round(earlier_seconds, 1),
     }
 
 

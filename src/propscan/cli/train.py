@@ -153,7 +153,9 @@ def train(
         if dev is not None:
             facts["scores"]["dev"] = dev["scores"]
             facts["speed"] = dev["speed"]
-    facts["training_seconds"] = round(time.monotonic() - started, 1)
+    # a resumed run counts the fitting its checkpoint already holds
+    resumed = facts.get("fit", {}).get("fit_seconds_before_resume", 0.0)
+    facts["training_seconds"] = round(time.monotonic() - started + resumed, 1)
     facts["description"] = DESCRIPTION[facts["kind"]]
     card = write_model_card(out, facts)
     typer.echo(
