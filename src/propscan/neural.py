@@ -108,12 +108,16 @@ def span_representation(
     """Boundary states, mean state and document features of tokens ``[first, last)``."""
     return np.concatenate(
         [hidden[first], hidden[last - 1], hidden[first:last].mean(axis=0), features]
-    ).astype(np.float32)
+    ).astype(np.float64)
 
 
 @dataclass(frozen=True)
 class SpanHead:
-    """Two-layer MLP classifying a span representation into techniques."""
+    """Two-layer MLP classifying a span representation into techniques.
+
+    Runs in float64: BLAS sums in an order that depends on its thread count, and float32
+    rounding would then let scores differ between a single process and Dask workers.
+    """
 
     w1: np.ndarray
     b1: np.ndarray
@@ -131,7 +135,7 @@ class SpanHead:
     def load(cls, path: Path) -> SpanHead:
         with np.load(path) as weights:
             return cls(
-                **{name: weights[name].astype(np.float32) for name in ("w1", "b1", "w2", "b2")}
+                **{name: weights[name].astype(np.float64) for name in ("w1", "b1", "w2", "b2")}
             )
 
 
