@@ -13,6 +13,5 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
 fi
-python -m pip install --quiet playwright==1.65.2
 
 python -m pytest -q "$@"
