@@ -117,7 +117,7 @@ def _period_start(dates: pd.Series, period: str) -> pd.Series:
     if period == "day":
         start = dates.dt.normalize()
     elif period == "week":
-        start = dates.dt.normalize() - pd.to_timedelta(dates.dt.weekday, unit="D")
+        start = dates.dt.normalize() - pd.to_timedelta(dates.dt.day_of_week, unit="D")
     else:
         start = dates.dt.to_period("M").dt.start_time
     return start.dt.strftime("%Y-%m-%d").where(dates.notna())
