@@ -33,20 +33,9 @@ COLUMNS = ["--id-column", "doc", "--text-column", "body", "--source-column", "pa
 
 def test_batch_then_report(tmp_path: Path, corpus: Path, tiny_model: Path) -> None:
     out = tmp_path / "results"
-    result = runner.invoke(
-        app,
-        [
-            "batch",
-            str(corpus),
-            "--out",
-            str(out),
-            "--model",
-            str(tiny_model),
-            "--format",
-            "jsonl",
-            *COLUMNS,
-        ],
-    )
+    batch = ["batch", str(corpus), "--out", str(out), "--model", str(tiny_model)]
+    batch += ["--format", "jsonl", *COLUMNS]
+    result = runner.invoke(app, batch)
     assert result.exit_code == 0, result.output
     assert "3 analysed, 0 skipped, 1 failed" in result.stderr
     assert "errors.jsonl" in result.stderr
@@ -57,21 +46,7 @@ def test_batch_then_report(tmp_path: Path, corpus: Path, tiny_model: Path) -> No
         {"id": "blank", "location": "line 4", "reason": "empty text"}
     ]
 
-    again = runner.invoke(
-        app,
-        [
-            "batch",
-            str(corpus),
-            "--out",
-            str(out),
-            "--model",
-            str(tiny_model),
-            "--format",
-            "jsonl",
-            *COLUMNS,
-            "--resume",
-        ],
-    )
+    again = runner.invoke(app, [*batch, "--resume"])
     assert again.exit_code == 0, again.output
     assert "0 analysed, 4 skipped, 0 failed" in again.stderr
 

@@ -22,6 +22,18 @@ def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(arg) for arg in args])
 
 
+def evaluate_small_corpus(corpus: Path, model: Path, out: Path, *extra: str) -> Result:
+    """``propscan evaluate`` over the small corpus with its gold labels."""
+    return run(
+        "evaluate",
+        "--articles", corpus / "articles",
+        "--gold", corpus / "gold.labels",
+        "--model", model,
+        "--out", out,
+        *extra,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def small_corpus(dev_split: Split, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three dev articles and their gold labels in PTC layout."""
@@ -37,15 +49,9 @@ def small_corpus(dev_split: Split, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_evaluate_json_matches_the_library(
     small_corpus: Path, tiny_model: Path, dev_split: Split, tmp_path: Path
 ) -> None:
-    result = run(
-        "evaluate",
-        "--articles", small_corpus / "articles",
-        "--gold", small_corpus / "gold.labels",
-        "--model", tiny_model,
-        "--out", tmp_path / "cli",
-        "--threshold", "0.2",
-        "--format", "json",
-    )  # fmt: skip
+    result = evaluate_small_corpus(
+        small_corpus, tiny_model, tmp_path / "cli", "--threshold", "0.2", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     expected = evaluate(
@@ -65,13 +71,7 @@ def test_evaluate_json_matches_the_library(
 def test_evaluate_table_names_the_three_tasks(
     small_corpus: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
-    result = run(
-        "evaluate",
-        "--articles", small_corpus / "articles",
-        "--gold", small_corpus / "gold.labels",
-        "--model", tiny_model,
-        "--out", tmp_path,
-    )  # fmt: skip
+    result = evaluate_small_corpus(small_corpus, tiny_model, tmp_path)
     assert result.exit_code == 0, result.stderr
     for row in ("SI", "TC (micro)", "FLC", "3 articles"):
         assert row in result.stdout
@@ -96,13 +96,7 @@ def test_evaluate_reads_a_split_of_the_corpus(
 
 
 def test_evaluate_missing_model_is_a_one_line_error(small_corpus: Path, tmp_path: Path) -> None:
-    result = run(
-        "evaluate",
-        "--articles", small_corpus / "articles",
-        "--gold", small_corpus / "gold.labels",
-        "--model", tmp_path / "no-such-model",
-        "--out", tmp_path / "out",
-    )  # fmt: skip
+    result = evaluate_small_corpus(small_corpus, tmp_path / "no-such-model", tmp_path / "out")
     assert result.exit_code == 2
     assert "not a propscan model directory" in result.stderr
     assert "Traceback" not in result.stderr
@@ -124,14 +118,7 @@ def test_evaluate_articles_without_gold_is_refused(
 def test_evaluate_threshold_outside_0_1_is_refused(
     small_corpus: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
-    result = run(
-        "evaluate",
-        "--articles", small_corpus / "articles",
-        "--gold", small_corpus / "gold.labels",
-        "--model", tiny_model,
-        "--out", tmp_path,
-        "--threshold", "1.5",
-    )  # fmt: skip
+    result = evaluate_small_corpus(small_corpus, tiny_model, tmp_path, "--threshold", "1.5")
     assert result.exit_code == 2
     assert "--threshold" in result.stderr
 
