@@ -3,7 +3,7 @@
     python benchmarks/accuracy.py [--model DIR] [--baseline-model DIR]
 
 The baseline is trained here from the train split (about a minute) unless a trained
-one is given. Scores come from ``propscan.evaluation`` (the same code as
+one is given. Scores come from ``propscan.evaluation.evaluate`` (the same code as
 ``propscan evaluate``); the SemEval-2020 winners' figures are from the task paper and
 were measured on the *test* set, which is not distributed with PTC v2.
 Writes ``benchmarks/results/accuracy.{json,md}``.
@@ -37,10 +37,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    from propscan.baseline import train_baseline
-    from propscan.corpus import load_split
-    from propscan.detector import load_detector
-    from propscan.evaluation import SUMMARY_COLUMNS, evaluate
+    from propscan.evaluation.evaluate import SUMMARY_COLUMNS, evaluate
+    from propscan.models.baseline.train import train_baseline
+    from propscan.models.registry import load_detector
+    from propscan.ptc.splits import load_split
 
     dev = load_split(args.data, "dev")
     rows: dict[str, dict] = {}

@@ -23,18 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from propscan.batch import (
-    DEFAULT_CHUNK_SIZE,
-    BatchResults,
-    Engine,
-    count_records,
-    model_info,
-    open_engine,
-    read_results,
-    run_batch,
-)
-from propscan.corpus import resolve_data_dir
+from propscan.batch.engines import Engine, open_engine
+from propscan.batch.inputs import count_records
+from propscan.batch.results import BatchResults, read_results
+from propscan.batch.run import DEFAULT_CHUNK_SIZE, model_info, run_batch
 from propscan.errors import PropscanError
+from propscan.ptc.splits import resolve_data_dir
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

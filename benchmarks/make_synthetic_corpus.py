@@ -15,7 +15,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-from propscan.corpus import load_split
+from propscan.ptc.splits import load_split
 
 OUTLETS = (
     "The Daily Ledger",

@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from propscan.corpus import load_split
 from propscan.errors import PropscanError
+from propscan.ptc.splits import load_split
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["PROPSCAN_THREADS"] = str(args.threads)
 
-    from propscan.corpus import load_split, resolve_data_dir
+    from propscan.ptc.splits import load_split, resolve_data_dir
 
     dev = load_split(args.data, "dev")
     longest = max(dev.articles, key=lambda article: len(article.text))
@@ -92,12 +92,13 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from propscan.detector import load_detector
-    from propscan.encoding import load_tokenizer
-    from propscan.model_card import model_size_bytes
-    from propscan.neural import NeuralDetector
+    from propscan.evaluation.model_card import model_size_bytes
+    from propscan.models.registry import load_detector
+    from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.encoding import load_tokenizer
+    from propscan.models.transformer.network import TorchEncoder, TransformerNetwork, build_network
+    from propscan.models.transformer.train import default_encoder_dir
     from propscan.pipeline import analyze_many
-    from propscan.training import PropagandaTagger, TorchEncoder, build_model, default_encoder_dir
 
     torch.set_num_threads(args.threads)
     texts = [article.text for article in dev.articles]
@@ -110,13 +111,13 @@ def main() -> None:
     }
     results["model_load_seconds"] = round(load_seconds, 3)
 
-    torch_model = build_model(default_encoder_dir()).eval()
+    torch_model = build_network(default_encoder_dir()).eval()
     weights = "pretrained encoder + untrained heads (same arithmetic as the trained model)"
     if args.torch_checkpoint:
         state = torch.load(args.torch_checkpoint, weights_only=False)["model"]
         torch_model.load_state_dict(state)
         weights = f"trained weights from {args.torch_checkpoint}"
-    torch_detector = NeuralDetector(
+    torch_detector = TransformerDetector(
         detector.tokenizer,
         TorchEncoder(torch_model),
         torch_model.span_head_numpy(),
@@ -130,8 +131,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     bert_base = BertModel(BertConfig())  # 12 layers, 768 hidden: bert-base-uncased's shape
-    big = PropagandaTagger(bert_base, 768, len(detector.techniques)).eval()
-    big_detector = NeuralDetector(
+    big = TransformerNetwork(bert_base, 768, len(detector.techniques)).eval()
+    big_detector = TransformerDetector(
         load_tokenizer(default_encoder_dir()),
         TorchEncoder(big),
         big.span_head_numpy(),

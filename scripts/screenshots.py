@@ -17,10 +17,13 @@ import httpx
 
 from propscan.errors import PropscanError
 from propscan.service.app import create_app
-from propscan.service.browser import chromium, screenshot_result_page
-from propscan.service.server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the browser and server helpers of the tests
+
+from support.browser import chromium, screenshot_result_page  # noqa: E402
+from support.server import running_server  # noqa: E402
+
 EXAMPLE = ROOT.parent / "shared" / "examples" / "abu-kamal-article.txt"
 SHOTS = (("service-desktop.png", False), ("service-phone.png", True))
 

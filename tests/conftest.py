@@ -1,20 +1,29 @@
-"""Shared fixtures: a few real PTC articles read from the corpus directory."""
+"""Shared fixtures: a small corpus written for the tests, and the real PTC corpus when present.
+
+Most tests run on ``tests/fixtures/ptc`` (a dozen short articles in the PTC layout, see
+``fixtures/make_ptc_fixture.py``), so they need nothing outside the repository. Tests
+that need the real corpus or the example article ask for ``real_*`` or ``example_text``
+and are skipped, with the reason, when they are missing.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from propscan.corpus import Split, load_split, resolve_data_dir
+from propscan.ptc.splits import DEFAULT_DATA_DIR, Split, load_split
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "ptc"
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "abu-kamal-article.txt"
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    return resolve_data_dir(None)
+    """The fixture corpus in PTC layout (train and dev)."""
+    return FIXTURE_DATA
 
 
 @pytest.fixture(scope="session")
@@ -28,18 +37,50 @@ def train_split(data_dir: Path) -> Split:
 
 
 @pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The PTC v2 corpus ($PROPSCAN_DATA, else ../shared/data/ptc-v2); skips without it."""
+    path = Path(os.environ.get("PROPSCAN_DATA") or DEFAULT_DATA_DIR)
+    if not (path / "train-articles").is_dir():
+        pytest.skip(f"the PTC corpus is not at {path} (set PROPSCAN_DATA to run this test)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_dev_split(real_data_dir: Path) -> Split:
+    return load_split(real_data_dir, "dev")
+
+
+@pytest.fixture(scope="session")
+def real_train_split(real_data_dir: Path) -> Split:
+    return load_split(real_data_dir, "train")
+
+
+@pytest.fixture(params=["fixture", "real"])
+def corpus_dir(request: pytest.FixtureRequest) -> Path:
+    """The fixture corpus, then the real one (skipped when it is missing)."""
+    return request.getfixturevalue("data_dir" if request.param == "fixture" else "real_data_dir")
+
+
+@pytest.fixture(scope="session")
 def example_text() -> str:
+    """The example article of ../shared/examples; skips without it."""
+    if not EXAMPLE_ARTICLE.is_file():
+        pytest.skip(f"the example article is not at {EXAMPLE_ARTICLE}")
     return EXAMPLE_ARTICLE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
-def tiny_model(train_split: Split, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A baseline model trained on 6 train articles (a few seconds), saved to a directory."""
-    from propscan.baseline import train_baseline
-    from propscan.corpus import validation_ids
+def sample_article(dev_split: Split) -> str:
+    """A longer article for end-to-end tests: the fixture dev articles one after another,
+    with ``\\n`` line ends (as a browser's form sends them)."""
+    text = "\n\n".join(article.text.strip() for article in dev_split.articles)
+    return text.replace("\r\n", "\n")
 
-    held_out = validation_ids(article.id for article in train_split.articles)
-    articles = [article for article in train_split.articles if article.id not in held_out][:6]
-    gold = train_split.gold.restrict(article.id for article in articles)
-    detector = train_baseline(articles, gold, seed=0, progress=False)
+
+@pytest.fixture(scope="session")
+def tiny_model(train_split: Split, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A baseline model trained on the fixture train split (a second or two), saved."""
+    from propscan.models.baseline.train import train_baseline
+
+    detector = train_baseline(train_split.articles, train_split.gold, seed=0, progress=False)
     return detector.save(tmp_path_factory.mktemp("tiny-model"))

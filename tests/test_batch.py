@@ -17,23 +17,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from propscan import batch
-from propscan.batch import (
-    AnalysisOptions,
-    BatchResults,
-    Chunk,
-    ChunkResult,
-    Columns,
-    LocalEngine,
-    ProcessEngine,
-    read_records,
-    read_results,
-    run_batch,
-)
-from propscan.corpus import Split
-from propscan.data import Article
+from propscan.batch import chunks
+from propscan.batch import results as result_tables
+from propscan.batch.chunks import AnalysisOptions, Chunk, ChunkResult
+from propscan.batch.engines import LocalEngine, ProcessEngine
+from propscan.batch.inputs import Columns, read_records
+from propscan.batch.results import BatchResults, read_results
+from propscan.batch.run import run_batch
+from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.pipeline import analyze, load_model
+from propscan.ptc.splits import Split
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, object] | str]) -> Path:
@@ -203,7 +197,7 @@ def test_batch_writes_tables_and_sends_bad_records_to_errors(
         own = [s for s in spans if s["id"] == article["id"]]
         assert article["spans"] == len(own)
         assert article["characters"] == len(texts[article["id"]])
-        assert article["words"] == batch.count_words(texts[article["id"]]) > 0
+        assert article["words"] == chunks.count_words(texts[article["id"]]) > 0
         assert 0 <= article["propaganda_sentences"] <= article["sentences"]
         assert article["propaganda_sentence_share"] == pytest.approx(
             article["propaganda_sentences"] / article["sentences"]
@@ -215,7 +209,7 @@ def test_article_row_counts_sentences_that_a_span_overlaps(model) -> None:
     text = "Calm first sentence. These evil traitors lie! A last plain one."
     analysis = analyze(text, model)
     article = Article(id="x", text=text)
-    row, spans = batch.article_rows(article, analysis)
+    row, spans = chunks.article_rows(article, analysis)
     flagged = {
         (s.start, s.end)
         for s in analysis.sentences
@@ -301,17 +295,17 @@ def test_a_stop_between_writing_spans_and_articles_leaves_nothing_twice(
     whole = tmp_path / "whole"
     run_batch(corpus_with_bad_records, whole, model=model, chunk_size=4, progress=False)
     out = tmp_path / "cut"
-    real_commit = batch._commit
+    real_commit = result_tables._commit
 
     def commit_until_second_articles_part(temporary: Path) -> None:
         if temporary.parent.name == "articles.parquet" and "part-000001" in temporary.name:
             raise KeyboardInterrupt  # spans part 1 is in place, its articles part is not
         real_commit(temporary)
 
-    monkeypatch.setattr(batch, "_commit", commit_until_second_articles_part)
+    monkeypatch.setattr(result_tables, "_commit", commit_until_second_articles_part)
     with pytest.raises(KeyboardInterrupt):
         run_batch(corpus_with_bad_records, out, model=model, chunk_size=4, progress=False)
-    monkeypatch.setattr(batch, "_commit", real_commit)
+    monkeypatch.setattr(result_tables, "_commit", real_commit)
     assert (out / "spans.parquet" / "part-000001.parquet").exists()
     assert not (out / "articles.parquet" / "part-000001.parquet").exists()
 
@@ -336,16 +330,16 @@ def test_a_line_cut_short_in_the_errors_file_is_dropped_on_resume(
 
 KILLED_RUN = """
 import sys, time
-from propscan import batch
+from propscan.batch import run
 from propscan.cli import main
 
-commit = batch.commit_chunk
+commit = run.commit_chunk
 
 def slow_commit(*args, **kwargs):
     commit(*args, **kwargs)
     time.sleep(0.5)
 
-batch.commit_chunk = slow_commit
+run.commit_chunk = slow_commit
 sys.argv = ["propscan", *sys.argv[1:]]
 main()
 """

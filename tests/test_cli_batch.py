@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from propscan.batch import read_results
+from propscan.batch.results import read_results
 from propscan.cli import app
-from propscan.corpus import Split
+from propscan.ptc.splits import Split
 
 runner = CliRunner()
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from propscan.cli import app
-from propscan.corpus import STATS_SCHEMA_VERSION, corpus_stats, load_split
-from propscan.techniques import TECHNIQUES, TECHNIQUES_18, all_techniques
+from propscan.core.techniques import TECHNIQUES, TECHNIQUES_18, all_techniques
+from propscan.ptc.splits import load_split
+from propscan.ptc.stats import STATS_SCHEMA_VERSION, corpus_stats
 
 MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"
 runner = CliRunner()

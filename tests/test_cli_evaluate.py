@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from propscan.baseline import BaselineDetector
-from propscan.corpus import Split, read_labels, write_labels
-from propscan.data import Annotations, Span
-from propscan.evaluation import evaluate
+from propscan.core.spans import Annotations, Span
+from propscan.evaluation.evaluate import evaluate
+from propscan.models.baseline.detector import BaselineDetector
+from propscan.ptc.io import read_labels, write_labels
+from propscan.ptc.splits import Split
 
 runner = CliRunner(env={"COLUMNS": "100"})
 

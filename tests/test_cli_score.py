@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from propscan.cli import app
-from propscan.techniques import TECHNIQUES
+from propscan.core.techniques import TECHNIQUES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
 GOLD = FIXTURES / "gold.labels"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from propscan.cli import app
-from propscan.detector import load_detector
+from propscan.models.registry import load_detector
 
 runner = CliRunner()
 

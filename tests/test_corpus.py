@@ -7,32 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from propscan.corpus import (
-    SPLITS,
+from propscan.core.spans import Annotations, Article, Span
+from propscan.errors import InputFormatError, PropscanError
+from propscan.ptc.io import (
     TASKS,
-    Split,
     Task,
     article_labels_dir,
     article_labels_filename,
     articles_dir,
     combined_labels_path,
-    corpus_stats,
-    count_overlaps,
     format_labels,
-    load_split,
     parse_labels,
-    percentile,
     read_article,
     read_article_labels,
     read_articles,
     read_labels,
-    read_tc_template,
-    resolve_data_dir,
+    read_spans_to_classify,
     write_article_labels,
     write_labels,
 )
-from propscan.data import Annotations, Article, Span
-from propscan.errors import InputFormatError, PropscanError
+from propscan.ptc.splits import SPLITS, Split, load_split, resolve_data_dir
+from propscan.ptc.stats import corpus_stats, count_overlaps, percentile
 
 MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"
 
@@ -68,10 +63,18 @@ def test_article_text_is_kept_as_stored_with_crlf_and_bom(tmp_path: Path) -> Non
 
 
 def test_corpus_offsets_count_a_leading_bom(train_split: Split) -> None:
-    article = train_split.by_id["712382330"]
+    article = train_split.by_id["811005"]
+    assert article.text.startswith("\ufeffRally")
+    assert article.title == "Rally in the Capital"
+    fragments = {span.fragment(article.text) for span in train_split.gold[article.id]}
+    assert "Every true patriot stands with our soldiers" in fragments
+
+
+def test_real_corpus_offsets_count_a_leading_bom(real_train_split: Split) -> None:
+    article = real_train_split.by_id["712382330"]
     assert article.text.startswith("\ufeffCommunion")
     assert article.title is not None and article.title.startswith("Communion")
-    fragments = {span.fragment(article.text) for span in train_split.gold[article.id]}
+    fragments = {span.fragment(article.text) for span in real_train_split.gold[article.id]}
     assert "a gross understatement" in fragments
 
 
@@ -140,7 +143,7 @@ def test_tc_template_round_trips_with_question_marks(tmp_path: Path, mini_train:
     template = "1001\t?\t22\t29\n1001\t?\t92\t109\n1001\t?\t92\t109\n"
     path = tmp_path / "template.labels"
     path.write_text(template, encoding="utf-8")
-    spans = read_tc_template(path, mini_train.by_id)
+    spans = read_spans_to_classify(path, mini_train.by_id)
     assert spans["1001"] == (Span(22, 29), Span(92, 109), Span(92, 109))
     assert format_labels(spans, "flc") == template
 
@@ -206,7 +209,7 @@ def test_format_labels_merges_duplicate_si_lines_and_marks_missing_techniques() 
     labels = Annotations({"7": (Span(3, 9, "Slogans"), Span(3, 9, "Flag-Waving"), Span(0, 2))})
     assert format_labels(labels, "si") == "7\t0\t2\n7\t3\t9\n"
     assert format_labels(labels, "flc") == "7\t?\t0\t2\n7\tFlag-Waving\t3\t9\n7\tSlogans\t3\t9\n"
-    with pytest.raises(PropscanError, match="no spaces, tabs or newlines"):
+    with pytest.raises(PropscanError, match="no spaces, tabs or line breaks"):
         format_labels(Annotations({"a\tb": (Span(0, 1),)}), "si")
 
 
@@ -218,9 +221,9 @@ def _corpus_files(data_dir: Path, split: str, task: Task) -> tuple[dict[str, Art
 
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("task", TASKS)
-def test_real_corpus_round_trips(data_dir: Path, tmp_path: Path, split: str, task: Task) -> None:
+def test_corpus_round_trips(corpus_dir: Path, tmp_path: Path, split: str, task: Task) -> None:
     """The corpus lists spans in annotation order, not sorted: lines survive, order may not."""
-    articles, combined, per_article = _corpus_files(data_dir, split, task)
+    articles, combined, per_article = _corpus_files(corpus_dir, split, task)
     labels = read_labels(combined, task, articles)
     written = write_labels(tmp_path / combined.name, labels, task)
     assert read_labels(written, task, articles) == labels
@@ -239,9 +242,9 @@ def test_real_corpus_round_trips(data_dir: Path, tmp_path: Path, split: str, tas
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("task", TASKS)
 def test_per_article_files_agree_with_combined_files(
-    data_dir: Path, split: str, task: Task
+    corpus_dir: Path, split: str, task: Task
 ) -> None:
-    articles, combined, per_article = _corpus_files(data_dir, split, task)
+    articles, combined, per_article = _corpus_files(corpus_dir, split, task)
     from_folder = read_article_labels(per_article, task, articles)
     assert from_folder.article_ids == sorted(articles)
     assert from_folder == read_labels(combined, task, articles)

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.corpus import merge_spans
-from propscan.data import Annotations, Span, SpanError
+from propscan.core.spans import Annotations, Span, SpanError, merge_spans
 from propscan.errors import PropscanError
 
 

@@ -7,8 +7,9 @@ import json
 from typer.testing import CliRunner
 
 from propscan.cli import app
-from propscan.detector import DEFAULT_MODEL_DIR, load_detector
-from propscan.model_card import model_size_bytes
+from propscan.evaluation.model_card import model_size_bytes
+from propscan.models.base import DEFAULT_MODEL_DIR
+from propscan.models.registry import load_detector
 from propscan.pipeline import analyze
 
 
@@ -17,6 +18,16 @@ def test_shipped_model_is_small_documented_and_quantised() -> None:
     assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
     detector = load_detector(None)
     assert detector.config["kind"] == "transformer" and detector.config["quantized"]
+
+
+def test_shipped_settings_are_read_under_one_name() -> None:
+    """The shipped companion's model.json still says ``second_threshold``."""
+    detector = load_detector(None)
+    config = json.loads((DEFAULT_MODEL_DIR / "baseline" / "model.json").read_text("utf-8"))
+    assert detector.companion.second_technique_threshold == config["second_threshold"]
+    decoding = detector.config["decoding"]
+    assert detector.settings.second_technique_threshold == decoding["second_technique_threshold"]
+    assert detector.settings.si_threshold == decoding["si_threshold"]
 
 
 def test_example_article_gets_loaded_language_and_name_calling(example_text: str) -> None:

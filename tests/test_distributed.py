@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from propscan.batch import (
-    THREADS_VARIABLE,
-    loaded_worker_models,
-    read_results,
-    run_batch,
-    share_cores,
-)
-from propscan.corpus import Split
+from propscan.batch.engines import THREADS_VARIABLE, loaded_worker_models, share_cores
+from propscan.batch.results import read_results
+from propscan.batch.run import run_batch
 from propscan.errors import PropscanError
+from propscan.ptc.splits import Split
 
 pytest.importorskip("distributed", reason="the Dask engine needs the 'dask' extra")
 
-from propscan.distributed import DaskEngine
+from propscan.batch.engines import DaskEngine
 
 
 @pytest.fixture()

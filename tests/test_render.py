@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from propscan.corpus import parse_labels
-from propscan.data import Span
+from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.sentences import split_sentences
+from propscan.core.spans import Span
+from propscan.core.techniques import get_technique
 from propscan.errors import PropscanError
-from propscan.pipeline import Analysis, ModelInfo, SentenceScore
-from propscan.render import render_html, render_json, render_ptc, render_terminal
-from propscan.sentences import split_sentences
-from propscan.techniques import get_technique
+from propscan.ptc.io import parse_labels
+from propscan.render.html import render_html
+from propscan.render.text import render_json, render_ptc, render_terminal
 
 TEXT = (
     "Héllo 🎉 <script>alert('x')</script> they said.\r\n"

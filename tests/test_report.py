@@ -11,18 +11,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from propscan.batch import MANIFEST, ChunkResult, commit_chunk, read_results, run_batch
-from propscan.corpus import Split
+from propscan.batch.chunks import ChunkResult
+from propscan.batch.results import MANIFEST, commit_chunk, read_results
+from propscan.batch.run import run_batch
 from propscan.errors import PropscanError
-from propscan.report import (
-    UNKNOWN_OUTLET,
-    build_report,
-    choose_period,
-    format_value,
-    make_report,
-    parse_dates,
-    render_html,
-)
+from propscan.ptc.splits import Split
+from propscan.report.html import format_value, make_report, render_html
+from propscan.report.tables import UNKNOWN_OUTLET, build_report, choose_period, parse_dates
 
 EVIL_OUTLET = '<script>alert("x")</script> & Co'
 

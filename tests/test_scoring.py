@@ -21,19 +21,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from propscan.corpus import format_labels, parse_labels, read_labels
-from propscan.data import Annotations, Span
+from propscan.core.spans import Annotations, Span, to_si_annotations
+from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.scoring import (
+from propscan.ptc.io import format_labels, parse_labels, read_labels
+from propscan.ptc.scoring import (
     Prf,
     SpanMismatchError,
     SpanScores,
     score_flc,
     score_si,
     score_tc,
-    to_si_annotations,
 )
-from propscan.techniques import TECHNIQUES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
 TOLERANCE = 1e-9
@@ -340,9 +339,9 @@ def test_tc_refuses_spans_without_technique_and_empty_gold() -> None:
         score_tc(Annotations(), Annotations())
 
 
-def test_to_si_annotations_reproduces_the_official_dev_si_gold(data_dir: Path) -> None:
-    gold_flc = read_labels(data_dir / "dev-task-flc-tc.labels", "flc")
-    gold_si = read_labels(data_dir / "dev-task-si.labels", "si")
+def test_to_si_annotations_reproduces_the_dev_si_gold(corpus_dir: Path) -> None:
+    gold_flc = read_labels(corpus_dir / "dev-task-flc-tc.labels", "flc")
+    gold_si = read_labels(corpus_dir / "dev-task-si.labels", "si")
     assert to_si_annotations(gold_flc) == gold_si
     assert all(span.technique is None for _, span in to_si_annotations(gold_flc))
 
@@ -376,8 +375,8 @@ def _shifted(annotations: Annotations, by: int) -> Annotations:
     )
 
 
-def test_full_dev_gold_is_scored_fast_and_right(data_dir: Path) -> None:
-    gold = read_labels(data_dir / "dev-task-flc-tc.labels", "flc")
+def test_full_dev_gold_is_scored_fast_and_right(real_data_dir: Path) -> None:
+    gold = read_labels(real_data_dir / "dev-task-flc-tc.labels", "flc")
     assert len(gold) > 1000
     shifted = _shifted(gold, 3)
     started = time.perf_counter()

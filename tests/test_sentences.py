@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.corpus import Split
-from propscan.sentences import split_sentences
+from propscan.core.sentences import split_sentences
+from propscan.ptc.splits import Split
 
 
 def sentences(text: str) -> list[str]:

@@ -17,15 +17,17 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from support.server import running_server
 
-from propscan.corpus import parse_labels
-from propscan.data import Span
-from propscan.detector import Detector, Prediction
-from propscan.pipeline import Analysis, ModelInfo, SentenceScore, analyze, load_model
+from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.spans import Span
+from propscan.core.techniques import TECHNIQUES
+from propscan.models.base import Detector, Prediction
+from propscan.pipeline import analyze, load_model
+from propscan.ptc.io import parse_labels
+from propscan.render.layout import layout
 from propscan.service.app import create_app
-from propscan.service.layout import highlight_classes, layout
-from propscan.service.server import running_server
-from propscan.techniques import TECHNIQUES
+from propscan.service.pages import highlight_classes
 
 ClientFactory = Callable[..., TestClient]
 
@@ -33,9 +35,9 @@ SHORT_TEXT = "Line one.\nThese corrupt traitors want to destroy our great nation
 
 
 @pytest.fixture(scope="module")
-def emoji_text(example_text: str) -> str:
-    """The example article with emoji (astral characters, flags, skin tones) strewn in."""
-    return "🙂🇺🇸 " + example_text.replace("\n\n", "\n\n👍🏽 ").replace(" US ", " US 🦅 ")
+def emoji_text(sample_article: str) -> str:
+    """A long article with emoji (astral characters, flags, skin tones) strewn in."""
+    return "🙂🇺🇸 " + sample_article.replace("\n\n", "\n\n👍🏽 ").replace(" the ", " the 🦅 ")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,11 @@ def post_text(client: TestClient, text: str, **fields: Any) -> dict[str, Any]:
     return response.json()
 
 
+def covered(spans: list[dict[str, Any]]) -> int:
+    """Characters inside at least one span."""
+    return len({i for span in spans for i in range(span["start"], span["end"])})
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -84,26 +91,26 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
 
 
 def test_analyze_returns_the_cli_json_object_plus_an_id(
-    client: TestClient, detector: Detector, example_text: str
+    client: TestClient, detector: Detector, sample_article: str
 ) -> None:
-    response = client.post("/api/analyze", json={"text": example_text})
+    response = client.post("/api/analyze", json={"text": sample_article})
     assert response.status_code == 201
     body = response.json()
     assert response.headers["location"] == f"/api/analyses/{body['id']}"
-    expected = analyze(example_text, detector).to_dict()
+    expected = analyze(sample_article, detector).to_dict()
     assert {key: value for key, value in body.items() if key != "id"} == expected
-    assert body["spans"], "the tiny model finds spans in the example article"
+    assert body["spans"], "the tiny model finds spans in the article"
     for span in body["spans"]:
-        assert example_text[span["start"] : span["end"]] == span["fragment"]
+        assert sample_article[span["start"] : span["end"]] == span["fragment"]
         assert span["technique"] in TECHNIQUES
 
 
 def test_analyze_passes_threshold_techniques_and_metadata(
-    client: TestClient, detector: Detector, example_text: str
+    client: TestClient, detector: Detector, sample_article: str
 ) -> None:
     body = post_text(
         client,
-        example_text,
+        sample_article,
         threshold=0.2,
         techniques=["Loaded_Language"],
         title="Given title",
@@ -112,10 +119,10 @@ def test_analyze_passes_threshold_techniques_and_metadata(
     assert body["threshold"] == 0.2
     assert body["title"] == "Given title" and body["source"] == "Example Outlet"
     assert body["spans"] and {s["technique"] for s in body["spans"]} == {"Loaded_Language"}
-    lenient = post_text(client, example_text, threshold=0.05)
-    strict = post_text(client, example_text, threshold=0.95)
-    assert len(lenient["spans"]) >= len(strict["spans"])
-    assert strict["spans"] == analyze(example_text, detector, threshold=0.95).to_dict()["spans"]
+    lenient = post_text(client, sample_article, threshold=0.05)
+    strict = post_text(client, sample_article, threshold=0.95)
+    assert covered(lenient["spans"]) >= covered(strict["spans"])
+    assert strict["spans"] == analyze(sample_article, detector, threshold=0.95).to_dict()["spans"]
 
 
 def test_offsets_survive_emoji(client: TestClient, emoji_text: str) -> None:
@@ -518,9 +525,9 @@ def test_result_page_highlights_exactly_the_spans_even_after_emoji(
 
 
 def test_result_page_shows_legend_slider_scores_and_downloads(
-    client: TestClient, example_text: str
+    client: TestClient, sample_article: str
 ) -> None:
-    body = post_text(client, example_text)
+    body = post_text(client, sample_article)
     html = client.get(f"/a/{body['id']}").text
     assert 'type="range"' in html and 'id="min-score"' in html
     for technique in {span["technique"] for span in body["spans"]}:
@@ -532,14 +539,14 @@ def test_result_page_shows_legend_slider_scores_and_downloads(
         assert f'href="/a/{body["id"]}{suffix}"' in html
 
 
-def test_downloads_match_the_analysis(client: TestClient, example_text: str) -> None:
-    body = post_text(client, example_text)
+def test_downloads_match_the_analysis(client: TestClient, sample_article: str) -> None:
+    body = post_text(client, sample_article)
     analysis_id = body["id"]
     as_json = client.get(f"/a/{analysis_id}.json")
     assert as_json.json() == body
     assert "attachment" in as_json.headers["content-disposition"]
     text = client.get(f"/a/{analysis_id}.txt")
-    assert text.text == example_text
+    assert text.text == sample_article
     assert f"article{analysis_id}.txt" in text.headers["content-disposition"]
     labels = parse_labels(client.get(f"/a/{analysis_id}.labels").text, Path("download"), "flc")
     expected = sorted(Span(s["start"], s["end"], s["technique"]) for s in body["spans"])
@@ -639,7 +646,7 @@ def test_history_pages_and_deletion(client: TestClient) -> None:
 
 
 def test_about_page_lists_every_technique_with_definition_and_example(client: TestClient) -> None:
-    from propscan.techniques import all_techniques
+    from propscan.core.techniques import all_techniques
 
     html = client.get("/about").text
     for technique in all_techniques():
@@ -649,7 +656,7 @@ def test_about_page_lists_every_technique_with_definition_and_example(client: Te
 
 
 def test_technique_colours_stylesheet(client: TestClient) -> None:
-    from propscan.techniques import all_techniques
+    from propscan.core.techniques import all_techniques
 
     css = client.get("/assets/techniques.css")
     assert css.headers["content-type"].startswith("text/css")

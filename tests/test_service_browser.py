@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from support.browser import PHONE_VIEWPORT, browser_missing, chromium
+from support.server import running_server
 
+from propscan.core.techniques import get_technique
 from propscan.service.app import create_app
-from propscan.service.browser import PHONE_VIEWPORT, browser_missing, chromium
-from propscan.service.server import running_server
-from propscan.techniques import get_technique
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -76,12 +76,12 @@ def technique_names(analysis: dict[str, Any], span_ids: str) -> set[str]:
 
 
 def test_paste_hover_filter_and_permanent_link(
-    page: Page, base_url: str, example_text: str
+    page: Page, base_url: str, sample_article: str
 ) -> None:
     from playwright.sync_api import expect
 
-    analysis = submit_article(page, base_url, example_text)
-    assert analysis["text"] == example_text
+    analysis = submit_article(page, base_url, sample_article)
+    assert analysis["text"] == sample_article
     spans = analysis["spans"]
     assert spans, "the tiny model finds spans in the example article"
     marks = page.locator("mark.seg[data-spans]")
@@ -146,11 +146,11 @@ def test_paste_hover_filter_and_permanent_link(
 
 
 def test_keyboard_reaches_a_highlight_and_reads_its_tooltip(
-    page: Page, base_url: str, example_text: str
+    page: Page, base_url: str, sample_article: str
 ) -> None:
     from playwright.sync_api import expect
 
-    analysis = submit_article(page, base_url, example_text)
+    analysis = submit_article(page, base_url, sample_article)
     page.locator("#min-score").focus()
     for _ in range(80):
         page.keyboard.press("Tab")
@@ -166,8 +166,10 @@ def test_keyboard_reaches_a_highlight_and_reads_its_tooltip(
     assert any(name in page.locator("#tip").inner_text() for name in names)
 
 
-def test_emoji_and_markup_in_the_browser(page: Page, base_url: str, example_text: str) -> None:
-    text = "🙂🇺🇸 <script>window.pwned = 1</script>\n\n" + example_text.replace("\n\n", "\n\n👍🏽 ")
+def test_emoji_and_markup_in_the_browser(page: Page, base_url: str, sample_article: str) -> None:
+    text = "🙂🇺🇸 <script>window.pwned = 1</script>\n\n" + sample_article.replace(
+        "\n\n", "\n\n👍🏽 "
+    )
     analysis = submit_article(page, base_url, text)
     assert analysis["text"] == text
     assert page.evaluate("window.pwned") is None
@@ -178,11 +180,11 @@ def test_emoji_and_markup_in_the_browser(page: Page, base_url: str, example_text
         assert "".join(by_span[str(index)].split()) == "".join(span["fragment"].split())
 
 
-def test_readable_at_phone_width(browser: Browser, base_url: str, example_text: str) -> None:
+def test_readable_at_phone_width(browser: Browser, base_url: str, sample_article: str) -> None:
     context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
-        submit_article(page, base_url, example_text)
+        submit_article(page, base_url, sample_article)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from propscan.data import Span
+from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.pipeline import Analysis, ModelInfo, SentenceScore
 from propscan.service.store import SCHEMA_VERSION, Store, default_db_path, display_title
 
 TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."

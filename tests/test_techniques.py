@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from propscan.errors import PropscanError
-from propscan.techniques import (
+from propscan.core.techniques import (
     MERGE_18_TO_14,
     TECHNIQUES,
     TECHNIQUES_18,
@@ -17,15 +16,16 @@ from propscan.techniques import (
     get_technique,
     original_techniques,
 )
+from propscan.errors import PropscanError
 
 
 def _labels_file(data_dir: Path, name: str) -> tuple[str, ...]:
     return tuple(line for line in (data_dir / name).read_text("utf-8").splitlines() if line)
 
 
-def test_labels_match_the_corpus_files(data_dir: Path) -> None:
-    assert _labels_file(data_dir, "techniques-14.txt") == TECHNIQUES
-    assert _labels_file(data_dir, "techniques-18.txt") == TECHNIQUES_18
+def test_labels_match_the_corpus_files(real_data_dir: Path) -> None:
+    assert _labels_file(real_data_dir, "techniques-14.txt") == TECHNIQUES
+    assert _labels_file(real_data_dir, "techniques-18.txt") == TECHNIQUES_18
 
 
 def test_merge_maps_every_18_label_onto_the_14() -> None:

@@ -14,22 +14,22 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
-from propscan.detector import load_detector, write_model_config  # noqa: E402
-from propscan.encoding import load_tokenizer  # noqa: E402
-from propscan.neural import NeuralDetector  # noqa: E402
-from propscan.training import (  # noqa: E402
-    TorchEncoder,
+from propscan.models.base import write_model_config  # noqa: E402
+from propscan.models.registry import load_detector  # noqa: E402
+from propscan.models.transformer import train as training  # noqa: E402
+from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
+from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
+from propscan.models.transformer.export import write_onnx_model  # noqa: E402
+from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
+from propscan.models.transformer.train import (  # noqa: E402
     TrainingSettings,
-    build_model,
     default_encoder_dir,
     fit,
     make_examples,
-    special_token_ids,
     train_transformer,
-    write_onnx_model,
 )
 
-TINY = TrainingSettings(epochs=1, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
+TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
     assert trained.fit["steps"] == 3
     assert 0.0 <= trained.validation["si_f1"] <= 1.0
     detector = load_detector(model_dir)
-    assert isinstance(detector, NeuralDetector)
+    assert isinstance(detector, TransformerDetector)
     article = dev_split.articles[0]
     (prediction,) = detector.predict([article.text], threshold=0.0)
     assert prediction.spans, "threshold 0 marks every token"
@@ -115,7 +115,7 @@ def test_classify_gives_a_distribution_per_span(trained, dev_split) -> None:
 @pytest.mark.slow
 def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: Path) -> None:
     torch.manual_seed(1)
-    model = build_model(tiny_encoder).eval()
+    model = build_network(tiny_encoder).eval()
     tokenizer = load_tokenizer(tiny_encoder)
     config = {
         "kind": "transformer",
@@ -125,7 +125,9 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
     }
     write_onnx_model(model, tmp_path / "fp32.onnx", tmp_path, tiny_encoder, config)
     onnx_detector = load_detector(tmp_path)
-    torch_detector = NeuralDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
+    torch_detector = TransformerDetector(
+        tokenizer, TorchEncoder(model), model.span_head_numpy(), config
+    )
     texts = [article.text for article in dev_split.articles[:2]]
     for a, b in zip(onnx_detector.encode(texts), torch_detector.encode(texts), strict=True):
         np.testing.assert_allclose(a.si_prob, b.si_prob, atol=1e-4)
@@ -148,16 +150,14 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
 def test_interrupted_training_resumes_to_the_same_weights(
     tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import propscan.training as training
-
     tokenizer = load_tokenizer(tiny_encoder)
     special = special_token_ids(tokenizer)
-    settings = TrainingSettings(epochs=1, batch_size=2, max_steps=4, checkpoint_every=1)
+    settings = TrainingSettings(epochs=4, batch_size=2, max_steps=4, checkpoint_every=1)
     examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, settings)
 
     def fresh_model():
         torch.manual_seed(7)
-        return build_model(tiny_encoder)
+        return build_network(tiny_encoder)
 
     uninterrupted = fresh_model()
     fit(uninterrupted, examples, special, settings, tmp_path / "a", progress=False)
@@ -186,7 +186,7 @@ def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
     from propscan.errors import PropscanError
 
     with pytest.raises(PropscanError):
-        build_model(tmp_path)
+        build_network(tmp_path)
 
 
 def test_model_without_config_is_refused(tmp_path: Path) -> None:
@@ -205,7 +205,7 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
 ) -> None:
     from dataclasses import replace
 
-    from propscan.baseline import BaselineDetector
+    from propscan.models.baseline.detector import BaselineDetector
 
     detector = load_detector(trained.model_dir)
     companion = BaselineDetector.load(tiny_model)

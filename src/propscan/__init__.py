@@ -9,6 +9,11 @@ Usage::
         print(span.technique, span.score, span.fragment(analysis.text))
 
 The public names are imported on first use so that ``import propscan`` stays light.
+
+The package reads from the bottom up: ``core`` (data types), ``ptc`` (the corpus and
+its scorers), ``models`` (the detectors and the one span decoder), ``pipeline`` (text to
+:class:`Analysis`), then ``evaluation``, ``render``, ``batch``, ``report``, ``service``
+and the ``cli``; a module imports only from the layers below it.
 """
 
 from __future__ import annotations
@@ -23,16 +28,17 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 if TYPE_CHECKING:
-    from propscan.data import Article, Span
-    from propscan.pipeline import Analysis, analyze, analyze_many, load_model
+    from propscan.core.analysis import Analysis
+    from propscan.core.spans import Article, Span
+    from propscan.pipeline import analyze, analyze_many, load_model
 
 _EXPORTS = {
     "analyze": "propscan.pipeline",
     "analyze_many": "propscan.pipeline",
     "load_model": "propscan.pipeline",
-    "Analysis": "propscan.pipeline",
-    "Span": "propscan.data",
-    "Article": "propscan.data",
+    "Analysis": "propscan.core.analysis",
+    "Span": "propscan.core.spans",
+    "Article": "propscan.core.spans",
 }
 
 __all__ = ["Analysis", "Article", "Span", "__version__", "analyze", "analyze_many", "load_model"]

@@ -19,7 +19,7 @@ from typing import Literal
 
 import httpx
 
-from propscan.data import Article
+from propscan.core.spans import Article
 from propscan.errors import PropscanError
 
 FetchReason = Literal[

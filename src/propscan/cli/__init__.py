@@ -1,4 +1,8 @@
-"""Command-line interface: each command module registers itself on :data:`app`."""
+"""Command-line interface: each command module registers itself on :data:`app`.
+
+Every command is a thin wrapper: it parses options, calls one library function and
+prints the result; the work itself lives in the packages below the CLI.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import sys
 from collections.abc import Iterator
@@ -15,15 +14,18 @@ import typer
 from rich.console import Console
 
 from propscan.cli.app import app
-from propscan.corpus import article_id_from_filename, read_text
-from propscan.data import Article
-from propscan.errors import InputFormatError, PropscanError
-from propscan.pipeline import Analysis, analyze, check_text, check_threshold, parse_techniques
-from propscan.render import render_html, render_json, render_ptc, render_terminal
+from propscan.core.analysis import Analysis
+from propscan.core.checks import check_text, check_threshold
+from propscan.core.spans import Article
+from propscan.core.techniques import parse_techniques
+from propscan.errors import PropscanError
+from propscan.pipeline import analyze
+from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
+from propscan.render.html import render_html
+from propscan.render.text import render_json, render_ptc, render_terminal, render_text
 
 STDIN = "-"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_TEXT_WIDTH = 100
 
 
 class OutputFormat(StrEnum):
@@ -106,7 +108,7 @@ def analyze_command(
 def read_article(source: str, *, allow_private: bool = False) -> Article:
     """The article named by the ``INPUT`` argument: a file, ``-`` for stdin, or a URL."""
     if source == STDIN:
-        text = decode_input(sys.stdin.buffer.read(), "standard input")
+        text = decode_utf8(sys.stdin.buffer.read(), "standard input", "text")
         article = Article(id="stdin", text=text)
     elif _URL.match(source):
         article = _fetch(source, allow_private)
@@ -115,17 +117,6 @@ def read_article(source: str, *, allow_private: bool = False) -> Article:
     where = "standard input" if source == STDIN else source
     check_text(article.text, f"the article in {where}")
     return article
-
-
-def decode_input(raw: bytes, where: str) -> str:
-    """UTF-8 text, or an error naming the line of the first undecodable byte."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputFormatError(
-            where, line, f"not valid UTF-8 (byte {error.start}); re-encode the text as UTF-8"
-        ) from None
 
 
 def _read_file(path: Path) -> Article:
@@ -159,9 +150,7 @@ def render(analysis: Analysis, output_format: OutputFormat, article_id: str) -> 
         return render_ptc(analysis, article_id)
     if output_format is OutputFormat.html:
         return render_html(analysis)
-    buffer = io.StringIO()
-    render_terminal(analysis, Console(file=buffer, width=_TEXT_WIDTH, force_terminal=False))
-    return buffer.getvalue()
+    return render_text(analysis)
 
 
 def write_output(path: Path, content: str) -> None:

@@ -11,20 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from propscan.batch import (
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_MAX_CHARACTERS,
-    AnalysisOptions,
-    Columns,
-    export_history,
-    input_kind,
-    open_engine,
-    run_batch,
-)
+from propscan.batch.chunks import AnalysisOptions
+from propscan.batch.engines import open_engine
+from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
+from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import app
+from propscan.core.techniques import get_technique
 from propscan.errors import PropscanError
-from propscan.report import DEFAULT_TOP_FRAGMENTS, GROUPINGS, format_value, make_report
-from propscan.techniques import get_technique
+from propscan.report.html import format_value, make_report
+from propscan.report.tables import DEFAULT_TOP_FRAGMENTS, GROUPINGS
 
 
 def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
@@ -212,6 +207,7 @@ def export_history_command(
     ] = "parquet",
 ) -> None:
     """Write the service's analysis history as batch results, ready for 'propscan report'."""
+    from propscan.service.history_export import export_history
     from propscan.service.store import default_db_path
 
     _choice(result_format, ("parquet", "jsonl"), "--format")

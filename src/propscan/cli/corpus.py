@@ -12,15 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
-from propscan.corpus import (
-    PERCENTILES,
-    SPLITS,
-    STATS_SCHEMA_VERSION,
-    CorpusStats,
-    corpus_stats,
-    load_split,
-    resolve_data_dir,
-)
+from propscan.ptc.splits import SPLITS, load_split, resolve_data_dir
+from propscan.ptc.stats import PERCENTILES, STATS_SCHEMA_VERSION, CorpusStats, corpus_stats
 
 
 class SplitName(StrEnum):

@@ -13,19 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
-from propscan.corpus import (
-    load_split,
-    parse_labels,
-    read_articles,
-    read_labels,
-    read_text,
-    resolve_data_dir,
-    write_labels,
-)
-from propscan.data import Annotations, Article
-from propscan.detector import load_detector
 from propscan.errors import PropscanError
-from propscan.evaluation import EvaluationResult, classify_gold_spans, evaluate
+from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
+from propscan.models.registry import load_detector
+from propscan.ptc.io import read_articles, read_spans_to_classify, write_labels
+from propscan.ptc.splits import Split, load_labelled, load_split, resolve_data_dir
 
 ModelOption = Annotated[
     Path | None,
@@ -43,7 +35,7 @@ class OutputFormat(StrEnum):
 
 def _corpus(
     data: Path | None, split: str, articles_dir: Path | None, gold_file: Path | None
-) -> tuple[list[Article], Annotations]:
+) -> Split:
     """The articles and FLC gold labels to evaluate on: a PTC split, or any articles + gold."""
     if (articles_dir is None) != (gold_file is None):
         raise PropscanError(
@@ -51,11 +43,8 @@ def _corpus(
             "and their FLC labels), or neither to use a split of the PTC corpus"
         )
     if articles_dir is not None and gold_file is not None:
-        articles = read_articles(articles_dir)
-        by_id = {article.id: article for article in articles}
-        return articles, read_labels(gold_file, "flc", by_id)
-    loaded = load_split(resolve_data_dir(data), split)
-    return loaded.articles, loaded.gold
+        return load_labelled(articles_dir, gold_file)
+    return load_split(resolve_data_dir(data), split)
 
 
 def _print_table(result: EvaluationResult) -> None:
@@ -116,26 +105,15 @@ def evaluate_command(
     progress: ProgressOption = True,
 ) -> None:
     """Score a model on labelled articles (SI, TC, FLC) and write its predictions."""
-    corpus_articles, gold_labels = _corpus(data, split, articles, gold)
+    corpus = _corpus(data, split, articles, gold)
     detector = load_detector(model)
     result = evaluate(
-        detector, corpus_articles, gold_labels, out, threshold=threshold, progress=progress
+        detector, corpus.articles, corpus.gold, out, threshold=threshold, progress=progress
     )
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         _print_table(result)
-
-
-def _read_spans(path: Path, articles: dict[str, Article]) -> Annotations:
-    """Spans to classify: a TC template (``ID ? START END``) or an SI file (``ID START END``)."""
-    text = read_text(path)
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    task = "si" if len(first.rstrip("\r").split("\t")) == 3 else "flc"
-    spans = parse_labels(text, path, task, articles, allow_unknown_technique=True)
-    if len(spans) == 0:
-        raise PropscanError(f"{path}: no spans to classify")
-    return spans
 
 
 @app.command("classify")
@@ -157,7 +135,9 @@ def classify_command(
 ) -> None:
     """Technique classification (the TC task): a technique for every given span."""
     by_id = {article.id: article for article in read_articles(articles)}
-    to_label = _read_spans(spans, by_id)
+    to_label = read_spans_to_classify(spans, by_id)
+    if len(to_label) == 0:
+        raise PropscanError(f"{spans}: no spans to classify")
     detector = load_detector(model)
     chosen = [by_id[article_id] for article_id in to_label.article_ids]
     labelled = classify_gold_spans(detector, chosen, to_label, progress)

@@ -12,10 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
-from propscan.corpus import parse_labels, read_labels, read_text
-from propscan.data import Annotations
 from propscan.errors import InputFormatError, PropscanError
-from propscan.scoring import (
+from propscan.ptc.io import read_labels, read_si_labels, read_text
+from propscan.ptc.scoring import (
     Prf,
     SpanMismatchError,
     SpanScores,
@@ -24,7 +23,6 @@ from propscan.scoring import (
     score_flc,
     score_si,
     score_tc,
-    to_si_annotations,
 )
 
 score_app = typer.Typer(
@@ -48,15 +46,6 @@ PredOption = Annotated[Path, typer.Option("--pred", help="Predictions file (PTC 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="A readable table, or JSON for scripts.")
 ]
-
-
-def read_si_labels(path: Path) -> Annotations:
-    """SI spans of a 3-column SI file, or of a 4-column FLC/TC file (techniques dropped)."""
-    text = read_text(path)
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if len(first.rstrip("\r").split("\t")) == 4:
-        return to_si_annotations(parse_labels(text, path, "flc", allow_unknown_technique=True))
-    return parse_labels(text, path, "si")
 
 
 def _line_of(path: Path, article_id: str, start: int, end: int) -> int | None:

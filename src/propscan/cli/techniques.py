@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from propscan.cli.app import app
-from propscan.techniques import MERGE_18_TO_14, Technique, all_techniques, original_techniques
+from propscan.core.techniques import MERGE_18_TO_14, Technique, all_techniques, original_techniques
 
 #: Version of the JSON written by ``propscan techniques --format json``.
 TECHNIQUES_SCHEMA_VERSION = 1

@@ -1,7 +1,11 @@
 """The propscan service: web page, REST API and SQLite history (``propscan serve``).
 
-FastAPI and uvicorn are imported only when the service is used, so ``import propscan``
-and the other commands stay light.
+``app`` builds the FastAPI application; ``api`` (REST) and ``pages`` (HTML, laid out by
+:mod:`propscan.render.layout`) are thin wrappers over ``core.AnalysisService``; ``deps``
+hands it to them; ``store`` keeps the history; ``schemas`` are the request and response
+shapes; ``history_export`` writes the history as batch results. FastAPI and uvicorn are
+imported only when the service is used, so ``import propscan`` and the other commands
+stay light.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from propscan.service.core import AnalysisRequest, AnalysisService
+from propscan.core.techniques import all_techniques
+from propscan.service.core import AnalysisRequest
+from propscan.service.deps import Service
 from propscan.service.schemas import (
     AnalysisOut,
     AnalyzeRequestBody,
@@ -15,16 +17,6 @@ from propscan.service.schemas import (
     HistoryOut,
     TechniqueOut,
 )
-from propscan.techniques import all_techniques
-
-
-def get_service(request: Request) -> AnalysisService:
-    """The service that the application's lifespan created."""
-    service: AnalysisService = request.app.state.service
-    return service
-
-
-Service = Annotated[AnalysisService, Depends(get_service)]
 
 
 def _error(description: str) -> dict[str, Any]:

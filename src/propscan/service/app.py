@@ -20,8 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from propscan import __version__
-from propscan.detector import Detector
+from propscan import __version__, pipeline
+from propscan.models.base import Detector
 from propscan.service import api, pages
 from propscan.service.core import DEFAULT_MAX_TEXT_CHARS, AnalysisService, Limits, ServiceError
 from propscan.service.store import Store, default_db_path
@@ -101,9 +101,7 @@ def create_app(
 
 def _load_detector(model: ModelSource) -> Detector:
     if model is None or isinstance(model, str | os.PathLike):
-        from propscan.pipeline import load_model
-
-        return load_model(model)
+        return pipeline.load_model(model)
     return model
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from propscan.data import Article
-from propscan.detector import Detector
+from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.fetch import FetchError, fetch_article
+from propscan.models.base import Detector
 from propscan.pipeline import analyze
 from propscan.service.store import HistoryPage, Store, StoredAnalysis
 
@@ -58,7 +58,10 @@ class Limits:
 
 @dataclass(frozen=True)
 class AnalysisRequest:
-    """An article to analyse, given as ``text`` or as ``url`` (exactly one)."""
+    """An article to analyse, given as ``text`` or as ``url`` (exactly one).
+
+    Made from a request schema or a form, which have checked the threshold already.
+    """
 
     text: str | None = None
     url: str | None = None
@@ -82,10 +85,6 @@ class AnalysisService:
         if request.text is not None and request.url is not None:
             raise ServiceError(
                 422, "text_and_url", "give either the article text or its URL, not both"
-            )
-        if request.threshold is not None and not 0.0 <= request.threshold <= 1.0:
-            raise ServiceError(
-                422, "invalid_threshold", f"threshold {request.threshold} is not between 0 and 1"
             )
         title, url, source = request.title, request.url, request.source
         if request.url is not None:

@@ -27,14 +27,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from propscan import __version__
-from propscan.data import Span
-from propscan.pipeline import SentenceScore
-from propscan.render import render_ptc
-from propscan.service.api import Service
+from propscan.core.analysis import SentenceScore
+from propscan.core.checks import check_threshold
+from propscan.core.spans import Span
+from propscan.core.techniques import Technique, all_techniques
+from propscan.errors import PropscanError
+from propscan.render.layout import layout, rank_by_confidence, technique_index, technique_style
+from propscan.render.text import render_ptc
 from propscan.service.core import AnalysisRequest, ServiceError
-from propscan.service.layout import highlight_classes, layout, slot_of
+from propscan.service.deps import Service
 from propscan.service.store import StoredAnalysis, display_title
-from propscan.techniques import TECHNIQUES, Technique, all_techniques, get_technique
 
 HISTORY_PAGE_SIZE = 20
 
@@ -74,8 +76,26 @@ class LegendEntry:
     count: int
 
 
-def technique_name(label: str | None) -> str:
-    return get_technique(label).name if label in TECHNIQUES else (label or "Unlabelled")
+def slot_of(label: str | None) -> str:
+    """The colour slot of a technique in CSS class names: its index among the 14, else ``x``."""
+    index = technique_index(label)
+    return "x" if index is None else str(index)
+
+
+def highlight_classes(span_ids: Sequence[int], spans: Sequence[Span]) -> str:
+    """CSS classes of a segment: fill colour of its most confident span, underline of the
+    most confident span of another technique, and ``multi`` when spans overlap."""
+    if not span_ids:
+        return ""
+    ranked = rank_by_confidence(spans, span_ids)
+    primary = spans[ranked[0]].technique
+    classes = [f"t{slot_of(primary)}"]
+    other = next((spans[i].technique for i in ranked if spans[i].technique != primary), None)
+    if other is not None:
+        classes.append(f"u{slot_of(other)}")
+    if len(span_ids) > 1:
+        classes.append("multi")
+    return " ".join(classes)
 
 
 def result_rows(
@@ -84,9 +104,9 @@ def result_rows(
     """The article as sentence rows of text pieces (escaped by the template) to highlight."""
 
     def tooltip(span_ids: tuple[int, ...]) -> str:
-        ranked = sorted(span_ids, key=lambda i: -(spans[i].score or 0.0))
         return "; ".join(
-            f"{technique_name(spans[i].technique)} {percent(spans[i].score)}" for i in ranked
+            f"{technique_style(spans[i].technique).name} {percent(spans[i].score)}"
+            for i in rank_by_confidence(spans, span_ids)
         )
 
     return tuple(
@@ -121,8 +141,8 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         "techniques": {
             slot_of(label): {
                 "label": label,
-                "name": technique_name(label),
-                "definition": get_technique(label).definition if label in TECHNIQUES else "",
+                "name": technique_style(label).name,
+                "definition": technique_style(label).definition if label is not None else "",
             }
             for label in counts
         },
@@ -134,7 +154,7 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         "rows": result_rows(analysis.text, analysis.spans, analysis.sentences),
         "legend": legend,
         "span_list": [
-            (index, slot_of(span.technique), technique_name(span.technique), span)
+            (index, slot_of(span.technique), technique_style(span.technique).name, span)
             for index, span in enumerate(analysis.spans)
         ],
         "script_data": script_data,
@@ -196,17 +216,15 @@ def form_request(form: dict[str, str]) -> AnalysisRequest:
 
 
 def parse_threshold(value: str) -> float | None:
+    """The threshold field of the form: empty for the model's own, else a number in 0..1."""
     if not value.strip():
         return None
     try:
-        threshold = float(value)
-    except ValueError:
-        threshold = math.nan
-    if not 0.0 <= threshold <= 1.0:
+        return check_threshold(float(value))
+    except (ValueError, PropscanError):
         raise ServiceError(
             422, "invalid_threshold", f"threshold {value!r} is not a number between 0 and 1"
-        )
-    return threshold
+        ) from None
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from propscan.data import Span
+from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.pipeline import Analysis, ModelInfo, SentenceScore
 
 DB_ENV_VAR = "PROPSCAN_DB"
 

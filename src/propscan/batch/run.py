@@ -1,0 +1,194 @@
+"""A batch run: read every record of an input, analyse it chunk by chunk, write the tables.
+
+:func:`run_batch` plans chunks of consecutive records (leaving out what an earlier run
+finished), hands them to an engine (:mod:`propscan.batch.engines`) and commits each
+chunk's rows to the results directory (:mod:`propscan.batch.results`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from propscan.batch.chunks import AnalysisOptions, Chunk
+from propscan.batch.engines import Engine, LocalEngine
+from propscan.batch.inputs import (
+    DEFAULT_MAX_CHARACTERS,
+    Columns,
+    InputRecord,
+    count_records,
+    input_kind,
+    read_records,
+)
+from propscan.batch.results import (
+    ERRORS_FILE,
+    RESULT_FORMATS,
+    RESULTS_SCHEMA_VERSION,
+    ResultFormat,
+    ResumeState,
+    commit_chunk,
+    open_results,
+)
+from propscan.errors import PropscanError
+from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
+from propscan.pipeline import load_model
+
+DEFAULT_CHUNK_SIZE = 16
+_NO_OPTIONS = AnalysisOptions()
+_DEFAULT_COLUMNS = Columns()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What one run did: ``done`` analysed, ``skipped`` finished earlier, ``failed`` errors."""
+
+    done: int
+    skipped: int
+    failed: int
+    spans: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self, results: str | os.PathLike[str]) -> str:
+        parts = [f"{self.done} analysed", f"{self.skipped} skipped", f"{self.failed} failed"]
+        line = f"{', '.join(parts)}; {self.spans} spans in {self.seconds:.1f} s"
+        if self.done:
+            line += f" ({self.per_second:.1f} articles/s)"
+        if self.failed:
+            line += f"; reasons in {Path(results) / ERRORS_FILE}"
+        return line
+
+
+def plan_chunks(
+    records: Iterable[InputRecord], chunk_size: int, state: ResumeState
+) -> Iterator[Chunk]:
+    """Group records into chunks by input position, leaving out what is already done.
+
+    Chunks are fixed windows of positions, so a document is batched with the same
+    neighbours whether a run was resumed or not.
+    """
+    for index, group in groupby(records, key=lambda record: record.position // chunk_size):
+        pending: list[InputRecord] = []
+        skipped = 0
+        for record in group:
+            finished = record.location in state.error_locations or (
+                record.article is not None and record.article.id in state.done_ids
+            )
+            if finished:
+                skipped += 1
+            else:
+                pending.append(record)
+        yield Chunk(index, tuple(pending), skipped)
+
+
+def _manifest(
+    input_path: Path,
+    result_format: str,
+    model_info: Mapping[str, Any],
+    options: AnalysisOptions,
+    chunk_size: int,
+    columns: Columns,
+) -> dict[str, Any]:
+    return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "input": str(input_path.resolve()),
+        "format": result_format,
+        "model": dict(model_info),
+        "threshold": options.threshold,
+        "techniques": list(options.techniques) if options.techniques else None,
+        "chunk_size": chunk_size,
+        "columns": asdict(columns) | {"source": list(columns.source)},
+    }
+
+
+def model_info(model: Detector | str | os.PathLike[str] | None) -> dict[str, str]:
+    """Name and version of a model, read from ``model.json`` when it is not loaded here."""
+    if model is not None and not isinstance(model, str | os.PathLike):
+        return {"name": model.name, "version": model.version}
+    config = read_model_config(model if model is not None else DEFAULT_MODEL_DIR)
+    return {"name": str(config.get("name")), "version": str(config.get("version"))}
+
+
+def run_batch(
+    input_path: str | os.PathLike[str],
+    results: str | os.PathLike[str],
+    *,
+    model: Detector | str | os.PathLike[str] | None = None,
+    engine: Engine | None = None,
+    result_format: ResultFormat = "parquet",
+    options: AnalysisOptions = _NO_OPTIONS,
+    columns: Columns = _DEFAULT_COLUMNS,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_characters: int = DEFAULT_MAX_CHARACTERS,
+    limit: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> BatchSummary:
+    """Analyse every record of ``input_path`` and write the result tables into ``results``.
+
+    ``model`` is a loaded Detector, a model directory or ``None`` for the shipped model;
+    ``engine`` defaults to this process (give a :class:`~propscan.batch.engines.ProcessEngine`
+    or a :class:`~propscan.batch.engines.DaskEngine` to spread the work). With ``resume`` a
+    run continues the results of an interrupted one with the same settings.
+    """
+    if result_format not in RESULT_FORMATS:
+        raise PropscanError(f"unknown format {result_format!r}; use parquet or jsonl")
+    if chunk_size < 1:
+        raise PropscanError(f"chunk size must be at least 1, got {chunk_size}")
+    source = Path(input_path)
+    input_kind(source)
+    folder = Path(results)
+    manifest = _manifest(source, result_format, model_info(model), options, chunk_size, columns)
+    state = open_results(folder, manifest, result_format, resume=resume)
+    if engine is None:
+        is_path = model is None or isinstance(model, str | os.PathLike)
+        engine = LocalEngine(load_model(model) if is_path else model)
+    records: Iterable[InputRecord] = read_records(source, columns, max_characters)
+    total = count_records(source)
+    if limit is not None:
+        records = (record for record in records if record.position < limit)
+        total = min(total, limit)
+    chunks = plan_chunks(records, chunk_size, state)
+    return _run_chunks(engine, chunks, options, folder, result_format, total, progress)
+
+
+def _run_chunks(
+    engine: Engine,
+    chunks: Iterator[Chunk],
+    options: AnalysisOptions,
+    folder: Path,
+    result_format: str,
+    total: int,
+    progress: bool,
+) -> BatchSummary:
+    """Analyse the chunks on ``engine`` and commit each result as it comes."""
+    started = time.perf_counter()
+    done = skipped = failed = spans = 0
+    with tqdm(
+        total=total,
+        unit="doc",
+        desc="analysing",
+        file=sys.stderr,
+        disable=None if progress else True,
+        dynamic_ncols=True,
+    ) as bar:
+        for result in engine.run(chunks, options):
+            commit_chunk(folder, result, result_format)
+            done += len(result.articles)
+            failed += len(result.errors)
+            spans += len(result.spans)
+            skipped += result.records - len(result.articles) - len(result.errors)
+            bar.update(result.records)
+            bar.set_postfix(failed=failed, refresh=False)
+    return BatchSummary(done, skipped, failed, spans, time.perf_counter() - started)

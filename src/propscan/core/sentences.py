@@ -1,0 +1,126 @@
+"""Sentence splitting that keeps every sentence's character offsets into the original text.
+
+PTC articles hold one sentence per line, but pasted or downloaded text often has whole
+paragraphs on one line, so lines are split further after sentence-ending punctuation.
+
+:func:`split_sentences` is the splitter for everything people see (sentence scores,
+rows of the article view). :func:`sentence_starts` is the coarser rule that the
+classical model's features were trained with; it lives here so that both rules are
+read side by side, and it stays as it is because the shipped weights depend on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Every line boundary ``str.splitlines`` knows; ``\r\n`` counts as one.
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+#: Sentence-ending punctuation, then any closing quotes or brackets, then whitespace.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u2019\u201d\u00bb)\]]*(?=\s)")
+
+_OPENING = "\"'\u2018\u201c\u00ab([-\u2014"
+
+#: Lower-cased abbreviations (without the final period) that rarely end a sentence.
+ABBREVIATIONS: frozenset[str] = frozenset(
+    {
+        # titles and ranks
+        "mr", "mrs", "ms", "messrs", "dr", "prof", "sr", "jr", "st", "rev", "hon", "pres",
+        "gov", "sen", "rep", "gen", "col", "lt", "sgt", "capt", "cmdr", "adm", "maj", "cpl",
+        "pvt", "supt", "insp", "amb", "fr", "atty", "mt", "ft",
+        # organisations, Latin and weekdays that are no English words
+        "dept", "univ", "assn", "bros", "inc", "corp", "co", "ltd",
+        "vs", "cf", "al", "e.g", "i.e", "viz", "ca", "tue", "tues", "thu", "thur", "thurs", "fri",
+    }
+)  # fmt: skip
+
+#: Abbreviations that are also words ("no", "art"): abbreviations only before a number.
+NUMBER_ABBREVIATIONS: frozenset[str] = frozenset(
+    {
+        "no", "nos", "vol", "vols", "pp", "fig", "figs", "ch", "art", "sec", "para", "approx",
+        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    }
+)  # fmt: skip
+
+#: The feature rule: after ``.!?`` and closing quotes, before an optional opening quote
+#: and an ASCII capital or digit; no abbreviation exceptions.
+_FEATURE_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+
+#: Initials and dotted acronyms: ``J``, ``U.S``, ``U.N``, ``D.C``.
+_INITIALS = re.compile(r"^(?:[a-z]\.)*[a-z]$")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` offsets of the sentences of ``text``, in order and trimmed of whitespace.
+
+    Splits on line breaks and after ``.``, ``!``, ``?`` or ``…`` (plus closing quotes)
+    when whitespace and an upper-case letter, a digit or an opening quote follow, except
+    after common abbreviations and initials. Only whitespace is left out of the sentences.
+    """
+    sentences: list[tuple[int, int]] = []
+    line_start = 0
+    for line_break in _LINE_BREAK.finditer(text):
+        sentences.extend(_split_line(text, line_start, line_break.start()))
+        line_start = line_break.end()
+    sentences.extend(_split_line(text, line_start, len(text)))
+    return sentences
+
+
+def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    piece_start = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if _ends_sentence(text, match, end):
+            pieces.append((piece_start, match.end()))
+            piece_start = match.end()
+    pieces.append((piece_start, end))
+    return [trimmed for piece in pieces if (trimmed := _trim(text, *piece)) is not None]
+
+
+def _ends_sentence(text: str, match: re.Match[str], line_end: int) -> bool:
+    """Whether the punctuation in ``match`` closes a sentence rather than an abbreviation."""
+    following = match.end()
+    while following < line_end and text[following].isspace():
+        following += 1
+    if following == line_end:
+        return False  # the line ends here anyway
+    next_char = text[following]
+    if not (next_char.isupper() or next_char.isdigit() or next_char in _OPENING):
+        return False
+    if match.group() == ".":
+        word = _word_before(text, match.start()).lower()
+        if word in NUMBER_ABBREVIATIONS:
+            return not next_char.isdigit()
+        return word not in ABBREVIATIONS and _INITIALS.match(word) is None
+    return True
+
+
+def _word_before(text: str, position: int) -> str:
+    """The run of non-space characters ending at ``position``, without opening punctuation."""
+    start = position
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:position].lstrip(_OPENING)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Start offsets of sentences as the classical model's features see them.
+
+    Every ``\\n``-separated line starts a sentence, and a line is cut further after
+    ``.!?`` before a capital letter or a digit.
+    """
+    starts = []
+    offset = 0
+    for line in text.split("\n"):
+        starts.append(offset)
+        starts.extend(offset + m.end() for m in _FEATURE_SENTENCE_BREAK.finditer(line))
+        offset += len(line) + 1
+    return starts

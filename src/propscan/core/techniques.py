@@ -1,0 +1,327 @@
+"""The propaganda techniques of the PTC corpus: the single source of truth.
+
+SemEval-2020 Task 11 uses 14 labels (``TECHNIQUES``); the corpus was annotated
+with 18 (``TECHNIQUES_18``) and merged with :data:`MERGE_18_TO_14`. Each label has
+a :class:`Technique` with a readable name, a short definition, an invented example
+and a highlight colour.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from propscan.errors import PropscanError
+
+
+@dataclass(frozen=True, slots=True)
+class Technique:
+    """One technique: its exact PTC label, a human name, a definition, an example, a colour."""
+
+    label: str
+    name: str
+    definition: str
+    example: str
+    colour: str
+
+
+TECHNIQUES_18: tuple[str, ...] = (
+    "Appeal_to_Authority",
+    "Appeal_to_fear-prejudice",
+    "Bandwagon",
+    "Black-and-White_Fallacy",
+    "Causal_Oversimplification",
+    "Doubt",
+    "Exaggeration,Minimisation",
+    "Flag-Waving",
+    "Loaded_Language",
+    "Name_Calling,Labeling",
+    "Obfuscation,Intentional_Vagueness,Confusion",
+    "Red_Herring",
+    "Reductio_ad_hitlerum",
+    "Repetition",
+    "Slogans",
+    "Straw_Men",
+    "Thought-terminating_Cliches",
+    "Whataboutism",
+)
+
+#: The official 18 -> 14 merge. Obfuscation was dropped from the 14-label task (``None``).
+MERGE_18_TO_14: dict[str, str | None] = {
+    **{label: label for label in TECHNIQUES_18},
+    "Bandwagon": "Bandwagon,Reductio_ad_hitlerum",
+    "Reductio_ad_hitlerum": "Bandwagon,Reductio_ad_hitlerum",
+    "Whataboutism": "Whataboutism,Straw_Men,Red_Herring",
+    "Straw_Men": "Whataboutism,Straw_Men,Red_Herring",
+    "Red_Herring": "Whataboutism,Straw_Men,Red_Herring",
+    "Obfuscation,Intentional_Vagueness,Confusion": None,
+}
+
+#: The 14 SemEval-2020 labels, in the order of ``techniques-14.txt``.
+TECHNIQUES: tuple[str, ...] = tuple(
+    sorted({merged for merged in MERGE_18_TO_14.values() if merged is not None})
+)
+
+# Highlight colours: Paul Tol's qualitative "light" scheme (8 hues, meant for filling
+# labelled cells behind dark text), his "pale" scheme (5 hues, meant as text
+# background) and the lilac #CAACCB of his "discrete rainbow" scheme, from
+# https://personal.sron.nl/~pault/ . No palette keeps 14 colours apart for every
+# colour-blind reader, so the most frequent techniques get the most distinct ("light")
+# colours and a highlight should always carry its label as text too. Techniques merged
+# into one of the 14 share its colour; Obfuscation, outside the 14, gets Tol's pale grey.
+_TOL_LIGHT = (
+    "#77AADD",
+    "#EE8866",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#44BB99",
+    "#BBCC33",
+    "#AAAA00",
+)
+_TOL_PALE = ("#BBCCEE", "#CCEEFF", "#CCDDAA", "#EEEEBB", "#FFCCCC")
+_TOL_RAINBOW_LILAC = "#CAACCB"
+_TOL_PALE_GREY = "#DDDDDD"
+
+_LOADED, _NAME_CALLING, _REPETITION, _DOUBT, _EXAGGERATION, _FEAR, _FLAG, _CAUSAL = _TOL_LIGHT
+_SLOGANS, _AUTHORITY, _WHATABOUT, _BLACK_WHITE, _CLICHES = _TOL_PALE
+_BANDWAGON = _TOL_RAINBOW_LILAC
+
+_TECHNIQUE_LIST: tuple[Technique, ...] = (
+    Technique(
+        "Appeal_to_Authority",
+        "Appeal to authority",
+        "Holds a claim to be true because an expert, official or other authority backs it, "
+        "with no further evidence offered.",
+        "Top economists all agree the plan will ruin us, so there is nothing left to debate.",
+        _AUTHORITY,
+    ),
+    Technique(
+        "Appeal_to_fear-prejudice",
+        "Appeal to fear or prejudice",
+        "Wins support for an idea by stirring up anxiety about the alternative, or by "
+        "playing on prejudices the audience already holds.",
+        "If these newcomers are let in, no street in this town will be safe after dark.",
+        _FEAR,
+    ),
+    Technique(
+        "Bandwagon,Reductio_ad_hitlerum",
+        "Bandwagon or reductio ad Hitlerum",
+        "Urges acceptance because everyone else already agrees, or rejection because a "
+        "despised group is said to favour the idea.",
+        "Millions have already switched; only fools are still holding out.",
+        _BANDWAGON,
+    ),
+    Technique(
+        "Black-and-White_Fallacy",
+        "Black-and-white fallacy",
+        "Presents two options as the only possible ones, often with one plainly unacceptable, "
+        "or declares a single course of action the only way forward.",
+        "Either you support this bill or you want criminals roaming our streets.",
+        _BLACK_WHITE,
+    ),
+    Technique(
+        "Causal_Oversimplification",
+        "Causal oversimplification",
+        "Blames a complex outcome on one convenient cause and ignores the other factors involved.",
+        "Prices rose the month the new mayor took office, so the mayor caused inflation.",
+        _CAUSAL,
+    ),
+    Technique(
+        "Doubt",
+        "Doubt",
+        "Undermines the credibility of a person, group or institution by raising questions "
+        "about them without backing the suspicion up.",
+        "Can we really trust a minister who has never given a straight answer?",
+        _DOUBT,
+    ),
+    Technique(
+        "Exaggeration,Minimisation",
+        "Exaggeration or minimisation",
+        "Makes something look far bigger, better or worse than it is, or plays down "
+        "something serious as if it hardly mattered.",
+        "This is the greatest betrayal in the history of our nation.",
+        _EXAGGERATION,
+    ),
+    Technique(
+        "Flag-Waving",
+        "Flag-waving",
+        "Justifies an idea by appealing to patriotism or to the pride of a group such as a "
+        "nation, faith or party.",
+        "Every true patriot will stand behind our troops and this decision.",
+        _FLAG,
+    ),
+    Technique(
+        "Loaded_Language",
+        "Loaded language",
+        "Chooses words with strong emotional overtones to sway the reader rather than to inform.",
+        "The regime's brutal, bloodthirsty crackdown shocked the world.",
+        _LOADED,
+    ),
+    Technique(
+        "Name_Calling,Labeling",
+        "Name calling or labelling",
+        "Pins an insulting or flattering label on a person or group so that the audience "
+        "judges the label instead of the facts.",
+        "The globalist elites are at it again.",
+        _NAME_CALLING,
+    ),
+    Technique(
+        "Repetition",
+        "Repetition",
+        "Repeats the same message over and over so that the audience ends up accepting it.",
+        "They lied about the war. They lied about the cost. They are lying to you now.",
+        _REPETITION,
+    ),
+    Technique(
+        "Slogans",
+        "Slogan",
+        "A short, catchy phrase, often built on stereotypes, meant to stick in the mind and "
+        "work as a rallying cry.",
+        "Take back our future!",
+        _SLOGANS,
+    ),
+    Technique(
+        "Thought-terminating_Cliches",
+        "Thought-terminating cliché",
+        "A stock phrase that cuts a discussion short and discourages further thought.",
+        "It is what it is, and that is the end of it.",
+        _CLICHES,
+    ),
+    Technique(
+        "Whataboutism,Straw_Men,Red_Herring",
+        "Whataboutism, straw man or red herring",
+        "Deflects a criticism instead of answering it: by accusing the critic of hypocrisy, "
+        "by attacking a distorted version of their view, or by changing the subject.",
+        "Why complain about our deficit when your party ran up a bigger one?",
+        _WHATABOUT,
+    ),
+    # The 18-label originals that the 14-label task merges or drops.
+    Technique(
+        "Bandwagon",
+        "Bandwagon",
+        "Persuades people to join in because supposedly everyone is already doing so.",
+        "Every sensible family on the street has already signed up.",
+        _BANDWAGON,
+    ),
+    Technique(
+        "Reductio_ad_hitlerum",
+        "Reductio ad Hitlerum",
+        "Discredits an idea by tying it to a person or group the audience despises.",
+        "Registering owners is exactly what the worst dictators did first.",
+        _BANDWAGON,
+    ),
+    Technique(
+        "Whataboutism",
+        "Whataboutism",
+        "Answers a criticism by charging the critic with hypocrisy instead of addressing "
+        "the point.",
+        "You lecture us on press freedom, but what about the reporters your country jailed?",
+        _WHATABOUT,
+    ),
+    Technique(
+        "Straw_Men",
+        "Straw man",
+        "Swaps an opponent's argument for a weaker, distorted version and then refutes that.",
+        "My rival wants safer bike lanes; clearly she wants to ban cars altogether.",
+        _WHATABOUT,
+    ),
+    Technique(
+        "Red_Herring",
+        "Red herring",
+        "Brings up an irrelevant topic to draw attention away from the issue at hand.",
+        "Asked about the budget gap, the minister praised the national football team.",
+        _WHATABOUT,
+    ),
+    Technique(
+        "Obfuscation,Intentional_Vagueness,Confusion",
+        "Obfuscation or intentional vagueness",
+        "Uses deliberately unclear wording so that the audience can read into it whatever "
+        "it likes and the speaker commits to nothing.",
+        "The measures will be adjusted appropriately in due course.",
+        _TOL_PALE_GREY,
+    ),
+)
+
+_BY_LABEL: dict[str, Technique] = {technique.label: technique for technique in _TECHNIQUE_LIST}
+
+
+def _unknown_technique(label: str, valid: tuple[str, ...]) -> PropscanError:
+    """An error for ``label`` with a merge hint or a close spelling when there is one."""
+    if label in MERGE_18_TO_14 and label not in valid:
+        merged = MERGE_18_TO_14[label]
+        hint = (
+            f"it is an 18-label name; the 14-label task merges it into {merged!r}"
+            if merged is not None
+            else "it is an 18-label name that the 14-label task dropped"
+        )
+        return PropscanError(f"unknown technique {label!r}: {hint}")
+    close = difflib.get_close_matches(label, valid, n=1, cutoff=0.6)
+    suggestion = f"did you mean {close[0]!r}? " if close else ""
+    return PropscanError(
+        f"unknown technique {label!r}; {suggestion}expected one of: {', '.join(valid)} "
+        "(run 'propscan techniques' for their definitions)"
+    )
+
+
+def check_technique(label: str) -> str:
+    """Return ``label`` if it is one of the 14 techniques, else raise a helpful error."""
+    if label not in TECHNIQUES:
+        raise _unknown_technique(label, TECHNIQUES)
+    return label
+
+
+def get_technique(label: str) -> Technique:
+    """The description of a 14-label or 18-label technique."""
+    technique = _BY_LABEL.get(label)
+    if technique is None:
+        raise _unknown_technique(label, tuple(_BY_LABEL))
+    return technique
+
+
+def all_techniques() -> list[Technique]:
+    """The 14 techniques of the SemEval-2020 task, in the order of :data:`TECHNIQUES`."""
+    return [_BY_LABEL[label] for label in TECHNIQUES]
+
+
+def original_techniques() -> list[Technique]:
+    """The 18 techniques the corpus was annotated with, in the order of :data:`TECHNIQUES_18`."""
+    return [_BY_LABEL[label] for label in TECHNIQUES_18]
+
+
+_LABELS_BY_KEY = {label.casefold(): label for label in TECHNIQUES}
+_MOST_PARTS = max(label.count(",") + 1 for label in TECHNIQUES)
+
+
+def parse_techniques(value: Iterable[str] | str) -> tuple[str, ...]:
+    """Technique labels from a list or a comma-separated string, checked and de-duplicated.
+
+    Several PTC labels contain commas themselves (``Name_Calling,Labeling``), so a string
+    is cut at the commas that separate whole labels. Matching ignores case.
+    """
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+    else:
+        parts = [str(label).strip() for label in value]
+    labels: list[str] = []
+    position = 0
+    while position < len(parts):
+        if not parts[position]:
+            position += 1
+            continue
+        for width in range(min(_MOST_PARTS, len(parts) - position), 0, -1):
+            candidate = ",".join(parts[position : position + width]).casefold()
+            if candidate in _LABELS_BY_KEY:
+                labels.append(_LABELS_BY_KEY[candidate])
+                position += width
+                break
+        else:
+            check_technique(parts[position])  # no label starts here: raises a helpful error
+            position += 1
+    if not labels:
+        raise PropscanError(
+            "no technique given to keep; name at least one of the 14 PTC labels "
+            "(run 'propscan techniques' to list them) or leave the filter out"
+        )
+    return tuple(dict.fromkeys(labels))

@@ -1,0 +1,91 @@
+"""The interface every propaganda model implements, and the ``model.json`` of a model directory.
+
+A model directory holds ``model.json`` (``kind``, ``name``, ``version``, settings)
+plus the files of its kind. This module names no implementation:
+:mod:`propscan.models.registry` maps a ``kind`` to the class that loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from propscan.core.spans import Span
+from propscan.errors import PropscanError
+
+MODEL_FORMAT_VERSION = 1
+#: The model shipped inside the package.
+DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "default_model"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenScore:
+    """Propaganda probability of one token, located by character offsets."""
+
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a model says about one text.
+
+    ``spans`` carry a technique and a score (confidence that the fragment uses that
+    technique) and may overlap; ``token_scores`` give the per-token propaganda
+    probability that sentence scores and highlight intensities are built from.
+    """
+
+    spans: tuple[Span, ...]
+    token_scores: tuple[TokenScore, ...] = ()
+
+
+class Detector(Protocol):
+    """A trained model: spans with techniques (FLC) and technique classification (TC)."""
+
+    name: str
+    version: str
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        """Spans of every text; ``threshold`` overrides the tuned decision threshold (0..1)."""
+        ...
+
+    def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
+        """Technique probabilities for each given span of ``text`` (the TC task)."""
+        ...
+
+    def save(self, directory: str | os.PathLike[str]) -> Path: ...
+
+
+def read_model_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``model.json`` of a model directory, checked for kind and format version."""
+    path = Path(directory) / "model.json"
+    if not path.is_file():
+        raise PropscanError(
+            f"{directory}: not a propscan model directory (no model.json); "
+            "train one with 'propscan train' or omit --model to use the shipped model"
+        )
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PropscanError(f"{path}: not valid JSON ({error})") from error
+    if config.get("format_version") != MODEL_FORMAT_VERSION:
+        raise PropscanError(
+            f"{path}: model format version {config.get('format_version')!r} is not supported "
+            f"(this propscan reads version {MODEL_FORMAT_VERSION})"
+        )
+    return config
+
+
+def write_model_config(directory: str | os.PathLike[str], config: dict[str, Any]) -> Path:
+    """Write ``model.json`` with the current format version (any older one is replaced)."""
+    path = Path(directory) / "model.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = {key: value for key, value in config.items() if key != "format_version"}
+    payload = {"format_version": MODEL_FORMAT_VERSION, **settings}
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

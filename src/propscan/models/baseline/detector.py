@@ -1,0 +1,236 @@
+"""The classical baseline detector: a word classifier for spans, a span classifier for techniques.
+
+The span model gives each word a propaganda probability (a linear model over hashed
+features), :mod:`propscan.models.decoding` turns runs of probable words into spans, and
+the technique model (multinomial logistic regression over TF-IDF n-grams and document
+features) labels them. A model is stored as ``model.json`` + ``.npz`` arrays + a JSON
+vocabulary, without pickle, so loading a model runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan import __version__
+from propscan.core.spans import Span
+from propscan.core.techniques import TECHNIQUES
+from propscan.errors import PropscanError
+from propscan.models.base import Prediction, TokenScore, read_model_config, write_model_config
+from propscan.models.baseline.features import (
+    DOCUMENT_FEATURES,
+    ArticleContext,
+    TfidfSpace,
+    Token,
+    technique_features,
+    token_features,
+    token_offsets,
+    tokenize,
+)
+from propscan.models.decoding import (
+    Candidate,
+    current_setting_names,
+    decode_word_spans,
+    label_top_two,
+    resolve_threshold,
+)
+
+KIND = "baseline"
+MODEL_NAME = "propscan-baseline"
+HASH_BITS = 20
+DEFAULT_SI_THRESHOLD = 0.5
+DEFAULT_SECOND_TECHNIQUE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class SpanModel:
+    """Logistic word classifier: probability that a word is part of a propaganda span."""
+
+    coef: np.ndarray
+    intercept: float
+    hash_bits: int = HASH_BITS
+
+    def __post_init__(self) -> None:
+        if self.coef.shape != (1 << self.hash_bits,):
+            raise ValueError(f"span weights of shape {self.coef.shape} for {self.hash_bits} bits")
+
+    def token_probabilities(self, text: str) -> tuple[list[Token], np.ndarray]:
+        """The words and punctuation of ``text`` with the probability of each."""
+        tokens = tokenize(text)
+        if not tokens:
+            return tokens, np.zeros(0)
+        logits = token_features(text, tokens, self.hash_bits) @ self.coef + self.intercept
+        return tokens, 1.0 / (1.0 + np.exp(-logits))
+
+
+@dataclass(frozen=True, eq=False)
+class TechniqueModel:
+    """Multinomial logistic regression from span features to technique probabilities."""
+
+    spaces: tuple[TfidfSpace, ...]
+    classes: tuple[str, ...]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def __post_init__(self) -> None:
+        width = sum(len(space.terms) for space in self.spaces) + len(DOCUMENT_FEATURES)
+        expected = (len(self.classes), width)
+        if self.coef.shape != expected or self.intercept.shape != expected[:1]:
+            raise ValueError(f"technique weights of shape {self.coef.shape}, expected {width} wide")
+        if any(len(space.idf) != len(space.terms) for space in self.spaces):
+            raise ValueError("idf weights and vocabulary differ in length")
+        unknown = set(self.classes) - set(TECHNIQUES)
+        if unknown:
+            raise ValueError(f"unknown techniques {sorted(unknown)}")
+
+    def probabilities(self, text: str, spans: Sequence[Span]) -> np.ndarray:
+        """Rows of probabilities over :data:`TECHNIQUES` (0 for techniques never seen)."""
+        result = np.zeros((len(spans), len(TECHNIQUES)))
+        if not spans:
+            return result
+        context = ArticleContext.of(text)
+        logits = technique_features(self.spaces, [context] * len(spans), spans) @ self.coef.T
+        logits = np.asarray(logits) + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        probabilities = exponentials / exponentials.sum(axis=1, keepdims=True)
+        columns = [TECHNIQUES.index(label) for label in self.classes]
+        result[:, columns] = probabilities
+        return result
+
+
+@dataclass(frozen=True, eq=False)
+class BaselineDetector:
+    """The classical baseline; implements :class:`propscan.models.base.Detector`."""
+
+    span_model: SpanModel
+    technique_model: TechniqueModel
+    si_threshold: float = DEFAULT_SI_THRESHOLD
+    second_technique_threshold: float = DEFAULT_SECOND_TECHNIQUE_THRESHOLD
+    training: Mapping[str, Any] = field(default_factory=dict)
+    name: str = MODEL_NAME
+    version: str = __version__
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        """Spans with their most probable technique (and the second one when it is likely too)."""
+        cutoff = resolve_threshold(threshold, self.si_threshold)
+        return [self._predict_one(text, cutoff) for text in texts]
+
+    def _predict_one(self, text: str, threshold: float) -> Prediction:
+        tokens, probabilities = self.span_model.token_probabilities(text)
+        scores = tuple(
+            TokenScore(t.start, t.end, float(p)) for t, p in zip(tokens, probabilities, strict=True)
+        )
+        found = self.find_spans(text, tokens, probabilities, threshold)
+        spans = self.label(text, found, self.second_technique_threshold)
+        return Prediction(spans=tuple(sorted(spans)), token_scores=scores)
+
+    @staticmethod
+    def find_spans(
+        text: str, tokens: Sequence[Token], probabilities: np.ndarray, threshold: float
+    ) -> list[Candidate]:
+        """Unlabelled spans of ``text`` from its word probabilities (see the decoder)."""
+        is_word = [token.is_word for token in tokens]
+        return decode_word_spans(text, token_offsets(tokens), is_word, probabilities, threshold)
+
+    def label(
+        self, text: str, found: Sequence[Candidate], second_technique_threshold: float
+    ) -> list[Span]:
+        """Spans of ``found`` labelled with their one or two most probable techniques."""
+        rows = self.technique_model.probabilities(text, [candidate.span for candidate in found])
+        return label_top_two(found, rows, TECHNIQUES, second_technique_threshold)
+
+    def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
+        """Probability of each of the 14 techniques for each span of ``text``."""
+        for span in spans:
+            span.check_within(text)
+        rows = self.technique_model.probabilities(text, spans)
+        return [{t: float(p) for t, p in zip(TECHNIQUES, row, strict=True)} for row in rows]
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``model.json``, the weights as ``.npz`` arrays and the vocabularies as JSON."""
+        path = Path(directory)
+        try:
+            self._write(path)
+        except OSError as error:
+            raise PropscanError(
+                f"cannot save the model to {str(path)!r} ({error.strerror}); "
+                "choose a writable directory"
+            ) from error
+        return path
+
+    def _write(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path / "span-model.npz",
+            coef=self.span_model.coef,
+            intercept=np.asarray([self.span_model.intercept]),
+        )
+        spaces = self.technique_model.spaces
+        np.savez_compressed(
+            path / "technique-model.npz",
+            coef=self.technique_model.coef,
+            intercept=self.technique_model.intercept,
+            **{f"idf_{space.kind}": space.idf for space in spaces},
+        )
+        vocabulary = {space.kind: list(space.terms) for space in spaces}
+        (path / "technique-vocabulary.json").write_text(
+            json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
+        )
+        write_model_config(
+            path,
+            {
+                "kind": KIND,
+                "name": self.name,
+                "version": self.version,
+                "si_threshold": self.si_threshold,
+                "second_technique_threshold": self.second_technique_threshold,
+                "hash_bits": self.span_model.hash_bits,
+                "techniques": list(self.technique_model.classes),
+                "feature_spaces": [space.kind for space in spaces],
+                "training": dict(self.training),
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> BaselineDetector:
+        """Read a model written by :meth:`save` (older files name a setting differently)."""
+        path = Path(directory)
+        config = current_setting_names(read_model_config(path))
+        if config.get("kind") != KIND:
+            raise PropscanError(f"{path}/model.json: kind is {config.get('kind')!r}, not {KIND!r}")
+        try:
+            with np.load(path / "span-model.npz") as arrays:
+                span_model = SpanModel(
+                    arrays["coef"],
+                    float(arrays["intercept"][0]),
+                    int(config["hash_bits"]),
+                )
+            vocabulary = json.loads((path / "technique-vocabulary.json").read_text("utf-8"))
+            with np.load(path / "technique-model.npz") as arrays:
+                spaces = tuple(
+                    TfidfSpace(kind, tuple(vocabulary[kind]), arrays[f"idf_{kind}"])
+                    for kind in config["feature_spaces"]
+                )
+                technique_model = TechniqueModel(
+                    spaces, tuple(config["techniques"]), arrays["coef"], arrays["intercept"]
+                )
+            return cls(
+                span_model,
+                technique_model,
+                float(config["si_threshold"]),
+                float(config["second_technique_threshold"]),
+                config.get("training", {}),
+                str(config.get("name", MODEL_NAME)),
+                str(config.get("version", "")),
+            )
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            raise PropscanError(
+                f"{path}: baseline model files are missing or damaged ({error}); retrain the model"
+            ) from error

@@ -1,0 +1,202 @@
+"""Training the classical baseline: a minute on 2 CPU cores, deterministic for a seed.
+
+The span model is a logistic word classifier fitted by SGD; the technique model a
+multinomial logistic regression. Both thresholds are then tuned on the held-out
+validation part of train (:func:`propscan.ptc.splits.validation_ids`), scored with the
+official-equal scorers.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from tqdm import tqdm
+
+from propscan.core.spans import Annotations, Article, to_si_annotations
+from propscan.core.techniques import TECHNIQUES
+from propscan.errors import PropscanError
+from propscan.models.baseline.detector import HASH_BITS, BaselineDetector, SpanModel, TechniqueModel
+from propscan.models.baseline.features import (
+    ArticleContext,
+    KeyCache,
+    TfidfSpace,
+    context_words,
+    technique_features,
+    token_features,
+    token_labels,
+    tokenize,
+)
+from propscan.models.decoding import Candidate, label_top_two
+from propscan.ptc.scoring import score_flc, score_si
+from propscan.ptc.splits import check_gold, validation_ids
+
+#: Stochastic gradient steps of the span model (about 15 passes over the PTC train split).
+SPAN_MODEL_UPDATES = 5_000_000
+
+
+def _progress(items: Iterable[Any], enabled: bool, description: str, total: int) -> Iterable[Any]:
+    """A tqdm bar on stderr, hidden when disabled or when stderr is not a terminal."""
+    return tqdm(items, desc=description, total=total, disable=None if enabled else True)
+
+
+def _fit_span_model(
+    articles: Sequence[Article], gold: Annotations, seed: int, progress: bool
+) -> SpanModel:
+    cache = KeyCache()
+    matrices, labels = [], []
+    for article in _progress(articles, progress, "span features", len(articles)):
+        tokens = tokenize(article.text)
+        matrices.append(token_features(article.text, tokens, HASH_BITS, cache))
+        labels.append(token_labels(tokens, gold[article.id], len(article.text)))
+    target = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+    if len(set(target.tolist())) < 2:
+        raise PropscanError(
+            "cannot train the span model: the training articles need both propaganda "
+            "and non-propaganda words (check that the gold labels match the articles)"
+        )
+    # A fixed number of updates rather than of epochs: small training sets get more passes,
+    # without which their weights stay at the large early steps and probabilities are extreme.
+    epochs = int(np.clip(math.ceil(SPAN_MODEL_UPDATES / len(target)), 15, 200))
+    classifier = SGDClassifier(
+        loss="log_loss", alpha=5e-5, max_iter=epochs, tol=None, average=True, random_state=seed
+    )
+    classifier.fit(sparse.vstack(matrices, format="csr"), target)
+    # float32 weights: half the size on disk, and a reloaded model predicts exactly the same.
+    return SpanModel(classifier.coef_[0].astype(np.float32), float(classifier.intercept_[0]))
+
+
+def _fit_technique_model(
+    articles: Sequence[Article], gold: Annotations, seed: int
+) -> TechniqueModel:
+    contexts, spans = [], []
+    for article in articles:
+        context = ArticleContext.of(article.text)
+        for span in gold[article.id]:
+            contexts.append(context)
+            spans.append(span)
+    if not spans:
+        raise PropscanError("cannot train the technique model: the gold labels have no spans")
+    fragments = [span.fragment(c.text) for c, span in zip(contexts, spans, strict=True)]
+    around = [context_words(c, span) for c, span in zip(contexts, spans, strict=True)]
+    spaces = (
+        TfidfSpace.fit("word", fragments),
+        TfidfSpace.fit("char", fragments),
+        TfidfSpace.fit("context", around),
+    )
+    features = technique_features(spaces, contexts, spans)
+    target = [span.technique for span in spans]
+    classes = tuple(sorted(set(target)))
+    if len(classes) == 1:  # a single technique: it always gets probability 1
+        coef = np.zeros((1, features.shape[1]))
+        return TechniqueModel(spaces, classes, coef, np.zeros(1))
+    classifier = LogisticRegression(
+        C=10.0, solver="saga", tol=1e-3, max_iter=100, random_state=seed
+    )
+    with warnings.catch_warnings():  # iterations are capped on purpose: training stays fast
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(features, target)
+    coef, intercept = classifier.coef_, classifier.intercept_
+    if len(classes) == 2:  # binary sklearn models keep one row: softmax([0, z]) = sigmoid(z)
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.r_[0.0, intercept]
+    return TechniqueModel(spaces, tuple(classifier.classes_), coef.astype(np.float32), intercept)
+
+
+def _best_threshold(candidates: Sequence[float], score: Callable[[float], float]) -> float:
+    """The candidate with the highest score (the lowest one among ties)."""
+    results = [(score(candidate), -candidate) for candidate in candidates]
+    return -max(results)[1]
+
+
+def _tune_thresholds(
+    detector: BaselineDetector, articles: Sequence[Article], gold: Annotations
+) -> tuple[float, float, dict[str, float]]:
+    """SI and second-technique thresholds that maximise SI and FLC F1 on held-out articles."""
+    decoded = []
+    for article in articles:
+        tokens, probabilities = detector.span_model.token_probabilities(article.text)
+        decoded.append((article, tokens, probabilities))
+    gold_si = to_si_annotations(gold.restrict(article.id for article in articles))
+
+    def found_at(threshold: float) -> dict[str, list[Candidate]]:
+        return {
+            article.id: detector.find_spans(article.text, tokens, probabilities, threshold)
+            for article, tokens, probabilities in decoded
+        }
+
+    def si_at(threshold: float) -> Annotations:
+        found = found_at(threshold)
+        return Annotations({aid: tuple(c.span for c in spans) for aid, spans in found.items()})
+
+    si_threshold = _best_threshold(
+        [round(0.05 * step, 2) for step in range(2, 19)],
+        lambda t: score_si(gold_si, si_at(t)).f1,
+    )
+    texts = {article.id: article.text for article in articles}
+    rows = {
+        aid: (found, detector.technique_model.probabilities(texts[aid], [c.span for c in found]))
+        for aid, found in found_at(si_threshold).items()
+    }
+    gold_flc = gold.restrict(article.id for article in articles)
+
+    def flc_at(threshold: float) -> Annotations:
+        return Annotations(
+            {
+                aid: tuple(label_top_two(found, probabilities, TECHNIQUES, threshold))
+                for aid, (found, probabilities) in rows.items()
+            }
+        )
+
+    second_technique_threshold = _best_threshold(
+        [round(0.05 * step, 2) for step in range(2, 21)],
+        lambda t: score_flc(gold_flc, flc_at(t)).f1,
+    )
+    metrics = {
+        "validation_si_f1": score_si(gold_si, si_at(si_threshold)).f1,
+        "validation_flc_f1": score_flc(gold_flc, flc_at(second_technique_threshold)).f1,
+    }
+    return si_threshold, second_technique_threshold, metrics
+
+
+def train_baseline(
+    articles: Sequence[Article], gold: Annotations, *, seed: int = 0, progress: bool = True
+) -> BaselineDetector:
+    """Train on ``articles`` minus the held-out validation part, which tunes the thresholds.
+
+    The validation part is :func:`propscan.ptc.splits.validation_ids` of the article ids; when
+    it is empty (tiny training sets) the default thresholds are kept.
+    """
+    check_gold(articles, gold, "training")
+    held_out = validation_ids(article.id for article in articles)
+    fit_articles = [article for article in articles if article.id not in held_out]
+    tune_articles = [article for article in articles if article.id in held_out]
+    if not fit_articles:
+        raise PropscanError("cannot train: every training article is in the validation part")
+    detector = BaselineDetector(
+        _fit_span_model(fit_articles, gold, seed, progress),
+        _fit_technique_model(fit_articles, gold, seed),
+    )
+    training: dict[str, Any] = {
+        "seed": seed,
+        "articles": len(fit_articles),
+        "validation_articles": len(tune_articles),
+    }
+    if not tune_articles:
+        return BaselineDetector(detector.span_model, detector.technique_model, training=training)
+    si_threshold, second_technique_threshold, metrics = _tune_thresholds(
+        detector, tune_articles, gold
+    )
+    return BaselineDetector(
+        detector.span_model,
+        detector.technique_model,
+        si_threshold,
+        second_technique_threshold,
+        {**training, **{key: round(value, 4) for key, value in metrics.items()}},
+    )

@@ -1,0 +1,295 @@
+"""From token probabilities to labelled spans: the one decoder of every propscan model.
+
+A model gives each token (a word, or a word piece) a propaganda probability and each
+candidate span a probability per technique. The small pure functions here turn those
+numbers into spans, one rule each, so that a change to decoding happens in one place:
+
+1. **threshold** -- :func:`resolve_threshold`: the threshold a call gives, else the tuned one;
+2. **runs** -- :func:`runs_above` (consecutive tokens at or above the threshold) and
+   :func:`bridged_runs` (word runs that bridge a few words below it, cut at line breaks);
+3. **edges** -- :func:`trim_span` drops whitespace and ``.,:;`` at both ends, as PTC
+   annotations never start or end with them; :func:`extend_to_words` grows a sub-word
+   span to whole words;
+4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
+   :func:`decode_word_spans` (the classical baseline) compose the rules above into
+   spans with a confidence;
+5. **labels** -- :func:`label_top_two` names each span's most probable technique, and the
+   second one when its probability reaches ``second_technique_threshold``.
+
+:class:`DecodingSettings` holds the tuned values of the transformer, read from the
+``decoding`` object of ``model.json``; a new setting is a new field with a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from propscan.core.checks import check_threshold
+from propscan.core.spans import Span
+from propscan.errors import PropscanError
+
+#: Characters a span never starts or ends with (the PTC v2 annotation convention).
+SPAN_EDGE_CHARACTERS = ".,:;"
+#: Words below the threshold that a word run may bridge between two propaganda words.
+MAX_GAP_WORDS = 3
+#: Setting names of older model files, and the name they have now.
+LEGACY_SETTING_NAMES: dict[str, str] = {"second_threshold": "second_technique_threshold"}
+
+_WORD_CHAR = re.compile(r"\w")
+
+
+class Candidate(NamedTuple):
+    """A decoded span before labelling: offsets into the text and the SI confidence."""
+
+    start: int
+    end: int
+    confidence: float
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+# --- 1. threshold ----------------------------------------------------------------------
+
+
+def resolve_threshold(threshold: float | None, tuned: float) -> float:
+    """The decision threshold of one call: ``threshold`` (checked to lie in 0..1) or ``tuned``."""
+    checked = check_threshold(threshold)
+    return tuned if checked is None else checked
+
+
+# --- 2. runs ---------------------------------------------------------------------------
+
+
+def runs_above(probabilities: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Tokens ``[first, last)`` of each run of consecutive probabilities >= ``threshold``."""
+    above = np.concatenate([[False], np.asarray(probabilities) >= threshold, [False]])
+    edges = np.flatnonzero(above[1:] != above[:-1])
+    return [(int(first), int(last)) for first, last in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def bridged_runs(
+    text: str,
+    offsets: np.ndarray,
+    is_word: Sequence[bool],
+    probabilities: np.ndarray,
+    threshold: float,
+    max_gap_words: int = MAX_GAP_WORDS,
+) -> list[tuple[int, int]]:
+    """Tokens ``[first, last)`` of runs that start and end at or above ``threshold``.
+
+    A run bridges up to ``max_gap_words`` words below the threshold (punctuation does not
+    count) and always ends at a line break, as PTC spans stay within a line.
+    """
+    runs: list[tuple[int, int]] = []
+    first = last = -1  # the first and last token above threshold of the current run
+    gap = 0  # words below threshold since ``last``
+    for index in range(len(offsets)):
+        if last >= 0 and "\n" in text[offsets[index - 1][1] : offsets[index][0]]:
+            runs.append((first, last + 1))
+            first = last = -1
+        if probabilities[index] >= threshold:
+            first = index if last < 0 else first
+            last, gap = index, 0
+        elif is_word[index] and last >= 0:
+            gap += 1
+            if gap > max_gap_words:
+                runs.append((first, last + 1))
+                first = last = -1
+    if last >= 0:
+        runs.append((first, last + 1))
+    return runs
+
+
+# --- 3. edges --------------------------------------------------------------------------
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``start:end`` without whitespace or ``.,:;`` at either end; ``None`` if nothing is left.
+
+    PTC spans never start or end with these; trimming also keeps predicted offsets on
+    real characters of the original text.
+    """
+    while start < end and (text[start].isspace() or text[start] in SPAN_EDGE_CHARACTERS):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in SPAN_EDGE_CHARACTERS):
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def has_word_character(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a letter or digit (a span of bare symbols does not)."""
+    return any(character.isalnum() for character in text[start:end])
+
+
+def extend_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two."""
+    while start > 0 and _WORD_CHAR.match(text[start - 1]) and _WORD_CHAR.match(text[start]):
+        start -= 1
+    while end < len(text) and _WORD_CHAR.match(text[end]) and _WORD_CHAR.match(text[end - 1]):
+        end += 1
+    return start, end
+
+
+# --- 4. candidates ---------------------------------------------------------------------
+
+
+def decode_subword_spans(
+    text: str, offsets: np.ndarray, probabilities: np.ndarray, threshold: float
+) -> list[Candidate]:
+    """Spans of a sub-word model: runs of tokens at or above ``threshold``, trimmed and grown
+    to whole words; the confidence is the mean probability of the run's tokens.
+
+    Two runs that grow into the same span (pieces of one word) give it once.
+    """
+    candidates: list[Candidate] = []
+    for first, last in runs_above(probabilities, threshold):
+        trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
+        if trimmed is None:
+            continue
+        start, end = extend_to_words(text, *trimmed)
+        if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
+            continue
+        candidates.append(Candidate(start, end, float(probabilities[first:last].mean())))
+    return candidates
+
+
+def decode_word_spans(
+    text: str,
+    offsets: np.ndarray,
+    is_word: Sequence[bool],
+    probabilities: np.ndarray,
+    threshold: float,
+) -> list[Candidate]:
+    """Spans of a word-level model: :func:`bridged_runs`, trimmed, holding a letter or digit.
+
+    The confidence is the mean probability of the span's words; a one-word span needs
+    twice the threshold, as lone words are mostly noise.
+    """
+    candidates: list[Candidate] = []
+    for first, last in bridged_runs(text, offsets, is_word, probabilities, threshold):
+        trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
+        if trimmed is None or not has_word_character(text, *trimmed):
+            continue
+        words = [index for index in range(first, last) if is_word[index]] or [first]
+        confidence = float(np.mean(probabilities[words]))
+        if len(words) > 1 or confidence >= 2 * threshold:
+            candidates.append(Candidate(*trimmed, confidence))
+    return candidates
+
+
+# --- 5. labels -------------------------------------------------------------------------
+
+
+def label_top_two(
+    candidates: Sequence[Candidate],
+    probabilities: np.ndarray,
+    labels: Sequence[str],
+    second_technique_threshold: float,
+    *,
+    digits: int | None = None,
+) -> list[Span]:
+    """Each candidate with its most probable technique, plus the second most probable one
+    when its probability reaches ``second_technique_threshold`` (and is above 0).
+
+    ``probabilities[i, k]`` is the probability of ``labels[k]`` for candidate ``i``; a
+    span's score is its confidence times the technique's probability, rounded to
+    ``digits`` decimals when given.
+    """
+    spans: list[Span] = []
+    for candidate, row in zip(candidates, probabilities, strict=True):
+        for rank, k in enumerate(np.argsort(-row)[:2]):
+            probability = float(row[k])
+            if rank == 1 and (probability < second_technique_threshold or probability <= 0.0):
+                break
+            score = candidate.confidence * probability
+            spans.append(
+                Span(
+                    candidate.start,
+                    candidate.end,
+                    labels[k],
+                    score if digits is None else round(score, digits),
+                )
+            )
+    return spans
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How the transformer turns probabilities into spans; stored in ``model.json``.
+
+    Tuned on held-out train articles. A new setting is a new field with a default, so
+    model files written before it existed keep loading and decode as they did.
+    """
+
+    si_threshold: float = 0.5
+    second_technique_threshold: float = 0.35
+    window_tokens: int = 254
+    window_stride: int = 192
+    #: Share of the companion model in token propaganda and span technique probabilities.
+    companion_si_weight: float = 0.0
+    companion_technique_weight: float = 0.0
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any], where: str = "model.json") -> DecodingSettings:
+        """Settings from a ``decoding`` object; older names are accepted.
+
+        A misspelt setting or a value of the wrong type is an error; a setting this
+        version does not know (written by a newer propscan) is ignored with a warning.
+        """
+        if not isinstance(values, Mapping):
+            raise PropscanError(f"{where}: 'decoding' must be a JSON object")
+        known = {field.name: field for field in fields(cls)}
+        chosen: dict[str, Any] = {}
+        for name, value in current_setting_names(values).items():
+            if name not in known:
+                _unknown_setting(name, list(known), where)
+                continue
+            expected = type(known[name].default)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise PropscanError(f"{where}: decoding setting {name!r} must be a number")
+            if expected is int and not isinstance(value, int):
+                raise PropscanError(f"{where}: decoding setting {name!r} must be a whole number")
+            chosen[name] = value
+        return cls(**chosen)
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``decoding`` object of ``model.json``."""
+        return asdict(self)
+
+
+def current_setting_names(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with legacy setting names replaced by today's (today's win when both occur)."""
+    renamed = {
+        LEGACY_SETTING_NAMES[name]: value
+        for name, value in values.items()
+        if name in LEGACY_SETTING_NAMES
+    }
+    renamed.update(
+        {name: value for name, value in values.items() if name not in LEGACY_SETTING_NAMES}
+    )
+    return renamed
+
+
+def _unknown_setting(name: str, known: list[str], where: str) -> None:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    if close:
+        raise PropscanError(
+            f"{where}: unknown decoding setting {name!r}; did you mean {close[0]!r}?"
+        )
+    warnings.warn(
+        f"{where}: decoding setting {name!r} is not known to this version of propscan "
+        "and is ignored (was the model written by a newer one?)",
+        stacklevel=3,
+    )

@@ -1,0 +1,360 @@
+"""The transformer detector: onnxruntime encoder, numpy heads, the shared span decoder.
+
+The exported graph maps ``input_ids``/``attention_mask`` to per-token propaganda
+logits, per-token technique logits and hidden states; the span classifier (a small
+MLP over boundary and mean token states plus document features) runs in numpy.
+Windows overlap, and token outputs are averaged over every window that saw them.
+Spans are decoded by :mod:`propscan.models.decoding` with the settings of ``model.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.core.spans import Span
+from propscan.core.techniques import TECHNIQUES
+from propscan.errors import PropscanError
+from propscan.models.base import Prediction, TokenScore, read_model_config, write_model_config
+from propscan.models.baseline.detector import BaselineDetector
+from propscan.models.decoding import (
+    Candidate,
+    DecodingSettings,
+    decode_subword_spans,
+    label_top_two,
+    resolve_threshold,
+)
+from propscan.models.transformer.encoding import (
+    TokenizedText,
+    batch_windows,
+    load_tokenizer,
+    make_windows,
+    token_range,
+    tokenize,
+)
+
+#: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H])
+EncoderFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+KIND = "transformer"
+#: Name and version of the model that ``propscan train`` makes (the shipped one).
+MODEL_NAME = "propscan-minilm"
+MODEL_VERSION = "0.1.0"
+ENCODER_FILE = "encoder.onnx"
+SPAN_HEAD_FILE = "span_head.npz"
+#: Sub-directory holding the classical companion model whose probabilities are mixed in.
+COMPANION_DIR = "baseline"
+#: Decimals of span scores: float noise below them never reaches the output.
+SCORE_DIGITS = 6
+
+
+@dataclass
+class TokenOutputs:
+    """Encoder outputs of one text, averaged over overlapping windows."""
+
+    tokens: TokenizedText
+    si_prob: np.ndarray  # [n]
+    technique_prob: np.ndarray  # [n, K]
+    hidden: np.ndarray  # [n, H]
+    companion_si_prob: np.ndarray | None = None  # [n], the companion's word probabilities
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def normalise_fragment(fragment: str) -> str:
+    return " ".join(fragment.lower().split())
+
+
+def span_features(text: str, span: Span, n_tokens: int) -> np.ndarray:
+    """Document-level features of a span: its length and how often it recurs in the article.
+
+    Repetition is a document-level technique that a window-bound encoder cannot see.
+    """
+    fragment = normalise_fragment(text[span.start : span.end])
+    repeats = normalise_fragment(text).count(fragment) - 1 if fragment else 0
+    repeats = max(repeats, 0)
+    return np.array(
+        [np.log1p(n_tokens) / 4.0, np.log1p(repeats), float(repeats > 0)], dtype=np.float32
+    )
+
+
+N_SPAN_FEATURES = 3
+
+
+def span_representation(
+    hidden: np.ndarray, first: int, last: int, features: np.ndarray
+) -> np.ndarray:
+    """Boundary states, mean state and document features of tokens ``[first, last)``."""
+    return np.concatenate(
+        [hidden[first], hidden[last - 1], hidden[first:last].mean(axis=0), features]
+    ).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class SpanHead:
+    """Two-layer MLP classifying a span representation into techniques.
+
+    Runs in float64: BLAS sums in an order that depends on its thread count, and float32
+    rounding would then let scores differ between a single process and Dask workers.
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+
+    def __call__(self, representations: np.ndarray) -> np.ndarray:
+        hidden = gelu_tanh(representations @ self.w1.T + self.b1)
+        return softmax(hidden @ self.w2.T + self.b2)
+
+    def save(self, path: Path) -> None:
+        np.savez(path, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
+
+    @classmethod
+    def load(cls, path: Path) -> SpanHead:
+        with np.load(path) as weights:
+            return cls(
+                **{name: weights[name].astype(np.float64) for name in ("w1", "b1", "w2", "b2")}
+            )
+
+
+class TransformerDetector:
+    """The transformer detector behind ``propscan analyze`` (kind ``"transformer"``)."""
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        encoder: EncoderFn,
+        span_head: SpanHead,
+        config: dict[str, Any],
+        directory: Path | None = None,
+        companion: BaselineDetector | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.companion = companion
+        self.encoder = encoder
+        self.span_head = span_head
+        self.config = config
+        self.directory = directory
+        self.name: str = config.get("name", "propscan-transformer")
+        self.version: str = config.get("version", "0")
+        self.settings = DecodingSettings.from_config(config.get("decoding", {}))
+        self.techniques: tuple[str, ...] = tuple(config.get("techniques", TECHNIQUES))
+        special = config["special_tokens"]
+        self._cls, self._sep, self._pad = special["cls"], special["sep"], special["pad"]
+        # One window per encoder call: dynamic int8 quantisation scales activations over the
+        # whole input tensor, so windows batched with other articles' windows would make an
+        # article's spans depend on its neighbours. On CPU, batching gains nothing measurable.
+        self.windows_per_call = 1
+
+    # -- loading and saving -------------------------------------------------------------
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike[str], threads: int | None = None
+    ) -> TransformerDetector:
+        """Load a model directory; ``threads`` (else ``$PROPSCAN_THREADS``) caps onnxruntime."""
+        import onnxruntime as ort
+
+        path = Path(directory)
+        config = read_model_config(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("PROPSCAN_THREADS", 0)) or 0
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(
+                str(path / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise PropscanError(
+                f"{path / ENCODER_FILE}: cannot load the ONNX encoder ({error})"
+            ) from error
+
+        def run(
+            input_ids: np.ndarray, mask: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            si, technique, hidden = session.run(
+                ["si_logits", "technique_logits", "hidden"],
+                {"input_ids": input_ids, "attention_mask": mask},
+            )
+            return si, technique, hidden
+
+        companion = None
+        if (path / COMPANION_DIR / "model.json").is_file():
+            companion = BaselineDetector.load(path / COMPANION_DIR)
+        return cls(
+            load_tokenizer(path), run, SpanHead.load(path / SPAN_HEAD_FILE), config, path, companion
+        )
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Copy this model's files to ``directory`` (a model is written by training/export)."""
+        if self.directory is None:
+            raise PropscanError(
+                "this model was not loaded from disk; export it with 'propscan train'"
+            )
+        target = Path(directory)
+        if target.resolve() != self.directory.resolve():
+            target.mkdir(parents=True, exist_ok=True)
+            for item in self.directory.iterdir():
+                if item.is_file():
+                    shutil.copy2(item, target / item.name)
+            if self.companion is not None:
+                self.companion.save(target / COMPANION_DIR)
+        write_model_config(target, self.config)
+        return target
+
+    # -- encoder passes -----------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> list[TokenOutputs]:
+        """Run every window of every text through the encoder, batching across texts."""
+        tokenized = tokenize(self.tokenizer, texts)
+        jobs = [
+            (index, window)
+            for index, tokens in enumerate(tokenized)
+            for window in make_windows(
+                len(tokens), self.settings.window_tokens, self.settings.window_stride
+            )
+        ]
+        sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
+        counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
+        for begin in range(0, len(jobs), self.windows_per_call):
+            chunk = jobs[begin : begin + self.windows_per_call]
+            ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
+            input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
+            si, technique, hidden = self.encoder(input_ids, mask)
+            for row, (i, window) in enumerate(chunk):
+                n = window.end - window.start
+                parts = (si[row, 1 : n + 1], technique[row, 1 : n + 1], hidden[row, 1 : n + 1])
+                if sums[i] is None:
+                    n_all = len(tokenized[i])
+                    sums[i] = [
+                        np.zeros(n_all, dtype=np.float32),
+                        np.zeros((n_all, technique.shape[-1]), dtype=np.float32),
+                        np.zeros((n_all, hidden.shape[-1]), dtype=np.float32),
+                    ]
+                for total, part in zip(sums[i], parts, strict=True):
+                    total[window.start : window.end] += part
+                counts[i][window.start : window.end] += 1
+        outputs = []
+        for i, tokens in enumerate(tokenized):
+            companion_si = self._companion_token_probabilities(texts[i], tokens)
+            if sums[i] is None:
+                empty = np.zeros(0, dtype=np.float32)
+                outputs.append(
+                    TokenOutputs(tokens, empty, np.zeros((0, len(self.techniques))), empty)
+                )
+                continue
+            si_sum, technique_sum, hidden_sum = sums[i]
+            c = counts[i]
+            outputs.append(
+                TokenOutputs(
+                    tokens,
+                    sigmoid(si_sum / c),
+                    sigmoid(technique_sum / c[:, None]),
+                    hidden_sum / c[:, None],
+                    companion_si,
+                )
+            )
+        return outputs
+
+    def _companion_token_probabilities(self, text: str, tokens: TokenizedText) -> np.ndarray | None:
+        """The companion's word probabilities, given to each sub-word token of the word."""
+        if self.companion is None or not len(tokens):
+            return None
+        words, probabilities = self.companion.span_model.token_probabilities(text)
+        if not words:
+            return np.zeros(len(tokens), dtype=np.float32)
+        starts = np.array([word.start for word in words])
+        index = np.clip(np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1, 0, None)
+        return np.asarray(probabilities, dtype=np.float32)[index]
+
+    def token_probabilities(self, outputs: TokenOutputs) -> np.ndarray:
+        """Per-token propaganda probability, mixed with the companion's when it has a share."""
+        weight = self.settings.companion_si_weight
+        if outputs.companion_si_prob is None or weight == 0.0:
+            return outputs.si_prob
+        return (1.0 - weight) * outputs.si_prob + weight * outputs.companion_si_prob
+
+    # -- the Detector protocol ----------------------------------------------------------
+    def technique_probabilities(
+        self, text: str, outputs: TokenOutputs, spans: Sequence[Span]
+    ) -> np.ndarray:
+        """Technique distribution [len(spans), K] for character spans of an encoded text."""
+        rows = []
+        for span in spans:
+            tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
+            if tokens is None:
+                rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
+                continue
+            first, last = tokens
+            features = span_features(text, span, last - first)
+            rows.append(span_representation(outputs.hidden, first, last, features))
+        if not rows:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
+        probabilities = self.span_head(np.stack(rows))
+        weight = self.settings.companion_technique_weight
+        if self.companion is not None and weight > 0.0:
+            companion = self.companion.technique_model.probabilities(text, list(spans))
+            probabilities = (1.0 - weight) * probabilities + weight * companion
+        return probabilities
+
+    def decode(
+        self, text: str, outputs: TokenOutputs, threshold: float | None = None
+    ) -> Prediction:
+        """Spans from runs of tokens above the threshold, each labelled by the span head."""
+        threshold = self.settings.si_threshold if threshold is None else threshold
+        si_prob = self.token_probabilities(outputs)
+        token_scores = tuple(
+            TokenScore(int(start), int(end), float(p))
+            for (start, end), p in zip(outputs.tokens.offsets, si_prob, strict=True)
+        )
+        found = decode_subword_spans(text, outputs.tokens.offsets, si_prob, threshold)
+        return Prediction(
+            spans=tuple(sorted(self.label(text, outputs, found))), token_scores=token_scores
+        )
+
+    def label(self, text: str, outputs: TokenOutputs, found: Sequence[Candidate]) -> list[Span]:
+        """Spans of ``found`` labelled with their one or two most probable techniques."""
+        probabilities = self.technique_probabilities(text, outputs, [c.span for c in found])
+        return label_top_two(
+            found,
+            probabilities,
+            self.techniques,
+            self.settings.second_technique_threshold,
+            digits=SCORE_DIGITS,
+        )
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        """Spans of every text; ``threshold`` (0..1) overrides the tuned one."""
+        cutoff = resolve_threshold(threshold, self.settings.si_threshold)
+        return [
+            self.decode(text, outputs, cutoff)
+            for text, outputs in zip(texts, self.encode(texts), strict=True)
+        ]
+
+    def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
+        """Probability of each technique for each given span of ``text`` (the TC task)."""
+        for span in spans:
+            span.check_within(text)
+        outputs = self.encode([text])[0]
+        probabilities = self.technique_probabilities(text, outputs, spans)
+        return [
+            {label: float(p) for label, p in zip(self.techniques, row, strict=True)}
+            for row in probabilities
+        ]

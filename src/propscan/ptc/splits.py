@@ -1,0 +1,103 @@
+"""The corpus splits: which articles and gold spans make up ``train`` and ``dev``.
+
+:func:`load_split` reads a split of a PTC directory; :func:`validation_ids` is the fixed
+part of train that every model holds out to tune its thresholds, so dev stays untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from propscan.core.spans import Annotations, Article
+from propscan.errors import PropscanError
+from propscan.ptc.io import articles_dir, combined_labels_path, read_articles, read_labels
+
+SPLITS = ("train", "dev")
+DEFAULT_DATA_DIR = Path("../shared/data/ptc-v2")
+
+
+def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
+    """The corpus directory: ``data``, else ``$PROPSCAN_DATA``, else ``../shared/data/ptc-v2``."""
+    chosen = data or os.environ.get("PROPSCAN_DATA")
+    path = Path(chosen) if chosen else DEFAULT_DATA_DIR
+    if not path.is_dir():
+        hint = "pass --data DIR or set PROPSCAN_DATA to a directory in PTC layout"
+        raise PropscanError(f"corpus directory {str(path)!r} does not exist; {hint}")
+    return path
+
+
+@dataclass(frozen=True)
+class Split:
+    """One corpus split: its articles and their gold FLC annotations."""
+
+    name: str
+    articles: list[Article]
+    gold: Annotations
+
+    @cached_property
+    def by_id(self) -> dict[str, Article]:
+        return {article.id: article for article in self.articles}
+
+
+def load_split(data: str | os.PathLike[str] | None, split: str) -> Split:
+    """Articles and gold FLC spans of ``split`` (``train`` or ``dev``) from a PTC directory."""
+    if split not in SPLITS:
+        raise PropscanError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    root = resolve_data_dir(data)
+    folder = articles_dir(root, split)
+    if not folder.is_dir():
+        raise PropscanError(
+            f"{root} has no {folder.name}/ folder; is it a corpus directory in PTC layout?"
+        )
+    articles = read_articles(folder)
+    by_id = {article.id: article for article in articles}
+    gold = read_labels(combined_labels_path(root, split, "flc"), "flc", by_id)
+    spans = {article.id: gold[article.id] for article in articles}
+    return Split(split, articles, Annotations(spans))
+
+
+def load_labelled(articles: str | os.PathLike[str], gold: str | os.PathLike[str]) -> Split:
+    """A folder of ``article{ID}.txt`` files and their FLC gold labels, as one split."""
+    loaded = read_articles(articles)
+    by_id = {article.id: article for article in loaded}
+    return Split(Path(articles).name, loaded, read_labels(gold, "flc", by_id))
+
+
+def validation_ids(article_ids: Iterable[str], fraction: float = 0.1) -> set[str]:
+    """A fixed, seed-free part of the train articles held out for tuning thresholds.
+
+    Chosen by a hash of the id so that every model and every run holds out the same
+    articles, and dev stays untouched for evaluation.
+    """
+
+    def bucket(article_id: str) -> float:
+        digest = hashlib.sha256(article_id.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return {article_id for article_id in article_ids if bucket(article_id) < fraction}
+
+
+def check_gold(articles: Sequence[Article], gold: Annotations, purpose: str) -> None:
+    """Refuse gold spans without a technique or beyond their article (``purpose`` needs FLC).
+
+    Spans of articles not among ``articles`` are not looked at.
+    """
+    lengths = {article.id: len(article.text) for article in articles}
+    for article_id, span in gold:
+        if article_id not in lengths:
+            continue
+        if span.technique is None:
+            raise PropscanError(
+                f"gold span {span.start}-{span.end} of article {article_id} has no technique; "
+                f"{purpose} needs FLC gold labels (ID TECHNIQUE START END)"
+            )
+        if span.end > lengths[article_id]:
+            raise PropscanError(
+                f"gold span {span.start}-{span.end} ends beyond article {article_id} "
+                f"({lengths[article_id]} characters); are these the labels of these articles?"
+            )

@@ -1,0 +1,178 @@
+"""An :class:`~propscan.core.analysis.Analysis` as a self-contained HTML report.
+
+The article is shown row by row (its sentences, each with its propaganda score in the
+margin), laid out by :mod:`propscan.render.layout` like the service's result page;
+highlights carry their technique as a tooltip, and a numbered span list follows.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+
+from propscan.core.analysis import Analysis
+from propscan.core.spans import Span
+from propscan.render.layout import (
+    Segment,
+    display_text,
+    layout,
+    rank_by_confidence,
+    technique_style,
+)
+from propscan.render.text import score_text, threshold_text
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 16px/1.6 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a;
+       max-width: 62rem; margin: 2rem auto; padding: 0 1rem; background: #fff; }
+header h1 { font-size: 1.6rem; line-height: 1.25; margin: 0 0 .3rem; }
+.meta { color: #555; font-size: .9rem; margin: .15rem 0; overflow-wrap: anywhere; }
+h2 { font-size: 1.15rem; margin: 2rem 0 .6rem; }
+.legend { display: flex; flex-wrap: wrap; gap: .4rem .8rem; padding: 0; list-style: none; }
+.legend li { font-size: .9rem; }
+.chip { display: inline-block; padding: 0 .4rem; border-radius: .25rem; color: #000; }
+.article { border-top: 1px solid #ddd; }
+.row { display: grid; grid-template-columns: 4.2rem 1fr; gap: .8rem; padding: .2rem 0; }
+.row.paragraph { margin-top: .8rem; }
+.margin { font: .8rem/1.9 ui-monospace, monospace; color: #444; text-align: right; }
+.bar { display: block; height: .25rem; background: #c0392b; border-radius: .1rem;
+       margin-left: auto; opacity: .8; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+mark { color: #000; border-radius: .15rem; padding: 0 .05rem; }
+sup.ref { font-size: .7rem; color: #333; font-weight: 600; margin: 0 .1rem; }
+table.spans { border-collapse: collapse; width: 100%; font-size: .9rem; }
+table.spans th, table.spans td { text-align: left; padding: .25rem .5rem;
+       border-bottom: 1px solid #eee; vertical-align: top; }
+table.spans td.num, table.spans td.score { text-align: right; white-space: nowrap; }
+table.spans td.fragment { white-space: pre-wrap; overflow-wrap: anywhere; }
+footer { margin-top: 2rem; color: #777; font-size: .8rem; }
+"""
+
+# No script may run and nothing may load from elsewhere, even if the article text were to
+# slip past escaping: the report only needs its own inline styles.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def render_html(analysis: Analysis) -> str:
+    """A self-contained HTML report: highlighted article, sentence scores, spans and legend."""
+    from propscan import __version__
+
+    title = analysis.title or "Untitled article"
+    parts = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>propscan: {_escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n",
+        _html_header(analysis, title),
+        _html_legend(analysis),
+        '<h2>Article</h2>\n<p class="meta">Left margin: the highest propaganda probability '
+        "of a word in the sentence. Hover over a highlight for its technique.</p>\n",
+        _html_article(analysis),
+        _html_span_table(analysis),
+        f"<footer>Made with propscan {_escape(__version__)}. Automatic analysis: "
+        "read each highlight as a prompt to look closer, not as a verdict.</footer>\n",
+        "</body>\n</html>\n",
+    ]
+    return "".join(parts)
+
+
+def _html_header(analysis: Analysis, title: str) -> str:
+    lines = [f"<header>\n<h1>{_escape(title)}</h1>\n"]
+    if analysis.url:
+        url = _escape(analysis.url)
+        if re.match(r"(?i)^https?://", analysis.url):
+            url = f'<a href="{url}" rel="noopener noreferrer nofollow">{url}</a>'
+        lines.append(f'<p class="meta">{url}</p>\n')
+    if analysis.source:
+        lines.append(f'<p class="meta">Source: {_escape(analysis.source)}</p>\n')
+    lines.append(
+        f'<p class="meta">Model {_escape(analysis.model.name)} {_escape(analysis.model.version)}'
+        f" · threshold {threshold_text(analysis)} · {len(analysis.spans)} spans in "
+        f"{len(analysis.technique_counts())} techniques</p>\n</header>\n"
+    )
+    return "".join(lines)
+
+
+def _html_legend(analysis: Analysis) -> str:
+    counts = analysis.technique_counts()
+    if not counts:
+        return "<h2>Techniques</h2>\n<p>No propaganda techniques found at this threshold.</p>\n"
+    items = []
+    for label, count in counts.items():
+        style = technique_style(label)
+        items.append(
+            f'<li title="{_escape(style.definition)}"><span class="chip" '
+            f'style="background:{style.colour}">{_escape(style.name)}</span> {count}</li>'
+        )
+    return '<h2>Techniques</h2>\n<ul class="legend">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+def _html_article(analysis: Analysis) -> str:
+    spans = analysis.spans
+    text = analysis.text
+    out = ['<section class="article">\n']
+    for row in layout(text, spans, analysis.sentences):
+        score = row.score
+        margin = (
+            ""
+            if score is None
+            else f'{score:.2f}<span class="bar" style="width:{score * 100:.0f}%"></span>'
+        )
+        row_class = "row paragraph" if row.new_paragraph else "row"
+        out.append(f'<div class="{row_class}"><div class="margin">{margin}</div><div class="text">')
+        for segment in row.segments:
+            out.append(_html_segment(text, spans, segment))
+        out.append("</div></div>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def _html_segment(text: str, spans: Sequence[Span], piece: Segment) -> str:
+    shown = _escape(display_text(text[piece.start : piece.end]))
+    if piece.span_ids:
+        ranked = rank_by_confidence(spans, piece.span_ids)
+        colours = [technique_style(spans[index].technique).colour for index in ranked]
+        css = f"background:{colours[0]}"
+        if len(ranked) > 1:
+            css += f";box-shadow:inset 0 -0.3em 0 {colours[1]}"
+        tooltip = "\n".join(_tooltip_line(index + 1, spans[index]) for index in ranked)
+        numbers = " ".join(str(index + 1) for index in ranked)
+        shown = (
+            f'<mark style="{css}" title="{_escape(tooltip)}" data-spans="{numbers}">{shown}</mark>'
+        )
+    if piece.markers:
+        shown += f'<sup class="ref">{",".join(map(str, piece.markers))}</sup>'
+    return shown
+
+
+def _tooltip_line(number: int, span: Span) -> str:
+    style = technique_style(span.technique)
+    confidence = "" if span.score is None else f", confidence {span.score:.0%}"
+    return f"[{number}] {style.name}{confidence}: {style.definition}"
+
+
+def _html_span_table(analysis: Analysis) -> str:
+    if not analysis.spans:
+        return ""
+    rows = []
+    for number, span in enumerate(analysis.spans, start=1):
+        style = technique_style(span.technique)
+        rows.append(
+            f'<tr><td class="num">{number}</td>'
+            f'<td><span class="chip" style="background:{style.colour}" '
+            f'title="{_escape(style.definition)}">{_escape(style.name)}</span></td>'
+            f'<td class="score">{score_text(span.score)}</td>'
+            f'<td class="fragment">{_escape(display_text(span.fragment(analysis.text)))}</td>'
+            f'<td class="meta">{span.start}–{span.end}</td></tr>'
+        )
+    return (
+        '<h2>Spans</h2>\n<table class="spans">\n<thead><tr><th>#</th><th>technique</th>'
+        "<th>score</th><th>fragment</th><th>characters</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n"
+    )

@@ -1,0 +1,181 @@
+"""Lay an article out for display: rows of text cut into segments at span boundaries.
+
+One engine serves every view of an analysis -- the terminal, the HTML report and the
+service's result page -- so they all cut rows, mark paragraphs, number spans and rank
+overlapping spans by the same rules. Offsets stay Python character indices end to end:
+the server cuts the text, so a browser never has to map code points to UTF-16 units
+(emoji cannot shift a highlight). Overlapping spans become segments that each list every
+span covering them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Protocol
+
+from propscan.core.spans import Span
+from propscan.core.techniques import TECHNIQUES, get_technique
+
+UNLABELLED_COLOUR = "#DDDDDD"
+
+
+class Scored(Protocol):
+    """A sentence (or anything) with offsets and a score, e.g. :class:`SentenceScore`."""
+
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A piece of text covered by the same spans (``span_ids`` index the span list).
+
+    ``markers`` are the 1-based numbers of the spans whose last shown piece this is,
+    where a view puts a span's reference number.
+    """
+
+    start: int
+    end: int
+    span_ids: tuple[int, ...]
+    markers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One sentence (or a stretch of text outside any sentence, ``score`` ``None``)."""
+
+    start: int
+    end: int
+    score: float | None
+    segments: tuple[Segment, ...]
+    new_paragraph: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueStyle:
+    """How one technique is shown: its human name, colour and one-line definition."""
+
+    label: str
+    name: str
+    colour: str
+    definition: str
+
+
+def technique_style(label: str | None) -> TechniqueStyle:
+    """Name, colour and definition of ``label`` (a neutral style for unlabelled spans)."""
+    if label is None:
+        return TechniqueStyle(
+            "?", "Unlabelled", UNLABELLED_COLOUR, "A span whose technique is unknown."
+        )
+    technique = get_technique(label)
+    return TechniqueStyle(label, technique.name, technique.colour, technique.definition)
+
+
+def technique_index(label: str | None) -> int | None:
+    """Position of ``label`` among the 14 techniques (its colour slot), ``None`` if unknown."""
+    return TECHNIQUES.index(label) if label in TECHNIQUES else None
+
+
+def rank_by_confidence(spans: Sequence[Span], span_ids: Sequence[int]) -> list[int]:
+    """``span_ids`` from the most to the least confident span (earlier spans first on ties)."""
+    return sorted(span_ids, key=lambda index: (-(spans[index].score or 0.0), index))
+
+
+def display_text(text: str) -> str:
+    """Text for display: line breaks of any convention become ``\\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def row_ranges(text: str, sentences: Sequence[Scored]) -> list[tuple[int, int, float | None]]:
+    """Sentence ranges in order, plus any non-blank text between them as unscored rows."""
+    ranges: list[tuple[int, int, float | None]] = []
+    cursor = 0
+
+    def add_gap(gap_start: int, gap_end: int) -> None:
+        gap = text[gap_start:gap_end]
+        if gap.strip():
+            left = gap_start + len(gap) - len(gap.lstrip())
+            right = gap_end - (len(gap) - len(gap.rstrip()))
+            ranges.append((left, right, None))
+
+    for sentence in sorted(sentences, key=lambda s: (s.start, s.end)):
+        start, end = max(sentence.start, cursor), min(sentence.end, len(text))
+        if start >= end:
+            continue
+        add_gap(cursor, start)
+        ranges.append((start, end, float(sentence.score)))
+        cursor = end
+    add_gap(cursor, len(text))
+    return ranges
+
+
+def paragraph_starts(text: str, ranges: Sequence[tuple[int, int, object]]) -> list[bool]:
+    """Whether each row starts a paragraph.
+
+    A text that separates paragraphs with blank lines (PTC articles: one sentence per
+    line) starts one after a blank line; a text without blank lines (extracted web
+    pages: one paragraph per line) starts one at every line break.
+    """
+    breaks = [0] + [
+        display_text(text[previous[1] : current[0]]).count("\n")
+        for previous, current in pairwise(ranges)
+    ]
+    needed = 2 if any(count >= 2 for count in breaks) else 1
+    return [index > 0 and count >= needed for index, count in enumerate(breaks)]
+
+
+def cut(spans: Sequence[Span], ranges: Sequence[tuple[int, int]]) -> list[list[Segment]]:
+    """Cut each of the sorted, disjoint ``ranges`` of text into segments at span boundaries.
+
+    Text outside ``ranges`` is not shown, so a span's marker goes on its last shown segment.
+    """
+    starting: dict[int, list[int]] = {}
+    ending: dict[int, list[int]] = {}
+    for index, span in enumerate(spans):
+        starting.setdefault(span.start, []).append(index)
+        ending.setdefault(span.end, []).append(index)
+    points = sorted({*starting, *ending, *(bound for bounds in ranges for bound in bounds)})
+    rows: list[list[tuple[int, int, tuple[int, ...]]]] = [[] for _ in ranges]
+    last_piece: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+    row = 0
+    for start, end in pairwise(points):
+        active.difference_update(ending.get(start, ()))
+        active.update(starting.get(start, ()))
+        while row < len(ranges) and ranges[row][1] <= start:
+            row += 1
+        if row == len(ranges):
+            break
+        if ranges[row][0] <= start:
+            covering = tuple(sorted(active))
+            rows[row].append((start, end, covering))
+            for index in covering:
+                last_piece[index] = (row, len(rows[row]) - 1)
+    markers: dict[tuple[int, int], list[int]] = {}
+    for index, place in sorted(last_piece.items()):
+        markers.setdefault(place, []).append(index + 1)
+    return [
+        [
+            Segment(start, end, covering, tuple(markers.get((number, position), ())))
+            for position, (start, end, covering) in enumerate(pieces)
+        ]
+        for number, pieces in enumerate(rows)
+    ]
+
+
+def layout(text: str, spans: Sequence[Span], sentences: Sequence[Scored]) -> tuple[Row, ...]:
+    """Rows of the article (its sentences), each cut wherever a span starts or ends.
+
+    A segment's ``span_ids`` index into ``spans``; the segments of all rows together
+    cover every character of every span that lies inside a row.
+    """
+    ranges = row_ranges(text, sentences)
+    pieces = cut(spans, [(start, end) for start, end, _ in ranges])
+    paragraphs = paragraph_starts(text, ranges)
+    return tuple(
+        Row(start, end, score, tuple(segments), paragraph)
+        for (start, end, score), segments, paragraph in zip(ranges, pieces, paragraphs, strict=True)
+    )
