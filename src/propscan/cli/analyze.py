@@ -19,6 +19,7 @@ from propscan.core.checks import check_text, check_threshold
 from propscan.core.spans import Article
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
+from propscan.examples import sample_article
 from propscan.pipeline import analyze
 from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
 from propscan.render.html import render_html
@@ -38,11 +39,19 @@ class OutputFormat(StrEnum):
 @app.command("analyze")
 def analyze_command(
     source: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            metavar="INPUT", help="Article text file, '-' for standard input, or an http(s) URL."
+            metavar="[INPUT]",
+            help="Article text file, '-' for standard input, or an http(s) URL.",
+            show_default=False,
         ),
-    ],
+    ] = None,
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example", help="Analyse the short sample article shipped with propscan."
+        ),
+    ] = False,
     model: Annotated[
         Path | None,
         typer.Option(help="Model directory (default: the model shipped with propscan)."),
@@ -81,10 +90,20 @@ def analyze_command(
     ] = False,
 ) -> None:
     """Find propaganda techniques in one news article."""
+    if (source is None) == (not example):
+        raise PropscanError(
+            "give an article (a file, '-' for standard input or a URL) or --example, not both"
+            if example
+            else "give an article: a text file, '-' for standard input, a URL, or --example"
+        )
     check_threshold(threshold)
     keep = parse_techniques(techniques) if techniques is not None else None
     with _status("Reading the article…"):
-        article = read_article(source, allow_private=allow_private_urls)
+        article = (
+            sample_article()
+            if source is None
+            else read_article(source, allow_private=allow_private_urls)
+        )
     with _status("Analysing…"):
         analysis = analyze(
             article.text,
