@@ -148,9 +148,7 @@ def test_offsets_survive_a_tokenizer_that_cuts_words_differently() -> None:
 
 def test_techniques_filter_and_spans_key(tmp_path: Path) -> None:
     nlp = spacy.blank("en")
-    nlp.add_pipe(
-        "propscan", config={"spans_key": "loaded", "techniques": ["Loaded_Language"]}
-    )
+    nlp.add_pipe("propscan", config={"spans_key": "loaded", "techniques": ["Loaded_Language"]})
     doc = nlp(sample_text())
     assert "propaganda" not in doc.spans
     assert {span.label_ for span in doc.spans["loaded"]} == {"Loaded_Language"}

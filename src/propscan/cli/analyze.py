@@ -48,9 +48,7 @@ def analyze_command(
     ] = None,
     example: Annotated[
         bool,
-        typer.Option(
-            "--example", help="Analyse the short sample article shipped with propscan."
-        ),
+        typer.Option("--example", help="Analyse the short sample article shipped with propscan."),
     ] = False,
     model: Annotated[
         Path | None,
