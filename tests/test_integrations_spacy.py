@@ -13,6 +13,8 @@ import pytest
 
 spacy = pytest.importorskip("spacy", reason="the spaCy component needs the 'spacy' extra")
 
+from stubs import FixedDetector  # noqa: E402
+
 from propscan.data import Span  # noqa: E402
 from propscan.detector import DEFAULT_MODEL_DIR, Prediction  # noqa: E402
 from propscan.errors import PropscanError  # noqa: E402
@@ -36,19 +38,6 @@ class CountingDetector:
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         self.batches.append(len(texts))
         return self.inner.predict(texts, threshold=threshold)  # type: ignore[attr-defined]
-
-
-class FixedDetector:
-    """A stand-in model that marks given character spans in every text."""
-
-    name = "fixed"
-    version = "0"
-
-    def __init__(self, spans: Sequence[Span]) -> None:
-        self.spans = tuple(spans)
-
-    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
-        return [Prediction(tuple(s for s in self.spans if s.end <= len(t))) for t in texts]
 
 
 def spans_of(doc: object, key: str = "propaganda") -> list[tuple[int, int, str, float]]:

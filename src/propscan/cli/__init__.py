@@ -12,6 +12,7 @@ from propscan.cli import (  # noqa: F401
     batch,
     corpus,
     evaluate,
+    labelstudio,
     score,
     serve,
     techniques,

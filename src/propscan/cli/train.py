@@ -16,9 +16,10 @@ from propscan.evaluation.model_card import train_with_card
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
     data: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2)."
+            help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2); "
+            "repeat to train on several corpora together (dev scores come from the first).",
         ),
     ] = None,
     encoder: Annotated[

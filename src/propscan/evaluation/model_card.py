@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import SUMMARY_COLUMNS, evaluate
 from propscan.models.base import Detector
 from propscan.models.registry import load_detector
-from propscan.ptc.splits import Split, load_split, resolve_data_dir
+from propscan.ptc.splits import Split, load_combined_split, load_split, resolve_data_dir
 
 CARD_FILE = "MODEL_CARD.md"
 FACTS_FILE = "training.json"
@@ -238,7 +239,7 @@ def _train_transformer(
 
 def train_with_card(
     out: str | os.PathLike[str],
-    data: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     *,
     baseline: bool = False,
     encoder: str | os.PathLike[str] | None = None,
@@ -252,12 +253,16 @@ def train_with_card(
 ) -> tuple[Path, dict[str, Any]]:
     """Train a model on PTC train into ``out``, score it on dev and write its model card.
 
-    ``baseline`` trains the classical model instead of the transformer; a run resumes
-    from ``out/checkpoint``. Returns the card's path and the facts it was written from.
+    ``data`` is a corpus directory or several, trained on together (dev scores come from
+    the first); ``baseline`` trains the classical model instead of the transformer; a
+    run resumes from ``out/checkpoint``. Returns the card's path and the facts it was
+    written from.
     """
     folder = Path(out)
-    root = resolve_data_dir(data)
-    split = load_split(root, "train")
+    given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
+    roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
+    root = roots[0]
+    split = load_combined_split(roots, "train")
     started = time.monotonic()
     if baseline:
         facts = _train_baseline(
@@ -275,6 +280,8 @@ def train_with_card(
             quantize=quantize,
             progress=progress,
         )
+    if len(roots) > 1:
+        facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
     detector = load_detector(folder)
     if evaluate_dev:
         dev = dev_evaluation(detector, root, folder)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from propscan.core.spans import Annotations, Article
+from propscan.core.spans import Annotations, Article, Span
 from propscan.errors import PropscanError
 from propscan.ptc.io import articles_dir, combined_labels_path, read_articles, read_labels
 
@@ -59,6 +59,31 @@ def load_split(data: str | os.PathLike[str] | None, split: str) -> Split:
     gold = read_labels(combined_labels_path(root, split, "flc"), "flc", by_id)
     spans = {article.id: gold[article.id] for article in articles}
     return Split(split, articles, Annotations(spans))
+
+
+def load_combined_split(roots: Sequence[str | os.PathLike[str]], split: str) -> Split:
+    """Split ``split`` of several PTC-layout corpora together, read in the order given.
+
+    An article found again in a later corpus (same id, same text) takes that corpus's
+    spans, so hand-corrected copies of articles replace the originals; the same id with a
+    different text is an error rather than a silent merge.
+    """
+    articles: dict[str, Article] = {}
+    gold: dict[str, tuple[Span, ...]] = {}
+    origin: dict[str, str] = {}
+    for root in roots:
+        part = load_split(root, split)
+        for article in part.articles:
+            earlier = articles.get(article.id)
+            if earlier is not None and earlier.text != article.text:
+                raise PropscanError(
+                    f"article {article.id!r} is in {origin[article.id]} and in {root} with "
+                    "different texts; rename one of them"
+                )
+            articles[article.id] = article
+            gold[article.id] = part.gold[article.id]
+            origin[article.id] = str(root)
+    return Split(split, list(articles.values()), Annotations(gold))
 
 
 def load_labelled(articles: str | os.PathLike[str], gold: str | os.PathLike[str]) -> Split:

@@ -1,0 +1,21 @@
+"""Stand-in models for tests that check adapters, not accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from propscan.data import Span
+from propscan.detector import Prediction
+
+
+class FixedDetector:
+    """Marks the given character spans in every text long enough to hold them."""
+
+    name = "fixed"
+    version = "0"
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self.spans = tuple(spans)
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        return [Prediction(tuple(s for s in self.spans if s.end <= len(t))) for t in texts]
