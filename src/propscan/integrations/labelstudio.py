@@ -94,7 +94,6 @@ def task_from_analysis(article_id: str, analysis: Analysis) -> dict[str, Any]:
             "from_name": FROM_NAME,
             "to_name": TO_NAME,
             "type": "labels",
-            "origin": "prediction",
             "value": {
                 "start": span.start,
                 "end": span.end,
