@@ -41,7 +41,7 @@ def analyze_command(
     source: Annotated[
         str | None,
         typer.Argument(
-            metavar="[INPUT]",
+            metavar="INPUT",
             help="Article text file, '-' for standard input, or an http(s) URL.",
             show_default=False,
         ),

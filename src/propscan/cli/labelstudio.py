@@ -29,7 +29,7 @@ def export_labelstudio(
     source: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[RESULTS_OR_ANALYSES]",
+            metavar="RESULTS_OR_ANALYSES",
             help="A 'propscan batch' results directory, or analyses from 'propscan analyze "
             "--format json' or the service (a .json file, a .jsonl file or a folder of .json).",
             show_default=False,
