@@ -304,3 +304,27 @@ def test_corpus_stats_of_the_mini_corpus(mini_train: Split) -> None:
     assert stats.span_length == {"p10": 7, "p25": 8, "p50": 17, "p75": 17, "p90": 34, "max": 34}
     assert stats.overlaps.pairs == 2 and stats.overlaps.same_offsets_pairs == 1
     assert stats.to_dict()["overlaps"]["spans_overlapping"] == 4
+
+
+def test_combined_split_lets_a_corrected_copy_replace_the_original(tmp_path: Path) -> None:
+    from propscan.corpus import load_combined_split
+
+    original = load_split(MINI, "train")
+    article = original.articles[0]
+    corrected = Annotations({article.id: (Span(0, 4, "Doubt"),)})
+    (tmp_path / "train-articles").mkdir()
+    (tmp_path / "train-articles" / f"article{article.id}.txt").write_text(
+        article.text, encoding="utf-8", newline=""
+    )
+    write_labels(combined_labels_path(tmp_path, "train", "flc"), corrected, "flc")
+
+    combined = load_combined_split([MINI, tmp_path], "train")
+    assert [a.id for a in combined.articles] == [a.id for a in original.articles]
+    assert combined.gold[article.id] == (Span(0, 4, "Doubt"),)
+    others = [a.id for a in original.articles[1:]]
+    assert combined.gold.restrict(others) == original.gold.restrict(others)
+    assert load_combined_split([MINI], "train").gold == original.gold
+
+    (tmp_path / "train-articles" / f"article{article.id}.txt").write_text("changed", "utf-8")
+    with pytest.raises(PropscanError, match="with different texts"):
+        load_combined_split([MINI, tmp_path], "train")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from collections.abc import Sequence
@@ -74,6 +75,24 @@ def test_blank_pipeline_marks_the_same_fragments_as_analyze(nlp: object) -> None
         assert span.start_char <= start < end <= span.end_char
         assert text[span.start_char : span.end_char].strip() == span.text.strip()
         assert " " not in text[span.start_char : start] and " " not in text[end : span.end_char]
+
+
+def test_blank_pipeline_matches_the_analyze_command(nlp: object) -> None:
+    from typer.testing import CliRunner
+
+    from propscan.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", "--example", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    expected = [
+        (s["start"], s["end"], s["technique"], round(s["score"], 6))
+        for s in json.loads(result.stdout)["spans"]
+    ]
+    assert spans_of(nlp(sample_text())) == expected  # type: ignore[operator]
+
+
+def test_blank_pipeline_on_the_shared_example_article(nlp: object, example_text: str) -> None:
+    assert spans_of(nlp(example_text)) == analysis_spans(example_text)  # type: ignore[operator]
 
 
 def test_sentencizer_before_the_component_changes_nothing(nlp: object) -> None:
