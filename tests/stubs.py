@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from propscan.data import Span
-from propscan.detector import Prediction
+from propscan.core.spans import Span
+from propscan.models.base import Prediction
 
 
 class FixedDetector:

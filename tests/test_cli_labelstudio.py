@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from propscan.cli import app
-from propscan.corpus import load_split
-from propscan.data import Span
-from propscan.pipeline import Analysis, ModelInfo
+from propscan.core.analysis import Analysis, ModelInfo
+from propscan.core.spans import Span
+from propscan.ptc.splits import load_split
 
 runner = CliRunner()
 MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"

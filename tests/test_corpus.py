@@ -307,7 +307,7 @@ def test_corpus_stats_of_the_mini_corpus(mini_train: Split) -> None:
 
 
 def test_combined_split_lets_a_corrected_copy_replace_the_original(tmp_path: Path) -> None:
-    from propscan.corpus import load_combined_split
+    from propscan.ptc.splits import load_combined_split
 
     original = load_split(MINI, "train")
     article = original.articles[0]

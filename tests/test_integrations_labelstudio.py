@@ -12,13 +12,14 @@ import pytest
 from stubs import FixedDetector
 
 from propscan.batch import run_batch
-from propscan.corpus import load_split
-from propscan.data import Span
+from propscan.core.analysis import Analysis, ModelInfo
+from propscan.core.spans import Span
+from propscan.core.techniques import TECHNIQUES, get_technique
 from propscan.errors import PropscanError
 from propscan.examples import sample_text
 from propscan.integrations import labelstudio
-from propscan.pipeline import Analysis, ModelInfo, analyze
-from propscan.techniques import TECHNIQUES, get_technique
+from propscan.pipeline import analyze
+from propscan.ptc.splits import load_split
 
 LabelInterface = pytest.importorskip(
     "label_studio_sdk.label_interface", reason="needs the 'labelstudio' extra"

@@ -16,11 +16,11 @@ spacy = pytest.importorskip("spacy", reason="the spaCy component needs the 'spac
 
 from stubs import FixedDetector  # noqa: E402
 
-from propscan.data import Span  # noqa: E402
-from propscan.detector import DEFAULT_MODEL_DIR, Prediction  # noqa: E402
+from propscan.core.spans import Span  # noqa: E402
 from propscan.errors import PropscanError  # noqa: E402
 from propscan.examples import sample_text  # noqa: E402
 from propscan.integrations.spacy import PropscanComponent, make_propscan  # noqa: E402
+from propscan.models.base import DEFAULT_MODEL_DIR, Prediction  # noqa: E402
 from propscan.pipeline import analyze, load_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 from stubs import FixedDetector
+from support.browser import browser_missing, chromium
+from support.server import running_server
 
 from propscan.service.app import create_app
-from propscan.service.browser import browser_missing, chromium
-from propscan.service.server import running_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Request, Route
@@ -43,6 +43,9 @@ def test_docs_pages_load_everything_from_the_service(client: TestClient, path: s
         assert response.status_code == 200, asset
         assert len(response.content) > 0
     assert "/api/openapi.json" in page.text
+    policy = page.headers["content-security-policy"]  # nothing from elsewhere, even if asked
+    assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
+    assert "http" not in policy and "*" not in policy
 
 
 def test_the_schema_lists_the_operations(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from propscan.data import Article
+from propscan.core.spans import Article
 
 #: File name of the sample article inside this package.
 SAMPLE_ARTICLE_FILE = "sample-article.txt"

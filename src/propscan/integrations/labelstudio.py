@@ -29,18 +29,18 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from propscan.corpus import (
+from propscan.core.analysis import Analysis, ModelInfo
+from propscan.core.spans import Annotations, Article, Span
+from propscan.core.techniques import all_techniques, check_technique
+from propscan.errors import PropscanError
+from propscan.ptc.io import (
     article_labels_dir,
     articles_dir,
     combined_labels_path,
-    load_split,
     write_article_labels,
     write_labels,
 )
-from propscan.data import Annotations, Article, Span
-from propscan.errors import PropscanError
-from propscan.pipeline import Analysis, ModelInfo
-from propscan.techniques import all_techniques, check_technique
+from propscan.ptc.splits import load_split
 
 #: ``name`` of the ``Labels`` control: results carry it as ``from_name``.
 FROM_NAME = "technique"
@@ -200,7 +200,8 @@ def _file_id(path: Path) -> str:
 def _read_batch_results(
     results: Path, input_path: str | os.PathLike[str] | None
 ) -> list[tuple[str, Analysis]]:
-    from propscan.batch import Columns, read_manifest, read_records, read_results
+    from propscan.batch.inputs import Columns, read_records
+    from propscan.batch.results import read_manifest, read_results
 
     manifest = read_manifest(results) or {}
     source = Path(input_path) if input_path is not None else Path(str(manifest.get("input", "")))

@@ -34,9 +34,12 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc, SpanGroup
 from spacy.util import minibatch
 
-from propscan.detector import DEFAULT_MODEL_DIR, Detector, read_model_config
+from propscan.core.analysis import Analysis
+from propscan.core.checks import check_threshold
+from propscan.core.techniques import TECHNIQUES, parse_techniques
 from propscan.errors import PropscanError
-from propscan.pipeline import Analysis, analyze_many, check_threshold, load_model, parse_techniques
+from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
+from propscan.pipeline import analyze_many, load_model
 
 #: The factory name: ``nlp.add_pipe(FACTORY_NAME)``.
 FACTORY_NAME = "propscan"
@@ -157,8 +160,6 @@ class PropscanComponent(Pipe):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        from propscan.techniques import TECHNIQUES
-
         return tuple(self.techniques) if self.techniques is not None else TECHNIQUES
 
     def to_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> None:
