@@ -37,9 +37,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    from propscan.evaluation.evaluate import SUMMARY_COLUMNS, evaluate
+    from propscan.evaluation.error_analysis import phrase_quality, si_by_length
+    from propscan.evaluation.evaluate import FLC_FILE, SUMMARY_COLUMNS, evaluate
     from propscan.models.baseline.train import train_baseline
     from propscan.models.registry import load_detector
+    from propscan.ptc.io import read_labels
     from propscan.ptc.splits import load_split
 
     dev = load_split(args.data, "dev")
@@ -48,6 +50,8 @@ def main() -> None:
         shipped = load_detector(args.model)
         result = evaluate(shipped, dev.articles, dev.gold, Path(scratch) / "model", progress=True)
         rows[f"{shipped.name} {shipped.version} (shipped), dev"] = result.summary()
+        predicted = read_labels(Path(scratch) / "model" / FLC_FILE, "flc")
+        per_technique = result.flc.per_technique
         if args.baseline_model:
             baseline = load_detector(args.baseline_model)
         else:
@@ -58,9 +62,26 @@ def main() -> None:
         )
         rows[f"{baseline.name} {baseline.version} (classical baseline), dev"] = result.summary()
     rows.update(PUBLISHED)
+    texts = {article.id: article.text for article in dev.articles}
+    analysis = {
+        "phrase quality (dev predictions)": phrase_quality(texts, predicted, dev.gold),
+        "SI by span length in words (dev)": si_by_length(texts, predicted, dev.gold),
+        "FLC by technique (dev)": {
+            technique: {
+                "precision": round(prf.precision, 4),
+                "recall": round(prf.recall, 4),
+                "f1": round(prf.f1, 4),
+                "predicted": prf.predicted_count,
+                "gold": prf.gold_count,
+            }
+            for technique, prf in per_technique.items()
+        },
+    }
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "accuracy.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (args.out / "accuracy.json").write_text(
+        json.dumps({"scores": rows, "analysis": analysis}, indent=2) + "\n", encoding="utf-8"
+    )
     header = "| system | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |"
     lines = [
         "# Accuracy on PTC v2 dev (75 articles)",
@@ -75,8 +96,27 @@ def main() -> None:
     for name, scores in rows.items():
         cells = ["" if scores.get(c) is None else f"{scores[c]:.3f}" for c, _ in SUMMARY_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _analysis_tables(analysis)
     (args.out / "accuracy.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
+
+
+def _analysis_tables(analysis: dict[str, dict]) -> list[str]:
+    """Markdown for the phrase-quality figures and the per-length and per-technique tables."""
+    lines = ["", "## Phrase quality of the shipped model's dev predictions", ""]
+    lines += [
+        f"- {key}: {value}" for key, value in analysis["phrase quality (dev predictions)"].items()
+    ]
+    for title in ("SI by span length in words (dev)", "FLC by technique (dev)"):
+        table = analysis[title]
+        columns = list(next(iter(table.values())))
+        lines += ["", f"## {title}", "", "| | " + " | ".join(columns) + " |"]
+        lines.append("|---" * (len(columns) + 1) + "|")
+        lines += [
+            f"| {name} | " + " | ".join(str(v) for v in row.values()) + " |"
+            for name, row in table.items()
+        ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -14,13 +15,16 @@ from hypothesis import strategies as st
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
 from propscan.models.decoding import (
+    Calibration,
     Candidate,
     DecodingSettings,
     bridged_runs,
     current_setting_names,
     decode_subword_spans,
+    drop_dangling_end,
     extend_to_words,
     label_top_two,
+    merge_runs,
     resolve_threshold,
     runs_above,
     trim_span,
@@ -135,3 +139,72 @@ def test_settings_of_a_newer_version_are_ignored_with_a_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DecodingSettings.from_config({"si_threshold": 0.3})
+
+
+# --- phrases ----------------------------------------------------------------------------
+
+
+def _word_offsets(text: str) -> np.ndarray:
+    return np.asarray([m.span() for m in re.finditer(r"\w+|[^\w\s]", text)], dtype=np.int64)
+
+
+def test_merge_runs_joins_close_fragments_on_one_line_only() -> None:
+    text = "They lie and cheat.\nThey steal"
+    offsets = _word_offsets(text)
+    runs = [(1, 2), (3, 4), (6, 7)]  # "lie", "cheat", "steal"
+    assert merge_runs(text, offsets, runs, max_gap=5) == [(1, 4), (6, 7)]
+    assert merge_runs(text, offsets, runs, max_gap=3) == runs
+
+
+def test_dangling_function_words_are_dropped_from_the_end() -> None:
+    text = "They regroup themselves and attack."
+    end = text.index(" attack")
+    start, stop = drop_dangling_end(text, text.index("regroup"), end)
+    assert text[start:stop] == "regroup themselves"
+    assert drop_dangling_end(text, text.index("and"), end) == (text.index("and"), end)
+
+
+def test_phrase_decoding_drops_lone_stop_words_and_short_fragments() -> None:
+    text = "Them! The corrupt elite lies."
+    offsets = _word_offsets(text)
+    p = np.array([0.9, 0.1, 0.1, 0.9, 0.9, 0.9, 0.1])
+    found = decode_subword_spans(text, offsets, p, 0.5, trim_function_words=True)
+    assert [text[c.start : c.end] for c in found] == ["corrupt elite lies"]
+    assert decode_subword_spans(text, offsets, p, 0.5, min_characters=40) == []
+
+
+@given(st.text(alphabet="ab ,.;\n'’", max_size=60), st.data())
+def test_phrases_index_the_text_and_have_clean_edges(text: str, data: st.DataObject) -> None:
+    offsets = _word_offsets(text)
+    p = np.asarray(
+        data.draw(st.lists(st.floats(0, 1), min_size=len(offsets), max_size=len(offsets)))
+    )
+    gap = data.draw(st.integers(-1, 10))
+    for found in decode_subword_spans(text, offsets, p, 0.5, max_gap=gap, trim_function_words=True):
+        fragment = text[found.start : found.end]
+        assert fragment and fragment == fragment.strip() and fragment[-1] not in ".,:;"
+
+
+def test_calibration_is_monotone_and_the_identity_by_default() -> None:
+    calibration = Calibration(1.5, -0.1, 0.3)
+    scores = [calibration(p, 20) for p in (0.1, 0.3, 0.5, 0.9)]
+    assert scores == sorted(scores)
+    assert Calibration()(0.3, 10) == pytest.approx(0.3)
+
+
+def test_phrase_settings_round_trip_and_are_type_checked() -> None:
+    settings = DecodingSettings(
+        token_threshold=0.1, merge_gap=20, trim_function_words=True, calibration=(2.0, 0.1, -1.0)
+    )
+    assert DecodingSettings.from_config(settings.to_config()) == settings
+    with pytest.raises(PropscanError, match="true or false"):
+        DecodingSettings.from_config({"trim_function_words": 1})
+    with pytest.raises(PropscanError, match="3 numbers"):
+        DecodingSettings.from_config({"calibration": [1.0, 2.0]})
+
+
+def test_labels_can_carry_the_phrase_score_unscaled() -> None:
+    candidate = Candidate(0, 4, 0.8)
+    rows = np.array([[0.1, 0.6, 0.3]])
+    (span,) = label_top_two([candidate], rows, ("A", "B", "C"), 0.5, scale_by_technique=False)
+    assert (span.technique, span.score) == ("B", 0.8)

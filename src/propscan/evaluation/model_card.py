@@ -198,6 +198,7 @@ def _train_transformer(
     max_steps: int | None,
     max_articles: int | None,
     quantize: bool,
+    refit: bool,
     progress: bool,
 ) -> dict[str, Any]:
     from propscan.models.transformer.detector import KIND
@@ -208,7 +209,12 @@ def _train_transformer(
     )
 
     settings = TrainingSettings(
-        epochs=epochs, seed=seed, max_steps=max_steps, max_articles=max_articles, quantize=quantize
+        epochs=epochs,
+        seed=seed,
+        max_steps=max_steps,
+        max_articles=max_articles,
+        quantize=quantize,
+        refit=refit,
     )
     report = train_transformer(
         split.articles, split.gold, out, encoder=encoder, settings=settings, progress=progress
@@ -230,7 +236,11 @@ def _train_transformer(
         "data": {
             "corpus": "PTC v2 (SemEval-2020 Task 11)",
             "train articles": report.train_articles,
-            "validation articles": f"{report.validation_articles} (held out of train by id hash)",
+            "validation articles": (
+                f"{report.validation_articles} ({settings.validation_fraction:.0%} of train, held "
+                "out by id hash) chose every decoding setting"
+                + ("; the model was then fitted again on all of train" if refit else "")
+            ),
         },
         "quantized": report.quantized,
         "fit": report_as_dict(report)["fit"],
@@ -243,11 +253,12 @@ def train_with_card(
     *,
     baseline: bool = False,
     encoder: str | os.PathLike[str] | None = None,
-    epochs: int = 3,
+    epochs: int = 4,
     seed: int = 13,
     max_steps: int | None = None,
     max_articles: int | None = None,
     quantize: bool = True,
+    refit: bool = True,
     evaluate_dev: bool = True,
     progress: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
@@ -278,6 +289,7 @@ def train_with_card(
             max_steps=max_steps,
             max_articles=max_articles,
             quantize=quantize,
+            refit=refit,
             progress=progress,
         )
     if len(roots) > 1:

@@ -5,16 +5,24 @@ candidate span a probability per technique. The small pure functions here turn t
 numbers into spans, one rule each, so that a change to decoding happens in one place:
 
 1. **threshold** -- :func:`resolve_threshold`: the threshold a call gives, else the tuned one;
-2. **runs** -- :func:`runs_above` (consecutive tokens at or above the threshold) and
+2. **runs** -- :func:`runs_above` (consecutive tokens at or above the threshold),
+   :func:`merge_runs` (runs a few characters apart on one line joined) and
    :func:`bridged_runs` (word runs that bridge a few words below it, cut at line breaks);
 3. **edges** -- :func:`trim_span` drops whitespace and ``.,:;`` at both ends, as PTC
    annotations never start or end with them; :func:`extend_to_words` grows a sub-word
-   span to whole words;
+   span to whole words; :func:`drop_dangling_end` removes a trailing function word
+   ("… an open agreement and") that PTC annotators almost never end a span with;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
-   spans with a confidence;
-5. **labels** -- :func:`label_top_two` names each span's most probable technique, and the
+   spans with a confidence; lone stop words and too short fragments are dropped;
+5. **score** -- :class:`Calibration` maps a phrase's mean token probability and length
+   to the probability, fitted on held-out articles, that its characters are propaganda;
+6. **labels** -- :func:`label_top_two` names each span's most probable technique, and the
    second one when its probability reaches ``second_technique_threshold``.
+
+Why phrases: PTC's span scorer charges a whole unit of precision for every predicted
+fragment, however short, and pays recall for covered gold characters, so fragments
+a few characters apart are better joined and stray single words better dropped.
 
 :class:`DecodingSettings` holds the tuned values of the transformer, read from the
 ``decoding`` object of ``model.json``; a new setting is a new field with a default.
@@ -23,6 +31,7 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -34,6 +43,7 @@ import numpy as np
 from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
+from propscan.models.repetition import STOP_WORDS
 
 #: Characters a span never starts or ends with (the PTC v2 annotation convention).
 SPAN_EDGE_CHARACTERS = ".,:;"
@@ -42,7 +52,16 @@ MAX_GAP_WORDS = 3
 #: Setting names of older model files, and the name they have now.
 LEGACY_SETTING_NAMES: dict[str, str] = {"second_threshold": "second_technique_threshold"}
 
+#: Words PTC annotators almost never end a span with (about 1% of train gold spans do),
+#: while a thresholded run often stops on them: "regroup themselves and".
+_DANGLING_END_WORDS = """a an and as at because been before being between but by can could
+    for from had has have his in into its may might must nor of on or per should than the
+    their through to under via was were when where which while who whom whose will with
+    within without would"""
+DANGLING_END_WORDS = frozenset(_DANGLING_END_WORDS.split())
+
 _WORD_CHAR = re.compile(r"\w")
+_WORD = re.compile(r"\w+")
 
 
 class Candidate(NamedTuple):
@@ -109,6 +128,22 @@ def bridged_runs(
     return runs
 
 
+def merge_runs(
+    text: str, offsets: np.ndarray, runs: Sequence[tuple[int, int]], max_gap: int
+) -> list[tuple[int, int]]:
+    """Join runs at most ``max_gap`` characters apart with no line break between them."""
+    merged: list[tuple[int, int]] = []
+    for first, last in runs:
+        if merged:
+            gap_start = int(offsets[merged[-1][1] - 1][1])
+            gap_end = int(offsets[first][0])
+            if gap_end - gap_start <= max_gap and "\n" not in text[gap_start:gap_end]:
+                merged[-1] = (merged[-1][0], last)
+                continue
+        merged.append((first, last))
+    return merged
+
+
 # --- 3. edges --------------------------------------------------------------------------
 
 
@@ -139,23 +174,60 @@ def extend_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
+    """Remove trailing function words ("… agreement and") unless nothing else is left."""
+    words = list(_WORD.finditer(text, start, end))
+    while len(words) > 1 and words[-1].group().lower() in DANGLING_END_WORDS:
+        words.pop()
+        trimmed = trim_span(text, start, words[-1].end())
+        if trimmed is None:  # pragma: no cover - a word is left, so is a character
+            break
+        start, end = trimmed
+    return start, end
+
+
+def is_lone_stop_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one stop word ("them", "the") or no word at all."""
+    words = _WORD.findall(text[start:end].lower())
+    return not words or (len(words) == 1 and words[0] in STOP_WORDS)
+
+
 # --- 4. candidates ---------------------------------------------------------------------
 
 
 def decode_subword_spans(
-    text: str, offsets: np.ndarray, probabilities: np.ndarray, threshold: float
+    text: str,
+    offsets: np.ndarray,
+    probabilities: np.ndarray,
+    threshold: float,
+    *,
+    max_gap: int = -1,
+    min_characters: int = 0,
+    trim_function_words: bool = False,
 ) -> list[Candidate]:
-    """Spans of a sub-word model: runs of tokens at or above ``threshold``, trimmed and grown
-    to whole words; the confidence is the mean probability of the run's tokens.
+    """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
+    most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
+    the confidence is the mean probability of the span's tokens.
 
-    Two runs that grow into the same span (pieces of one word) give it once.
+    ``trim_function_words`` drops trailing function words and lone stop words; spans
+    shorter than ``min_characters`` are dropped. Two runs that grow into the same span
+    (pieces of one word) give it once.
     """
+    runs = runs_above(probabilities, threshold)
+    if max_gap >= 0:
+        runs = merge_runs(text, offsets, runs, max_gap)
     candidates: list[Candidate] = []
-    for first, last in runs_above(probabilities, threshold):
+    for first, last in runs:
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
         if trimmed is None:
             continue
         start, end = extend_to_words(text, *trimmed)
+        if trim_function_words:
+            start, end = drop_dangling_end(text, start, end)
+            if is_lone_stop_word(text, start, end):
+                continue
+        if end - start < min_characters:
+            continue
         if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
             continue
         candidates.append(Candidate(start, end, float(probabilities[first:last].mean())))
@@ -186,7 +258,38 @@ def decode_word_spans(
     return candidates
 
 
-# --- 5. labels -------------------------------------------------------------------------
+# --- 5. score --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Platt scaling of a phrase's mean token probability and length, fitted on validation.
+
+    ``probability = sigmoid(a * logit(p) + b * log(characters) + c)``; the identity
+    (a=1, b=0, c=0) leaves the mean token probability as it is. A calibrated score of 0.7
+    means that, on held-out articles, about 70% of such a phrase's characters lay inside
+    spans the annotators marked.
+    """
+
+    a: float = 1.0
+    b: float = 0.0
+    c: float = 0.0
+
+    def __call__(self, probability: float, characters: int) -> float:
+        return self.of_features(*self.features(probability, characters))
+
+    def of_features(self, logit: float, log_characters: float) -> float:
+        z = self.a * logit + self.b * log_characters + self.c
+        return 0.5 * (1.0 + math.tanh(0.5 * z))
+
+    @staticmethod
+    def features(probability: float, characters: int) -> tuple[float, float]:
+        """The logit of the probability and the log length that the scaling reads."""
+        p = min(max(probability, 1e-6), 1 - 1e-6)
+        return math.log(p / (1 - p)), math.log(max(characters, 1))
+
+
+# --- 6. labels -------------------------------------------------------------------------
 
 
 def label_top_two(
@@ -196,13 +299,14 @@ def label_top_two(
     second_technique_threshold: float,
     *,
     digits: int | None = None,
+    scale_by_technique: bool = True,
 ) -> list[Span]:
     """Each candidate with its most probable technique, plus the second most probable one
     when its probability reaches ``second_technique_threshold`` (and is above 0).
 
     ``probabilities[i, k]`` is the probability of ``labels[k]`` for candidate ``i``; a
-    span's score is its confidence times the technique's probability, rounded to
-    ``digits`` decimals when given.
+    span's score is its confidence, times the technique's probability when
+    ``scale_by_technique``, rounded to ``digits`` decimals when given.
     """
     spans: list[Span] = []
     for candidate, row in zip(candidates, probabilities, strict=True):
@@ -210,7 +314,7 @@ def label_top_two(
             probability = float(row[k])
             if rank == 1 and (probability < second_technique_threshold or probability <= 0.0):
                 break
-            score = candidate.confidence * probability
+            score = candidate.confidence * (probability if scale_by_technique else 1.0)
             spans.append(
                 Span(
                     candidate.start,
@@ -240,6 +344,25 @@ class DecodingSettings:
     #: Share of the companion model in token propaganda and span technique probabilities.
     companion_si_weight: float = 0.0
     companion_technique_weight: float = 0.0
+    #: Token probability that starts a candidate phrase (None: ``si_threshold``, and
+    #: then ``si_threshold`` decides on the mean token probability, as before phrases).
+    token_threshold: float | None = None
+    #: Fragments at most this many characters apart on one line are joined (-1: never).
+    merge_gap: int = -1
+    #: Shorter phrases are dropped (0: keep every length).
+    min_characters: int = 0
+    #: Drop trailing function words and lone stop words.
+    trim_function_words: bool = False
+    #: Platt coefficients (a, b, c) of :class:`Calibration`; the decision threshold
+    #: ``si_threshold`` applies to the calibrated score when ``token_threshold`` is set.
+    calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    #: Repetition only for fragments that recur in the article.
+    repetition_needs_recurrence: bool = False
+    #: Token probabilities are multiplied by the sentence probability to this power (0: off).
+    sentence_gate: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calibration", tuple(float(v) for v in self.calibration))
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any], where: str = "model.json") -> DecodingSettings:
@@ -256,17 +379,37 @@ class DecodingSettings:
             if name not in known:
                 _unknown_setting(name, list(known), where)
                 continue
-            expected = type(known[name].default)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise PropscanError(f"{where}: decoding setting {name!r} must be a number")
-            if expected is int and not isinstance(value, int):
-                raise PropscanError(f"{where}: decoding setting {name!r} must be a whole number")
-            chosen[name] = value
+            chosen[name] = _checked_value(name, value, known[name].default, where)
         return cls(**chosen)
 
     def to_config(self) -> dict[str, Any]:
         """The ``decoding`` object of ``model.json``."""
-        return asdict(self)
+        values = asdict(self)
+        values["calibration"] = [round(v, 6) for v in self.calibration]
+        return values
+
+
+def _checked_value(name: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` if it has the type of the setting's default, else a clear error."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise PropscanError(f"{where}: decoding setting {name!r} must be true or false")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple) or len(value) != len(default) or any(
+            isinstance(v, bool) or not isinstance(v, int | float) for v in value
+        ):
+            raise PropscanError(
+                f"{where}: decoding setting {name!r} must be a list of {len(default)} numbers"
+            )
+        return tuple(float(v) for v in value)
+    if value is None and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PropscanError(f"{where}: decoding setting {name!r} must be a number")
+    if isinstance(default, int) and not isinstance(value, int):
+        raise PropscanError(f"{where}: decoding setting {name!r} must be a whole number")
+    return value
 
 
 def current_setting_names(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -166,15 +166,21 @@ def _tune_thresholds(
 
 
 def train_baseline(
-    articles: Sequence[Article], gold: Annotations, *, seed: int = 0, progress: bool = True
+    articles: Sequence[Article],
+    gold: Annotations,
+    *,
+    seed: int = 0,
+    validation_fraction: float = 0.1,
+    progress: bool = True,
 ) -> BaselineDetector:
     """Train on ``articles`` minus the held-out validation part, which tunes the thresholds.
 
-    The validation part is :func:`propscan.ptc.splits.validation_ids` of the article ids; when
-    it is empty (tiny training sets) the default thresholds are kept.
+    The validation part is :func:`propscan.ptc.splits.validation_ids` of the article ids
+    (``validation_fraction`` of them); when it is empty (tiny training sets, or a fraction
+    of 0) the default thresholds are kept.
     """
     check_gold(articles, gold, "training")
-    held_out = validation_ids(article.id for article in articles)
+    held_out = validation_ids((article.id for article in articles), validation_fraction)
     fit_articles = [article for article in articles if article.id not in held_out]
     tune_articles = [article for article in articles if article.id in held_out]
     if not fit_articles:

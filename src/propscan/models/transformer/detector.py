@@ -1,10 +1,11 @@
 """The transformer detector: onnxruntime encoder, numpy heads, the shared span decoder.
 
 The exported graph maps ``input_ids``/``attention_mask`` to per-token propaganda
-logits, per-token technique logits and hidden states; the span classifier (a small
-MLP over boundary and mean token states plus document features) runs in numpy.
-Windows overlap, and token outputs are averaged over every window that saw them.
-Spans are decoded by :mod:`propscan.models.decoding` with the settings of ``model.json``.
+logits, per-token technique logits, hidden states and (in models trained since the
+sentence head) per-token "my sentence holds propaganda" logits; the span classifier
+(a small MLP over boundary and mean token states plus document features) runs in
+numpy. Windows overlap, and token outputs are averaged over every window that saw them.
+Phrases are decoded by :mod:`propscan.models.decoding` with the settings of ``model.json``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ from typing import Any
 
 import numpy as np
 
+from propscan.core.checks import check_threshold
+from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScore, read_model_config, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.decoding import (
+    Calibration,
     Candidate,
     DecodingSettings,
     decode_subword_spans,
     label_top_two,
-    resolve_threshold,
 )
+from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.encoding import (
     TokenizedText,
     batch_windows,
@@ -39,8 +43,11 @@ from propscan.models.transformer.encoding import (
     tokenize,
 )
 
-#: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H])
-EncoderFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H],
+#: sentence_logits [B,T] or None for models without a sentence head)
+EncoderFn = Callable[
+    [np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+]
 
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
@@ -63,6 +70,8 @@ class TokenOutputs:
     technique_prob: np.ndarray  # [n, K]
     hidden: np.ndarray  # [n, H]
     companion_si_prob: np.ndarray | None = None  # [n], the companion's word probabilities
+    #: [n], probability that the token's sentence holds propaganda (mean over the sentence)
+    sentence_prob: np.ndarray | None = None
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -78,21 +87,28 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def normalise_fragment(fragment: str) -> str:
-    return " ".join(fragment.lower().split())
-
-
-def span_features(text: str, span: Span, n_tokens: int) -> np.ndarray:
+def span_features(index: RepetitionIndex, span: Span, n_tokens: int) -> np.ndarray:
     """Document-level features of a span: its length and how often it recurs in the article.
 
-    Repetition is a document-level technique that a window-bound encoder cannot see.
+    Repetition is a document-level technique that a window-bound encoder cannot see; the
+    article's :class:`RepetitionIndex` is built once, so each span costs O(span).
     """
-    fragment = normalise_fragment(text[span.start : span.end])
-    repeats = normalise_fragment(text).count(fragment) - 1 if fragment else 0
-    repeats = max(repeats, 0)
+    repeats = index.repeats(span.start, span.end)
     return np.array(
         [np.log1p(n_tokens) / 4.0, np.log1p(repeats), float(repeats > 0)], dtype=np.float32
     )
+
+
+def sentence_means(text: str, tokens: TokenizedText, probabilities: np.ndarray) -> np.ndarray:
+    """Each token gets the mean sentence-head probability of the tokens of its sentence."""
+    bounds = split_sentences(text)
+    if not bounds or not len(tokens):
+        return probabilities
+    starts = np.asarray([start for start, _ in bounds])
+    sentence = np.clip(np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1, 0, None)
+    totals = np.bincount(sentence, weights=probabilities, minlength=len(bounds))
+    sizes = np.bincount(sentence, minlength=len(bounds))
+    return (totals / np.maximum(sizes, 1))[sentence].astype(np.float32)
 
 
 N_SPAN_FEATURES = 3
@@ -187,14 +203,15 @@ class TransformerDetector:
                 f"{path / ENCODER_FILE}: cannot load the ONNX encoder ({error})"
             ) from error
 
+        names = ["si_logits", "technique_logits", "hidden"]
+        if "sentence_logits" in {output.name for output in session.get_outputs()}:
+            names.append("sentence_logits")
+
         def run(
             input_ids: np.ndarray, mask: np.ndarray
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            si, technique, hidden = session.run(
-                ["si_logits", "technique_logits", "hidden"],
-                {"input_ids": input_ids, "attention_mask": mask},
-            )
-            return si, technique, hidden
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+            outputs = session.run(names, {"input_ids": input_ids, "attention_mask": mask})
+            return outputs[0], outputs[1], outputs[2], outputs[3] if len(outputs) > 3 else None
 
         companion = None
         if (path / COMPANION_DIR / "model.json").is_file():
@@ -233,20 +250,30 @@ class TransformerDetector:
         ]
         sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
         counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
+        has_sentence_head = False
         for begin in range(0, len(jobs), self.windows_per_call):
             chunk = jobs[begin : begin + self.windows_per_call]
             ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
             input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
-            si, technique, hidden = self.encoder(input_ids, mask)
+            si, technique, hidden, sentence = self.encoder(input_ids, mask)
+            has_sentence_head = sentence is not None
+            if sentence is None:
+                sentence = np.zeros_like(si)
             for row, (i, window) in enumerate(chunk):
                 n = window.end - window.start
-                parts = (si[row, 1 : n + 1], technique[row, 1 : n + 1], hidden[row, 1 : n + 1])
+                parts = (
+                    si[row, 1 : n + 1],
+                    technique[row, 1 : n + 1],
+                    hidden[row, 1 : n + 1],
+                    sentence[row, 1 : n + 1],
+                )
                 if sums[i] is None:
                     n_all = len(tokenized[i])
                     sums[i] = [
                         np.zeros(n_all, dtype=np.float32),
                         np.zeros((n_all, technique.shape[-1]), dtype=np.float32),
                         np.zeros((n_all, hidden.shape[-1]), dtype=np.float32),
+                        np.zeros(n_all, dtype=np.float32),
                     ]
                 for total, part in zip(sums[i], parts, strict=True):
                     total[window.start : window.end] += part
@@ -260,7 +287,7 @@ class TransformerDetector:
                     TokenOutputs(tokens, empty, np.zeros((0, len(self.techniques))), empty)
                 )
                 continue
-            si_sum, technique_sum, hidden_sum = sums[i]
+            si_sum, technique_sum, hidden_sum, sentence_sum = sums[i]
             c = counts[i]
             outputs.append(
                 TokenOutputs(
@@ -269,6 +296,9 @@ class TransformerDetector:
                     sigmoid(technique_sum / c[:, None]),
                     hidden_sum / c[:, None],
                     companion_si,
+                    sentence_means(texts[i], tokens, sigmoid(sentence_sum / c))
+                    if has_sentence_head
+                    else None,
                 )
             )
         return outputs
@@ -285,11 +315,16 @@ class TransformerDetector:
         return np.asarray(probabilities, dtype=np.float32)[index]
 
     def token_probabilities(self, outputs: TokenOutputs) -> np.ndarray:
-        """Per-token propaganda probability, mixed with the companion's when it has a share."""
+        """Per-token propaganda probability, mixed with the companion's when it has a share
+        and gated by the sentence head's probability when the gate is on."""
         weight = self.settings.companion_si_weight
-        if outputs.companion_si_prob is None or weight == 0.0:
-            return outputs.si_prob
-        return (1.0 - weight) * outputs.si_prob + weight * outputs.companion_si_prob
+        probabilities = outputs.si_prob
+        if outputs.companion_si_prob is not None and weight > 0.0:
+            probabilities = (1.0 - weight) * probabilities + weight * outputs.companion_si_prob
+        gate = self.settings.sentence_gate
+        if outputs.sentence_prob is not None and gate > 0.0:
+            probabilities = probabilities * outputs.sentence_prob**gate
+        return probabilities
 
     # -- the Detector protocol ----------------------------------------------------------
     def technique_probabilities(
@@ -297,13 +332,14 @@ class TransformerDetector:
     ) -> np.ndarray:
         """Technique distribution [len(spans), K] for character spans of an encoded text."""
         rows = []
+        index = RepetitionIndex.of(text)
         for span in spans:
             tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
             if tokens is None:
                 rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
                 continue
             first, last = tokens
-            features = span_features(text, span, last - first)
+            features = span_features(index, span, last - first)
             rows.append(span_representation(outputs.hidden, first, last, features))
         if not rows:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
@@ -312,25 +348,67 @@ class TransformerDetector:
         if self.companion is not None and weight > 0.0:
             companion = self.companion.technique_model.probabilities(text, list(spans))
             probabilities = (1.0 - weight) * probabilities + weight * companion
+        if self.settings.repetition_needs_recurrence and "Repetition" in self.techniques:
+            column = self.techniques.index("Repetition")
+            once = np.array([index.repeats(span.start, span.end) == 0 for span in spans])
+            probabilities = probabilities.copy()
+            probabilities[once, column] = 0.0
+            probabilities /= np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
         return probabilities
+
+    def phrases(
+        self, text: str, outputs: TokenOutputs, threshold: float | None = None
+    ) -> list[Candidate]:
+        """Candidate phrases with the score their decision is made on, kept at ``threshold``.
+
+        Models with a ``token_threshold`` start phrases at it and keep those whose
+        calibrated probability reaches the decision threshold (a ``threshold`` below the
+        token threshold also starts phrases lower, so that lower always finds more);
+        older models decide on runs at the decision threshold itself.
+        """
+        settings = self.settings
+        decision = settings.si_threshold if threshold is None else threshold
+        token_threshold = settings.token_threshold
+        if token_threshold is None:
+            token_threshold, decision = decision, 0.0
+        elif threshold is not None:
+            token_threshold = min(token_threshold, threshold)
+        calibration = Calibration(*settings.calibration)
+        found = []
+        for candidate in decode_subword_spans(
+            text,
+            outputs.tokens.offsets,
+            self.token_probabilities(outputs),
+            token_threshold,
+            max_gap=settings.merge_gap,
+            min_characters=settings.min_characters,
+            trim_function_words=settings.trim_function_words,
+        ):
+            score = calibration(candidate.confidence, candidate.end - candidate.start)
+            if score >= decision:
+                found.append(candidate._replace(confidence=score))
+        return found
 
     def decode(
         self, text: str, outputs: TokenOutputs, threshold: float | None = None
     ) -> Prediction:
-        """Spans from runs of tokens above the threshold, each labelled by the span head."""
-        threshold = self.settings.si_threshold if threshold is None else threshold
+        """Phrases kept at the threshold (the tuned one when None), labelled by the span head."""
         si_prob = self.token_probabilities(outputs)
         token_scores = tuple(
             TokenScore(int(start), int(end), float(p))
             for (start, end), p in zip(outputs.tokens.offsets, si_prob, strict=True)
         )
-        found = decode_subword_spans(text, outputs.tokens.offsets, si_prob, threshold)
+        found = self.phrases(text, outputs, threshold)
         return Prediction(
             spans=tuple(sorted(self.label(text, outputs, found))), token_scores=token_scores
         )
 
     def label(self, text: str, outputs: TokenOutputs, found: Sequence[Candidate]) -> list[Span]:
-        """Spans of ``found`` labelled with their one or two most probable techniques."""
+        """Spans of ``found`` labelled with their one or two most probable techniques.
+
+        Phrase models show each label with the phrase's calibrated score (the probability
+        its decision was made on); older models scale it by the technique's probability.
+        """
         probabilities = self.technique_probabilities(text, outputs, [c.span for c in found])
         return label_top_two(
             found,
@@ -338,13 +416,14 @@ class TransformerDetector:
             self.techniques,
             self.settings.second_technique_threshold,
             digits=SCORE_DIGITS,
+            scale_by_technique=self.settings.token_threshold is None,
         )
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans of every text; ``threshold`` (0..1) overrides the tuned one."""
-        cutoff = resolve_threshold(threshold, self.settings.si_threshold)
+        checked = check_threshold(threshold)
         return [
-            self.decode(text, outputs, cutoff)
+            self.decode(text, outputs, checked)
             for text, outputs in zip(texts, self.encode(texts), strict=True)
         ]
 

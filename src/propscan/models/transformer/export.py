@@ -25,7 +25,7 @@ class _ExportWrapper(nn.Module):
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.model(input_ids, attention_mask)
 
 
@@ -41,13 +41,14 @@ def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) 
         (example, mask),
         str(path),
         input_names=["input_ids", "attention_mask"],
-        output_names=["si_logits", "technique_logits", "hidden"],
+        output_names=["si_logits", "technique_logits", "hidden", "sentence_logits"],
         dynamic_axes={
             "input_ids": {0: "batch", 1: "tokens"},
             "attention_mask": {0: "batch", 1: "tokens"},
             "si_logits": {0: "batch", 1: "tokens"},
             "technique_logits": {0: "batch", 1: "tokens"},
             "hidden": {0: "batch", 1: "tokens"},
+            "sentence_logits": {0: "batch", 1: "tokens"},
         },
         opset_version=17,
         dynamo=False,

@@ -2,7 +2,8 @@
 
 :class:`TransformerNetwork` is the same model that :class:`TransformerDetector` runs
 with onnxruntime: the encoder with a per-token propaganda head, a per-token technique
-head and the span classifier whose weights become the numpy :class:`SpanHead`.
+head, a per-token "my sentence holds propaganda" head and the span classifier whose
+weights become the numpy :class:`SpanHead`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 
 class TransformerNetwork(nn.Module):
-    """Encoder with a propaganda head, a technique head and a span classifier."""
+    """Encoder with propaganda, technique and sentence heads and a span classifier."""
 
     def __init__(self, encoder: nn.Module, hidden_size: int, n_techniques: int) -> None:
         super().__init__()
@@ -33,17 +34,19 @@ class TransformerNetwork(nn.Module):
         self.dropout = nn.Dropout(0.1)
         self.si_head = nn.Linear(hidden_size, 1)
         self.technique_head = nn.Linear(hidden_size, n_techniques)
+        self.sentence_head = nn.Linear(hidden_size, 1)
         self.span_hidden = nn.Linear(3 * hidden_size + N_SPAN_FEATURES, hidden_size)
         self.span_out = nn.Linear(hidden_size, n_techniques)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         dropped = self.dropout(hidden)
         si = self.si_head(dropped).squeeze(-1)
         techniques = self.technique_head(dropped)
-        return si, techniques, hidden
+        sentence = self.sentence_head(dropped).squeeze(-1)
+        return si, techniques, hidden, sentence
 
     def classify_spans(self, representations: torch.Tensor) -> torch.Tensor:
         hidden = nn.functional.gelu(
@@ -87,7 +90,9 @@ class TorchEncoder:
     @torch.no_grad()
     def __call__(
         self, input_ids: np.ndarray, mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         self.model.eval()
-        si, techniques, hidden = self.model(torch.from_numpy(input_ids), torch.from_numpy(mask))
-        return si.numpy(), techniques.numpy(), hidden.numpy()
+        si, techniques, hidden, sentence = self.model(
+            torch.from_numpy(input_ids), torch.from_numpy(mask)
+        )
+        return si.numpy(), techniques.numpy(), hidden.numpy(), sentence.numpy()

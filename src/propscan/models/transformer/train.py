@@ -1,10 +1,12 @@
 """Fine-tuning the transformer detector (needs the ``train`` extra: torch, transformers).
 
-One encoder pass per window trains three heads at once: per-token propaganda (SI),
-per-token techniques (multi-label, so overlapping techniques are learned) and a span
-classifier over gold spans (TC). Decision thresholds are then tuned on a held-out
-part of train, the model is exported to ONNX (int8 when that keeps accuracy) and the
-classical companion is trained beside it with a tuned share.
+One encoder pass per window trains four heads at once: per-token propaganda (SI),
+per-token techniques (multi-label, so overlapping techniques are learned), "this
+token's sentence holds propaganda" (a coarser target that steadies SI) and a span
+classifier over gold spans (TC). Decoding is then chosen on a held-out quarter of
+train (:mod:`propscan.models.transformer.tuning`), the model is exported to ONNX (int8
+when that keeps accuracy) with the classical companion beside it, and by default the
+same recipe is fitted again on all of train and exported with the chosen settings.
 """
 
 from __future__ import annotations
@@ -16,25 +18,26 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from propscan.core.spans import Annotations, Article, Span, merge_spans, to_si_annotations
+from propscan.core.sentences import split_sentences
+from propscan.core.spans import Annotations, Article, Span, merge_spans
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.base import read_model_config, write_model_config
+from propscan.models.base import write_model_config
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding import DecodingSettings
+from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.detector import (
     COMPANION_DIR,
     ENCODER_FILE,
     KIND,
     MODEL_NAME,
     MODEL_VERSION,
-    TokenOutputs,
     TransformerDetector,
     span_features,
 )
@@ -46,8 +49,7 @@ from propscan.models.transformer.encoding import (
     tokenize,
 )
 from propscan.models.transformer.export import quantize_onnx, write_onnx_model
-from propscan.models.transformer.network import TorchEncoder, TransformerNetwork, build_network
-from propscan.ptc.scoring import score_flc, score_si
+from propscan.models.transformer.network import TransformerNetwork, build_network
 from propscan.ptc.splits import validation_ids
 
 try:
@@ -60,6 +62,10 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 
 DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: int8 is kept when held-out SI and FLC F1 drop by at most this much against fp32.
+QUANTIZATION_TOLERANCE = 0.005
+#: Sub-directory of a training run holding the model fitted without the validation part.
+SELECTION_DIR = "selection"
 
 
 def default_encoder_dir() -> Path:
@@ -78,8 +84,10 @@ def default_encoder_dir() -> Path:
 class TrainingSettings:
     """Everything that defines a training run; stored in the model card."""
 
-    epochs: int = 3
+    epochs: int = 4
     seed: int = 13
+    #: Share of train articles held out (by id hash) to choose thresholds and decoding.
+    validation_fraction: float = 0.25
     batch_size: int = 16
     encoder_lr: float = 8e-5
     head_lr: float = 1e-3
@@ -88,12 +96,16 @@ class TrainingSettings:
     window_tokens: int = 254
     window_stride: int = 192
     technique_loss_weight: float = 0.5
+    #: Weight of the auxiliary target "this token's sentence holds propaganda".
+    sentence_loss_weight: float = 0.5
     span_loss_weight: float = 1.0
     freeze_embeddings: bool = True
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True
     companion: bool = True
+    #: After choosing decoding on the validation part, fit again on every article.
+    refit: bool = True
     checkpoint_every: int = 25
 
 
@@ -102,7 +114,21 @@ class WindowExample:
     ids: np.ndarray
     si: np.ndarray
     techniques: np.ndarray
+    sentence: np.ndarray
     spans: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
+
+
+def sentence_targets(text: str, token_starts: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+    """1 for tokens whose sentence shares a character with a gold span, else 0."""
+    bounds = split_sentences(text)
+    if not bounds:
+        return np.zeros(len(token_starts), dtype=np.float32)
+    starts = np.asarray([start for start, _ in bounds])
+    labels = np.asarray(
+        [any(s.start < end and s.end > start for s in spans) for start, end in bounds],
+        dtype=np.float32,
+    )
+    return labels[np.clip(np.searchsorted(starts, token_starts, side="right") - 1, 0, None)]
 
 
 def make_examples(
@@ -118,24 +144,29 @@ def make_examples(
         if n == 0:
             continue
         si = np.zeros(n, dtype=np.float32)
+        sentence = sentence_targets(article.text, tokens.offsets[:, 0], gold[article.id])
         technique_targets = np.zeros((n, len(TECHNIQUES)), dtype=np.float32)
         for merged in merge_spans(gold[article.id]):
             found = token_range(tokens.offsets, merged)
             if found:
                 si[found[0] : found[1]] = 1.0
         gold_spans = []
+        index = RepetitionIndex.of(article.text)
         for span in gold[article.id]:
             found = token_range(tokens.offsets, span)
             if found is None or span.technique is None:
                 continue
             k = technique_index[span.technique]
             technique_targets[found[0] : found[1], k] = 1.0
-            features = span_features(article.text, span, found[1] - found[0])
+            features = span_features(index, span, found[1] - found[0])
             gold_spans.append((found[0], found[1], k, features))
         windows = make_windows(n, settings.window_tokens, settings.window_stride)
         window_examples = [
             WindowExample(
-                tokens.ids[w.start : w.end], si[w.start : w.end], technique_targets[w.start : w.end]
+                tokens.ids[w.start : w.end],
+                si[w.start : w.end],
+                technique_targets[w.start : w.end],
+                sentence[w.start : w.end],
             )
             for w in windows
         ]
@@ -160,6 +191,7 @@ def _batch_tensors(
     si = torch.zeros((len(batch), width))
     techniques = torch.zeros((len(batch), width, len(TECHNIQUES)))
     token_mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    sentence = torch.zeros((len(batch), width))
     for row, example in enumerate(batch):
         n = len(example.ids)
         input_ids[row, 0] = special["cls"]
@@ -169,12 +201,14 @@ def _batch_tensors(
         si[row, 1 : n + 1] = torch.from_numpy(example.si)
         techniques[row, 1 : n + 1] = torch.from_numpy(example.techniques)
         token_mask[row, 1 : n + 1] = True
+        sentence[row, 1 : n + 1] = torch.from_numpy(example.sentence)
     return {
         "input_ids": input_ids,
         "mask": mask,
         "si": si,
         "techniques": techniques,
         "token_mask": token_mask,
+        "sentence": sentence,
     }
 
 
@@ -265,7 +299,7 @@ def _restore(
 
 
 class _Loss:
-    """Token propaganda and technique losses, plus the span classifier's on gold spans."""
+    """Token propaganda, technique and sentence losses, plus the span classifier's."""
 
     def __init__(self, settings: TrainingSettings, special: dict[str, int]) -> None:
         self.settings = settings
@@ -275,11 +309,18 @@ class _Loss:
 
     def __call__(self, model: TransformerNetwork, batch: Sequence[WindowExample]) -> torch.Tensor:
         tensors = _batch_tensors(batch, self.special)
-        si_logits, technique_logits, hidden = model(tensors["input_ids"], tensors["mask"])
+        si_logits, technique_logits, hidden, sentence_logits = model(
+            tensors["input_ids"], tensors["mask"]
+        )
         token_mask = tensors["token_mask"]
         si_loss = self.bce(si_logits, tensors["si"])[token_mask].mean()
         technique_loss = self.bce(technique_logits, tensors["techniques"])[token_mask].mean()
-        loss = si_loss + self.settings.technique_loss_weight * technique_loss
+        sentence_loss = self.bce(sentence_logits, tensors["sentence"])[token_mask].mean()
+        loss = (
+            si_loss
+            + self.settings.technique_loss_weight * technique_loss
+            + self.settings.sentence_loss_weight * sentence_loss
+        )
         span_batch = _span_batch(hidden, batch)
         if span_batch is not None:
             span_loss = self.cross_entropy(model.classify_spans(span_batch[0]), span_batch[1])
@@ -352,119 +393,39 @@ def fit(
     }
 
 
-def score_decoding(
-    detector: TransformerDetector,
-    articles: Sequence[Article],
-    gold: Annotations,
-    outputs: Sequence[TokenOutputs],
-    threshold: float,
-) -> tuple[float, float]:
-    """SI F1 and FLC F1 of the detector's decoding at ``threshold`` on encoded articles."""
-    predicted = Annotations(
-        {
-            article.id: detector.decode(article.text, output, threshold).spans
-            for article, output in zip(articles, outputs, strict=True)
-        }
+def choose_decoding(
+    detector: TransformerDetector, validation: Sequence[Article], gold: Annotations
+) -> dict[str, Any]:
+    """Decoding chosen on held-out articles (key ``decoding``), with the scores it reached."""
+    from propscan.models.transformer.tuning import (
+        bootstrap_scores,
+        encode,
+        predict,
+        technique_hits,
+        tune_decoding,
     )
-    flc_gold = gold.restrict(a.id for a in articles)
-    si_gold = to_si_annotations(flc_gold)
-    return score_si(si_gold, to_si_annotations(predicted)).f1, score_flc(flc_gold, predicted).f1
 
-
-def technique_accuracy(
-    detector: TransformerDetector,
-    articles: Sequence[Article],
-    gold: Annotations,
-    outputs: Sequence[TokenOutputs],
-) -> float:
-    """Share of gold spans whose most probable technique is one of their gold techniques."""
-    correct = total = 0
-    for article, output in zip(articles, outputs, strict=True):
-        labels: dict[tuple[int, int], set[str]] = {}
-        for span in gold[article.id]:
-            labels.setdefault((span.start, span.end), set()).add(str(span.technique))
-        if not labels:
-            continue
-        offsets = sorted(labels)
-        spans = [Span(start, end) for start, end in offsets]
-        rows = detector.technique_probabilities(article.text, output, spans)
-        for offset, row in zip(offsets, rows, strict=True):
-            correct += detector.techniques[int(np.argmax(row))] in labels[offset]
-            total += 1
-    return correct / total if total else 0.0
-
-
-def tune_thresholds(
-    detector: TransformerDetector, articles: Sequence[Article], gold: Annotations
-) -> tuple[DecodingSettings, dict[str, float]]:
-    """Tune decoding on held-out articles, one choice at a time.
-
-    The companion's share of token probabilities and the SI threshold maximise SI F1;
-    its share of technique probabilities maximises technique accuracy on the gold
-    spans; the second-technique threshold maximises FLC F1. Sets ``detector.settings``.
-    """
-    outputs = detector.encode([article.text for article in articles])
-    base = detector.settings
-    si_weights = (0.0, 0.2, 0.35, 0.5) if detector.companion is not None else (0.0,)
-    best_si = (-1.0, base)
-    for weight in si_weights:
-        for threshold in np.arange(0.2, 0.71, 0.05):
-            detector.settings = replace(
-                base, companion_si_weight=weight, si_threshold=round(float(threshold), 2)
-            )
-            si_f1, _ = score_decoding(
-                detector, articles, gold, outputs, detector.settings.si_threshold
-            )
-            if si_f1 > best_si[0]:
-                best_si = (si_f1, detector.settings)
-    technique_weights = (0.0, 0.2, 0.35, 0.5, 0.65) if detector.companion is not None else (0.0,)
-    best_tc = (-1.0, best_si[1])
-    for weight in technique_weights:
-        detector.settings = replace(best_si[1], companion_technique_weight=weight)
-        accuracy = technique_accuracy(detector, articles, gold, outputs)
-        if accuracy > best_tc[0]:
-            best_tc = (accuracy, detector.settings)
-    best_flc = (-1.0, best_tc[1])
-    for second in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 1.01):
-        detector.settings = replace(best_tc[1], second_technique_threshold=second)
-        _, flc_f1 = score_decoding(
-            detector, articles, gold, outputs, detector.settings.si_threshold
-        )
-        if flc_f1 > best_flc[0]:
-            best_flc = (flc_f1, detector.settings)
-    detector.settings = best_flc[1]
-    scores = {
-        "si_f1": round(best_si[0], 4),
-        "tc_micro_f1": round(best_tc[0], 4),
-        "flc_f1": round(best_flc[0], 4),
+    data = encode(detector, validation, gold)
+    decoding, choices, calibration = tune_decoding(detector, data)
+    scores = bootstrap_scores(
+        data.gold,
+        predict(detector, data, decoding),
+        technique_hits(detector, data),
+        [article.id for article in validation],
+        samples=200,
+    )
+    return {
+        "si_f1": round(scores["si"].value, 4),
+        "tc_micro_f1": round(scores["tc"].value, 4),
+        "flc_f1": round(scores["flc"].value, 4),
+        "intervals (95%, bootstrap over articles)": {
+            key: [round(value.low, 4), round(value.high, 4)] for key, value in scores.items()
+        },
+        "calibration": calibration,
+        "choices": {choice.setting: choice.value for choice in choices},
+        "choices at a grid edge": [c.setting for c in choices if c.at_edge],
+        "decoding": decoding.to_config(),
     }
-    return detector.settings, scores
-
-
-def attach_companion(
-    model_dir: Path,
-    articles: Sequence[Article],
-    validation: Sequence[Article],
-    gold: Annotations,
-    seed: int,
-    progress: bool = True,
-) -> tuple[DecodingSettings, dict[str, float]]:
-    """Train the classical baseline beside the exported model and tune how much it counts.
-
-    The two models err differently (hashed word features vs. contextual states), so a
-    tuned mixture of their probabilities beats either; a share of 0 for both removes it.
-    Thresholds are re-tuned on the final (exported) detector.
-    """
-    companion = train_baseline([*articles, *validation], gold, seed=seed, progress=progress)
-    companion.save(model_dir / COMPANION_DIR)
-    detector = TransformerDetector.load(model_dir)
-    settings, scores = tune_thresholds(detector, validation, gold)
-    if settings.companion_si_weight == 0.0 and settings.companion_technique_weight == 0.0:
-        shutil.rmtree(model_dir / COMPANION_DIR)
-    config = read_model_config(model_dir)
-    config["decoding"] = settings.to_config()
-    write_model_config(model_dir, config)
-    return settings, scores
 
 
 @dataclass(frozen=True)
@@ -474,8 +435,8 @@ class TrainingReport:
     model_dir: Path
     settings: TrainingSettings
     decoding: DecodingSettings
-    validation: dict[str, float]
-    validation_fp32: dict[str, float]
+    validation: dict[str, Any]
+    validation_fp32: dict[str, Any]
     quantized: bool
     train_articles: int
     validation_articles: int
@@ -483,57 +444,95 @@ class TrainingReport:
     fit: dict[str, Any]
 
 
-def _split_articles(
-    articles: Sequence[Article], settings: TrainingSettings
-) -> tuple[list[Article], list[Article]]:
-    """The articles to fit on and the held-out validation articles that tune decoding."""
-    held_out = validation_ids(article.id for article in articles)
-    train_articles = [a for a in articles if a.id not in held_out]
-    validation = [a for a in articles if a.id in held_out]
-    if settings.max_articles is not None:
-        train_articles = train_articles[: settings.max_articles]
-        validation = validation[: max(1, settings.max_articles // 2)]
-    if not train_articles or not validation:
-        raise PropscanError("training needs articles both for fitting and for held-out tuning")
-    return train_articles, validation
-
-
-def _export(
-    model: TransformerNetwork,
+def fit_stage(
+    articles: Sequence[Article],
+    gold: Annotations,
     out: Path,
     encoder_dir: Path,
-    config: dict[str, Any],
-    validation: Sequence[Article],
-    gold: Annotations,
-    validation_fp32: dict[str, float],
-    quantize: bool,
-) -> tuple[bool, dict[str, float]]:
-    """Write the model directory; int8 when it costs at most a point of held-out SI and FLC F1.
+    settings: TrainingSettings,
+    progress: bool,
+) -> tuple[TransformerNetwork, dict[str, int], dict[str, Any]]:
+    """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``)."""
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    tokenizer = load_tokenizer(encoder_dir)
+    special = special_token_ids(tokenizer)
+    examples = make_examples(tokenizer, articles, gold, settings)
+    model = build_network(encoder_dir)
+    return model, special, fit(model, examples, special, settings, out, progress)
 
-    Returns whether the encoder is quantised and the held-out scores of the one kept.
-    """
+
+def export_stage(
+    model: TransformerNetwork,
+    config: dict[str, Any],
+    companion_articles: Sequence[Article],
+    gold: Annotations,
+    out: Path,
+    encoder_dir: Path,
+    settings: TrainingSettings,
+    companion_validation_fraction: float,
+    progress: bool,
+) -> Path:
+    """Write the fp32 model directory (with its companion); returns the fp32 ONNX path."""
     fp32_path = write_onnx_model(
         model, out / "checkpoint" / "encoder-fp32.onnx", out, encoder_dir, config
     )
-    quantized = False
-    validation_scores = validation_fp32
-    if quantize:
-        quantize_onnx(fp32_path, out / ENCODER_FILE)
-        int8 = TransformerDetector.load(out)
-        int8_outputs = int8.encode([a.text for a in validation])
-        threshold = int8.settings.si_threshold
-        si_f1, flc_f1 = score_decoding(int8, validation, gold, int8_outputs, threshold)
-        validation_int8 = {"si_f1": round(si_f1, 4), "flc_f1": round(flc_f1, 4)}
-        quantized = (
-            validation_fp32["si_f1"] - si_f1 <= 0.01 and validation_fp32["flc_f1"] - flc_f1 <= 0.01
+    if settings.companion:
+        companion = train_baseline(
+            companion_articles,
+            gold,
+            seed=settings.seed,
+            validation_fraction=companion_validation_fraction,
+            progress=progress,
         )
-        if quantized:
-            validation_scores = validation_int8
+        companion.save(out / COMPANION_DIR)
+    return fp32_path
+
+
+def finish_model(
+    out: Path, config: dict[str, Any], decoding: dict[str, Any], quantized: bool
+) -> None:
+    """Store the chosen decoding; drop the companion when it was given no share."""
+    if decoding["companion_si_weight"] == 0.0 and decoding["companion_technique_weight"] == 0.0:
+        shutil.rmtree(out / COMPANION_DIR, ignore_errors=True)
+    write_model_config(out, {**config, "quantized": quantized, "decoding": decoding})
+
+
+def _split_articles(
+    articles: Sequence[Article], settings: TrainingSettings
+) -> tuple[list[Article], list[Article], list[Article]]:
+    """Articles to fit on, held-out articles that choose decoding, and all of them."""
+    held_out = validation_ids((article.id for article in articles), settings.validation_fraction)
+    train_articles = [a for a in articles if a.id not in held_out]
+    validation = [a for a in articles if a.id in held_out]
+    everything = list(articles)
+    if settings.max_articles is not None:
+        train_articles = train_articles[: settings.max_articles]
+        validation = validation[: max(1, settings.max_articles // 2)]
+        everything = [*train_articles, *validation]
+    if not train_articles or not validation:
+        raise PropscanError("training needs articles both for fitting and for held-out tuning")
+    return train_articles, validation, everything
+
+
+def _quantize_if_it_keeps_accuracy(
+    fp32_path: Path,
+    out: Path,
+    validation: Sequence[Article],
+    gold: Annotations,
+    validation_fp32: dict[str, Any],
+) -> tuple[bool, dict[str, Any]]:
+    """int8 when held-out SI and FLC F1 stay within :data:`QUANTIZATION_TOLERANCE` of fp32."""
+    quantize_onnx(fp32_path, out / ENCODER_FILE)
+    validation_int8 = choose_decoding(TransformerDetector.load(out), validation, gold)
+    quantized = all(
+        validation_fp32[key] - validation_int8[key] <= QUANTIZATION_TOLERANCE
+        for key in ("si_f1", "flc_f1")
+    )
     if not quantized:
         shutil.copy2(fp32_path, out / ENCODER_FILE)
-    config["quantized"] = quantized
-    write_model_config(out, config)
-    return quantized, validation_scores
+    return quantized, validation_int8 if quantized else validation_fp32
 
 
 def train_transformer(
@@ -547,22 +546,23 @@ def train_transformer(
     version: str = MODEL_VERSION,
     progress: bool = True,
 ) -> TrainingReport:
-    """Fine-tune, tune thresholds on held-out train articles, export to ONNX in ``out_dir``."""
+    """Fine-tune, choose decoding on held-out train articles, export to ONNX in ``out_dir``.
+
+    With ``settings.refit`` (the default) the model chosen on the held-out part is kept in
+    ``out_dir/selection`` and a second model with the same recipe is fitted on every
+    article and exported to ``out_dir`` with the settings chosen for the first.
+    """
     settings = settings or TrainingSettings()
     started = time.monotonic()
-    random.seed(settings.seed)
-    np.random.seed(settings.seed)
-    torch.manual_seed(settings.seed)
     encoder_dir = Path(encoder) if encoder is not None else default_encoder_dir()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer(encoder_dir)
-    special = special_token_ids(tokenizer)
-    train_articles, validation = _split_articles(articles, settings)
-    examples = make_examples(tokenizer, train_articles, gold, settings)
-    model = build_network(encoder_dir)
-    fit_report = fit(model, examples, special, settings, out, progress)
+    train_articles, validation, everything = _split_articles(articles, settings)
 
+    selection = out / SELECTION_DIR if settings.refit else out
+    model, special, fit_report = fit_stage(
+        train_articles, gold, selection, encoder_dir, settings, progress
+    )
     config: dict[str, Any] = {
         "kind": KIND,
         "name": name,
@@ -574,26 +574,44 @@ def train_transformer(
             window_tokens=settings.window_tokens, window_stride=settings.window_stride
         ).to_config(),
     }
-    torch_detector = TransformerDetector(
-        tokenizer, TorchEncoder(model), model.span_head_numpy(), config
+    fp32_path = export_stage(
+        model,
+        config,
+        [*train_articles, *validation],
+        gold,
+        selection,
+        encoder_dir,
+        settings,
+        settings.validation_fraction,
+        progress,
     )
-    decoding, validation_fp32 = tune_thresholds(torch_detector, validation, gold)
-    config["decoding"] = decoding.to_config()
-    quantized, validation_scores = _export(
-        model, out, encoder_dir, config, validation, gold, validation_fp32, settings.quantize
-    )
-    if settings.companion:
-        decoding, validation_scores = attach_companion(
-            out, train_articles, validation, gold, settings.seed, progress
+    validation_fp32 = choose_decoding(TransformerDetector.load(selection), validation, gold)
+    quantized, validation_scores = False, validation_fp32
+    if settings.quantize:
+        quantized, validation_scores = _quantize_if_it_keeps_accuracy(
+            fp32_path, selection, validation, gold, validation_fp32
         )
+    chosen = validation_scores["decoding"]
+    finish_model(selection, config, chosen, quantized)
+
+    fitted_on = train_articles
+    if settings.refit:
+        model, _, fit_report = fit_stage(everything, gold, out, encoder_dir, settings, progress)
+        fp32_path = export_stage(
+            model, config, everything, gold, out, encoder_dir, settings, 0.0, progress
+        )
+        if quantized:
+            quantize_onnx(fp32_path, out / ENCODER_FILE)
+        finish_model(out, config, chosen, quantized)
+        fitted_on = everything
     return TrainingReport(
         model_dir=out,
         settings=settings,
-        decoding=decoding,
+        decoding=DecodingSettings.from_config(chosen),
         validation=validation_scores,
         validation_fp32=validation_fp32,
         quantized=quantized,
-        train_articles=len(train_articles),
+        train_articles=len(fitted_on),
         validation_articles=len(validation),
         seconds=round(time.monotonic() - started, 1),
         fit=fit_report,

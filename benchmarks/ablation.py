@@ -1,0 +1,186 @@
+"""One row of the ablation table: a recipe or decoding variant, scored honestly.
+
+    python benchmarks/ablation.py --variant NAME --model DIR [--fixed KEY=VALUE ...]
+    python benchmarks/ablation.py --variant NAME --train-out DIR [--train KEY=VALUE ...]
+    python benchmarks/ablation.py --model DIR --decoding-variant NAME KEY=VALUE ... [...]
+
+With ``--train`` settings (any field of ``TrainingSettings``, e.g. ``epochs=1`` or
+``max_steps=60`` for fast screening) a model is trained first; otherwise the given model
+is re-tuned; each ``--decoding-variant`` re-tunes the same model with its settings held
+and adds a row of its own (the encoder runs once for all of them). Decoding is chosen
+on the validation part of train with
+``--fixed`` settings held (e.g. ``merge_gap=-1`` switches merging off); validation scores
+come with a 95% bootstrap interval over articles, dev scores are reported only. Appends
+a row to ``benchmarks/results/ablations.md`` (and ``ablations.jsonl``) and keeps every
+earlier row, negative results included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+HEADER = (
+    "| variant | validation SI F1 [95% CI] | validation TC [95% CI] | validation FLC F1 [95% CI] "
+    "| dev SI F1 | dev TC | dev FLC F1 | training min | settings at a grid edge |\n"
+    "|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def _pairs(items: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            parsed[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parsed[key] = value
+    return parsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", help="short description of the row")
+    parser.add_argument(
+        "--decoding-variant",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="NAME [KEY=VALUE ...]",
+        help="a further row: the same model with these decoding settings held",
+    )
+    parser.add_argument("--model", type=Path, help="a trained model directory to re-tune")
+    parser.add_argument("--train-out", type=Path, help="train a model into this directory")
+    parser.add_argument("--train", nargs="*", default=[], help="TrainingSettings KEY=VALUE")
+    parser.add_argument("--fixed", nargs="*", default=[], help="decoding KEY=VALUE to hold")
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        help="held-out share of train (default: the model's training setting)",
+    )
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--write-settings", action="store_true", help="store the chosen decoding in the model"
+    )
+    args = parser.parse_args()
+
+    from propscan.models.base import read_model_config, write_model_config
+    from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.tuning import (
+        bootstrap_scores,
+        encode,
+        predict,
+        technique_hits,
+        tune_decoding,
+    )
+    from propscan.ptc.splits import load_split, validation_ids
+
+    train = load_split(args.data, "train")
+    minutes = None
+    if args.train_out is not None:
+        from propscan.models.transformer.train import TrainingSettings, train_transformer
+
+        known = {f.name for f in fields(TrainingSettings)}
+        overrides = _pairs(args.train)
+        unknown = set(overrides) - known
+        if unknown:
+            parser.error(f"unknown training settings {sorted(unknown)}")
+        started = time.monotonic()
+        report = train_transformer(
+            train.articles, train.gold, args.train_out, settings=TrainingSettings(**overrides)
+        )
+        minutes = round((time.monotonic() - started) / 60, 1)
+        model_dir = args.train_out
+        fraction = report.settings.validation_fraction
+    elif args.model is not None:
+        model_dir = args.model
+        card = model_dir / "training.json"
+        facts = json.loads(card.read_text()) if card.is_file() else {}
+        # models from before the setting existed held out 10%
+        fraction = facts.get("settings", {"validation_fraction": 0.25}).get(
+            "validation_fraction", 0.1
+        )
+        minutes = round(facts.get("training_seconds", 0) / 60, 1) or None
+    else:
+        parser.error("give --model or --train-out")
+    fraction = args.validation_fraction if args.validation_fraction is not None else fraction
+
+    detector = TransformerDetector.load(model_dir)
+    settings_before = detector.settings
+    held_out = validation_ids((a.id for a in train.articles), fraction)
+    validation = [a for a in train.articles if a.id in held_out]
+    data = encode(detector, validation, train.gold)
+    dev = load_split(args.data, "dev")
+    dev_data = encode(detector, dev.articles, dev.gold)
+    variants = [(args.variant, _pairs(args.fixed))] if args.variant else []
+    variants += [(name, _pairs(items)) for name, *items in args.decoding_variant]
+    if not variants:
+        parser.error("give --variant or at least one --decoding-variant")
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = args.out / "ablations.md"
+    if not table.exists():
+        table.write_text(
+            "# Ablations\n\nEach row: `python benchmarks/ablation.py ...` (arguments in "
+            "`ablations.jsonl`). Validation = the held-out part of train that chose every "
+            "setting (95% bootstrap interval over articles); dev is reported only.\n\n" + HEADER,
+            encoding="utf-8",
+        )
+    for name, fixed in variants:
+        detector.settings = settings_before
+        settings, choices, calibration = tune_decoding(detector, data, fixed)
+        scores = bootstrap_scores(
+            data.gold,
+            predict(detector, data, settings),
+            technique_hits(detector, data),
+            [a.id for a in validation],
+        )
+        dev_scores = {
+            key: value.value
+            for key, value in bootstrap_scores(
+                dev_data.gold,
+                predict(detector, dev_data, settings),
+                technique_hits(detector, dev_data),
+                [a.id for a in dev.articles],
+                samples=1,
+            ).items()
+        }
+        edges = [f"{c.setting}={c.value}" for c in choices if c.at_edge]
+        row = {
+            "variant": name,
+            "model": str(model_dir),
+            "validation_articles": len(validation),
+            "validation": {k: vars(v) for k, v in scores.items()},
+            "dev": dev_scores,
+            "training_minutes": minutes,
+            "decoding": settings.to_config(),
+            "choices": [vars(c) | {"grid": list(c.grid), "at_edge": c.at_edge} for c in choices],
+            "calibration": calibration,
+            "fixed": fixed,
+            "train": _pairs(args.train),
+        }
+        with (args.out / "ablations.jsonl").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(row, default=str) + "\n")
+        with table.open("a", encoding="utf-8") as out:
+            out.write(
+                f"| {name} | {scores['si']} | {scores['tc']} | {scores['flc']} "
+                f"| {dev_scores['si']:.3f} | {dev_scores['tc']:.3f} "
+                f"| {dev_scores['flc']:.3f} | {minutes if minutes is not None else ''} "
+                f"| {', '.join(edges) or 'none'} |\n"
+            )
+        print(json.dumps(row, default=str))
+        chosen = settings
+    if args.write_settings:
+        config = read_model_config(model_dir)
+        config["decoding"] = chosen.to_config()
+        write_model_config(model_dir, {k: v for k, v in config.items() if k != "format_version"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Where a model's spans go wrong: phrase shape, span length and technique.
+
+Complements the headline scores: what share of highlights end in a dangling function
+word or are a lone stop word, how often Repetition is predicted against gold, and SI
+precision and recall by span length, so that a gap can be traced to its source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from propscan.core.spans import Annotations, Span, merge_spans
+from propscan.models.decoding import DANGLING_END_WORDS
+from propscan.models.repetition import STOP_WORDS
+
+_WORD = re.compile(r"\w+")
+
+#: Span lengths in words, as (label, fewest, most).
+LENGTH_BUCKETS = (
+    ("1 word", 1, 1),
+    ("2-3", 2, 3),
+    ("4-6", 4, 6),
+    ("7-12", 7, 12),
+    ("13+", 13, 10**9),
+)
+
+
+def _words(text: str, span: Span) -> list[str]:
+    return _WORD.findall(text[span.start : span.end].lower())
+
+
+def phrase_quality(
+    texts: Mapping[str, str], predicted: Annotations, gold: Annotations
+) -> dict[str, Any]:
+    """Shares of predicted fragments that end in a function word or are one stop word."""
+    fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
+    dangling = lone = 0
+    for article_id, start, end in fragments:
+        words = _words(texts[article_id], Span(start, end))
+        dangling += bool(words) and len(words) > 1 and words[-1] in DANGLING_END_WORDS
+        lone += len(words) <= 1 and (not words or words[0] in STOP_WORDS)
+    count = max(len(fragments), 1)
+    return {
+        "predicted fragments": len(fragments),
+        "ending in a dangling function word": round(dangling / count, 4),
+        "lone stop word": round(lone / count, 4),
+        "Repetition predicted": sum(s.technique == "Repetition" for _, s in predicted),
+        "Repetition in gold": sum(s.technique == "Repetition" for _, s in gold),
+        "mean predicted characters": round(
+            sum(end - start for _, start, end in fragments) / count, 1
+        ),
+        "mean gold characters": round(sum(s.length for _, s in gold) / max(len(gold), 1), 1),
+    }
+
+
+def _bucket(n_words: int) -> str:
+    return next(label for label, low, high in LENGTH_BUCKETS if low <= max(n_words, 1) <= high)
+
+
+def si_by_length(
+    texts: Mapping[str, str], predicted: Annotations, gold: Annotations
+) -> dict[str, dict[str, float]]:
+    """SI recall of gold spans and precision of predicted spans, by length in words."""
+    recall: dict[str, list[float]] = {label: [] for label, _, _ in LENGTH_BUCKETS}
+    precision: dict[str, list[float]] = {label: [] for label, _, _ in LENGTH_BUCKETS}
+    for article_id in sorted(set(gold.article_ids()) | set(predicted.article_ids())):
+        text = texts[article_id]
+        gold_spans = merge_spans(gold[article_id])
+        predicted_spans = merge_spans(predicted[article_id])
+        for span in gold_spans:
+            covered = sum(
+                max(0, min(span.end, p.end) - max(span.start, p.start)) for p in predicted_spans
+            )
+            recall[_bucket(len(_words(text, span)))].append(covered / span.length)
+        for span in predicted_spans:
+            inside = sum(
+                max(0, min(span.end, g.end) - max(span.start, g.start)) for g in gold_spans
+            )
+            precision[_bucket(len(_words(text, span)))].append(inside / span.length)
+    return {
+        label: {
+            "gold spans": len(recall[label]),
+            "recall": round(sum(recall[label]) / len(recall[label]), 4) if recall[label] else 0.0,
+            "predicted spans": len(precision[label]),
+            "precision": (
+                round(sum(precision[label]) / len(precision[label]), 4) if precision[label] else 0.0
+            ),
+        }
+        for label, _, _ in LENGTH_BUCKETS
+    }

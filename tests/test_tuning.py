@@ -1,0 +1,42 @@
+"""Selection helpers: grid choices off the edges, calibration error, bootstrap intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from propscan.core.spans import Annotations, Span
+from propscan.models.transformer.tuning import _best, bootstrap_scores, expected_calibration_error
+
+
+def test_a_choice_on_the_grid_edge_extends_the_grid() -> None:
+    choice = _best("token_threshold", (0.3, 0.4, 0.5), lambda v: -abs(v - 0.2))
+    assert abs(choice.value - 0.2) < 1e-9 and not choice.at_edge
+    assert choice.grid[0] < choice.value
+
+
+def test_a_choice_stops_at_the_setting_bound() -> None:
+    choice = _best("merge_gap", (0, 10, 20), lambda v: -v)
+    assert choice.value == -1 and choice.at_edge  # -1 (never merge) is the lowest value
+
+
+def test_ties_go_to_the_middle_of_the_grid() -> None:
+    assert _best("x", (1, 2, 3, 4, 5), lambda v: 1.0).value == 3
+
+
+def test_calibration_error() -> None:
+    scores = np.array([0.1, 0.1, 0.9, 0.9])
+    assert expected_calibration_error(scores, np.array([0.1, 0.1, 0.9, 0.9])) < 1e-9
+    assert abs(expected_calibration_error(scores, np.array([0.0, 0.2, 1.0, 0.8])) - 0.0) < 1e-9
+    assert abs(expected_calibration_error(scores, np.array([1.0, 1.0, 1.0, 1.0])) - 0.5) < 1e-9
+
+
+def test_bootstrap_of_perfect_predictions_is_one() -> None:
+    gold = Annotations(
+        {
+            "1": (Span(0, 5, "Doubt"), Span(10, 20, "Loaded_Language")),
+            "2": (Span(3, 9, "Slogans"),),
+        }
+    )
+    scores = bootstrap_scores(gold, gold, {"1": (2, 2), "2": (1, 1)}, ["1", "2"], samples=50)
+    for key in ("si", "tc", "flc"):
+        assert scores[key].value == scores[key].low == scores[key].high == 1.0
