@@ -91,3 +91,23 @@ def test_batch_windows_pads_with_special_tokens() -> None:
 def test_missing_tokenizer_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(PropscanError, match=r"tokenizer\.json"):
         load_tokenizer(tmp_path)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=12),
+    st.integers(0, 40),
+    st.integers(1, 10),
+)
+def test_token_range_equals_a_scan_of_every_token(
+    gaps_and_lengths: list[tuple[int, int]], start: int, length: int
+) -> None:
+    offsets, position = [], 0
+    for gap, size in gaps_and_lengths:
+        position += gap
+        offsets.append((position, position + size))
+        position += size
+    array = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    span = Span(start, start + length)
+    inside = [i for i, (a, b) in enumerate(offsets) if a < span.end and b > span.start]
+    expected = (inside[0], inside[-1] + 1) if inside else None
+    assert token_range(array, span) == expected

@@ -90,11 +90,14 @@ def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
 
 
 def token_range(offsets: np.ndarray, span: Span) -> tuple[int, int] | None:
-    """Tokens ``[first, last)`` overlapping the character span, or None when no token does."""
-    inside = np.nonzero((offsets[:, 0] < span.end) & (offsets[:, 1] > span.start))[0]
-    if len(inside) == 0:
-        return None
-    return int(inside[0]), int(inside[-1]) + 1
+    """Tokens ``[first, last)`` overlapping the character span, or None when no token does.
+
+    Tokens are in text order and do not overlap, so two binary searches find them in
+    O(log n): a long article's thousands of spans never rescan its token array.
+    """
+    first = int(np.searchsorted(offsets[:, 1], span.start, side="right"))
+    last = int(np.searchsorted(offsets[:, 0], span.end, side="left"))
+    return (first, last) if last > first else None
 
 
 def batch_windows(
