@@ -408,7 +408,8 @@ def test_counts_are_spelled_with_the_right_plural(tmp_path: Path, tiny_model: Pa
 
 def test_test_script_says_it_needs_root_before_installing_packages() -> None:
     script = (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
-    first_install = script.index("apt-get")
-    before = script[:first_install]
+    first_install = re.search(r"^(?!\s*(?:#|echo)).*apt-get", script, re.M)
+    assert first_install, "scripts/test.sh no longer installs system packages"
+    before = script[: first_install.start()]
     notice = re.search(r"echo [^\n]*root[^\n]*>&2", before)
     assert notice, "scripts/test.sh must say it needs root before it runs apt-get"
