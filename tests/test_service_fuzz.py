@@ -2,7 +2,7 @@
 
 The API is generated from the app's own OpenAPI schema; every answer must be below 500,
 match its documented schema and status code, and carry the documented content type.
-The example counts here are small so the suite stays quick; ``scripts/fuzz_api.py``
+The example counts here are small so the suite stays quick; ``scripts/fuzz.sh``
 runs the same checks with many more examples.
 """
 
