@@ -5,7 +5,8 @@ sends ``--requests`` requests (valid analyses, listings and pages mixed with hos
 input: lone surrogates, bytes that are not UTF-8, deep JSON, huge paging numbers,
 invisible text, oversized bodies, wrong media types) from ``--concurrency`` clients.
 It records the answers per status class, p50/p95 latency, dropped connections and the
-server's resident memory after warm-up and at the end.
+server's resident memory after a warm-up round (a tenth as many requests of the same
+mix, not counted) and through the soak.
 
 Crash: starts the server again, lets clients store analyses, kills the server with
 SIGKILL while requests are in flight, restarts it on the same database and counts how
@@ -28,7 +29,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,10 +43,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from service_load import free_loopback_port, percentile, wait_until_healthy
+
+from propscan.errors import PropscanError
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parents[1]
-#: Share of requests made before memory is first measured (the model's caches fill up).
+#: Size of the warm-up round (a share of the soak, same mix) sent before memory is measured.
 WARM_UP_SHARE = 0.1
 MAX_MEMORY_GROWTH = 0.20
 FALLBACK_TEXTS = [
@@ -80,12 +83,6 @@ class Answer:
 # --- the server -------------------------------------------------------------------------------
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_server(port: int, database: Path, model: str | None, log: Path) -> subprocess.Popen:
     """``propscan serve`` of this Python environment, logging to ``log``."""
     command = [sys.executable, "-c", "from propscan.cli import main; main()", "serve"]
@@ -94,21 +91,6 @@ def start_server(port: int, database: Path, model: str | None, log: Path) -> sub
         command += ["--model", model]
     handle = log.open("ab")
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def wait_until_healthy(base_url: str, server: subprocess.Popen, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            response = httpx.get(f"{base_url}/healthz", timeout=2)
-            if response.status_code == 200:
-                return dict(response.json())
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s")
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -298,15 +280,6 @@ async def send_all(
     return answers, wall
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile, so it is a latency that really happened."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, round(fraction * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def status_class(status: int | None) -> str:
     return "no answer" if status is None else f"{status // 100}xx"
 
@@ -315,8 +288,8 @@ def summarise_soak(answers: list[Answer], wall: float, requested: int) -> dict[s
     def latency(selected: list[Answer]) -> dict[str, float | None]:
         values = [a.seconds * 1000 for a in selected if a.status is not None]
         return {
-            "p50": _round(percentile(values, 0.50)),
-            "p95": _round(percentile(values, 0.95)),
+            "p50": _round(percentile(values, 0.50) if values else None),
+            "p95": _round(percentile(values, 0.95) if values else None),
             "max": _round(max(values) if values else None),
         }
 
@@ -365,29 +338,37 @@ def soak(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str,
     base_url = f"http://127.0.0.1:{port}"
     server = start_server(port, scratch / "soak.db", args.model, scratch / "soak.log")
     try:
-        health = wait_until_healthy(base_url, server)
+        health = wait_until_healthy(base_url, server, timeout=180)
         max_body = 12 * 200_000 + 65_536 + 1
         requests = request_mix(args.requests, texts, max_body)
-        warm_up = max(1, int(WARM_UP_SHARE * len(requests)))
-        memory: dict[str, float] = {"at_start_mb": resident_mb(server.pid)}
+        warm_up = request_mix(max(1, int(WARM_UP_SHARE * len(requests))), texts, max_body, 7)
+        memory: dict[str, Any] = {"at_start_mb": resident_mb(server.pid)}
+        warm_answers, _ = asyncio.run(
+            send_all(base_url, warm_up, args.concurrency, args.budget / 4)
+        )
+        memory["after_warm_up_mb"] = resident_mb(server.pid)
+        samples: list[float] = []
+        every = max(1, len(requests) // 10)
 
         def measure(done: int) -> None:
-            if done == warm_up:
-                memory["after_warm_up_mb"] = resident_mb(server.pid)
+            if done % every == 0:
+                samples.append(resident_mb(server.pid))
 
         answers, wall = asyncio.run(
             send_all(base_url, requests, args.concurrency, args.budget, on_progress=measure)
         )
+        memory["during_soak_mb"] = samples
         memory["at_end_mb"] = resident_mb(server.pid)
         alive = server.poll() is None
     finally:
         stop(server)
-    baseline = memory.get("after_warm_up_mb") or memory["at_start_mb"]
+    baseline = memory["after_warm_up_mb"]
     memory["growth_after_warm_up"] = round((memory["at_end_mb"] - baseline) / baseline, 4)
     return {
         "model": health["model"],
         "concurrency": args.concurrency,
-        "warm_up_requests": warm_up,
+        "warm_up_requests": len(warm_up),
+        "warm_up_status_classes": dict(Counter(status_class(a.status) for a in warm_answers)),
         "server_alive_at_end": alive,
         "memory": memory,
         **summarise_soak(answers, wall, len(requests)),
@@ -453,7 +434,7 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
     base_url = f"http://127.0.0.1:{port}"
     server = start_server(port, database, args.model, scratch / "crash.log")
     try:
-        wait_until_healthy(base_url, server)
+        wait_until_healthy(base_url, server, timeout=180)
         short = [text[:600] for text in texts]
         answered, in_flight = asyncio.run(
             write_until_killed(
@@ -475,7 +456,7 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
     base_url = f"http://127.0.0.1:{port}"
     restarted = start_server(port, database, args.model, scratch / "crash.log")
     try:
-        wait_until_healthy(base_url, restarted)
+        wait_until_healthy(base_url, restarted, timeout=180)
         recovered = 0
         with httpx.Client(base_url=base_url, timeout=60) as client:
             for analysis_id, text in answered.items():
@@ -554,8 +535,11 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         "",
         f"Server memory (RSS): {memory['at_start_mb']} MB at start, "
         f"{memory.get('after_warm_up_mb')} MB after {soak_result['warm_up_requests']} warm-up "
-        f"requests, {memory['at_end_mb']} MB at the end: "
-        f"{memory['growth_after_warm_up']:+.1%} after warm-up (limit +{MAX_MEMORY_GROWTH:.0%}).",
+        f"requests (same mix, not counted above), {memory['at_end_mb']} MB at the end: "
+        f"{memory['growth_after_warm_up']:+.1%} after warm-up (limit +{MAX_MEMORY_GROWTH:.0%}). "
+        "Every tenth of the soak: "
+        + ", ".join(f"{value:g}" for value in memory["during_soak_mb"])
+        + " MB.",
         "",
         "## kill -9 during a stream of writes",
         "",
@@ -589,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="PTC corpus directory (default: $PROPSCAN_DATA)")
     parser.add_argument("--requests", type=int, default=2000, help="soak requests in all")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent soak clients")
-    parser.add_argument("--article-chars", type=int, default=1500, help="cut articles to this")
+    parser.add_argument("--article-chars", type=int, default=800, help="cut articles to this")
     parser.add_argument("--crash-writes", type=int, default=40, help="answered writes before kill")
     parser.add_argument("--crash-clients", type=int, default=4, help="concurrent writers")
     parser.add_argument("--budget", type=float, default=480.0, help="time limit per part (s)")
@@ -603,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             scratch = Path(folder)
             soak_result = soak(args, scratch, texts)
             crash_result = crash(args, scratch, texts)
-    except (RuntimeError, OSError, httpx.HTTPError) as error:
+    except (PropscanError, OSError, httpx.HTTPError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     result: dict[str, Any] = {

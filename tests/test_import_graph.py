@@ -3,7 +3,7 @@
 Every ``import`` statement of every module is read from the source (imports inside
 functions included, since they run too), so a lazy import cannot hide a loop or an
 upward dependency. The layers, from the bottom: ``errors`` and the package root;
-``core``; ``ptc`` and ``fetch``; ``models``; ``pipeline``; ``evaluation`` and
+``core``; ``ptc``, ``fetch`` and ``outputs``; ``models``; ``pipeline``; ``evaluation`` and
 ``render``; ``batch``; ``report``; ``service``; ``cli``. A module may import its own
 layer and the layers below. The package root is imported for ``__version__``; the public
 names it offers (``propscan.analyze`` ...) load lazily, so only its type-checking imports
@@ -25,7 +25,7 @@ PACKAGE_DIR = Path(propscan.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("propscan", "propscan.errors"),
     ("propscan.core",),
-    ("propscan.ptc", "propscan.fetch"),
+    ("propscan.ptc", "propscan.fetch", "propscan.outputs"),
     ("propscan.models",),
     ("propscan.pipeline",),
     ("propscan.evaluation", "propscan.render"),

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import propscan
-from propscan.detector import Detector
+from propscan.models.base import Detector
 from propscan.service import create_app
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -84,6 +84,13 @@ def test_lone_surrogate_in_a_url_is_refused(client: TestClient) -> None:
     assert_envelope(response, response.status_code)
 
 
+@pytest.mark.parametrize("url", ["http://xn--a.com/", "https://xn--zz.example/news"])
+def test_urls_with_broken_international_names_are_invalid(client: TestClient, url: str) -> None:
+    assert "not a valid URL" in assert_envelope(
+        client.post("/api/analyze", json={"url": url}), 400, "invalid_url"
+    )
+
+
 def test_json_body_that_is_not_utf8_names_the_byte(client: TestClient) -> None:
     body = b'{"text": "They are \xff liars"}'
     message = assert_envelope(
@@ -131,7 +138,7 @@ def test_text_with_some_format_characters_is_still_text(client: TestClient) -> N
 def test_form_data_that_is_not_utf8_is_a_400_page_naming_the_position(client: TestClient) -> None:
     response = client.post("/analyze", content=b"text=They+are+%FF+liars", headers=FORM)
     page = assert_error_page(response, 400)
-    assert "UTF-8" in page and "text" in page and "character 9" in page
+    assert "UTF-8" in page and "text" in page and "byte 9" in page
 
 
 @pytest.mark.parametrize(
@@ -226,7 +233,7 @@ def test_every_response_has_a_request_id(client: TestClient) -> None:
 def test_a_500_keeps_the_connection_alive(
     detector: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from propscan.service.server import running_server
+    from support.server import running_server
 
     app = create_app(detector, tmp_path / "history.db")
     with running_server(app) as base_url:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from fuzzing import HUGE_INTEGERS, any_text, examples, fuzz
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -34,28 +34,15 @@ import propscan
 from propscan.service import create_app
 
 #: Examples per API operation and generation mode; PROPSCAN_FUZZ_EXAMPLES raises it.
-API_EXAMPLES = int(os.environ.get("PROPSCAN_FUZZ_EXAMPLES", "20"))
-PAGE_EXAMPLES = int(os.environ.get("PROPSCAN_FUZZ_EXAMPLES", "40"))
+API_EXAMPLES = examples(20)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
-FUZZ = settings(
-    max_examples=PAGE_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-#: Any code point, lone surrogates included.
-ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=200)
-HUGE_INTEGERS = st.one_of(
-    st.integers(),
-    st.integers(min_value=2**62, max_value=2**70),
-    st.integers(min_value=10**18, max_value=10**40),
-    st.integers(max_value=-(2**62)),
-)
+FUZZ = fuzz(40)
+ANY_TEXT = any_text(200)
 
 
 @pytest.fixture(scope="module", autouse=True)

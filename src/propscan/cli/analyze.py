@@ -15,10 +15,11 @@ from rich.console import Console
 
 from propscan.cli.app import app
 from propscan.core.analysis import Analysis
-from propscan.core.checks import check_text, check_threshold
+from propscan.core.checks import DEFAULT_MAX_CHARS, check_text, check_threshold
 from propscan.core.spans import Article
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
+from propscan.outputs import write_file
 from propscan.pipeline import analyze
 from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
 from propscan.render.html import render_html
@@ -75,16 +76,19 @@ def analyze_command(
     allow_private_urls: Annotated[
         bool,
         typer.Option(
-            "--allow-private-urls",
+            "--allow-private-urls/--no-allow-private-urls",
             help="Also fetch URLs on private or local networks (only for trusted input).",
         ),
     ] = False,
+    max_chars: Annotated[
+        int, typer.Option(min=1, help="Longest article analysed, in characters.")
+    ] = DEFAULT_MAX_CHARS,
 ) -> None:
     """Find propaganda techniques in one news article."""
     check_threshold(threshold)
     keep = parse_techniques(techniques) if techniques is not None else None
     with _status("Reading the article…"):
-        article = read_article(source, allow_private=allow_private_urls)
+        article = read_article(source, allow_private=allow_private_urls, max_chars=max_chars)
     with _status("Analysing…"):
         analysis = analyze(
             article.text,
@@ -101,11 +105,13 @@ def analyze_command(
         else:
             sys.stdout.write(render(analysis, output_format, article.id))
         return
-    write_output(out, render(analysis, output_format, article.id))
+    write_file(out, render(analysis, output_format, article.id))
     typer.echo(f"Wrote {output_format} to {out}", err=True)
 
 
-def read_article(source: str, *, allow_private: bool = False) -> Article:
+def read_article(
+    source: str, *, allow_private: bool = False, max_chars: int | None = None
+) -> Article:
     """The article named by the ``INPUT`` argument: a file, ``-`` for stdin, or a URL."""
     if source == STDIN:
         text = decode_utf8(sys.stdin.buffer.read(), "standard input", "text")
@@ -115,7 +121,7 @@ def read_article(source: str, *, allow_private: bool = False) -> Article:
     else:
         article = _read_file(Path(source))
     where = "standard input" if source == STDIN else source
-    check_text(article.text, f"the article in {where}")
+    check_text(article.text, f"the article in {where}", max_chars=max_chars)
     return article
 
 
@@ -151,14 +157,6 @@ def render(analysis: Analysis, output_format: OutputFormat, article_id: str) -> 
     if output_format is OutputFormat.html:
         return render_html(analysis)
     return render_text(analysis)
-
-
-def write_output(path: Path, content: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8", newline="")
-    except OSError as error:
-        raise PropscanError(f"{path}: cannot write the result ({error.strerror})") from None
 
 
 @contextlib.contextmanager

@@ -26,7 +26,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-corpus_app = typer.Typer(help="Inspect the PTC corpus.", no_args_is_help=True)
+corpus_app = typer.Typer(
+    help="Inspect the PTC corpus.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(corpus_app, name="corpus")
 
 
