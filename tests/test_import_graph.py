@@ -3,7 +3,7 @@
 Every ``import`` statement of every module is read from the source (imports inside
 functions included, since they run too), so a lazy import cannot hide a loop or an
 upward dependency. The layers, from the bottom: ``errors`` and the package root;
-``core`` and ``examples``; ``ptc`` and ``fetch``; ``models``; ``pipeline``;
+``core`` and ``examples``; ``ptc``, ``fetch`` and ``outputs``; ``models``; ``pipeline``;
 ``evaluation`` and ``render``; ``batch``; ``report``; ``integrations``; ``service``;
 ``cli``. A module may import its own
 layer and the layers below. The package root is imported for ``__version__``; the public
@@ -26,7 +26,7 @@ PACKAGE_DIR = Path(propscan.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("propscan", "propscan.errors"),
     ("propscan.core", "propscan.examples"),
-    ("propscan.ptc", "propscan.fetch"),
+    ("propscan.ptc", "propscan.fetch", "propscan.outputs"),
     ("propscan.models",),
     ("propscan.pipeline",),
     ("propscan.evaluation", "propscan.render"),

@@ -156,6 +156,7 @@ def _parse_url(value: str | httpx.URL, original: str) -> httpx.URL:
     """``value`` as an absolute http(s) URL with a host, else an ``invalid_url`` error."""
     try:
         url = httpx.URL(value)
+        host = url.host  # decoding an IDNA name can fail too (``xn--a.com``)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
         raise FetchError(original, "invalid_url", f"not a valid URL ({error})") from None
     if not url.scheme:
@@ -169,7 +170,7 @@ def _parse_url(value: str | httpx.URL, original: str) -> httpx.URL:
             "invalid_url",
             f"{where} a {url.scheme}: URL; only http:// and https:// pages can be fetched",
         )
-    if not url.host or any(char.isspace() for char in url.host):
+    if not host or any(char.isspace() for char in host):
         raise FetchError(original, "invalid_url", "the URL has no valid host name")
     return url
 

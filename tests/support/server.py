@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from propscan.errors import PropscanError
+from propscan.service.serving import listen
 
 
 @contextmanager
@@ -23,13 +23,7 @@ def running_server(
     Yields the base URL. The socket is bound before uvicorn starts, so the port is known
     and cannot be taken by anyone else in between.
     """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise PropscanError(f"cannot listen on {host}:{port} ({error.strerror})") from error
+    listener = listen(host, port)
     bound_port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(

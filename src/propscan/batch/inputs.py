@@ -18,11 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from propscan.core.checks import DEFAULT_MAX_CHARS, has_content, unicode_problem
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.ptc.io import EncodingProblem, article_id_from_filename, decode_utf8
 
-DEFAULT_MAX_CHARACTERS = 500_000
+DEFAULT_MAX_CHARACTERS = DEFAULT_MAX_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +53,10 @@ class InputRecord:
     problem: str | None = None
 
 
-def _is_encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _check_text_field(name: str, value: str) -> str | None:
     """A problem with a decoded string field, or ``None`` (lone surrogates cannot be stored)."""
-    if _is_encodable(value):
-        return None
-    if any("\udc80" <= char <= "\udcff" for char in value):
-        return f"{name} has bytes that are not valid UTF-8; re-encode the input as UTF-8"
-    return f"{name} has unpaired surrogate characters; fix the escapes in the input"
+    problem = unicode_problem(value)
+    return None if problem is None else f"{name} {problem}; fix the input's encoding or escapes"
 
 
 def _as_optional_string(value: Any) -> str | None:
@@ -109,7 +99,7 @@ def make_record(
     if not isinstance(text, str):
         problem = f"{columns.text!r} is not a string"
         return InputRecord(position, location, record_id, problem=problem)
-    if not text.strip():
+    if not has_content(text):
         return InputRecord(position, location, record_id, problem="empty text")
     if len(text) > max_characters:
         problem = (
@@ -294,4 +284,7 @@ def count_records(path: str | os.PathLike[str]) -> int:
     if kind == "csv":
         with source.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
             return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-    return pq.ParquetFile(source).metadata.num_rows
+    try:
+        return pq.ParquetFile(source).metadata.num_rows
+    except (pa.ArrowException, OSError) as error:
+        raise PropscanError(f"{source}: not a readable Parquet file ({error})") from error

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from propscan.batch.chunks import ChunkResult
 from propscan.errors import PropscanError
+from propscan.outputs import output_folder, writing
 
 ResultFormat = Literal["parquet", "jsonl"]
 RESULT_FORMATS: tuple[str, ...] = ("parquet", "jsonl")
@@ -244,15 +245,24 @@ def open_results(
     is cleaned of half-written parts. Mixing runs of different settings is refused.
     """
     resuming = check_resumable(results, manifest, resume)
-    results.mkdir(parents=True, exist_ok=True)
-    if resuming:
-        return prepare_resume(results, result_format)
-    write_manifest(results, manifest)
+    output_folder(results)
+    with writing(results):
+        if resuming:
+            return prepare_resume(results, result_format)
+        write_manifest(results, manifest)
     return ResumeState()
 
 
 def commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None:
-    """Write a chunk's parts: spans, then articles (the commit), then its errors."""
+    """Write a chunk's parts: spans, then articles (the commit), then its errors.
+
+    A failed write (a full disk) is an error naming the results directory.
+    """
+    with writing(results):
+        _commit_chunk(results, result, result_format)
+
+
+def _commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None:
     if result.articles:
         spans_part = _write_part(
             _table_dir(results, "spans", result_format),

@@ -37,6 +37,7 @@ from propscan.batch.results import (
     commit_chunk,
     open_results,
 )
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
 from propscan.pipeline import load_model
@@ -62,7 +63,7 @@ class BatchSummary:
 
     def describe(self, results: str | os.PathLike[str]) -> str:
         parts = [f"{self.done} analysed", f"{self.skipped} skipped", f"{self.failed} failed"]
-        line = f"{', '.join(parts)}; {self.spans} spans in {self.seconds:.1f} s"
+        line = f"{', '.join(parts)}; {plural(self.spans, 'span')} in {self.seconds:.1f} s"
         if self.done:
             line += f" ({self.per_second:.1f} articles/s)"
         if self.failed:

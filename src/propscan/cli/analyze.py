@@ -15,11 +15,12 @@ from rich.console import Console
 
 from propscan.cli.app import app
 from propscan.core.analysis import Analysis
-from propscan.core.checks import check_text, check_threshold
+from propscan.core.checks import DEFAULT_MAX_CHARS, check_text, check_threshold
 from propscan.core.spans import Article
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
+from propscan.outputs import write_file
 from propscan.pipeline import analyze
 from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
 from propscan.render.html import render_html
@@ -82,10 +83,13 @@ def analyze_command(
     allow_private_urls: Annotated[
         bool,
         typer.Option(
-            "--allow-private-urls",
+            "--allow-private-urls/--no-allow-private-urls",
             help="Also fetch URLs on private or local networks (only for trusted input).",
         ),
     ] = False,
+    max_chars: Annotated[
+        int, typer.Option(min=1, help="Longest article analysed, in characters.")
+    ] = DEFAULT_MAX_CHARS,
 ) -> None:
     """Find propaganda techniques in one news article."""
     if (source is None) == (not example):
@@ -100,7 +104,7 @@ def analyze_command(
         article = (
             sample_article()
             if source is None
-            else read_article(source, allow_private=allow_private_urls)
+            else read_article(source, allow_private=allow_private_urls, max_chars=max_chars)
         )
     with _status("Analysing…"):
         analysis = analyze(
@@ -118,11 +122,13 @@ def analyze_command(
         else:
             sys.stdout.write(render(analysis, output_format, article.id))
         return
-    write_output(out, render(analysis, output_format, article.id))
+    write_file(out, render(analysis, output_format, article.id))
     typer.echo(f"Wrote {output_format} to {out}", err=True)
 
 
-def read_article(source: str, *, allow_private: bool = False) -> Article:
+def read_article(
+    source: str, *, allow_private: bool = False, max_chars: int | None = None
+) -> Article:
     """The article named by the ``INPUT`` argument: a file, ``-`` for stdin, or a URL."""
     if source == STDIN:
         text = decode_utf8(sys.stdin.buffer.read(), "standard input", "text")
@@ -132,7 +138,7 @@ def read_article(source: str, *, allow_private: bool = False) -> Article:
     else:
         article = _read_file(Path(source))
     where = "standard input" if source == STDIN else source
-    check_text(article.text, f"the article in {where}")
+    check_text(article.text, f"the article in {where}", max_chars=max_chars)
     return article
 
 
@@ -168,14 +174,6 @@ def render(analysis: Analysis, output_format: OutputFormat, article_id: str) -> 
     if output_format is OutputFormat.html:
         return render_html(analysis)
     return render_text(analysis)
-
-
-def write_output(path: Path, content: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8", newline="")
-    except OSError as error:
-        raise PropscanError(f"{path}: cannot write the result ({error.strerror})") from None
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import app
 from propscan.core.techniques import get_technique
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.report.html import format_value, make_report
 from propscan.report.tables import DEFAULT_TOP_FRAGMENTS, GROUPINGS
@@ -53,7 +54,10 @@ def batch(
         typer.Option("--technique", "-t", help="Keep only spans of this technique (repeatable)."),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run into the same --out.")
+        bool,
+        typer.Option(
+            "--resume/--no-resume", help="Continue an interrupted run into the same --out."
+        ),
     ] = False,
     workers: Annotated[
         int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
@@ -216,4 +220,5 @@ def export_history_command(
         out,
         result_format="jsonl" if result_format == "jsonl" else "parquet",
     )
-    typer.echo(f"Exported {summary.done} analyses ({summary.spans} spans) to {out}", err=True)
+    exported = f"{plural(summary.done, 'analysis', 'analyses')} ({plural(summary.spans, 'span')})"
+    typer.echo(f"Exported {exported} to {out}", err=True)

@@ -27,7 +27,9 @@ class OutputFormat(StrEnum):
 
 
 corpus_app = typer.Typer(
-    help="Inspect the PTC corpus, or import annotated articles as one.", no_args_is_help=True
+    help="Inspect the PTC corpus, or import annotated articles as one.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(corpus_app, name="corpus")
 

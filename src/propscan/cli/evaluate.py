@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
 from propscan.models.registry import load_detector
@@ -49,7 +50,7 @@ def _corpus(
 
 def _print_table(result: EvaluationResult) -> None:
     table = Table(
-        title=f"{result.model_name} {result.model_version} on {result.articles} articles",
+        title=f"{result.model_name} {result.model_version} on {plural(result.articles, 'article')}",
         caption=f"predictions in {result.out_dir}",
     )
     for name, justify in (("Task", "left"), ("Prec", "right"), ("Rec", "right"), ("F1", "right")):
@@ -145,4 +146,4 @@ def classify_command(
         write_labels(out, labelled, "flc")
     except OSError as error:
         raise PropscanError(f"cannot write {str(out)!r} ({error.strerror})") from error
-    typer.echo(f"{len(labelled)} labelled spans written to {out}", err=True)
+    typer.echo(f"{plural(len(labelled), 'labelled span')} written to {out}", err=True)

@@ -32,6 +32,7 @@ score_app = typer.Typer(
         "(SI, TC) and NLP4IF-2019 (FLC) scorers."
     ),
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(score_app, name="score")
 

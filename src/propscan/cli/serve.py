@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from propscan.cli.app import app
-from propscan.errors import PropscanError
+from propscan.core.checks import DEFAULT_MAX_CHARS
 
 
 @app.command()
@@ -32,23 +32,25 @@ def serve(
     allow_private_urls: Annotated[
         bool,
         typer.Option(
-            "--allow-private-urls",
+            "--allow-private-urls/--no-allow-private-urls",
             help="Let URL analysis fetch private, loopback and link-local addresses.",
         ),
     ] = False,
     max_chars: Annotated[
         int, typer.Option(min=1, help="Longest article accepted, in characters.")
-    ] = 200_000,
+    ] = DEFAULT_MAX_CHARS,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
     import uvicorn
 
     from propscan.pipeline import load_model
     from propscan.service.app import create_app
+    from propscan.service.serving import listen
     from propscan.service.store import Store, default_db_path
 
-    # Load the model and open the database first, so that a bad --model or --db is
-    # reported as a one-line error instead of a failed server start.
+    # Take the port, load the model and open the database first, so that a port in use,
+    # a bad --model or --db is reported as a one-line error instead of a failed start.
+    listener = listen(host, port)
     detector = load_model(model)
     database = db if db is not None else default_db_path()
     Store(database)
@@ -62,7 +64,5 @@ def serve(
         f"propscan: model {detector.name} {detector.version}, history in {database}",
         err=True,
     )
-    try:
-        uvicorn.run(application, host=host, port=port, log_level="info")
-    except OSError as error:  # pragma: no cover - uvicorn reports bind errors itself
-        raise PropscanError(f"cannot serve on {host}:{port} ({error.strerror})") from error
+    config = uvicorn.Config(application, host=host, port=port, log_level="info")
+    uvicorn.Server(config).run(sockets=[listener])

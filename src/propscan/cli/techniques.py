@@ -63,7 +63,7 @@ def techniques_command(
     original: Annotated[
         bool,
         typer.Option(
-            "--original",
+            "--original/--no-original",
             help="List the 18 techniques the corpus was annotated with and how they merge.",
         ),
     ] = False,

@@ -34,7 +34,8 @@ def train(
         int, typer.Option(help="Random seed; the same seed reproduces the model.")
     ] = 13,
     baseline: Annotated[
-        bool, typer.Option("--baseline", help="Train the fast classical baseline instead.")
+        bool,
+        typer.Option("--baseline/--no-baseline", help="Train the fast classical baseline instead."),
     ] = False,
     max_steps: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")

@@ -8,6 +8,7 @@ what they are handed.
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from propscan.errors import PropscanError
 
@@ -23,10 +24,66 @@ def check_threshold(threshold: float | None) -> float | None:
     return float(threshold)
 
 
-def check_text(text: str, what: str = "the article") -> str:
-    """``text`` if it has something to analyse, else a helpful error."""
+#: Longest text analysed by default, in characters: ``analyze``, each ``batch`` record
+#: and the service (``--max-chars`` changes it; the README's limits table lists it).
+DEFAULT_MAX_CHARS = 200_000
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+class TextProblem(PropscanError):
+    """Text that cannot be analysed; ``reason`` is ``invalid``, ``empty`` or ``too_long``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def unicode_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as UTF-8 (an unpaired surrogate, and where), or ``None``.
+
+    Unpaired surrogates come from JSON escapes such as ``\\ud800`` or from bytes decoded
+    with ``surrogateescape``; the latter are named as the byte they stand for.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = value[error.start]
+        if "\udc80" <= char <= "\udcff":
+            byte = ord(char) - 0xDC00
+            return f"is not valid UTF-8 (byte 0x{byte:02X} at character {error.start})"
+        return f"has an unpaired surrogate (U+{ord(char):04X}) at character {error.start}"
+    return None
+
+
+def has_content(text: str) -> bool:
+    """Whether anything is left after removing whitespace, control and format characters.
+
+    A file of NUL bytes or of zero-width spaces has nothing to analyse.
+    """
+    return any(
+        not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+        for char in text
+    )
+
+
+def check_text(text: object, what: str = "the article", max_chars: int | None = None) -> str:
+    """``text`` if it can be analysed, else a :class:`TextProblem` saying why and where."""
     if not isinstance(text, str):
-        raise PropscanError(f"{what} must be text, got {type(text).__name__}")
-    if not text.strip():
-        raise PropscanError(f"{what} is empty; give the text of a news article to analyse")
+        raise TextProblem("invalid", f"{what} must be text, got {type(text).__name__}")
+    problem = unicode_problem(text)
+    if problem is not None:
+        raise TextProblem("invalid", f"{what} {problem}; send it as valid UTF-8 text")
+    if not has_content(text):
+        raise TextProblem(
+            "empty",
+            f"{what} is empty (nothing but spaces, control or invisible characters); "
+            "give the text of a news article to analyse",
+        )
+    if max_chars is not None and len(text) > max_chars:
+        raise TextProblem(
+            "too_long",
+            f"{what} has {len(text):,} characters, more than the limit of {max_chars:,}; "
+            "analyse it in parts or raise the limit (--max-chars)",
+        )
     return text

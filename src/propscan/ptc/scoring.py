@@ -30,6 +30,7 @@ from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import TECHNIQUES
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 
 #: An article id with the start and end offsets of a span.
@@ -128,14 +129,11 @@ class SpanMismatchError(PropscanError):
         self.gold_count = gold_count
         self.predicted_count = predicted_count
         super().__init__(
-            f"article {article_id}, span {start}-{end}: {_labels(predicted_count)} predicted but "
-            f"{_labels(gold_count)} in the gold file; TC predictions must list exactly the gold "
-            "spans (one line per gold line) and change only the technique column"
+            f"article {article_id}, span {start}-{end}: {plural(predicted_count, 'label')} "
+            f"predicted but {plural(gold_count, 'label')} in the gold file; TC predictions must "
+            "list exactly the gold spans (one line per gold line) and change only the technique "
+            "column"
         )
-
-
-def _labels(count: int) -> str:
-    return f"{count} label" if count == 1 else f"{count} labels"
 
 
 @dataclass(frozen=True, slots=True)

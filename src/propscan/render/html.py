@@ -20,7 +20,7 @@ from propscan.render.layout import (
     rank_by_confidence,
     technique_style,
 )
-from propscan.render.text import score_text, threshold_text
+from propscan.render.text import score_text, span_count, threshold_text
 
 _CSS = """
 :root { color-scheme: light; }
@@ -92,8 +92,7 @@ def _html_header(analysis: Analysis, title: str) -> str:
         lines.append(f'<p class="meta">Source: {_escape(analysis.source)}</p>\n')
     lines.append(
         f'<p class="meta">Model {_escape(analysis.model.name)} {_escape(analysis.model.version)}'
-        f" · threshold {threshold_text(analysis)} · {len(analysis.spans)} spans in "
-        f"{len(analysis.technique_counts())} techniques</p>\n</header>\n"
+        f" · threshold {threshold_text(analysis)} · {span_count(analysis)}</p>\n</header>\n"
     )
     return "".join(lines)
 

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from propscan.core.analysis import Analysis
 from propscan.core.spans import Annotations
+from propscan.core.words import plural
 from propscan.ptc.io import check_writable_id, format_labels
 from propscan.render.layout import cut, display_text, rank_by_confidence, technique_style
 
@@ -99,7 +100,7 @@ def _terminal_header(analysis: Analysis) -> Text:
         header.append(analysis.url, style="dim")
         header.append("\n")
     header.append(
-        f"{len(analysis.spans)} spans in {len(analysis.technique_counts())} techniques · "
+        f"{span_count(analysis)} · "
         f"model {analysis.model.name} {analysis.model.version} · "
         f"threshold {threshold_text(analysis)}",
         style="dim",
@@ -119,6 +120,12 @@ def _preview(fragment: str, limit: int = _FRAGMENT_PREVIEW) -> str:
 def score_text(score: float | None) -> str:
     """A span's score with two decimals (a dash for none)."""
     return "–" if score is None else f"{score:.2f}"
+
+
+def span_count(analysis: Analysis) -> str:
+    """``1 span in 1 technique``, ``5 spans in 3 techniques``."""
+    spans = plural(len(analysis.spans), "span")
+    return f"{spans} in {plural(len(analysis.technique_counts()), 'technique')}"
 
 
 def threshold_text(analysis: Analysis) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 from propscan import __version__
 from propscan.batch.results import read_manifest, read_results
 from propscan.errors import PropscanError
+from propscan.outputs import output_folder, writing
 from propscan.report.plots import (
     plot_outlet_density,
     plot_technique_mix,
@@ -240,12 +241,12 @@ def write_report(
     about: str = "",
 ) -> Path:
     """Write ``report.html`` and one CSV per table into ``out``; returns the HTML path."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, table in report.csv_tables.items():
-        table.to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
+    folder = output_folder(out)
     page = folder / "report.html"
-    page.write_text(render_html(report, by=by, title=title, about=about), encoding="utf-8")
+    with writing(folder, "write the report"):
+        for name, table in report.csv_tables.items():
+            table.to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
+        page.write_text(render_html(report, by=by, title=title, about=about), encoding="utf-8")
     return page
 
 

@@ -10,6 +10,8 @@ from propscan.core.techniques import all_techniques
 from propscan.service.core import AnalysisRequest
 from propscan.service.deps import Service
 from propscan.service.schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
     AnalysisOut,
     AnalyzeRequestBody,
     ErrorOut,
@@ -24,8 +26,10 @@ def _error(description: str) -> dict[str, Any]:
 
 
 NOT_FOUND = {404: _error("No analysis with this id.")}
+#: Any route can fail unexpectedly; the answer is still the error envelope.
+UNEXPECTED = {500: _error("An unexpected error; its message names the request id the log has.")}
 
-router = APIRouter()
+router = APIRouter(responses=UNEXPECTED)
 
 
 @router.post(
@@ -37,9 +41,11 @@ router = APIRouter()
     responses={
         400: _error("Invalid JSON, or a URL that is not http(s) or points to a private address."),
         413: _error("The text or the request body is over the size limit."),
+        415: _error("The body is not sent as JSON (Content-Type: application/json)."),
         422: _error(
-            "Empty text, both or neither of text and url, an unknown technique, a threshold "
-            "outside [0, 1], or a URL that is unreachable, too large or has no article."
+            "Empty text, text with lone surrogates, both or neither of text and url, an unknown "
+            "technique, a threshold outside [0, 1], or a URL that is unreachable, too large or "
+            "has no article."
         ),
     },
 )
@@ -74,8 +80,8 @@ def get_analysis(analysis_id: str, service: Service) -> Any:
 )
 def list_analyses(
     service: Service,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
-    offset: Annotated[int, Query(ge=0, description="Analyses to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Analyses to skip.")] = 0,
 ) -> Any:
     page = service.history(limit, offset)
     return {

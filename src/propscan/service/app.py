@@ -7,7 +7,9 @@ pool so the event loop keeps answering other requests meanwhile.
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,16 +17,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propscan import __version__, pipeline
+from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.base import Detector
 from propscan.service import api, pages
-from propscan.service.core import DEFAULT_MAX_TEXT_CHARS, AnalysisService, Limits, ServiceError
+from propscan.service.core import AnalysisService, Limits, ServiceError
 from propscan.service.store import Store, default_db_path
 
 ModelSource = Detector | str | os.PathLike[str] | None
@@ -37,6 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PACKAGE_DIR = Path(__file__).parent
 DOCS_URL = "/api/docs"
 REDOC_URL = "/api/redoc"
+logger = logging.getLogger("propscan.service")
 
 #: Pages may load only what this server serves: no inline script, no third-party content.
 CONTENT_SECURITY_POLICY = (
@@ -53,12 +57,22 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 
+def security_headers(policy: str) -> list[tuple[bytes, bytes]]:
+    """Sent with every response, pages, API and API docs alike (the docs with their policy)."""
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+
 def create_app(
     model: ModelSource = None,
     db_path: str | os.PathLike[str] | None = None,
     *,
     allow_private_urls: bool = False,
-    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    max_text_chars: int = DEFAULT_MAX_CHARS,
     fetch_timeout: float = 10.0,
 ) -> FastAPI:
     """The propscan service.
@@ -93,8 +107,11 @@ def create_app(
             "request (invalid JSON, a URL that is not http(s) or points to a private "
             "address), 404 for an unknown id, 413 for text or a body over the size limit, "
             "415 for a body that is not sent as JSON, 422 for a request that is well-formed "
-            "but cannot be analysed (empty text, an unreachable or oversized page, a page "
-            "with no article, an unknown technique)."
+            "but cannot be analysed (empty text, unpaired surrogates, an unreachable or "
+            "oversized page, a page with no article, an unknown technique, paging out of "
+            "range), and 500 for an unexpected error: its message names the request id "
+            "(also in the `X-Request-ID` header of every response) under which the server "
+            "logged it."
         ),
         lifespan=lifespan,
         docs_url=DOCS_URL,
@@ -109,8 +126,10 @@ def create_app(
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(_SecurityHeaders)
+    # The last added runs first: the error boundary wraps everything else, so a refused
+    # body or a crash gets the security headers and a request id as well.
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(_ErrorBoundary)
     return app
 
 
@@ -142,9 +161,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
     messages = {404: "there is nothing at this address", 405: "this method is not allowed here"}
     message = messages.get(error.status_code, str(error.detail))
     codes = {404: "not_found", 405: "method_not_allowed"}
-    response = error_response(
-        request, error.status_code, codes.get(error.status_code, "http_error"), message
-    )
+    code = codes.get(error.status_code, "http_error")
+    if error.status_code == 400 and error.__cause__ is not None:  # the JSON parser gave up
+        code, message = "invalid_json", _unparsable_body(error.__cause__)
+    response = error_response(request, error.status_code, code, message)
     for name, value in (error.headers or {}).items():
         response.headers[name] = value
     return response
@@ -169,6 +189,17 @@ async def _validation_error(request: Request, error: Exception) -> Response:
         message = 'the request has no body; send a JSON object such as {"text": "..."}'
         return error_response(request, 400, "missing_body", message)
     return error_response(request, 422, "invalid_request", describe_problems(problems))
+
+
+def _unparsable_body(cause: BaseException) -> str:
+    """Why the JSON parser could not read a body, in words a client can act on."""
+    if isinstance(cause, UnicodeDecodeError):
+        problem = f"is not valid UTF-8 (byte {cause.start})"
+    elif isinstance(cause, RecursionError):
+        problem = "is nested too deeply"
+    else:
+        problem = f"cannot be parsed ({cause})"
+    return f'the request body {problem}; send a JSON object such as {{"text": "..."}} in UTF-8'
 
 
 def _is_json(content_type: str) -> bool:
@@ -235,19 +266,17 @@ class _BodySizeLimit:
             f"the request body is larger than {self.max_bytes:,} bytes; "
             "send a shorter article or analyse it in parts"
         )
-        if str(scope.get("path", "")).startswith("/api"):
-            response: Response = JSONResponse(
-                {"error": "body_too_large", "message": message}, status_code=413
-            )
-        else:
-            response = HTMLResponse(
-                "<!doctype html><title>Too large</title><p>" + message + "</p>", status_code=413
-            )
+        response = error_response(Request(scope), 413, "body_too_large", message)
         await response(scope, receive, send)
 
 
-class _SecurityHeaders:
-    """Add a strict Content-Security-Policy and related headers to every response."""
+class _ErrorBoundary:
+    """Security headers and a request id on every response; every crash answered and logged.
+
+    Each request gets an id (the ``X-Request-ID`` header); a crash is logged with its
+    traceback and that id, and the client gets a 500 envelope or error page naming the
+    id, on a connection that stays open.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -256,18 +285,50 @@ class _SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = secrets.token_urlsafe(9)
+        started = finished = False
         # the documentation pages start their viewers with inline code and styles
         docs = scope.get("path") in (DOCS_URL, REDOC_URL)
         policy = DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"referrer-policy", b"no-referrer"))
-                headers.append((b"content-security-policy", policy.encode()))
-                headers.append((b"x-frame-options", b"DENY"))
-                message["headers"] = headers
+        async def tracked(message: Message) -> None:
+            nonlocal started, finished
+            started = True
+            if message["type"] == "http.response.body":
+                finished = not message.get("more_body", False)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        send_with_id = with_headers(
+            tracked, [*security_headers(policy), (b"x-request-id", request_id.encode())]
+        )
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception(
+                "request %s (%s %s) failed", request_id, scope.get("method"), scope.get("path")
+            )
+            if started:  # the answer is under way: all that can be done is to end it
+                if not finished:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            message = (
+                "something went wrong on the server; the error was logged "
+                f"with request id {request_id}"
+            )
+            try:
+                response = error_response(Request(scope), 500, "internal_error", message)
+            except Exception:  # the error page itself failed: fall back to the envelope
+                logger.exception("request %s: the error page failed", request_id)
+                response = JSONResponse({"error": "internal_error", "message": message}, 500)
+            await response(scope, receive, send_with_id)
+
+
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send``, adding ``extra`` headers to the start of the response."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return sending

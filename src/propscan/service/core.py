@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from propscan.core.checks import DEFAULT_MAX_CHARS, TextProblem, check_text
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.fetch import FetchError, fetch_article
@@ -18,7 +19,6 @@ from propscan.models.base import Detector
 from propscan.pipeline import analyze
 from propscan.service.store import HistoryPage, Store, StoredAnalysis
 
-DEFAULT_MAX_TEXT_CHARS = 200_000
 _ANALYSIS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 #: HTTP status for each reason a URL could not be turned into an article.
@@ -45,7 +45,7 @@ class ServiceError(PropscanError):
 class Limits:
     """Bounds on what one request may make the server do."""
 
-    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    max_text_chars: int = DEFAULT_MAX_CHARS
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 5_000_000
     fetch_max_redirects: int = 5
@@ -128,19 +128,15 @@ class AnalysisService:
         return self.store.list(limit=limit, offset=offset)
 
     def _check_text(self, text: str, *, fetched: bool) -> None:
-        if not text.strip():
-            raise ServiceError(
-                422, "empty_text", "the article is empty: paste its text or give its URL"
-            )
-        if len(text) > self.limits.max_text_chars:
-            where = "the article at that URL" if fetched else "the article"
-            raise ServiceError(
-                422 if fetched else 413,
-                "text_too_long",
-                f"{where} has {len(text):,} characters, more than the limit of "
-                f"{self.limits.max_text_chars:,}; analyse it in parts "
-                "(or start the server with a higher --max-chars)",
-            )
+        """Refuse text that is not text, is empty or is over the limit (422, or 413 if sent)."""
+        where = "the article at that URL" if fetched else "the article"
+        try:
+            check_text(text, where, max_chars=self.limits.max_text_chars)
+        except TextProblem as problem:
+            if problem.reason == "too_long":
+                raise ServiceError(422 if fetched else 413, "text_too_long", str(problem)) from None
+            code = "empty_text" if problem.reason == "empty" else "invalid_text"
+            raise ServiceError(422, code, str(problem)) from None
 
     def _fetch(self, url: str) -> Article:
         try:

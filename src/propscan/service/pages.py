@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import (
@@ -32,13 +32,17 @@ from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
 from propscan.core.techniques import Technique, all_techniques
 from propscan.errors import PropscanError
+from propscan.ptc.io import EncodingProblem, decode_utf8
 from propscan.render.layout import layout, rank_by_confidence, technique_index, technique_style
 from propscan.render.text import render_ptc
 from propscan.service.core import AnalysisRequest, ServiceError
 from propscan.service.deps import Service
+from propscan.service.schemas import MAX_OFFSET
 from propscan.service.store import StoredAnalysis, display_title
 
 HISTORY_PAGE_SIZE = 20
+#: Last history page that the paging bound of the API allows.
+MAX_HISTORY_PAGE = MAX_OFFSET // HISTORY_PAGE_SIZE + 1
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
@@ -183,17 +187,28 @@ def refuse_cross_site(request: Request) -> None:
 
 
 def parse_form(body: bytes, content_type: str) -> dict[str, str]:
-    """The fields of a URL-encoded form (first value of each)."""
+    """The fields of a URL-encoded form (first value of each), each checked to be UTF-8."""
     if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise ServiceError(
             415, "unsupported_media_type", "send the form as application/x-www-form-urlencoded"
         )
+    fields: dict[str, str] = {}
+    for pair in body.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = _form_text(raw_name, "a form field name")
+        fields.setdefault(name, _form_text(raw_value, f"the form field {name!r}"))
+    return fields
+
+
+def _form_text(raw: bytes, what: str) -> str:
+    """One percent-decoded name or value, which must be UTF-8 like the page that sent it."""
     try:
-        decoded = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ServiceError(400, "invalid_form", "the form data is not valid UTF-8") from error
-    fields = parse_qs(decoded, keep_blank_values=True, errors="strict")
-    return {name: values[0] for name, values in fields.items()}
+        return decode_utf8(unquote_to_bytes(raw.replace(b"+", b" ")), what, "text")
+    except EncodingProblem as error:
+        message = f"{what} is not valid UTF-8 (byte {error.byte}); send the form as UTF-8"
+        raise ServiceError(400, "invalid_form", message) from None
 
 
 def form_request(form: dict[str, str]) -> AnalysisRequest:
@@ -284,7 +299,9 @@ def delete(analysis_id: str, request: Request, service: Service) -> Response:
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history(request: Request, service: Service, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+def history(
+    request: Request, service: Service, page: Annotated[int, Query(ge=1, le=MAX_HISTORY_PAGE)] = 1
+) -> Response:
     listing = service.history(HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
     pages = max(1, math.ceil(listing.total / HISTORY_PAGE_SIZE))
     context = {"listing": listing, "page": page, "pages": pages}

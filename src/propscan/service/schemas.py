@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from propscan.core.checks import unicode_problem
+
+#: Largest ``offset`` of the history listing: far beyond any real history, and well
+#: inside SQLite's 64-bit integers.
+MAX_OFFSET = 1_000_000_000
+#: Largest page size of the history listing.
+MAX_LIMIT = 100
 
 
 class AnalyzeRequestBody(BaseModel):
@@ -29,6 +39,15 @@ class AnalyzeRequestBody(BaseModel):
     techniques: list[str] | None = Field(
         None, description="Keep only spans of these technique labels (see /api/techniques)."
     )
+
+    @field_validator("text", "url", "title", "source", "techniques", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        """Lone surrogates (JSON escapes such as \\ud800) cannot be analysed or stored."""
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (problem := unicode_problem(item)):
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _text_or_url(self) -> AnalyzeRequestBody:
