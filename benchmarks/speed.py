@@ -7,8 +7,12 @@ quantised) through the public ``analyze_many``; the same architecture in torch f
 (trained weights from ``--torch-checkpoint`` when given, else the pretrained encoder
 with fresh heads: the arithmetic is identical, so the timing is too); and a
 bert-base-sized encoder (Prta's model size, randomly initialised from its config) in
-torch fp32. Also model load time and the peak memory of ``propscan analyze`` on the
-longest dev article, in a fresh process. Writes ``benchmarks/results/speed.{json,md}``.
+torch fp32. For each engine: encoder tokens/s and the share of wall time spent outside
+the encoder (the encoder function is wrapped with a timer inside ``analyze_many``).
+Also model load time, the peak memory of ``propscan analyze`` on the longest dev
+article, and a length-scaling table (one dev-length article, 10x, 100x and a 2 MB text
+made by concatenating dev articles; each size analysed in a fresh process, with its
+seconds per 100k characters and peak memory). Writes ``benchmarks/results/speed.{json,md}``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,38 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+
+
+class TimedEncoder:
+    """Wraps a detector's encoder function to add up its seconds and the tokens it saw."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+        self.seconds = 0.0
+        self.tokens = 0
+
+    def __call__(self, ids, mask):
+        started = time.perf_counter()
+        outputs = self.encoder(ids, mask)
+        self.seconds += time.perf_counter() - started
+        self.tokens += int(mask.sum())
+        return outputs
+
+
+def timed_analyze(texts: list[str], detector) -> dict:
+    """``analyze_many`` over ``texts`` with the encoder's share of the wall time."""
+    from propscan.pipeline import analyze_many
+
+    encoder = detector.encoder
+    timer = detector.encoder = TimedEncoder(
+        encoder.encoder if isinstance(encoder, TimedEncoder) else encoder
+    )
+    _, seconds = timed(analyze_many, texts, detector)
+    return {
+        **rate(texts, seconds),
+        "encoder_tokens_per_second": round(timer.tokens / timer.seconds),
+        "share_outside_encoder": round(1.0 - timer.seconds / seconds, 3),
+    }
 
 
 def timed(function, *args):
@@ -59,6 +95,75 @@ def peak_memory_of_analyze(model: str | None, path: Path) -> float:
     return round(float(output.strip().splitlines()[-1]), 1)
 
 
+SCALING_CODE = """
+import json, resource, sys, time
+from pathlib import Path
+from propscan.models.registry import load_detector
+from propscan.pipeline import analyze_many
+detector = load_detector(sys.argv[2] if len(sys.argv) > 2 else None)
+analyze_many(["A short warm-up text, so that the first call is not timed."], detector)
+text = Path(sys.argv[1]).read_text(encoding="utf-8")
+started = time.perf_counter()
+(analysis,) = analyze_many([text], detector)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_memory_mb": peak, "spans": len(analysis.spans)}))
+"""
+
+
+def scaling_texts(texts: list[str], sizes: list[str]) -> dict[str, str]:
+    """A median-length dev article, and dev articles concatenated to multiples of it or to MB."""
+    base = sorted(texts, key=len)[len(texts) // 2]
+    made = {}
+    for size in sizes:
+        target = (
+            int(float(size[:-2]) * 1_000_000)
+            if size.endswith("MB")
+            else int(float(size.rstrip("x")) * len(base))
+        )
+        if target <= len(base):
+            made[size] = base
+            continue
+        parts, length, i = [], 0, 0
+        while length < target:
+            parts.append(texts[i % len(texts)])
+            length += len(parts[-1]) + 2
+            i += 1
+        made[size] = "\n\n".join(parts)
+    return made
+
+
+def length_scaling(model: str | None, texts: list[str], sizes: list[str], timeout: float) -> list:
+    """Seconds per 100k characters and peak memory of each size, each in a fresh process."""
+    rows = []
+    for size, text in scaling_texts(texts, sizes).items():
+        row: dict = {"size": size, "characters": len(text)}
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "text.txt"
+            path.write_text(text, encoding="utf-8")
+            command = [sys.executable, "-c", SCALING_CODE, str(path), *([model] if model else [])]
+            try:
+                done = subprocess.run(
+                    command, check=True, capture_output=True, text=True, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                row["timed_out_after_seconds"] = timeout
+                rows.append(row)
+                print(row, flush=True)
+                continue
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        row["seconds"] = round(measured["seconds"], 2)
+        row["seconds_per_100k_characters"] = round(measured["seconds"] / len(text) * 1e5, 2)
+        row["peak_memory_mb"] = round(measured["peak_memory_mb"], 1)
+        rows.append(row)
+        print(row, flush=True)
+    first = rows[0].get("seconds_per_100k_characters")
+    for row in rows:
+        if first and "seconds_per_100k_characters" in row:
+            row["relative_to_first"] = round(row["seconds_per_100k_characters"] / first, 2)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -76,6 +181,17 @@ def main() -> None:
     parser.add_argument(
         "--bert-base-articles", type=int, default=15, help="dev articles timed with bert-base"
     )
+    parser.add_argument(
+        "--sizes",
+        default="1x,10x,100x,2MB",
+        help="length-scaling sizes: multiples of a median dev article, or MB ('' skips)",
+    )
+    parser.add_argument(
+        "--size-timeout", type=float, default=900, help="seconds allowed per scaling size"
+    )
+    parser.add_argument(
+        "--articles", type=int, default=None, help="time only the first N dev articles"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     os.environ["PROPSCAN_THREADS"] = str(args.threads)
@@ -88,6 +204,9 @@ def main() -> None:
     # First, while this process is small: Linux keeps the peak RSS across exec, so a child
     # started after torch is loaded would report this process's peak, not its own.
     peak_memory = peak_memory_of_analyze(args.model, longest_path)
+    sizes = [size for size in args.sizes.split(",") if size]
+    texts = [article.text for article in dev.articles]
+    scaling = length_scaling(args.model, texts, sizes, args.size_timeout) if sizes else []
 
     import numpy as np
     import torch
@@ -101,13 +220,20 @@ def main() -> None:
     from propscan.pipeline import analyze_many
 
     torch.set_num_threads(args.threads)
-    texts = [article.text for article in dev.articles]
+    texts = texts[: args.articles] if args.articles else texts
 
     detector, load_seconds = timed(load_detector, args.model)
     analyze_many(texts[:2], detector)  # warm-up
-    _, onnx_seconds = timed(analyze_many, texts, detector)
+    quantization = detector.config.get("quantization", {}).get("kind") or (
+        "dynamic" if detector.config.get("quantized") else None
+    )
     results: dict = {
-        "onnx": {**rate(texts, onnx_seconds), "quantized": detector.config.get("quantized")}
+        "onnx": {
+            **timed_analyze(texts, detector),
+            "quantized": detector.config.get("quantized"),
+            "quantization": quantization,
+            "windows_per_call": detector.windows_per_call,
+        }
     }
     results["model_load_seconds"] = round(load_seconds, 3)
 
@@ -124,8 +250,7 @@ def main() -> None:
         detector.config,
     )
     analyze_many(texts[:2], torch_detector)
-    _, torch_seconds = timed(analyze_many, texts, torch_detector)
-    results["torch_fp32"] = {**rate(texts, torch_seconds), "weights": weights}
+    results["torch_fp32"] = {**timed_analyze(texts, torch_detector), "weights": weights}
 
     from transformers import BertConfig, BertModel
 
@@ -140,8 +265,7 @@ def main() -> None:
     )
     subset = texts[: args.bert_base_articles]
     analyze_many(subset[:1], big_detector)
-    _, big_seconds = timed(analyze_many, subset, big_detector)
-    results["bert_base_torch_fp32"] = rate(subset, big_seconds)
+    results["bert_base_torch_fp32"] = timed_analyze(subset, big_detector)
 
     onnx_rate = results["onnx"]["characters_per_second"]
     results["speedup_vs_torch_fp32"] = round(
@@ -152,6 +276,7 @@ def main() -> None:
     )
     results["peak_memory_mb_longest_dev_article"] = peak_memory
     results["longest_dev_article_characters"] = len(longest.text)
+    results["length_scaling"] = scaling
     results["model_size_mb"] = round(model_size_bytes(detector.directory) / 1e6, 1)
     results["setup"] = {
         "threads": args.threads,
@@ -164,22 +289,29 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "speed.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     lines = [
-        "# Speed of `analyze` on the 75 PTC dev articles",
+        f"# Speed of `analyze` on {len(texts)} PTC dev articles",
         "",
         f"One process, {args.threads} threads, model already loaded; `python benchmarks/speed.py`.",
         "",
-        "| engine | articles/s | characters/s | articles timed |",
-        "|---|---|---|---|",
+        "| engine | articles/s | characters/s | encoder tokens/s | time outside the encoder "
+        "| articles timed |",
+        "|---|---|---|---|---|---|",
     ]
+    onnx_label = "propscan, onnxruntime " + (
+        f"int8 ({quantization}, {detector.windows_per_call} windows per call)"
+        if results["onnx"]["quantized"]
+        else "fp32"
+    )
     for key, label in (
-        ("onnx", "propscan, onnxruntime" + (" int8" if results["onnx"]["quantized"] else " fp32")),
+        ("onnx", onnx_label),
         ("torch_fp32", "same model, torch fp32"),
         ("bert_base_torch_fp32", "bert-base-sized encoder, torch fp32"),
     ):
         row = results[key]
         lines.append(
             f"| {label} | {row['articles_per_second']} "
-            f"| {row['characters_per_second']:,} | {row['articles']} |"
+            f"| {row['characters_per_second']:,} | {row['encoder_tokens_per_second']:,} "
+            f"| {row['share_outside_encoder']:.1%} | {row['articles']} |"
         )
     lines += [
         "",
@@ -194,6 +326,27 @@ def main() -> None:
         f"- torch fp32 weights: {weights}",
         f"- machine: {results['setup']['machine']}",
     ]
+    if scaling:
+        lines += [
+            "",
+            "## Length scaling (one article per size, fresh process each, model loaded first)",
+            "",
+            "| size | characters | seconds | seconds per 100k characters | relative to 1x "
+            "| peak memory MB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in scaling:
+            if "timed_out_after_seconds" in row:
+                lines.append(
+                    f"| {row['size']} | {row['characters']:,} "
+                    f"| > {row['timed_out_after_seconds']:.0f} (stopped) | | | |"
+                )
+                continue
+            lines.append(
+                f"| {row['size']} | {row['characters']:,} | {row['seconds']} "
+                f"| {row['seconds_per_100k_characters']} | {row.get('relative_to_first', '')} "
+                f"| {row['peak_memory_mb']} |"
+            )
     (args.out / "speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -36,6 +36,7 @@ from propscan.models.decoding import (
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.encoding import (
     TokenizedText,
+    Window,
     batch_windows,
     load_tokenizer,
     make_windows,
@@ -175,10 +176,11 @@ class TransformerDetector:
         self.techniques: tuple[str, ...] = tuple(config.get("techniques", TECHNIQUES))
         special = config["special_tokens"]
         self._cls, self._sep, self._pad = special["cls"], special["sep"], special["pad"]
-        # One window per encoder call: dynamic int8 quantisation scales activations over the
-        # whole input tensor, so windows batched with other articles' windows would make an
-        # article's spans depend on its neighbours. On CPU, batching gains nothing measurable.
-        self.windows_per_call = 1
+        # Dynamic int8 quantisation scales activations over the whole input tensor, so those
+        # models see one window per call (else an article's spans would depend on its
+        # neighbours). Statically quantised models fix every scale ahead of time and batch
+        # windows of equal length (no padding), which is exact per window and faster.
+        self.windows_per_call: int = max(1, int(config.get("windows_per_call", 1)))
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -251,8 +253,7 @@ class TransformerDetector:
         sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
         counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
         has_sentence_head = False
-        for begin in range(0, len(jobs), self.windows_per_call):
-            chunk = jobs[begin : begin + self.windows_per_call]
+        for chunk in self._calls(jobs):
             ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
             input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
             si, technique, hidden, sentence = self.encoder(input_ids, mask)
@@ -302,6 +303,25 @@ class TransformerDetector:
                 )
             )
         return outputs
+
+    def _calls(self, jobs: list[tuple[int, Window]]) -> list[list[tuple[int, Window]]]:
+        """Windows grouped into encoder calls of at most ``windows_per_call`` equal lengths.
+
+        Equal lengths mean no padding, so a window's outputs are those it gets alone; the
+        stable sort keeps each article's windows in order, so sums add up the same way.
+        """
+        size = self.windows_per_call
+        if size == 1:
+            return [[job] for job in jobs]
+        calls: list[list[tuple[int, Window]]] = []
+        for job in sorted(jobs, key=lambda job: job[1].end - job[1].start):
+            length = job[1].end - job[1].start
+            last = calls[-1] if calls else None
+            if last and len(last) < size and last[0][1].end - last[0][1].start == length:
+                last.append(job)
+            else:
+                calls.append([job])
+        return calls
 
     def _companion_token_probabilities(self, text: str, tokens: TokenizedText) -> np.ndarray | None:
         """The companion's word probabilities, given to each sub-word token of the word."""

@@ -1,0 +1,259 @@
+"""Static int8 quantisation of a tiny exported encoder, and batching that cannot leak.
+
+A randomly initialised two-layer BERT (hidden size 32) with the real tokenizer, wrapped
+in the transformer network (token, technique and sentence heads), keeps the export and
+calibration to a few seconds while running exactly the code that quantises a trained
+model. Windows of 30 tokens give the fixture corpus's short articles several windows each.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propscan.core.techniques import TECHNIQUES
+from propscan.models.transformer.detector import SpanHead, TransformerDetector
+from propscan.models.transformer.encoding import Window, load_tokenizer
+
+torch = pytest.importorskip("torch", reason="exporting an encoder needs the train extra")
+pytest.importorskip("onnx", reason="quantisation needs the train extra")
+
+from propscan.models.transformer.quantization import (  # noqa: E402
+    FP32_ENCODER,
+    StaticSettings,
+    WindowReader,
+    activation_products,
+    calibration_windows,
+    quantize_dynamic_encoder,
+    quantize_model,
+    quantize_static_encoder,
+)
+
+SPECIAL = {"cls": 101, "sep": 102, "pad": 0}
+WINDOW_TOKENS, WINDOW_STRIDE = 30, 20
+
+
+@pytest.fixture(scope="module")
+def fp32_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model directory around a random 2-layer BERT, as training writes it (fp32)."""
+    from transformers import BertConfig, BertModel
+
+    from propscan.models.transformer.export import write_onnx_model
+    from propscan.models.transformer.network import TransformerNetwork
+    from propscan.models.transformer.train import default_encoder_dir
+
+    out = tmp_path_factory.mktemp("fp32-model")
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    model = TransformerNetwork(BertModel(config), 32, len(TECHNIQUES))
+    write_onnx_model(
+        model,
+        out / FP32_ENCODER,
+        out,
+        default_encoder_dir(),
+        {
+            "kind": "transformer",
+            "name": "tiny",
+            "version": "0",
+            "techniques": list(TECHNIQUES),
+            "special_tokens": SPECIAL,
+            # Short windows so that a few articles make many windows, several per article.
+            "decoding": {
+                "window_tokens": WINDOW_TOKENS,
+                "window_stride": WINDOW_STRIDE,
+                "si_threshold": 0.0,
+            },
+        },
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def static_model(fp32_model: Path, train_split, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    texts = [article.text for article in train_split.articles[:4]]
+    return quantize_model(
+        fp32_model,
+        tmp_path_factory.mktemp("static-model"),
+        texts,
+        StaticSettings(calibration_windows=16),
+        windows_per_call=8,
+    )
+
+
+def test_calibration_windows_are_inference_windows(fp32_model: Path, train_split) -> None:
+    texts = [article.text for article in train_split.articles[:4]]
+    windows = calibration_windows(
+        load_tokenizer(fp32_model), texts, WINDOW_TOKENS, WINDOW_STRIDE, count=10
+    )
+    assert len(windows) == 10
+    assert all(0 < len(window) <= WINDOW_TOKENS for window in windows)
+    batches = []
+    reader = WindowReader(windows, SPECIAL, batch_size=4)
+    while (batch := reader.get_next()) is not None:
+        batches.append(batch)
+    assert sum(len(batch["input_ids"]) for batch in batches) == 10
+    # Equal lengths per call: the calibrator never sees padding.
+    assert all(batch["attention_mask"].all() for batch in batches)
+    reader.rewind()
+    assert reader.get_next() is not None
+
+
+def test_unknown_calibration_method_is_refused() -> None:
+    from propscan.errors import PropscanError
+
+    with pytest.raises(PropscanError, match="calibration method"):
+        StaticSettings(method="median")
+
+
+@pytest.mark.slow
+def test_static_model_is_int8_and_close_to_fp32(
+    fp32_model: Path, static_model: Path, dev_split
+) -> None:
+    import onnx
+
+    config = json.loads((static_model / "model.json").read_text())
+    assert config["quantization"]["kind"] == "static"
+    assert config["windows_per_call"] == 8
+    graph = onnx.load(str(static_model / "encoder.onnx")).graph
+    assert any(node.op_type == "QuantizeLinear" for node in graph.node)
+    assert "sentence_logits" in {output.name for output in graph.output}
+
+    text = dev_split.articles[0].text
+    reference = TransformerDetector.load(fp32_model).encode([text])[0]
+    quantized = TransformerDetector.load(static_model).encode([text])[0]
+    assert quantized.si_prob.shape == reference.si_prob.shape
+    assert np.corrcoef(reference.hidden.ravel(), quantized.hidden.ravel())[0, 1] > 0.95
+
+
+@pytest.mark.slow
+def test_static_model_batches_without_leaking_between_articles(
+    static_model: Path, dev_split
+) -> None:
+    """An article's outputs are the same alone and encoded with others in shared calls."""
+    detector = TransformerDetector.load(static_model)
+    assert detector.windows_per_call == 8
+    texts = [article.text for article in dev_split.articles[:6]]
+    together = detector.encode(texts)
+    for text, batched in zip(texts, together, strict=True):
+        (alone,) = detector.encode([text])
+        for name in ("si_prob", "technique_prob", "hidden"):
+            np.testing.assert_allclose(
+                getattr(batched, name), getattr(alone, name), rtol=0, atol=1e-6, err_msg=name
+            )
+    one_per_call = TransformerDetector.load(static_model)
+    one_per_call.windows_per_call = 1
+    for batched, single in zip(together, one_per_call.encode(texts), strict=True):
+        np.testing.assert_allclose(batched.hidden, single.hidden, rtol=0, atol=1e-6)
+    predictions = detector.predict(texts[:2])
+    assert [p.spans for p in predictions] == [p.spans for p in one_per_call.predict(texts[:2])]
+
+
+@pytest.mark.slow
+def test_dynamic_option_writes_a_smaller_encoder(fp32_model: Path, tmp_path: Path) -> None:
+    target = quantize_dynamic_encoder(fp32_model / FP32_ENCODER, tmp_path / "encoder.onnx")
+    assert target.stat().st_size < (fp32_model / FP32_ENCODER).stat().st_size
+
+
+def test_quantize_model_needs_the_fp32_encoder(tmp_path: Path, fp32_model: Path) -> None:
+    from propscan.errors import PropscanError
+
+    shutil.copy2(fp32_model / "model.json", tmp_path / "model.json")
+    with pytest.raises(PropscanError, match=r"encoder-fp32\.onnx"):
+        quantize_model(tmp_path, tmp_path / "out", ["text"])
+
+
+class RowEncoder:
+    """A row-wise fake encoder that records the shape of every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, ...]] = []
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray):
+        self.calls.append(ids.shape)
+        values = np.sin(ids.astype(np.float32) + np.arange(ids.shape[1])[None, :])
+        hidden = np.repeat(values[:, :, None], 4, axis=2)
+        return values, np.repeat(values[:, :, None], len(TECHNIQUES), axis=2), hidden, None
+
+
+def fake_detector(windows_per_call: int) -> tuple[TransformerDetector, RowEncoder]:
+    from propscan.models.transformer.train import default_encoder_dir
+
+    encoder = RowEncoder()
+    head = SpanHead(
+        np.zeros((4, 3 * 4 + 3)), np.zeros(4), np.zeros((len(TECHNIQUES), 4)), np.zeros(14)
+    )
+    config = {
+        "special_tokens": SPECIAL,
+        "windows_per_call": windows_per_call,
+        "decoding": {"window_tokens": 30, "window_stride": 20},
+    }
+    tokenizer = load_tokenizer(default_encoder_dir())
+    return TransformerDetector(tokenizer, encoder, head, config), encoder
+
+
+def test_batched_calls_hold_windows_of_one_length(dev_split) -> None:
+    articles = [article.text for article in dev_split.articles]
+    # One window, a few windows, many windows (the fixture articles are short).
+    texts = [articles[0][:40], articles[1], "\n\n".join(articles)]
+    texts += ["Short one.", "Another short text here."]
+    single, single_encoder = fake_detector(1)
+    batched, batched_encoder = fake_detector(4)
+    for one, many in zip(single.encode(texts), batched.encode(texts), strict=True):
+        np.testing.assert_array_equal(one.hidden, many.hidden)
+        np.testing.assert_array_equal(one.si_prob, many.si_prob)
+    assert all(shape[0] == 1 for shape in single_encoder.calls)
+    assert max(shape[0] for shape in batched_encoder.calls) == 4
+    assert len(batched_encoder.calls) < len(single_encoder.calls)
+    assert sum(s[0] for s in batched_encoder.calls) == sum(s[0] for s in single_encoder.calls)
+
+
+def test_calls_group_by_length_and_keep_article_order() -> None:
+    detector, _ = fake_detector(3)
+    jobs = [(0, Window(0, 30)), (0, Window(20, 50)), (1, Window(0, 7)), (2, Window(0, 30))]
+    jobs += [(2, Window(20, 50)), (3, Window(0, 7))]
+    calls = detector._calls(jobs)
+    assert [[job for job in call] for call in calls] == [
+        [(1, Window(0, 7)), (3, Window(0, 7))],
+        [(0, Window(0, 30)), (0, Window(20, 50)), (2, Window(0, 30))],
+        [(2, Window(20, 50))],
+    ]
+
+
+@pytest.mark.slow
+def test_attention_products_can_stay_in_fp32(fp32_model: Path, train_split, tmp_path: Path) -> None:
+    import onnx
+
+    from propscan.models.transformer.train import default_encoder_dir
+
+    products = activation_products(fp32_model / FP32_ENCODER)
+    assert len(products) == 4  # scores and mixing, two layers
+    windows = calibration_windows(
+        load_tokenizer(default_encoder_dir()),
+        [article.text for article in train_split.articles[:2]],
+        WINDOW_TOKENS,
+        WINDOW_STRIDE,
+        count=4,
+    )
+    target = quantize_static_encoder(
+        fp32_model / FP32_ENCODER,
+        tmp_path / "encoder.onnx",
+        windows,
+        SPECIAL,
+        StaticSettings(attention=False, calibration_windows=4),
+    )
+    graph = onnx.load(str(target)).graph
+    made_by = {output: node.op_type for node in graph.node for output in node.output}
+    matmuls = [node for node in graph.node if node.op_type == "MatMul"]
+    fed = [made_by.get(node.input[0]) == "DequantizeLinear" for node in matmuls]
+    assert fed.count(False) == len(products)
