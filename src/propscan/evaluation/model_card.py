@@ -28,7 +28,7 @@ FACTS_FILE = "training.json"
 
 
 #: Training scratch kept beside a model, not part of it.
-SCRATCH_DIRS = frozenset({"checkpoint", "dev-evaluation"})
+SCRATCH_DIRS = frozenset({"checkpoint", "dev-evaluation", "selection"})
 
 
 def model_size_bytes(directory: str | os.PathLike[str]) -> int:
@@ -137,8 +137,10 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
 
 DESCRIPTION = {
     "transformer": (
-        "A fine-tuned transformer encoder with a per-token propaganda head, a per-token "
-        "technique head and a span classifier, exported to ONNX for onnxruntime inference."
+        "A fine-tuned transformer encoder with per-token propaganda, technique and sentence "
+        "heads and a span classifier, exported to ONNX for onnxruntime inference, plus a "
+        "classical companion whose probabilities are mixed in; spans are decoded into "
+        "whole phrases with calibrated scores."
     ),
     "baseline": (
         "A classical model: a linear token classifier over hashed word features for span "
