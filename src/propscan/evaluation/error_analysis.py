@@ -65,7 +65,7 @@ def si_by_length(
     """SI recall of gold spans and precision of predicted spans, by length in words."""
     recall: dict[str, list[float]] = {label: [] for label, _, _ in LENGTH_BUCKETS}
     precision: dict[str, list[float]] = {label: [] for label, _, _ in LENGTH_BUCKETS}
-    for article_id in sorted(set(gold.article_ids()) | set(predicted.article_ids())):
+    for article_id in sorted(set(gold.article_ids) | set(predicted.article_ids)):
         text = texts[article_id]
         gold_spans = merge_spans(gold[article_id])
         predicted_spans = merge_spans(predicted[article_id])
