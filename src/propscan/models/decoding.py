@@ -396,8 +396,10 @@ def _checked_value(name: str, value: Any, default: Any, where: str) -> Any:
             raise PropscanError(f"{where}: decoding setting {name!r} must be true or false")
         return value
     if isinstance(default, tuple):
-        if not isinstance(value, list | tuple) or len(value) != len(default) or any(
-            isinstance(v, bool) or not isinstance(v, int | float) for v in value
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != len(default)
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
         ):
             raise PropscanError(
                 f"{where}: decoding setting {name!r} must be a list of {len(default)} numbers"
