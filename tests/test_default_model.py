@@ -21,10 +21,10 @@ def test_shipped_model_is_small_documented_and_quantised() -> None:
 
 
 def test_shipped_settings_are_read_under_one_name() -> None:
-    """The shipped companion's model.json still says ``second_threshold``."""
+    """The shipped model and its companion say ``second_technique_threshold``."""
     detector = load_detector(None)
     config = json.loads((DEFAULT_MODEL_DIR / "baseline" / "model.json").read_text("utf-8"))
-    assert detector.companion.second_technique_threshold == config["second_threshold"]
+    assert detector.companion.second_technique_threshold == config["second_technique_threshold"]
     decoding = detector.config["decoding"]
     assert detector.settings.second_technique_threshold == decoding["second_technique_threshold"]
     assert detector.settings.si_threshold == decoding["si_threshold"]

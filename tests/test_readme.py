@@ -64,7 +64,7 @@ def test_spacy_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, object] = {}
     exec(compile(code_block("spaCy component", "python"), "README.md", "exec"), namespace)
     doc = namespace["doc"]
-    assert len(doc.spans["propaganda"]) > 5  # type: ignore[attr-defined]
+    assert len(doc.spans["propaganda"]) >= 3  # type: ignore[attr-defined]
     assert len(namespace["docs"]) == 4  # type: ignore[arg-type]
     reloaded = spacy.load(tmp_path / "propaganda-pipeline")
     assert reloaded.pipe_names == ["sentencizer", "propscan"]

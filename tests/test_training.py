@@ -214,7 +214,12 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
     (outputs,) = detector.encode([article.text])
     spans = list(dev_split.gold[article.id][:4])
 
-    detector.settings = replace(detector.settings, companion_si_weight=0.0)
+    detector.settings = replace(
+        detector.settings,
+        companion_si_weight=0.0,
+        sentence_gate=0.0,
+        repetition_needs_recurrence=False,
+    )
     np.testing.assert_array_equal(detector.token_probabilities(outputs), outputs.si_prob)
     detector.settings = replace(
         detector.settings, companion_si_weight=1.0, companion_technique_weight=1.0
