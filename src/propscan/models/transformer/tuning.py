@@ -136,8 +136,8 @@ def _best(setting: str, grid: Sequence[Any], score: Callable[[Any], float]) -> C
 
 def candidate_table(
     detector: TransformerDetector, data: Encoded, settings: DecodingSettings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features (logit probability, log length), gold share and weight of every candidate."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features (logit probability, log length) and gold share of every candidate phrase."""
     detector.settings = settings
     features, targets = [], []
     token_threshold = settings.token_threshold if settings.token_threshold is not None else 0.5
@@ -160,7 +160,7 @@ def candidate_table(
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
             targets.append((covered[span.end] - covered[span.start]) / span.length)
-    return np.asarray(features).reshape(-1, 2), np.asarray(targets), np.ones(len(targets))
+    return np.asarray(features).reshape(-1, 2), np.asarray(targets)
 
 
 def fit_calibration(features: np.ndarray, targets: np.ndarray) -> Calibration:
@@ -285,7 +285,7 @@ def tune_decoding(
             choices[name] = choice
             settings = replace(settings, **{name: choice.value})
 
-    features, targets, _ = candidate_table(detector, data, settings)
+    features, targets = candidate_table(detector, data, settings)
     calibration = (
         Calibration(*fixed["calibration"])
         if "calibration" in fixed
