@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.tiny_bert import tiny_bert
 
 from propscan.core.techniques import TECHNIQUES
 from propscan.models.transformer.detector import SpanHead, TransformerDetector
@@ -40,23 +41,12 @@ WINDOW_TOKENS, WINDOW_STRIDE = 30, 20
 @pytest.fixture(scope="module")
 def fp32_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model directory around a random 2-layer BERT, as training writes it (fp32)."""
-    from transformers import BertConfig, BertModel
-
     from propscan.models.transformer.export import write_onnx_model
     from propscan.models.transformer.network import TransformerNetwork
     from propscan.models.transformer.train import default_encoder_dir
 
     out = tmp_path_factory.mktemp("fp32-model")
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    torch.manual_seed(0)
-    model = TransformerNetwork(BertModel(config), 32, len(TECHNIQUES))
+    model = TransformerNetwork(tiny_bert(), 32, len(TECHNIQUES))
     write_onnx_model(
         model,
         out / FP32_ENCODER,

@@ -14,6 +14,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
+from support.tiny_bert import tiny_bert  # noqa: E402
+
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import train as training  # noqa: E402
@@ -35,19 +37,8 @@ TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, che
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer BERT with the real MiniLM vocabulary, saved as a HF model directory."""
-    from transformers import BertConfig, BertModel
-
     directory = tmp_path_factory.mktemp("tiny-encoder")
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(directory)
+    tiny_bert().save_pretrained(directory)
     shutil.copy2(default_encoder_dir() / "tokenizer.json", directory / "tokenizer.json")
     return directory
 
