@@ -377,14 +377,19 @@ class TransformerDetector:
         return probabilities
 
     def phrases(
-        self, text: str, outputs: TokenOutputs, threshold: float | None = None
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        threshold: float | None = None,
+        probabilities: np.ndarray | None = None,
     ) -> list[Candidate]:
         """Candidate phrases with the score their decision is made on, kept at ``threshold``.
 
         Models with a ``token_threshold`` start phrases at it and keep those whose
         calibrated probability reaches the decision threshold (a ``threshold`` below the
         token threshold also starts phrases lower, so that lower always finds more);
-        older models decide on runs at the decision threshold itself.
+        older models decide on runs at the decision threshold itself. ``probabilities``
+        are :meth:`token_probabilities` when the caller has them already.
         """
         settings = self.settings
         decision = settings.si_threshold if threshold is None else threshold
@@ -398,7 +403,7 @@ class TransformerDetector:
         for candidate in decode_subword_spans(
             text,
             outputs.tokens.offsets,
-            self.token_probabilities(outputs),
+            self.token_probabilities(outputs) if probabilities is None else probabilities,
             token_threshold,
             max_gap=settings.merge_gap,
             min_characters=settings.min_characters,
@@ -418,7 +423,7 @@ class TransformerDetector:
             TokenScore(int(start), int(end), float(p))
             for (start, end), p in zip(outputs.tokens.offsets, si_prob, strict=True)
         )
-        found = self.phrases(text, outputs, threshold)
+        found = self.phrases(text, outputs, threshold, si_prob)
         return Prediction(
             spans=tuple(sorted(self.label(text, outputs, found))), token_scores=token_scores
         )
