@@ -1,0 +1,22 @@
+"""A random 2-layer BERT with the real MiniLM vocabulary: a fast stand-in encoder for tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def tiny_bert() -> Any:
+    """The same small random BERT every time (seeded), so tests that train or export agree."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    return BertModel(config)
