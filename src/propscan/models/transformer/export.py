@@ -1,4 +1,4 @@
-"""Exporting a trained transformer to ONNX, and int8 quantisation of the export.
+"""Exporting a trained transformer to ONNX, with onnxruntime's transformer fusions.
 
 Inference then needs only onnxruntime, tokenizers and numpy; the span head is saved
 as plain arrays beside the encoder.
@@ -30,12 +30,34 @@ class _ExportWrapper(nn.Module):
 
 
 def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) -> Path:
-    """Export the encoder and token heads to ONNX with dynamic batch and length."""
+    """Export the encoder and token heads to ONNX with dynamic batch and length, then fuse.
+
+    The graph is traced with the plain ("eager") attention, whose pattern onnxruntime's
+    transformer optimiser recognises and fuses into one Attention node per layer (plus
+    fused embedding, skip and bias-GELU layer norms); traced from torch's fused
+    scaled-dot-product attention it stays a chain of small operators. On the shipped
+    model the fused int8 graph encodes about 1.4x more tokens per second
+    (``benchmarks/encoder_levers.py``). Training keeps its own attention implementation.
+    """
     model.eval()
     example = torch.full((2, 16), special["pad"], dtype=torch.long)
     example[:, 0] = special["cls"]
     mask = torch.ones_like(example)
     path.parent.mkdir(parents=True, exist_ok=True)
+    encoder = model.encoder
+    trained_attention = encoder.config._attn_implementation
+    encoder.set_attn_implementation("eager")
+    try:
+        _trace(model, example, mask, path)
+    finally:
+        encoder.set_attn_implementation(trained_attention)
+    fuse_onnx(path, encoder.config)
+    return path
+
+
+def _trace(
+    model: TransformerNetwork, example: torch.Tensor, mask: torch.Tensor, path: Path
+) -> None:
     torch.onnx.export(
         _ExportWrapper(model),
         (example, mask),
@@ -53,19 +75,23 @@ def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) 
         opset_version=17,
         dynamo=False,
     )
-    return path
 
 
-def quantize_onnx(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantisation of the weights (activations quantised at run time).
+def fuse_onnx(path: Path, encoder_config: Any) -> None:
+    """Rewrite ``path`` with onnxruntime's transformer fusions for the encoder's layout.
 
-    Per-channel scales keep held-out FLC F1 within half a point of fp32, where one scale
-    per tensor loses more than a point.
+    Any Hugging Face encoder may be exported; one whose graph the optimiser does not
+    recognise keeps its unfused (equally correct, slower) operators.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
-    return target
+    optimized = optimize_model(
+        str(path),
+        model_type="bert",
+        num_heads=int(encoder_config.num_attention_heads),
+        hidden_size=int(encoder_config.hidden_size),
+    )
+    optimized.save_model_to_file(str(path))
 
 
 def write_onnx_model(

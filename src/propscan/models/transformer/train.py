@@ -48,8 +48,9 @@ from propscan.models.transformer.encoding import (
     token_range,
     tokenize,
 )
-from propscan.models.transformer.export import quantize_onnx, write_onnx_model
+from propscan.models.transformer.export import write_onnx_model
 from propscan.models.transformer.network import TransformerNetwork, build_network
+from propscan.models.transformer.quantization import quantize_dynamic_encoder
 from propscan.ptc.splits import validation_ids
 
 try:
@@ -524,7 +525,7 @@ def _quantize_if_it_keeps_accuracy(
     validation_fp32: dict[str, Any],
 ) -> tuple[bool, dict[str, Any]]:
     """int8 when held-out SI and FLC F1 stay within :data:`QUANTIZATION_TOLERANCE` of fp32."""
-    quantize_onnx(fp32_path, out / ENCODER_FILE)
+    quantize_dynamic_encoder(fp32_path, out / ENCODER_FILE)
     validation_int8 = choose_decoding(TransformerDetector.load(out), validation, gold)
     quantized = all(
         validation_fp32[key] - validation_int8[key] <= QUANTIZATION_TOLERANCE
@@ -601,7 +602,7 @@ def train_transformer(
             model, config, everything, gold, out, encoder_dir, settings, 0.0, progress
         )
         if quantized:
-            quantize_onnx(fp32_path, out / ENCODER_FILE)
+            quantize_dynamic_encoder(fp32_path, out / ENCODER_FILE)
         finish_model(out, config, chosen, quantized)
         fitted_on = everything
     return TrainingReport(
