@@ -1,11 +1,14 @@
 """Load test of the propscan service: concurrent clients on loopback, a fixed request count.
 
-Starts ``propscan serve`` on a free loopback port with a throw-away database, sends
-``--requests`` analyses of dev-split articles from ``--clients`` concurrent clients,
-and records errors, throughput and p50/p95 latency in
-``benchmarks/results/service_load.json`` and ``.md``. Exits 1 if any request failed.
+For each ``--workers`` count, starts ``propscan serve --workers N`` on a free loopback
+port with a throw-away database; then, for each ``--concurrency``, sends ``--requests``
+analyses of dev-split articles from that many concurrent clients. Records errors,
+throughput and p50/p95/max latency of every combination in
+``benchmarks/results/service_load.json`` and ``.md`` (``--out`` elsewhere). Exits 1 if
+any request failed.
 
-    python benchmarks/service_load.py [--model DIR] [--clients 8] [--requests 200]
+    python benchmarks/service_load.py [--model DIR] [--workers 1 2] [--concurrency 1 4 8]
+        [--requests 200] [--out DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 
 import httpx
 
+from propscan.batch.engines import THREADS_VARIABLE, share_cores
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.ptc.splits import load_split
 
@@ -59,23 +64,30 @@ def propscan_command() -> list[str]:
     return [found]
 
 
-def start_server(port: int, database: Path, model: str | None) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, database: Path, model: str | None, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     command = [*propscan_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--db", str(database)]
+    command += ["--db", str(database), "--workers", str(workers)]
     if model:
         command += ["--model", model]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
 
 
-def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], timeout: float) -> dict:
+def wait_until_healthy(
+    base_url: str, server: subprocess.Popen[bytes], workers: int, log: Path, timeout: float
+) -> dict:
+    """The /healthz answer, once every worker has loaded its model."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            stderr = log.read_text(errors="replace")
             raise PropscanError(f"the server exited with status {server.returncode}: {stderr}")
+        started = log.read_text(errors="replace").count("Application startup complete.")
         try:
             response = httpx.get(f"{base_url}/healthz", timeout=2)
-            if response.status_code == 200:
+            if response.status_code == 200 and started >= workers:
                 return dict(response.json())
         except httpx.TransportError:
             pass
@@ -124,10 +136,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def summarise(outcomes: list[Outcome], wall: float, texts: list[str]) -> dict[str, Any]:
+def threads_per_worker(workers: int) -> int:
+    """The onnxruntime threads of each worker: ``PROPSCAN_THREADS``, else cores // workers."""
+    return int(share_cores(workers).get(THREADS_VARIABLE) or os.environ[THREADS_VARIABLE])
+
+
+def summarise(
+    outcomes: list[Outcome], wall: float, workers: int, concurrency: int
+) -> dict[str, Any]:
     latencies = [o.seconds * 1000 for o in outcomes if o.ok]
     errors = [o for o in outcomes if not o.ok]
     return {
+        "workers": workers,
+        "threads_per_worker": threads_per_worker(workers),
+        "concurrency": concurrency,
         "requests": len(outcomes),
         "errors": len(errors),
         "error_samples": sorted({o.detail for o in errors})[:5],
@@ -139,8 +161,6 @@ def summarise(outcomes: list[Outcome], wall: float, texts: list[str]) -> dict[st
             "max": round(max(latencies), 1) if latencies else None,
             "mean": round(statistics.fmean(latencies), 1) if latencies else None,
         },
-        "articles": len(texts),
-        "article_characters_mean": round(statistics.fmean(len(t) for t in texts)),
     }
 
 
@@ -148,20 +168,27 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "service_load.json"
     json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    latency = result["latency_ms"]
     lines = [
         "# Service load benchmark",
         "",
-        f"`python benchmarks/service_load.py` on {result['date']}: {result['clients']} concurrent "
-        f"clients on loopback send {result['requests']} `POST /api/analyze` requests "
-        f"(dev-split articles, {result['article_characters_mean']:,} characters on average) "
-        f"to `propscan serve` with model {result['model']['name']} "
-        f"{result['model']['version']}.",
+        f"`python benchmarks/service_load.py` on {result['date']}: for each number of "
+        f"`propscan serve --workers`, concurrent clients on loopback send "
+        f"{result['requests_per_run']} `POST /api/analyze` requests (dev-split articles, "
+        f"{result['article_characters_mean']:,} characters on average) with model "
+        f"{result['model']['name']} {result['model']['version']}.",
         "",
-        "| requests | errors | wall (s) | throughput (req/s) | p50 (ms) | p95 (ms) | max (ms) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {result['requests']} | {result['errors']} | {result['wall_seconds']} | "
-        f"{result['throughput_rps']} | {latency['p50']} | {latency['p95']} | {latency['max']} |",
+        "| workers | threads each | concurrency | requests | errors | wall (s) "
+        "| throughput (req/s) | p50 (ms) | p95 (ms) | max (ms) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in result["runs"]:
+        latency = run["latency_ms"]
+        lines.append(
+            f"| {run['workers']} | {run['threads_per_worker']} | {run['concurrency']} | "
+            f"{run['requests']} | {run['errors']} | {run['wall_seconds']} | "
+            f"{run['throughput_rps']} | {latency['p50']} | {latency['p95']} | {latency['max']} |"
+        )
+    lines += [
         "",
         f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, "
         f"Python {result['machine']['python']}.",
@@ -172,56 +199,87 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
+def measure_workers(
+    workers: int, args: argparse.Namespace, texts: list[str], scratch: Path
+) -> tuple[dict, list[dict[str, Any]]]:
+    """Start ``propscan serve --workers N`` and load it at each concurrency in turn."""
+    port = free_loopback_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = scratch / f"serve-{workers}.log"
+    server = start_server(port, scratch / f"history-{workers}.db", args.model, workers, log)
+    try:
+        health = wait_until_healthy(base_url, server, workers, log, timeout=180)
+        # warm every worker up (a connection goes to whichever worker accepts it)
+        asyncio.run(run_load(base_url, texts, 2 * workers, 2 * workers, args.budget))
+        runs = []
+        for concurrency in args.concurrency:
+            outcomes, wall = asyncio.run(
+                run_load(base_url, texts, concurrency, args.requests, args.budget)
+            )
+            runs.append(summarise(outcomes, wall, workers, concurrency))
+            print(format_run(runs[-1]))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return health, runs
+
+
+def format_run(run: dict[str, Any]) -> str:
+    latency = run["latency_ms"]
+    return (
+        f"{plural(run['workers'], 'worker')}, {plural(run['concurrency'], 'client')}: "
+        f"{plural(run['requests'], 'request')}, {plural(run['errors'], 'error')}, "
+        f"{run['throughput_rps']} req/s, p50 {latency['p50']} ms, "
+        f"p95 {latency['p95']} ms, max {latency['max']} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--data", help="PTC corpus directory (default: $PROPSCAN_DATA)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--requests", type=int, default=200, help="requests in all")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="propscan serve --workers counts"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 4, 8], help="concurrent clients"
+    )
+    parser.add_argument("--requests", type=int, default=200, help="requests per combination")
     parser.add_argument("--articles", type=int, default=25, help="dev articles to cycle through")
-    parser.add_argument("--budget", type=float, default=540.0, help="time limit in seconds")
+    parser.add_argument(
+        "--budget", type=float, default=540.0, help="time limit per combination in seconds"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results directory")
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.requests < 1 or args.articles < 1:
-        parser.error("--clients, --requests and --articles must be at least 1")
+    if min(args.workers + args.concurrency) < 1 or args.requests < 1 or args.articles < 1:
+        parser.error("--workers, --concurrency, --requests and --articles must be at least 1")
+    runs: list[dict[str, Any]] = []
     try:
         texts = [a.text for a in load_split(args.data, "dev").articles[: args.articles]]
         with tempfile.TemporaryDirectory() as scratch:
-            port = free_loopback_port()
-            base_url = f"http://127.0.0.1:{port}"
-            server = start_server(port, Path(scratch) / "history.db", args.model)
-            try:
-                health = wait_until_healthy(base_url, server, timeout=180)
-                httpx.post(f"{base_url}/api/analyze", json={"text": texts[0]}, timeout=120)
-                outcomes, wall = asyncio.run(
-                    run_load(base_url, texts, args.clients, args.requests, args.budget)
-                )
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+            for workers in args.workers:
+                health, measured = measure_workers(workers, args, texts, Path(scratch))
+                runs += measured
     except (PropscanError, OSError, httpx.HTTPError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     result = {
         "benchmark": "service_load",
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "clients": args.clients,
         "model": health["model"],
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
-        **summarise(outcomes, wall, texts),
+        "requests_per_run": args.requests,
+        "articles": len(texts),
+        "article_characters_mean": round(statistics.fmean(len(t) for t in texts)),
+        "runs": runs,
     }
     for path in write_results(result, args.out):
         print(path)
-    latency = result["latency_ms"]
-    print(
-        f"{result['requests']} requests, {result['errors']} errors, "
-        f"{result['throughput_rps']} req/s, p50 {latency['p50']} ms, p95 {latency['p95']} ms"
-    )
-    return 0 if result["errors"] == 0 else 1
+    return 0 if all(run["errors"] == 0 for run in runs) else 1
 
 
 if __name__ == "__main__":

@@ -335,6 +335,15 @@ def test_serve_on_a_port_in_use_exits_2(tiny_model: Path, tmp_path: Path) -> Non
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0]
 
 
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_serve_needs_at_least_one_worker(workers: str, tmp_path: Path) -> None:
+    result = invoke("serve", "--workers", workers, "--db", tmp_path / "history.db")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "'--workers'" in result.output and "greater than or equal to 1" in result.output
+    assert not (tmp_path / "history.db").exists()  # refused before anything started
+
+
 # --- polish -----------------------------------------------------------------------------------
 
 

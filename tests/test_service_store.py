@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,58 @@ def test_concurrent_writers_all_succeed(store: Store) -> None:
         ids = list(pool.map(lambda n: store.save(make_analysis(f"{n}\n{TEXT}")).id, range(24)))
     assert len(set(ids)) == 24
     assert store.count() == 24
+
+
+def test_processes_writing_one_new_database_at_once_lose_nothing(tmp_path: Path) -> None:
+    # as the workers of ``propscan serve --workers``, but all creating the file as well
+    path = tmp_path / "history.db"
+    start = tmp_path / "start"
+    child = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_service_store import TEXT, make_analysis
+        from propscan.service.store import Store
+        while not Path({str(start)!r}).exists():
+            time.sleep(0.01)
+        store = Store({str(path)!r})
+        for number in range(40):
+            print(store.save(make_analysis(f"{{sys.argv[1]}} {{number}}\\n{{TEXT}}")).id)
+        """
+    )
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", child, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for name in ("a", "b")
+    ]
+    start.touch()
+    ids = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err.decode()
+        ids += out.decode().split()
+    store = Store(path)
+    assert len(set(ids)) == 80 and store.count() == 80
+    assert all(store.get(analysis_id) is not None for analysis_id in ids)
+    assert table_counts(path)["spans"] == 3 * 80
+
+
+def test_opening_a_new_database_waits_for_another_writer(tmp_path: Path) -> None:
+    # Switching a new file to WAL while another connection writes is refused at once
+    # ("database is locked"), without waiting: the store must retry.
+    path = tmp_path / "history.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE elsewhere (x)")
+    finish = threading.Timer(0.3, writer.execute, ["COMMIT"])
+    finish.start()
+    try:
+        store = Store(path)
+    finally:
+        finish.join()
+        writer.close()
+    assert store.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -39,30 +39,38 @@ def serve(
     max_chars: Annotated[
         int, typer.Option(min=1, help="Longest article accepted, in characters.")
     ] = DEFAULT_MAX_CHARS,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes sharing the port, each with its own model and an equal "
+            "share of the CPU cores.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
-    import uvicorn
-
     from propscan.pipeline import load_model
-    from propscan.service.app import create_app
-    from propscan.service.serving import listen
+    from propscan.service.serving import ServeOptions, listen, run_server
     from propscan.service.store import Store, default_db_path
 
     # Take the port, load the model and open the database first, so that a port in use,
-    # a bad --model or --db is reported as a one-line error instead of a failed start.
+    # a bad --model or --db is reported as a one-line error before any worker starts.
     listener = listen(host, port)
     detector = load_model(model)
     database = db if db is not None else default_db_path()
     Store(database)
-    application = create_app(
-        detector,
-        database,
+    options = ServeOptions(
+        db=str(database.resolve()),
+        model=None if model is None else str(model.resolve()),
         allow_private_urls=allow_private_urls,
         max_text_chars=max_chars,
     )
+    address, bound_port = listener.getsockname()[:2]
+    url = f"http://{f'[{address}]' if ':' in address else address}:{bound_port}"
+    processes = f", {workers} worker processes" if workers > 1 else ""
     typer.echo(
-        f"propscan: model {detector.name} {detector.version}, history in {database}",
+        f"propscan: serving {url}, model {detector.name} {detector.version}, "
+        f"history in {database}{processes}",
         err=True,
     )
-    config = uvicorn.Config(application, host=host, port=port, log_level="info")
-    uvicorn.Server(config).run(sockets=[listener])
+    run_server(listener, options, workers=workers, detector=detector)

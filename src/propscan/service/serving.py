@@ -1,10 +1,33 @@
-"""Taking the service's port before uvicorn starts, so a port in use is one clear error."""
+"""Running the service: the port taken first, then one process or several uvicorn workers.
+
+The port is bound before uvicorn starts, so a port in use is one clear error. With
+``workers > 1`` uvicorn's own supervisor spawns the worker processes; they share the
+one listening socket, each builds the application with :func:`worker_app` (loading
+the model once) and gets the cores divided among them through ``PROPSCAN_THREADS``.
+Spawned processes receive no Python objects from the command, so the options reach
+them as JSON in the ``PROPSCAN_SERVE_OPTIONS`` environment variable.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+from dataclasses import asdict, dataclass
 
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from propscan.batch.engines import share_cores
+from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.errors import PropscanError
+from propscan.models.base import Detector
+from propscan.service.app import create_app
+
+#: Environment variable through which ``propscan serve`` hands its options to workers.
+OPTIONS_VARIABLE = "PROPSCAN_SERVE_OPTIONS"
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -22,3 +45,55 @@ def listen(host: str, port: int) -> socket.socket:
         reason = (error.strerror or str(error)).lower()
         raise PropscanError(f"cannot serve on {host}:{port} ({reason})") from error
     return listener
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What shapes the application, the same in every worker (``model``: a directory)."""
+
+    db: str
+    model: str | None = None
+    allow_private_urls: bool = False
+    max_text_chars: int = DEFAULT_MAX_CHARS
+
+    def create_app(self, detector: Detector | None = None) -> FastAPI:
+        """The application; a ``detector`` already loaded is used instead of ``model``."""
+        return create_app(
+            detector if detector is not None else self.model,
+            self.db,
+            allow_private_urls=self.allow_private_urls,
+            max_text_chars=self.max_text_chars,
+        )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process (uvicorn's factory), from its environment."""
+    return ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE])).create_app()
+
+
+def run_server(
+    listener: socket.socket,
+    options: ServeOptions,
+    *,
+    workers: int = 1,
+    detector: Detector | None = None,
+) -> None:
+    """Serve on ``listener`` until SIGINT or SIGTERM, in this process or in ``workers``.
+
+    One process serves ``detector`` when given (``propscan serve`` has loaded it to
+    check the model). Processes cannot share a loaded model, so with several workers
+    each one loads ``options.model`` itself, once, and ``detector`` is not used.
+    """
+    if workers == 1:
+        config = uvicorn.Config(options.create_app(detector), log_level="info")
+        uvicorn.Server(config).run(sockets=[listener])
+        return
+    os.environ[OPTIONS_VARIABLE] = json.dumps(asdict(options))
+    os.environ.update(share_cores(workers))
+    config = uvicorn.Config(
+        f"{__name__}:worker_app", factory=True, workers=workers, log_level="info"
+    )
+    supervisor = Multiprocess(config, sockets=[listener])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise PropscanError("a worker process failed to start; its error is in the log above")

@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from propscan.core.spans import Span
 from propscan.errors import PropscanError
 
 DB_ENV_VAR = "PROPSCAN_DB"
+
+#: Seconds a connection waits for another one (a thread or a process) to finish writing.
+BUSY_TIMEOUT = 30.0
 
 #: Ordered schema migrations; migration ``i`` moves a database from version ``i`` to ``i + 1``.
 MIGRATIONS: tuple[str, ...] = (
@@ -151,8 +155,9 @@ class Store:
     """The analysis history in one SQLite file (created and migrated on open).
 
     Each operation opens its own short-lived connection, so one store is safe to share
-    between the threads that serve requests; SQLite's WAL mode lets reads run while a
-    write commits.
+    between the threads that serve requests, and one file between the worker processes
+    of ``propscan serve --workers``: SQLite's WAL mode lets reads run while a write
+    commits, and writers take turns (each waits up to :data:`BUSY_TIMEOUT` seconds).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -165,13 +170,13 @@ class Store:
                 f"({error.strerror}); pass --db with a writable path"
             ) from error
         with self._connection() as connection:
-            connection.execute("PRAGMA journal_mode = WAL")
+            _use_wal(connection)
             self._migrate(connection)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
-            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as error:
             raise PropscanError(
                 f"cannot open database {str(self.path)!r} ({error}); pass --db with a writable path"
@@ -363,6 +368,24 @@ class Store:
     def count(self) -> int:
         with self._connection() as connection:
             return int(connection.execute("SELECT count(*) FROM analyses").fetchone()[0])
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the database to WAL mode, even while another process creates it too.
+
+    The switch needs an exclusive lock, and where two connections would deadlock on it
+    SQLite answers "database is locked" at once instead of waiting out the busy timeout;
+    so several workers opening one new database retry until the first one is done.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _statements(script: str) -> list[str]:
