@@ -26,6 +26,7 @@ from propscan.models.base import Prediction, TokenScore, read_model_config, writ
 from propscan.models.baseline.features import (
     DOCUMENT_FEATURES,
     ArticleContext,
+    KeyCache,
     TfidfSpace,
     Token,
     technique_features,
@@ -55,6 +56,7 @@ class SpanModel:
     coef: np.ndarray
     intercept: float
     hash_bits: int = HASH_BITS
+    keys: KeyCache = field(default_factory=KeyCache, repr=False)
 
     def __post_init__(self) -> None:
         if self.coef.shape != (1 << self.hash_bits,):
@@ -65,7 +67,8 @@ class SpanModel:
         tokens = tokenize(text)
         if not tokens:
             return tokens, np.zeros(0)
-        logits = token_features(text, tokens, self.hash_bits) @ self.coef + self.intercept
+        features = token_features(text, tokens, self.hash_bits, self.keys)
+        logits = features @ self.coef + self.intercept
         return tokens, 1.0 / (1.0 + np.exp(-logits))
 
 

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -89,10 +90,21 @@ def _shape(word: str) -> str:
     return "Title" if word[0].isupper() else "lower"
 
 
+#: Distinct words a :class:`KeyCache` holds before it starts afresh (about 100 MB).
+KEY_CACHE_LIMIT = 500_000
+
+
 class KeyCache(dict[str, _TokenKeys]):
-    """Token text -> hashed keys, computed once per distinct token."""
+    """Token text -> hashed keys, computed once per distinct token.
+
+    A model keeps one for its lifetime; it starts afresh past :data:`KEY_CACHE_LIMIT`
+    words, so that an endless stream of new words cannot grow it without bound (keys are
+    pure functions of the word, so forgetting them changes no result).
+    """
 
     def __missing__(self, word: str) -> _TokenKeys:
+        if len(self) >= KEY_CACHE_LIMIT:
+            self.clear()
         lower = word.lower()
         keys = _TokenKeys(
             _hash_string("w" + lower),
@@ -241,13 +253,16 @@ class TfidfSpace:
         idf = np.log((1 + len(documents)) / (1 + frequency)) + 1.0
         return cls(kind, tuple(vectorizer.get_feature_names_out()), idf)
 
+    @cached_property
+    def _counter(self) -> CountVectorizer:
+        """Built once per model: scikit-learn re-validates a fresh vocabulary on first use."""
+        vocabulary = {term: index for index, term in enumerate(self.terms)}
+        return CountVectorizer(**_ANALYZERS[self.kind], vocabulary=vocabulary)
+
     def transform(self, documents: Sequence[str]) -> sparse.csr_matrix:
         if not self.terms:
             return sparse.csr_matrix((len(documents), 0))
-        vocabulary = {term: index for index, term in enumerate(self.terms)}
-        counts = CountVectorizer(**_ANALYZERS[self.kind], vocabulary=vocabulary).transform(
-            documents
-        )
+        counts = self._counter.transform(documents)
         counts = counts.astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
         return normalize(sparse.csr_matrix(counts.multiply(self.idf)))

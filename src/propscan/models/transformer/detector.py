@@ -419,9 +419,9 @@ class TransformerDetector:
     ) -> Prediction:
         """Phrases kept at the threshold (the tuned one when None), labelled by the span head."""
         si_prob = self.token_probabilities(outputs)
+        offsets = outputs.tokens.offsets
         token_scores = tuple(
-            TokenScore(int(start), int(end), float(p))
-            for (start, end), p in zip(outputs.tokens.offsets, si_prob, strict=True)
+            map(TokenScore, offsets[:, 0].tolist(), offsets[:, 1].tolist(), si_prob.tolist())
         )
         found = self.phrases(text, outputs, threshold, si_prob)
         return Prediction(
