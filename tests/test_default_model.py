@@ -51,3 +51,30 @@ def test_cli_json_fragments_equal_the_text_slices(example_text: str, tmp_path) -
     assert payload["model"]["name"] == "propscan-minilm"
     for span in payload["spans"]:
         assert payload["text"][span["start"] : span["end"]] == span["fragment"]
+
+
+def test_long_texts_are_analysed_in_sections_with_offsets_into_the_whole(
+    dev_split, monkeypatch
+) -> None:
+    """Sections keep memory bounded; their spans and token scores index the whole text,
+    and a section's phrases are the ones it gets on its own."""
+    from propscan.core.sentences import sections
+    from propscan.models.transformer import detector as transformer
+
+    detector = load_detector(DEFAULT_MODEL_DIR)
+    text = "\n".join(article.text for article in dev_split.articles)
+    monkeypatch.setattr(transformer, "SECTION_CHARS", 600)
+    (whole,) = detector.predict([text])
+    bounds = sections(text, 600)
+    assert len(bounds) >= 3
+    assert whole.spans
+    for span in whole.spans:
+        assert 0 <= span.start < span.end <= len(text)
+        assert any(start <= span.start and span.end <= end for start, end in bounds)
+    starts = [token.start for token in whole.token_scores]
+    assert starts == sorted(starts) and starts[-1] < len(text)
+    first_start, first_end = bounds[0]
+    (alone,) = detector.predict([text[first_start:first_end]])
+    assert {(s.start, s.end) for s in alone.spans} == {
+        (s.start, s.end) for s in whole.spans if s.end <= first_end
+    }

@@ -59,3 +59,13 @@ def test_counts_equal_a_brute_force_count(words: list[str], first: int, length: 
         else sum(content[i : i + len(key)] == key for i in range(len(content) - len(key) + 1))
     )
     assert index.occurrences(start, end) == expected
+
+
+def test_a_shifted_index_answers_for_a_section_but_counts_the_whole_article() -> None:
+    text = "Traitors everywhere.\nThe traitors lie.\nWe fight traitors."
+    index = RepetitionIndex.of(text)
+    section_start = text.index("The traitors")
+    section = text[section_start:]
+    word = section.index("traitors")
+    assert index.shifted(section_start).repeats(word, word + len("traitors")) == 2
+    assert RepetitionIndex.of(section).repeats(word, word + len("traitors")) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import sections, split_sentences
 from propscan.ptc.splits import Split
 
 
@@ -87,3 +87,19 @@ def test_sentences_are_ordered_disjoint_trimmed_and_cover_all_content(text: str)
         previous_end = end
     uncovered = [i for i in range(len(text)) if i not in covered]
     assert all(text[i].isspace() for i in uncovered)
+
+
+@given(st.lists(_ALPHABET, max_size=80).map("".join), st.integers(1, 30))
+def test_sections_cover_the_text_in_order_within_the_limit(text: str, limit: int) -> None:
+    bounds = sections(text, limit)
+    assert "".join(text[start:end] for start, end in bounds) == text
+    assert all(end - start <= limit for start, end in bounds)
+    assert all(start < end for start, end in bounds) or text == ""
+    assert [start for start, _ in bounds[1:]] == [end for _, end in bounds[:-1]]
+
+
+def test_sections_are_cut_after_a_line_break_when_one_is_near() -> None:
+    text = "first line\nsecond line here\nthird"
+    assert sections(text, 20) == [(0, 11), (11, 28), (28, 33)]
+    assert sections("one two three four", 9) == [(0, 8), (8, 14), (14, 18)]
+    assert sections("abcdefghij", 4) == [(0, 4), (4, 8), (8, 10)]

@@ -124,3 +124,25 @@ def sentence_starts(text: str) -> list[int]:
         starts.extend(offset + m.end() for m in _FEATURE_SENTENCE_BREAK.finditer(line))
         offset += len(line) + 1
     return starts
+
+
+def sections(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """``text`` cut into consecutive ``[start, end)`` pieces of at most ``max_chars``.
+
+    Long inputs are analysed a section at a time so that memory stays bounded whatever
+    their length. A cut falls after the last line break of the second half of a piece,
+    else after its last space, else at ``max_chars`` itself, so phrases are rarely cut.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+    bounds = []
+    start = 0
+    while len(text) - start > max_chars:
+        limit = start + max_chars
+        middle = start + max_chars // 2
+        cut = text.rfind("\n", middle, limit) + 1 or text.rfind(" ", middle, limit) + 1 or limit
+        bounds.append((start, cut))
+        start = cut
+    if start < len(text) or not bounds:
+        bounds.append((start, len(text)))
+    return bounds

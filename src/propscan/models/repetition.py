@@ -53,6 +53,11 @@ class RepetitionIndex:
             ids.append(vocabulary.setdefault(word, len(vocabulary) + 1))
         return cls(np.asarray(starts, dtype=np.int64), np.asarray(ids, dtype=np.uint64))
 
+    def shifted(self, offset: int) -> RepetitionIndex:
+        """The same index for a section of the article that starts at ``offset``: queries
+        take offsets into the section and still count over the whole article."""
+        return RepetitionIndex(self.starts - offset, self.ids, self._sorted_hashes, self._hashes)
+
     def _hashes_of_length(self, n: int) -> np.ndarray:
         """Hash of every run of ``n`` consecutive content words (built from length n-1)."""
         if n not in self._hashes:

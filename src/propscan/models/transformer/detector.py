@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from propscan.core.checks import check_threshold
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import sections, split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
@@ -60,6 +60,9 @@ SPAN_HEAD_FILE = "span_head.npz"
 COMPANION_DIR = "baseline"
 #: Decimals of span scores: float noise below them never reaches the output.
 SCORE_DIGITS = 6
+#: Texts longer than this (in characters) are analysed in sections of at most this size,
+#: so memory stays bounded: a section's hidden states take about 70 MB.
+SECTION_CHARS = 100_000
 
 
 @dataclass
@@ -348,11 +351,19 @@ class TransformerDetector:
 
     # -- the Detector protocol ----------------------------------------------------------
     def technique_probabilities(
-        self, text: str, outputs: TokenOutputs, spans: Sequence[Span]
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        spans: Sequence[Span],
+        repetition: RepetitionIndex | None = None,
     ) -> np.ndarray:
-        """Technique distribution [len(spans), K] for character spans of an encoded text."""
+        """Technique distribution [len(spans), K] for character spans of an encoded text.
+
+        ``repetition`` counts recurrences over a larger article that ``text`` is a section
+        of (else over ``text`` itself).
+        """
         rows = []
-        index = RepetitionIndex.of(text)
+        index = RepetitionIndex.of(text) if repetition is None else repetition
         for span in spans:
             tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
             if tokens is None:
@@ -415,7 +426,11 @@ class TransformerDetector:
         return found
 
     def decode(
-        self, text: str, outputs: TokenOutputs, threshold: float | None = None
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        threshold: float | None = None,
+        repetition: RepetitionIndex | None = None,
     ) -> Prediction:
         """Phrases kept at the threshold (the tuned one when None), labelled by the span head."""
         si_prob = self.token_probabilities(outputs)
@@ -425,16 +440,25 @@ class TransformerDetector:
         )
         found = self.phrases(text, outputs, threshold, si_prob)
         return Prediction(
-            spans=tuple(sorted(self.label(text, outputs, found))), token_scores=token_scores
+            spans=tuple(sorted(self.label(text, outputs, found, repetition))),
+            token_scores=token_scores,
         )
 
-    def label(self, text: str, outputs: TokenOutputs, found: Sequence[Candidate]) -> list[Span]:
+    def label(
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        found: Sequence[Candidate],
+        repetition: RepetitionIndex | None = None,
+    ) -> list[Span]:
         """Spans of ``found`` labelled with their one or two most probable techniques.
 
         Phrase models show each label with the phrase's calibrated score (the probability
         its decision was made on); older models scale it by the technique's probability.
         """
-        probabilities = self.technique_probabilities(text, outputs, [c.span for c in found])
+        probabilities = self.technique_probabilities(
+            text, outputs, [c.span for c in found], repetition
+        )
         return label_top_two(
             found,
             probabilities,
@@ -445,12 +469,39 @@ class TransformerDetector:
         )
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
-        """Spans of every text; ``threshold`` (0..1) overrides the tuned one."""
+        """Spans of every text; ``threshold`` (0..1) overrides the tuned one.
+
+        Texts longer than :data:`SECTION_CHARS` are analysed a section at a time.
+        """
         checked = check_threshold(threshold)
+        short = [i for i, text in enumerate(texts) if len(text) <= SECTION_CHARS]
+        encoded = dict(zip(short, self.encode([texts[i] for i in short]), strict=True))
         return [
-            self.decode(text, outputs, checked)
-            for text, outputs in zip(texts, self.encode(texts), strict=True)
+            self.decode(text, encoded[i], checked)
+            if i in encoded
+            else self._predict_in_sections(text, checked)
+            for i, text in enumerate(texts)
         ]
+
+    def _predict_in_sections(self, text: str, threshold: float | None) -> Prediction:
+        """One long text, encoded and decoded a section at a time (memory O(section)).
+
+        Windows and phrases stay inside a section; Repetition is still counted over the
+        whole text. The encoder's per-token outputs of a section (a hidden state of
+        :math:`H` floats per token) are dropped before the next one is encoded.
+        """
+        repetition = RepetitionIndex.of(text)
+        spans: list[Span] = []
+        token_scores: list[TokenScore] = []
+        for start, end in sections(text, SECTION_CHARS):
+            piece = text[start:end]
+            outputs = self.encode([piece])[0]
+            found = self.decode(piece, outputs, threshold, repetition.shifted(start))
+            spans += (replace(s, start=s.start + start, end=s.end + start) for s in found.spans)
+            token_scores += (
+                TokenScore(t.start + start, t.end + start, t.score) for t in found.token_scores
+            )
+        return Prediction(spans=tuple(sorted(spans)), token_scores=tuple(token_scores))
 
     def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
         """Probability of each technique for each given span of ``text`` (the TC task)."""
