@@ -73,6 +73,8 @@ def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
         assert 0 <= span.start < span.end <= len(article.text)
         assert span.technique is not None and 0.0 <= span.score <= 1.0
     assert len(prediction.token_scores) > 0
+    # analysis windows overlap less than training windows (fewer tokens to encode)
+    assert detector.settings.window_stride == TINY.inference_window_stride != TINY.window_stride
 
 
 @pytest.mark.slow

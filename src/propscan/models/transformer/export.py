@@ -29,7 +29,9 @@ class _ExportWrapper(nn.Module):
         return self.model(input_ids, attention_mask)
 
 
-def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) -> Path:
+def export_onnx(
+    model: TransformerNetwork, path: Path, special: dict[str, int], fused: bool = True
+) -> Path:
     """Export the encoder and token heads to ONNX with dynamic batch and length, then fuse.
 
     The graph is traced with the plain ("eager") attention, whose pattern onnxruntime's
@@ -38,6 +40,8 @@ def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) 
     scaled-dot-product attention it stays a chain of small operators. On the shipped
     model the fused int8 graph encodes about 1.4x more tokens per second
     (``benchmarks/encoder_levers.py``). Training keeps its own attention implementation.
+    ``fused=False`` traces that implementation and leaves the graph as traced (what
+    models before 0.2.1 shipped; the benchmark compares the two).
     """
     model.eval()
     example = torch.full((2, 16), special["pad"], dtype=torch.long)
@@ -45,6 +49,9 @@ def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) 
     mask = torch.ones_like(example)
     path.parent.mkdir(parents=True, exist_ok=True)
     encoder = model.encoder
+    if not fused:
+        _trace(model, example, mask, path)
+        return path
     trained_attention = encoder.config._attn_implementation
     encoder.set_attn_implementation("eager")
     try:
