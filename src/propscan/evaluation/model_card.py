@@ -246,6 +246,7 @@ def _train_transformer(
         },
         "quantized": report.quantized,
         "fit": report_as_dict(report)["fit"],
+        **({"selection_fit": report.selection_fit} if report.selection_fit else {}),
     }
 
 
@@ -302,8 +303,11 @@ def train_with_card(
         if dev is not None:
             facts["scores"]["dev"] = dev["scores"]
             facts["speed"] = dev["speed"]
-    # a resumed run counts the fitting its checkpoint already holds
-    resumed = facts.get("fit", {}).get("fit_seconds_before_resume", 0.0)
+    # a resumed run counts the fitting its checkpoints (both stages') already hold
+    resumed = sum(
+        (facts.get(stage) or {}).get("fit_seconds_before_resume", 0.0)
+        for stage in ("fit", "selection_fit")
+    )
     facts["training_seconds"] = round(time.monotonic() - started + resumed, 1)
     facts["description"] = DESCRIPTION[facts["kind"]]
     return write_model_card(folder, facts), facts

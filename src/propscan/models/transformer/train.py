@@ -447,6 +447,8 @@ class TrainingReport:
     validation_articles: int
     seconds: float
     fit: dict[str, Any]
+    #: The fit of the model that chose decoding, when a refit followed it.
+    selection_fit: dict[str, Any] | None = None
 
 
 def fit_stage(
@@ -600,7 +602,9 @@ def train_transformer(
     finish_model(selection, config, chosen, quantized)
 
     fitted_on = train_articles
+    selection_fit = None
     if settings.refit:
+        selection_fit = fit_report
         model, _, fit_report = fit_stage(everything, gold, out, encoder_dir, settings, progress)
         fp32_path = export_stage(
             model, config, everything, gold, out, encoder_dir, settings, 0.0, progress
@@ -620,6 +624,7 @@ def train_transformer(
         validation_articles=len(validation),
         seconds=round(time.monotonic() - started, 1),
         fit=fit_report,
+        selection_fit=selection_fit,
     )
 
 
