@@ -78,3 +78,18 @@ def test_long_texts_are_analysed_in_sections_with_offsets_into_the_whole(
     assert {(s.start, s.end) for s in alone.spans} == {
         (s.start, s.end) for s in whole.spans if s.end <= first_end
     }
+
+
+def test_numpy_pools_run_one_thread_during_analysis_and_get_their_size_back(
+    example_text: str,
+) -> None:
+    from threadpoolctl import threadpool_info
+
+    from propscan.models.transformer.detector import one_thread_per_pool
+
+    detector = load_detector(DEFAULT_MODEL_DIR)
+    before = [(pool["filepath"], pool["num_threads"]) for pool in threadpool_info()]
+    with one_thread_per_pool():
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    detector.predict([example_text])
+    assert [(pool["filepath"], pool["num_threads"]) for pool in threadpool_info()] == before
