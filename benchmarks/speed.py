@@ -62,6 +62,29 @@ def timed_analyze(texts: list[str], detector) -> dict:
     }
 
 
+def one_article_per_call(texts: list[str], detector) -> dict:
+    """``analyze_many`` called once per article, as ``analyze`` and the service run it:
+    with numpy's pools at one thread during analysis (as shipped), and at their own size
+    (that lever switched off)."""
+    import contextlib
+
+    from propscan.models.transformer import detector as transformer
+    from propscan.pipeline import analyze_many
+
+    def each() -> None:
+        for text in texts:
+            analyze_many([text], detector)
+
+    shipped = transformer.one_thread_per_pool
+    rows = {"one-thread numpy pools (shipped)": rate(texts, timed(each)[1])}
+    transformer.one_thread_per_pool = contextlib.nullcontext
+    try:
+        rows["numpy pools at their own size"] = rate(texts, timed(each)[1])
+    finally:
+        transformer.one_thread_per_pool = shipped
+    return rows
+
+
 def timed(function, *args):
     started = time.perf_counter()
     result = function(*args)
@@ -236,6 +259,8 @@ def main() -> None:
         }
     }
     results["model_load_seconds"] = round(load_seconds, 3)
+    if isinstance(detector, TransformerDetector):
+        results["one_article_per_call"] = one_article_per_call(texts, detector)
 
     torch_model = build_network(default_encoder_dir()).eval()
     weights = "pretrained encoder + untrained heads (same arithmetic as the trained model)"
@@ -326,6 +351,18 @@ def main() -> None:
         f"- torch fp32 weights: {weights}",
         f"- machine: {results['setup']['machine']}",
     ]
+    if "one_article_per_call" in results:
+        lines += [
+            "",
+            "## One article per call (as `analyze` and the service run)",
+            "",
+            "| numpy's BLAS and OpenMP pools during analysis | articles/s | characters/s |",
+            "|---|---|---|",
+            *(
+                f"| {label} | {row['articles_per_second']} | {row['characters_per_second']:,} |"
+                for label, row in results["one_article_per_call"].items()
+            ),
+        ]
     if scaling:
         lines += [
             "",
