@@ -91,9 +91,9 @@ def one_thread_per_pool() -> Any:
 
     onnxruntime runs the encoder on its own pool. The numpy and scikit-learn work between
     encoder calls is small, but multi-threaded BLAS pools keep spinning after each call
-    and take the cores from onnxruntime; with one thread each, ``analyze`` of one article
-    at a time ran about 1.5x faster on 2 cores. One thread also fixes the order of every
-    BLAS sum. The pools get their earlier sizes back when the context ends.
+    and take the cores from onnxruntime; with one thread each, analysing one article at a
+    time ran 1.4x faster on 2 cores (``benchmarks/speed.py``). One thread also fixes the
+    order of every BLAS sum. The pools get their earlier sizes back when the context ends.
     """
     return _thread_pools().limit(limits=1)
 
