@@ -271,10 +271,6 @@ class DaskEngine:
         yield from ordered_results(submit, chunks, in_flight=2 * self.total_threads())
 
 
-EngineKind = Literal["local", "dask"]
-ENGINES: tuple[str, ...] = ("local", "dask")
-
-
 @contextmanager
 def open_engine(
     kind: str = "local",
