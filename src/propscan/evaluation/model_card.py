@@ -191,33 +191,12 @@ def _train_baseline(
 
 
 def _train_transformer(
-    split: Split,
-    out: Path,
-    *,
-    encoder: Path | None,
-    epochs: int,
-    seed: int,
-    max_steps: int | None,
-    max_articles: int | None,
-    quantize: bool,
-    refit: bool,
-    progress: bool,
+    split: Split, out: Path, *, encoder: Path | None, settings: Any, progress: bool
 ) -> dict[str, Any]:
+    """Train with ``settings`` (a ``TrainingSettings``) and gather the card's facts."""
     from propscan.models.transformer.detector import KIND
-    from propscan.models.transformer.train import (
-        TrainingSettings,
-        report_as_dict,
-        train_transformer,
-    )
+    from propscan.models.transformer.train import report_as_dict, train_transformer
 
-    settings = TrainingSettings(
-        epochs=epochs,
-        seed=seed,
-        max_steps=max_steps,
-        max_articles=max_articles,
-        quantize=quantize,
-        refit=refit,
-    )
     report = train_transformer(
         split.articles, split.gold, out, encoder=encoder, settings=settings, progress=progress
     )
@@ -241,7 +220,7 @@ def _train_transformer(
             "validation articles": (
                 f"{report.validation_articles} ({settings.validation_fraction:.0%} of train, held "
                 "out by id hash) chose every decoding setting"
-                + ("; the model was then fitted again on all of train" if refit else "")
+                + ("; the model was then fitted again on all of train" if settings.refit else "")
             ),
         },
         "quantized": report.quantized,
@@ -283,16 +262,21 @@ def train_with_card(
             split, folder, seed=seed, max_articles=max_articles, progress=progress
         )
     else:
-        facts = _train_transformer(
-            split,
-            folder,
-            encoder=None if encoder is None else Path(encoder),
+        from propscan.models.transformer.train import TrainingSettings
+
+        settings = TrainingSettings(
             epochs=epochs,
             seed=seed,
             max_steps=max_steps,
             max_articles=max_articles,
             quantize=quantize,
             refit=refit,
+        )
+        facts = _train_transformer(
+            split,
+            folder,
+            encoder=None if encoder is None else Path(encoder),
+            settings=settings,
             progress=progress,
         )
     if len(roots) > 1:
