@@ -336,9 +336,10 @@ def _round(value: float | None) -> float | None:
 def soak(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str, Any]:
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start_server(port, scratch / "soak.db", args.model, scratch / "soak.log")
+    log = scratch / "soak.log"
+    server = start_server(port, scratch / "soak.db", args.model, log)
     try:
-        health = wait_until_healthy(base_url, server, timeout=180)
+        health = wait_until_healthy(base_url, server, workers=1, log=log, timeout=180)
         max_body = 12 * 200_000 + 65_536 + 1
         requests = request_mix(args.requests, texts, max_body)
         warm_up = request_mix(max(1, int(WARM_UP_SHARE * len(requests))), texts, max_body, 7)
@@ -432,9 +433,10 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
     database = scratch / "crash.db"
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start_server(port, database, args.model, scratch / "crash.log")
+    log = scratch / "crash.log"
+    server = start_server(port, database, args.model, log)
     try:
-        wait_until_healthy(base_url, server, timeout=180)
+        wait_until_healthy(base_url, server, workers=1, log=log, timeout=180)
         short = [text[:600] for text in texts]
         answered, in_flight = asyncio.run(
             write_until_killed(
@@ -454,9 +456,10 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
-    restarted = start_server(port, database, args.model, scratch / "crash.log")
+    log = scratch / "restart.log"
+    restarted = start_server(port, database, args.model, log)
     try:
-        wait_until_healthy(base_url, restarted, timeout=180)
+        wait_until_healthy(base_url, restarted, workers=1, log=log, timeout=180)
         recovered = 0
         with httpx.Client(base_url=base_url, timeout=60) as client:
             for analysis_id, text in answered.items():
