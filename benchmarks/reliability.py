@@ -93,6 +93,21 @@ def start_server(port: int, database: Path, model: str | None, log: Path) -> sub
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
 
 
+def start_healthy_server(
+    database: Path, model: str | None, log: Path
+) -> tuple[subprocess.Popen, str, dict]:
+    """A server on a free loopback port, its base URL and its /healthz answer once it is up."""
+    port = free_loopback_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = start_server(port, database, model, log)
+    try:
+        health = wait_until_healthy(base_url, server, workers=1, log=log, timeout=180)
+    except BaseException:
+        stop(server)
+        raise
+    return server, base_url, health
+
+
 def stop(server: subprocess.Popen) -> None:
     if server.poll() is None:
         server.terminate()
@@ -334,12 +349,10 @@ def _round(value: float | None) -> float | None:
 
 
 def soak(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str, Any]:
-    port = free_loopback_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = scratch / "soak.log"
-    server = start_server(port, scratch / "soak.db", args.model, log)
+    server, base_url, health = start_healthy_server(
+        scratch / "soak.db", args.model, scratch / "soak.log"
+    )
     try:
-        health = wait_until_healthy(base_url, server, workers=1, log=log, timeout=180)
         max_body = 12 * 200_000 + 65_536 + 1
         requests = request_mix(args.requests, texts, max_body)
         warm_up = request_mix(max(1, int(WARM_UP_SHARE * len(requests))), texts, max_body, 7)
@@ -431,12 +444,8 @@ async def write_until_killed(
 
 def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str, Any]:
     database = scratch / "crash.db"
-    port = free_loopback_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = scratch / "crash.log"
-    server = start_server(port, database, args.model, log)
+    server, base_url, _ = start_healthy_server(database, args.model, scratch / "crash.log")
     try:
-        wait_until_healthy(base_url, server, workers=1, log=log, timeout=180)
         short = [text[:600] for text in texts]
         answered, in_flight = asyncio.run(
             write_until_killed(
@@ -454,12 +463,8 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
         stop(server)
     with sqlite3.connect(database) as connection:
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-    port = free_loopback_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = scratch / "restart.log"
-    restarted = start_server(port, database, args.model, log)
+    restarted, base_url, _ = start_healthy_server(database, args.model, scratch / "restart.log")
     try:
-        wait_until_healthy(base_url, restarted, workers=1, log=log, timeout=180)
         recovered = 0
         with httpx.Client(base_url=base_url, timeout=60) as client:
             for analysis_id, text in answered.items():
