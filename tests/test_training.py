@@ -25,7 +25,9 @@ from propscan.models.transformer.export import write_onnx_model  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
 from propscan.models.transformer.train import (  # noqa: E402
     TrainingSettings,
+    _optimizer,
     default_encoder_dir,
+    encoder_learning_rate,
     fit,
     make_examples,
     train_transformer,
@@ -175,6 +177,30 @@ def test_interrupted_training_resumes_to_the_same_weights(
         uninterrupted.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_layer_wise_decay_slows_lower_layers_and_embeddings_most() -> None:
+    settings = TrainingSettings(encoder_lr=1e-4, layer_lr_decay=0.5)
+    rate = {
+        name: encoder_learning_rate(name, 2, settings)
+        for name in (
+            "encoder.layer.1.output.dense.weight",
+            "encoder.layer.0.output.dense.weight",
+            "embeddings.position_embeddings.weight",
+            "pooler.dense.weight",
+        )
+    }
+    assert list(rate.values()) == pytest.approx([1e-4, 5e-5, 2.5e-5, 1e-4])
+
+
+def test_optimizer_gives_every_trainable_parameter_one_rate(tiny_encoder: Path) -> None:
+    model = build_network(tiny_encoder)
+    for decay, groups in ((1.0, 2), (0.8, 4)):  # top layer and pooler, layer 0, embeddings, heads
+        optimizer = _optimizer(model, TrainingSettings(layer_lr_decay=decay))
+        grouped = [id(p) for group in optimizer.param_groups for p in group["params"]]
+        trainable = [id(p) for p in model.parameters() if p.requires_grad]
+        assert sorted(grouped) == sorted(trainable)
+        assert len(optimizer.param_groups) == groups
 
 
 def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:

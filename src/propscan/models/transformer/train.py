@@ -15,6 +15,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -105,6 +106,9 @@ class TrainingSettings:
     sentence_loss_weight: float = 0.5
     span_loss_weight: float = 1.0
     freeze_embeddings: bool = True
+    #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
+    #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
+    layer_lr_decay: float = 1.0
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True
@@ -257,15 +261,40 @@ def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return order
 
 
+_LAYER_NUMBER = re.compile(r"\.layers?\.(\d+)\.")
+
+
+def encoder_learning_rate(name: str, n_layers: int, settings: TrainingSettings) -> float:
+    """The learning rate of encoder parameter ``name`` under layer-wise decay.
+
+    Lower layers hold general language knowledge that a few hundred articles should
+    move least; layers are found by the ``layer.N.`` / ``layers.N.`` of Hugging Face
+    names, embeddings by ``embeddings``, anything else (a pooler) learns at the top rate.
+    """
+    found = _LAYER_NUMBER.search(name)
+    if found:
+        depth = n_layers - 1 - int(found.group(1))
+    elif "embeddings" in name:
+        depth = n_layers
+    else:
+        depth = 0
+    return settings.encoder_lr * settings.layer_lr_decay**depth
+
+
 def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.optim.AdamW:
-    """AdamW with one learning rate for the encoder and one for the heads."""
+    """AdamW: encoder rates (decayed by layer when asked), one rate for the heads."""
     if settings.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
-    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    n_layers = int(getattr(model.encoder.config, "num_hidden_layers", 0))
+    by_rate: dict[float, list[nn.Parameter]] = {}
+    for name, parameter in model.encoder.named_parameters():
+        if parameter.requires_grad:
+            rate = encoder_learning_rate(name, n_layers, settings)
+            by_rate.setdefault(rate, []).append(parameter)
     head_params = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
     return torch.optim.AdamW(
         [
-            {"params": encoder_params, "lr": settings.encoder_lr},
+            *({"params": params, "lr": rate} for rate, params in sorted(by_rate.items())),
             {"params": head_params, "lr": settings.head_lr},
         ],
         weight_decay=settings.weight_decay,
