@@ -23,6 +23,7 @@ from propscan.models.decoding import (
     decode_subword_spans,
     drop_dangling_end,
     extend_to_words,
+    fragments_within,
     label_top_two,
     merge_runs,
     resolve_threshold,
@@ -208,3 +209,16 @@ def test_labels_can_carry_the_phrase_score_unscaled() -> None:
     rows = np.array([[0.1, 0.6, 0.3]])
     (span,) = label_top_two([candidate], rows, ("A", "B", "C"), 0.5, scale_by_technique=False)
     assert (span.technique, span.score) == ("B", 0.8)
+
+
+def test_fragments_within_pairs_each_shorter_fragment_with_its_phrase() -> None:
+    phrases = [Candidate(0, 40, 0.9), Candidate(50, 60, 0.4)]
+    fragments = [
+        Candidate(0, 10, 0.8),  # inside the first phrase
+        Candidate(20, 40, 0.7),  # inside it, up to its end
+        Candidate(45, 48, 0.5),  # between phrases
+        Candidate(50, 60, 0.4),  # the second phrase itself
+        Candidate(70, 80, 0.3),  # after every phrase
+    ]
+    assert fragments_within(phrases, fragments) == [(0, fragments[0]), (0, fragments[1])]
+    assert fragments_within([], fragments) == []

@@ -80,6 +80,34 @@ def test_long_texts_are_analysed_in_sections_with_offsets_into_the_whole(
     }
 
 
+def test_technique_fragments_add_techniques_inside_phrases_without_changing_them(
+    dev_split,
+) -> None:
+    """Fragments lie inside a phrase, carry a technique the phrase lacks and its score;
+    the phrases themselves (what SI scores) stay as they were."""
+    from dataclasses import replace
+
+    detector = load_detector(DEFAULT_MODEL_DIR)
+    texts = [article.text for article in dev_split.articles]
+    detector.settings = replace(detector.settings, fragment_gap=-1)
+    plain = detector.predict(texts)
+    detector.settings = replace(detector.settings, fragment_gap=0)
+    with_fragments = detector.predict(texts)
+    added = 0
+    for text, before, after in zip(texts, plain, with_fragments, strict=True):
+        assert set(before.spans) <= set(after.spans)
+        phrases = {(s.start, s.end): s for s in before.spans}
+        for span in set(after.spans) - set(before.spans):
+            added += 1
+            assert text[span.start : span.end].strip() == text[span.start : span.end]
+            (outer,) = [p for p in phrases if p[0] <= span.start and span.end <= p[1]]
+            assert span.technique not in {
+                s.technique for s in before.spans if (s.start, s.end) == outer
+            }
+            assert span.score == phrases[outer].score
+    assert added > 0
+
+
 def test_numpy_pools_run_one_thread_during_analysis_and_get_their_size_back(
     example_text: str,
 ) -> None:

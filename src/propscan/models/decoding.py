@@ -18,7 +18,9 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
 5. **score** -- :class:`Calibration` maps a phrase's mean token probability and length
    to the probability, fitted on held-out articles, that its characters are propaganda;
 6. **labels** -- :func:`label_top_two` names each span's most probable technique, and the
-   second one when its probability reaches ``second_technique_threshold``.
+   second one when its probability reaches ``second_technique_threshold``;
+   :func:`fragments_within` finds the shorter fragments of a phrase that may carry a
+   technique of their own.
 
 Why phrases: PTC's span scorer charges a whole unit of precision for every predicted
 fragment, however short, and pays recall for covered gold characters, so fragments
@@ -326,6 +328,28 @@ def label_top_two(
     return spans
 
 
+def fragments_within(
+    phrases: Sequence[Candidate], fragments: Sequence[Candidate]
+) -> list[tuple[int, Candidate]]:
+    """``(phrase index, fragment)`` for each fragment lying inside a longer phrase.
+
+    Both lists are in text order, as :func:`decode_subword_spans` gives them; a fragment
+    equal to its phrase is left out, as the phrase already carries its techniques.
+    """
+    found: list[tuple[int, Candidate]] = []
+    index = 0
+    for fragment in fragments:
+        while index < len(phrases) and phrases[index].end < fragment.end:
+            index += 1
+        if index == len(phrases):
+            break
+        phrase = phrases[index]
+        inside = phrase.start <= fragment.start and fragment.end <= phrase.end
+        if inside and (fragment.start, fragment.end) != (phrase.start, phrase.end):
+            found.append((index, fragment))
+    return found
+
+
 # --- settings --------------------------------------------------------------------------
 
 
@@ -360,6 +384,10 @@ class DecodingSettings:
     repetition_needs_recurrence: bool = False
     #: Token probabilities are multiplied by the sentence probability to this power (0: off).
     sentence_gate: float = 0.0
+    #: Technique fragments: inside a phrase, runs at most this many characters apart are
+    #: labelled on their own, and one whose technique the phrase lacks is added as its own
+    #: span (-1: off). Merged phrases suit SI; techniques sit on shorter fragments.
+    fragment_gap: int = -1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calibration", tuple(float(v) for v in self.calibration))

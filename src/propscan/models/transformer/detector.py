@@ -33,6 +33,7 @@ from propscan.models.decoding import (
     Candidate,
     DecodingSettings,
     decode_subword_spans,
+    fragments_within,
     label_top_two,
 )
 from propscan.models.repetition import RepetitionIndex
@@ -407,6 +408,41 @@ class TransformerDetector:
             probabilities /= np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
         return probabilities
 
+    def _thresholds(self, threshold: float | None) -> tuple[float, float]:
+        """The token threshold that starts phrases and the decision threshold that keeps them.
+
+        Models with a ``token_threshold`` start phrases at it and keep those whose
+        calibrated probability reaches the decision threshold (a ``threshold`` below the
+        token threshold also starts phrases lower, so that lower always finds more);
+        older models decide on runs at the decision threshold itself.
+        """
+        decision = self.settings.si_threshold if threshold is None else threshold
+        token_threshold = self.settings.token_threshold
+        if token_threshold is None:
+            return decision, 0.0
+        if threshold is not None:
+            token_threshold = min(token_threshold, threshold)
+        return token_threshold, decision
+
+    def _runs(
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        token_threshold: float,
+        probabilities: np.ndarray,
+        max_gap: int,
+    ) -> list[Candidate]:
+        settings = self.settings
+        return decode_subword_spans(
+            text,
+            outputs.tokens.offsets,
+            probabilities,
+            token_threshold,
+            max_gap=max_gap,
+            min_characters=settings.min_characters,
+            trim_function_words=settings.trim_function_words,
+        )
+
     def phrases(
         self,
         text: str,
@@ -416,34 +452,60 @@ class TransformerDetector:
     ) -> list[Candidate]:
         """Candidate phrases with the score their decision is made on, kept at ``threshold``.
 
-        Models with a ``token_threshold`` start phrases at it and keep those whose
-        calibrated probability reaches the decision threshold (a ``threshold`` below the
-        token threshold also starts phrases lower, so that lower always finds more);
-        older models decide on runs at the decision threshold itself. ``probabilities``
-        are :meth:`token_probabilities` when the caller has them already.
+        ``probabilities`` are :meth:`token_probabilities` when the caller has them already.
         """
-        settings = self.settings
-        decision = settings.si_threshold if threshold is None else threshold
-        token_threshold = settings.token_threshold
-        if token_threshold is None:
-            token_threshold, decision = decision, 0.0
-        elif threshold is not None:
-            token_threshold = min(token_threshold, threshold)
-        calibration = Calibration(*settings.calibration)
+        token_threshold, decision = self._thresholds(threshold)
+        calibration = Calibration(*self.settings.calibration)
         found = []
-        for candidate in decode_subword_spans(
+        for candidate in self._runs(
             text,
-            outputs.tokens.offsets,
-            self.token_probabilities(outputs) if probabilities is None else probabilities,
+            outputs,
             token_threshold,
-            max_gap=settings.merge_gap,
-            min_characters=settings.min_characters,
-            trim_function_words=settings.trim_function_words,
+            self.token_probabilities(outputs) if probabilities is None else probabilities,
+            self.settings.merge_gap,
         ):
             score = calibration(candidate.confidence, candidate.end - candidate.start)
             if score >= decision:
                 found.append(candidate._replace(confidence=score))
         return found
+
+    def fragment_spans(
+        self,
+        text: str,
+        outputs: TokenOutputs,
+        found: Sequence[Candidate],
+        labelled: Sequence[Span],
+        probabilities: np.ndarray,
+        threshold: float | None = None,
+        repetition: RepetitionIndex | None = None,
+    ) -> list[Span]:
+        """Fragments of the phrases ``found`` whose most probable technique the phrase lacks.
+
+        Each is shown with its phrase's score, the probability its decision was made on.
+        """
+        gap = self.settings.fragment_gap
+        if gap < 0 or not found or 0 <= self.settings.merge_gap <= gap:
+            return []
+        token_threshold, _ = self._thresholds(threshold)
+        inside = fragments_within(
+            found, self._runs(text, outputs, token_threshold, probabilities, gap)
+        )
+        if not inside:
+            return []
+        rows = self.technique_probabilities(
+            text, outputs, [fragment.span for _, fragment in inside], repetition
+        )
+        techniques_of: dict[tuple[int, int], set[str | None]] = {}
+        for span in labelled:
+            techniques_of.setdefault((span.start, span.end), set()).add(span.technique)
+        spans = []
+        for (index, fragment), row in zip(inside, rows, strict=True):
+            phrase = found[index]
+            technique = self.techniques[int(np.argmax(row))]
+            if technique not in techniques_of.get((phrase.start, phrase.end), set()):
+                score = round(phrase.confidence, SCORE_DIGITS)
+                spans.append(Span(fragment.start, fragment.end, technique, score))
+        return spans
 
     def decode(
         self,
@@ -459,8 +521,10 @@ class TransformerDetector:
             map(TokenScore, offsets[:, 0].tolist(), offsets[:, 1].tolist(), si_prob.tolist())
         )
         found = self.phrases(text, outputs, threshold, si_prob)
+        spans = self.label(text, outputs, found, repetition)
+        spans += self.fragment_spans(text, outputs, found, spans, si_prob, threshold, repetition)
         return Prediction(
-            spans=tuple(sorted(self.label(text, outputs, found, repetition))),
+            spans=tuple(sorted(spans)),
             token_scores=token_scores,
         )
 

@@ -28,6 +28,7 @@ DECISION_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0 .. 0.
 SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
 SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
+FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "si_threshold": (0.0, 0.95),
     "companion_technique_weight": (0.0, 1.0),
     "second_technique_threshold": (0.05, 1.01),
+    "fragment_gap": (-1, 300),
 }
 
 
@@ -237,7 +239,7 @@ def tune_decoding(
 
     SI settings maximise SI F1 (two rounds of coordinate search), the calibration is fitted
     on the chosen candidates, technique settings maximise technique accuracy on gold
-    spans, and the second-technique threshold maximises FLC F1.
+    spans, and the second-technique threshold and the fragment gap maximise FLC F1.
     """
     fixed = dict(fixed or {})
     has_companion = detector.companion is not None
@@ -259,6 +261,7 @@ def tune_decoding(
         "si_threshold": 0.0,
         "calibration": (1.0, 0.0, 0.0),
         "repetition_needs_recurrence": True,
+        "fragment_gap": -1,
     }
     settings = replace(detector.settings, **{**start, **fixed})
     si_gold = data.si_gold
@@ -323,6 +326,16 @@ def tune_decoding(
         settings = replace(
             settings, second_technique_threshold=choices["second_technique_threshold"].value
         )
+    fragment_gaps = tuple(g for g in FRAGMENT_GAPS if g < settings.merge_gap)
+    if "fragment_gap" not in fixed and len(fragment_gaps) > 1:
+        choices["fragment_gap"] = _best(
+            "fragment_gap",
+            fragment_gaps,
+            lambda g: (
+                score_flc(data.gold, predict(detector, data, replace(settings, fragment_gap=g))).f1
+            ),
+        )
+        settings = replace(settings, fragment_gap=choices["fragment_gap"].value)
     detector.settings = settings
     report = calibration_report(features, targets, calibration)
     return settings, list(choices.values()), report
