@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from propscan.cli import app
@@ -107,31 +106,6 @@ def test_technique_fragments_add_techniques_inside_phrases_without_changing_them
             }
             assert span.score == phrases[outer].score
     assert added > 0
-
-
-def test_token_technique_share_mixes_the_token_heads_mean_into_span_techniques(
-    example_text: str,
-) -> None:
-    from dataclasses import replace
-
-    from propscan.core.spans import Span
-    from propscan.models.transformer.encoding import token_range
-
-    detector = load_detector(DEFAULT_MODEL_DIR)
-    outputs = detector.encode([example_text])[0]
-    span = detector.predict([example_text])[0].spans[0]
-    spans = [Span(span.start, span.end)]
-    first, last = token_range(outputs.tokens.offsets, spans[0])
-    token_mean = outputs.technique_prob[first:last].mean(axis=0)
-    shares = dict(companion_technique_weight=0.0, repetition_needs_recurrence=False)
-    detector.settings = replace(detector.settings, token_technique_weight=0.0, **shares)
-    span_head = detector.technique_probabilities(example_text, outputs, spans)[0]
-    detector.settings = replace(detector.settings, token_technique_weight=1.0, **shares)
-    tokens_only = detector.technique_probabilities(example_text, outputs, spans)[0]
-    detector.settings = replace(detector.settings, token_technique_weight=0.4, **shares)
-    mixed = detector.technique_probabilities(example_text, outputs, spans)[0]
-    assert tokens_only == pytest.approx(token_mean / token_mean.sum(), abs=1e-6)
-    assert mixed == pytest.approx(0.6 * span_head + 0.4 * tokens_only, abs=1e-6)
 
 
 def test_numpy_pools_run_one_thread_during_analysis_and_get_their_size_back(

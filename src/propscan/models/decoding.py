@@ -368,9 +368,6 @@ class DecodingSettings:
     #: Share of the companion model in token propaganda and span technique probabilities.
     companion_si_weight: float = 0.0
     companion_technique_weight: float = 0.0
-    #: Share of the per-token technique head (its mean over the span's tokens, as a
-    #: distribution) in span technique probabilities, beside the span classifier.
-    token_technique_weight: float = 0.0
     #: Token probability that starts a candidate phrase (None: ``si_threshold``, and
     #: then ``si_threshold`` decides on the mean token probability, as before phrases).
     token_threshold: float | None = None

@@ -384,9 +384,8 @@ class TransformerDetector:
         of (else over ``text`` itself).
         """
         rows = []
-        token_means = np.zeros((len(spans), len(self.techniques)), dtype=np.float32)
         index = RepetitionIndex.of(text) if repetition is None else repetition
-        for row, span in enumerate(spans):
+        for span in spans:
             tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
             if tokens is None:
                 rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
@@ -394,16 +393,9 @@ class TransformerDetector:
             first, last = tokens
             features = span_features(index, span, last - first)
             rows.append(span_representation(outputs.hidden, first, last, features))
-            token_means[row] = outputs.technique_prob[first:last].mean(axis=0)
         if not rows:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
         probabilities = self.span_head(np.stack(rows))
-        token_weight = self.settings.token_technique_weight
-        if token_weight > 0.0:
-            totals = np.maximum(token_means.sum(axis=1, keepdims=True), 1e-12)
-            probabilities = (1.0 - token_weight) * probabilities + token_weight * (
-                token_means / totals
-            )
         weight = self.settings.companion_technique_weight
         if self.companion is not None and weight > 0.0:
             companion = self.companion.technique_model.probabilities(text, list(spans))

@@ -27,7 +27,6 @@ MIN_CHARACTERS = (0, 3, 6, 10, 15, 20, 30)
 DECISION_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0 .. 0.70
 SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
-TOKEN_TECHNIQUE_SHARES = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65)
 SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
 FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
 
@@ -102,7 +101,6 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "sentence_gate": (0.0, 10.0),
     "si_threshold": (0.0, 0.95),
     "companion_technique_weight": (0.0, 1.0),
-    "token_technique_weight": (0.0, 1.0),
     "second_technique_threshold": (0.05, 1.01),
     "fragment_gap": (-1, 300),
 }
@@ -264,7 +262,6 @@ def tune_decoding(
         "calibration": (1.0, 0.0, 0.0),
         "repetition_needs_recurrence": True,
         "fragment_gap": -1,
-        "token_technique_weight": 0.0,
     }
     settings = replace(detector.settings, **{**start, **fixed})
     si_gold = data.si_gold
@@ -304,23 +301,17 @@ def tune_decoding(
         )
         settings = replace(settings, si_threshold=choices["si_threshold"].value)
 
-    technique_grids = {
-        "token_technique_weight": TOKEN_TECHNIQUE_SHARES,
-        "companion_technique_weight": COMPANION_SHARES if has_companion else (0.0,),
-    }
-    for _ in range(2):
-        for name, grid in technique_grids.items():
-            if name in fixed or len(grid) < 2:
-                continue
-            current = settings
-            choices[name] = _best(
-                name,
-                grid,
-                lambda v, n=name, s=current: technique_accuracy(
-                    detector, data, replace(s, **{n: v})
-                ),
-            )
-            settings = replace(settings, **{name: choices[name].value})
+    if has_companion and "companion_technique_weight" not in fixed:
+        choices["companion_technique_weight"] = _best(
+            "companion_technique_weight",
+            COMPANION_SHARES,
+            lambda w: technique_accuracy(
+                detector, data, replace(settings, companion_technique_weight=w)
+            ),
+        )
+        settings = replace(
+            settings, companion_technique_weight=choices["companion_technique_weight"].value
+        )
     if "second_technique_threshold" not in fixed:
         choices["second_technique_threshold"] = _best(
             "second_technique_threshold",
