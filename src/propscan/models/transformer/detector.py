@@ -56,7 +56,7 @@ EncoderFn = Callable[
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
 MODEL_NAME = "propscan-minilm"
-MODEL_VERSION = "0.2.1"
+MODEL_VERSION = "0.2.2"
 ENCODER_FILE = "encoder.onnx"
 SPAN_HEAD_FILE = "span_head.npz"
 #: Sub-directory holding the classical companion model whose probabilities are mixed in.
