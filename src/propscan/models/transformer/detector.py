@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -81,9 +82,10 @@ class TokenOutputs:
     sentence_prob: np.ndarray | None = None
 
 
-@functools.cache
-def _thread_pools() -> ThreadpoolController:
-    """The BLAS and OpenMP pools loaded in this process (found once, at the first use)."""
+@functools.lru_cache(maxsize=1)
+def _thread_pools(modules_loaded: int) -> ThreadpoolController:
+    """The BLAS and OpenMP pools loaded in this process, found again only when modules
+    were imported since (an import may load a new pool; finding them takes milliseconds)."""
     return ThreadpoolController()
 
 
@@ -96,7 +98,7 @@ def one_thread_per_pool() -> Any:
     time ran 1.4x faster on 2 cores (``benchmarks/speed.py``). One thread also fixes the
     order of every BLAS sum. The pools get their earlier sizes back when the context ends.
     """
-    return _thread_pools().limit(limits=1)
+    return _thread_pools(len(sys.modules)).limit(limits=1)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
