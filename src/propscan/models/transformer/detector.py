@@ -523,8 +523,10 @@ class TransformerDetector:
             map(TokenScore, offsets[:, 0].tolist(), offsets[:, 1].tolist(), si_prob.tolist())
         )
         found = self.phrases(text, outputs, threshold, si_prob)
-        spans = self.label(text, outputs, found, repetition)
-        spans += self.fragment_spans(text, outputs, found, spans, si_prob, threshold, repetition)
+        # one Repetition index serves the phrases and their fragments
+        index = RepetitionIndex.of(text) if repetition is None else repetition
+        spans = self.label(text, outputs, found, index)
+        spans += self.fragment_spans(text, outputs, found, spans, si_prob, threshold, index)
         return Prediction(
             spans=tuple(sorted(spans)),
             token_scores=token_scores,
