@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.core.spans import Span
+from propscan.core.spans import Span, merge_spans
 from propscan.errors import PropscanError
 from propscan.models.decoding import (
     Calibration,
@@ -28,6 +28,7 @@ from propscan.models.decoding import (
     merge_runs,
     resolve_threshold,
     runs_above,
+    technique_fragments,
     trim_span,
 )
 
@@ -222,3 +223,80 @@ def test_fragments_within_pairs_each_shorter_fragment_with_its_phrase() -> None:
     ]
     assert fragments_within(phrases, fragments) == [(0, fragments[0]), (0, fragments[1])]
     assert fragments_within([], fragments) == []
+
+
+LABELS = ("Doubt", "Loaded_Language", "Slogans")
+
+
+def _phrase_and_fragments() -> tuple[list[Candidate], list[Span], np.ndarray]:
+    phrases = [Candidate(0, 60, 0.7)]
+    rows = np.array([[0.5, 0.3, 0.2]])  # the phrase: Doubt, then Loaded_Language
+    return phrases, label_top_two(phrases, rows, LABELS, 1.01, scale_by_technique=False), rows
+
+
+def test_technique_fragments_add_a_technique_the_phrase_lacks() -> None:
+    phrases, labelled, rows = _phrase_and_fragments()
+    inside = [(0, Candidate(10, 18, 0.9)), (0, Candidate(30, 40, 0.8))]
+    fragment_rows = np.array([[0.1, 0.8, 0.1], [0.9, 0.05, 0.05]])
+    spans = technique_fragments(phrases, labelled, rows, inside, fragment_rows, LABELS)
+    # the Loaded_Language fragment is added with its phrase's score; the Doubt one is not
+    assert spans == [Span(0, 60, "Doubt", 0.7), Span(10, 18, "Loaded_Language", 0.7)]
+
+
+def test_a_phrase_hands_its_technique_over_to_short_fragments_of_it() -> None:
+    phrases, labelled, rows = _phrase_and_fragments()
+    inside = [(0, Candidate(10, 18, 0.9)), (0, Candidate(30, 40, 0.8))]
+    fragment_rows = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05]])  # both Doubt
+    args = (phrases, labelled, rows, inside, fragment_rows, LABELS)
+    # 18 of 60 characters: handed over at a share of 0.3, kept at 0.25 and when off
+    assert technique_fragments(*args, 0.3) == [
+        Span(0, 60, "Loaded_Language", 0.7),
+        Span(10, 18, "Doubt", 0.7),
+        Span(30, 40, "Doubt", 0.7),
+    ]
+    assert technique_fragments(*args, 0.25) == [Span(0, 60, "Doubt", 0.7)]
+    assert technique_fragments(*args) == [Span(0, 60, "Doubt", 0.7)]
+
+
+def test_a_handover_never_gives_a_phrase_a_technique_twice() -> None:
+    phrases = [Candidate(0, 60, 0.7)]
+    rows = np.array([[0.5, 0.4, 0.1]])
+    labelled = label_top_two(phrases, rows, LABELS, 0.3, scale_by_technique=False)
+    assert [s.technique for s in labelled] == ["Doubt", "Loaded_Language"]
+    inside = [(0, Candidate(10, 18, 0.9))]
+    spans = technique_fragments(
+        phrases, labelled, rows, inside, np.array([[0.9, 0, 0.1]]), LABELS, 1.0
+    )
+    assert spans == [
+        Span(0, 60, "Slogans", 0.7),
+        Span(0, 60, "Loaded_Language", 0.7),
+        Span(10, 18, "Doubt", 0.7),
+    ]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30)), min_size=1, max_size=6),
+    st.floats(-1.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_technique_fragments_keep_the_union_of_the_phrases(
+    pieces: list[tuple[int, int]], share: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    phrases, inside, start = [], [], 0
+    for gap, length in pieces:
+        phrase = Candidate(start + gap, start + gap + length + 10, 0.5)
+        phrases.append(phrase)
+        inside.append(
+            (len(phrases) - 1, Candidate(phrase.start + 2, phrase.start + 2 + length, 0.5))
+        )
+        start = phrase.end + 1
+    rows = rng.random((len(phrases), len(LABELS)))
+    labelled = label_top_two(phrases, rows, LABELS, 0.5, scale_by_technique=False)
+    fragment_rows = rng.random((len(inside), len(LABELS)))
+    spans = technique_fragments(phrases, labelled, rows, inside, fragment_rows, LABELS, share)
+    assert merge_spans(spans) == merge_spans(labelled)
+    for phrase in phrases:  # every phrase keeps as many labels, none of them twice
+        techniques = [s.technique for s in spans if (s.start, s.end) == (phrase.start, phrase.end)]
+        expected = [s for s in labelled if (s.start, s.end) == (phrase.start, phrase.end)]
+        assert len(techniques) == len(set(techniques)) == len(expected)

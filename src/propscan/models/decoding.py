@@ -37,7 +37,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -350,6 +350,64 @@ def fragments_within(
     return found
 
 
+def technique_fragments(
+    phrases: Sequence[Candidate],
+    phrase_spans: Sequence[Span],
+    phrase_probabilities: np.ndarray,
+    inside: Sequence[tuple[int, Candidate]],
+    fragment_probabilities: np.ndarray,
+    labels: Sequence[str],
+    handover_share: float = -1.0,
+    *,
+    digits: int | None = None,
+) -> list[Span]:
+    """The labelled phrases with the technique fragments inside them.
+
+    ``phrase_spans`` are the phrases labelled by :func:`label_top_two`; ``inside`` are
+    :func:`fragments_within`'s fragments, whose technique is their most probable one. A
+    fragment whose technique its phrase lacks is added as its own span. With
+    ``handover_share`` >= 0, a phrase also hands a technique it has over to its fragments
+    of that technique when they cover at most that share of its characters, and takes its
+    next most probable technique instead: FLC scores a long phrase named Loaded_Language
+    by the few gold characters of that technique in it, its short fragments by their own.
+    Every fragment is shown with its phrase's score; the union of the spans is unchanged.
+    """
+    labelled: list[list[Span]] = [[] for _ in phrases]
+    where = {(phrase.start, phrase.end): i for i, phrase in enumerate(phrases)}
+    for span in phrase_spans:
+        labelled[where[(span.start, span.end)]].append(span)
+    added: list[Span] = []
+    same: dict[tuple[int, str], list[Candidate]] = {}
+    for (index, fragment), row in zip(inside, fragment_probabilities, strict=True):
+        technique = labels[int(np.argmax(row))]
+        if any(span.technique == technique for span in labelled[index]):
+            same.setdefault((index, technique), []).append(fragment)
+        else:
+            added.append(_fragment_span(fragment, technique, phrases[index], digits))
+    if handover_share >= 0.0:
+        for (index, technique), fragments in same.items():
+            phrase = phrases[index]
+            covered = sum(fragment.end - fragment.start for fragment in fragments)
+            if covered > handover_share * (phrase.end - phrase.start):
+                continue
+            added += (_fragment_span(f, technique, phrase, digits) for f in fragments)
+            taken = {span.technique for span in labelled[index]}
+            ranked = np.argsort(-phrase_probabilities[index], kind="stable")
+            replacement = next(labels[k] for k in ranked if labels[k] not in taken)
+            labelled[index] = [
+                replace(span, technique=replacement) if span.technique == technique else span
+                for span in labelled[index]
+            ]
+    return [span for group in labelled for span in group] + added
+
+
+def _fragment_span(
+    fragment: Candidate, technique: str, phrase: Candidate, digits: int | None
+) -> Span:
+    score = phrase.confidence if digits is None else round(phrase.confidence, digits)
+    return Span(fragment.start, fragment.end, technique, score)
+
+
 # --- settings --------------------------------------------------------------------------
 
 
@@ -388,6 +446,9 @@ class DecodingSettings:
     #: labelled on their own, and one whose technique the phrase lacks is added as its own
     #: span (-1: off). Merged phrases suit SI; techniques sit on shorter fragments.
     fragment_gap: int = -1
+    #: A phrase hands a technique over to its fragments of that technique when they cover
+    #: at most this share of its characters (-1: never; see :func:`technique_fragments`).
+    handover_share: float = -1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calibration", tuple(float(v) for v in self.calibration))

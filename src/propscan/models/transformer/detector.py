@@ -36,6 +36,7 @@ from propscan.models.decoding import (
     decode_subword_spans,
     fragments_within,
     label_top_two,
+    technique_fragments,
 )
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.encoding import (
@@ -57,7 +58,7 @@ EncoderFn = Callable[
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
 MODEL_NAME = "propscan-minilm"
-MODEL_VERSION = "0.2.2"
+MODEL_VERSION = "0.3.0"
 ENCODER_FILE = "encoder.onnx"
 SPAN_HEAD_FILE = "span_head.npz"
 #: Sub-directory holding the classical companion model whose probabilities are mixed in.
@@ -471,43 +472,23 @@ class TransformerDetector:
                 found.append(candidate._replace(confidence=score))
         return found
 
-    def fragment_spans(
+    def fragments(
         self,
         text: str,
         outputs: TokenOutputs,
         found: Sequence[Candidate],
-        labelled: Sequence[Span],
         probabilities: np.ndarray,
         threshold: float | None = None,
-        repetition: RepetitionIndex | None = None,
-    ) -> list[Span]:
-        """Fragments of the phrases ``found`` whose most probable technique the phrase lacks.
-
-        Each is shown with its phrase's score, the probability its decision was made on.
-        """
+    ) -> list[tuple[int, Candidate]]:
+        """``(phrase index, fragment)``: the runs at ``fragment_gap`` inside the phrases
+        ``found`` (none when fragments are off or phrases are not merged wider)."""
         gap = self.settings.fragment_gap
         if gap < 0 or not found or 0 <= self.settings.merge_gap <= gap:
             return []
         token_threshold, _ = self._thresholds(threshold)
-        inside = fragments_within(
+        return fragments_within(
             found, self._runs(text, outputs, token_threshold, probabilities, gap)
         )
-        if not inside:
-            return []
-        rows = self.technique_probabilities(
-            text, outputs, [fragment.span for _, fragment in inside], repetition
-        )
-        techniques_of: dict[tuple[int, int], set[str | None]] = {}
-        for span in labelled:
-            techniques_of.setdefault((span.start, span.end), set()).add(span.technique)
-        spans = []
-        for (index, fragment), row in zip(inside, rows, strict=True):
-            phrase = found[index]
-            technique = self.techniques[int(np.argmax(row))]
-            if technique not in techniques_of.get((phrase.start, phrase.end), set()):
-                score = round(phrase.confidence, SCORE_DIGITS)
-                spans.append(Span(fragment.start, fragment.end, technique, score))
-        return spans
 
     def decode(
         self,
@@ -516,45 +497,42 @@ class TransformerDetector:
         threshold: float | None = None,
         repetition: RepetitionIndex | None = None,
     ) -> Prediction:
-        """Phrases kept at the threshold (the tuned one when None), labelled by the span head."""
+        """Phrases kept at the threshold (the tuned one when None), labelled by the span
+        head, with the technique fragments inside them."""
         si_prob = self.token_probabilities(outputs)
         offsets = outputs.tokens.offsets
         token_scores = tuple(
             map(TokenScore, offsets[:, 0].tolist(), offsets[:, 1].tolist(), si_prob.tolist())
         )
         found = self.phrases(text, outputs, threshold, si_prob)
-        # one Repetition index serves the phrases and their fragments
-        index = RepetitionIndex.of(text) if repetition is None else repetition
-        spans = self.label(text, outputs, found, index)
-        spans += self.fragment_spans(text, outputs, found, spans, si_prob, threshold, index)
-        return Prediction(
-            spans=tuple(sorted(spans)),
-            token_scores=token_scores,
+        inside = self.fragments(text, outputs, found, si_prob, threshold)
+        # one technique pass (and one Repetition index) serves the phrases and fragments
+        rows = self.technique_probabilities(
+            text,
+            outputs,
+            [c.span for c in found] + [fragment.span for _, fragment in inside],
+            RepetitionIndex.of(text) if repetition is None else repetition,
         )
-
-    def label(
-        self,
-        text: str,
-        outputs: TokenOutputs,
-        found: Sequence[Candidate],
-        repetition: RepetitionIndex | None = None,
-    ) -> list[Span]:
-        """Spans of ``found`` labelled with their one or two most probable techniques.
-
-        Phrase models show each label with the phrase's calibrated score (the probability
-        its decision was made on); older models scale it by the technique's probability.
-        """
-        probabilities = self.technique_probabilities(
-            text, outputs, [c.span for c in found], repetition
-        )
-        return label_top_two(
+        phrase_rows = rows[: len(found)]
+        spans = label_top_two(
             found,
-            probabilities,
+            phrase_rows,
             self.techniques,
             self.settings.second_technique_threshold,
             digits=SCORE_DIGITS,
             scale_by_technique=self.settings.token_threshold is None,
         )
+        spans = technique_fragments(
+            found,
+            spans,
+            phrase_rows,
+            inside,
+            rows[len(found) :],
+            self.techniques,
+            self.settings.handover_share,
+            digits=SCORE_DIGITS,
+        )
+        return Prediction(spans=tuple(sorted(spans)), token_scores=token_scores)
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans of every text; ``threshold`` (0..1) overrides the tuned one.

@@ -8,6 +8,7 @@ of a ~90-article sample.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
 SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
 FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
+HANDOVER_SHARES = (-1.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "companion_technique_weight": (0.0, 1.0),
     "second_technique_threshold": (0.05, 1.01),
     "fragment_gap": (-1, 300),
+    "handover_share": (-1.0, 1.0),
 }
 
 
@@ -239,7 +242,8 @@ def tune_decoding(
 
     SI settings maximise SI F1 (two rounds of coordinate search), the calibration is fitted
     on the chosen candidates, technique settings maximise technique accuracy on gold
-    spans, and the second-technique threshold and the fragment gap maximise FLC F1.
+    spans, and the second-technique threshold, the fragment gap and the handover share
+    maximise FLC F1.
     """
     fixed = dict(fixed or {})
     has_companion = detector.companion is not None
@@ -312,30 +316,23 @@ def tune_decoding(
         settings = replace(
             settings, companion_technique_weight=choices["companion_technique_weight"].value
         )
-    if "second_technique_threshold" not in fixed:
-        choices["second_technique_threshold"] = _best(
-            "second_technique_threshold",
-            SECOND_THRESHOLDS,
-            lambda t: (
-                score_flc(
-                    data.gold,
-                    predict(detector, data, replace(settings, second_technique_threshold=t)),
-                ).f1
-            ),
-        )
-        settings = replace(
-            settings, second_technique_threshold=choices["second_technique_threshold"].value
-        )
-    fragment_gaps = tuple(g for g in FRAGMENT_GAPS if g < settings.merge_gap)
-    if "fragment_gap" not in fixed and len(fragment_gaps) > 1:
-        choices["fragment_gap"] = _best(
-            "fragment_gap",
-            fragment_gaps,
-            lambda g: (
-                score_flc(data.gold, predict(detector, data, replace(settings, fragment_gap=g))).f1
-            ),
-        )
-        settings = replace(settings, fragment_gap=choices["fragment_gap"].value)
+
+    def flc_f1(name: str, value: Any) -> float:
+        candidate = replace(settings, **{name: value})
+        return score_flc(data.gold, predict(detector, data, candidate)).f1
+
+    # the FLC settings, each given the ones chosen before it
+    flc_grids = {
+        "second_technique_threshold": SECOND_THRESHOLDS,
+        "fragment_gap": tuple(g for g in FRAGMENT_GAPS if g < settings.merge_gap),
+        "handover_share": HANDOVER_SHARES,
+    }
+    for name, grid in flc_grids.items():
+        inert = name == "handover_share" and settings.fragment_gap < 0  # no fragments
+        if name in fixed or len(grid) < 2 or inert:
+            continue
+        choices[name] = _best(name, grid, functools.partial(flc_f1, name))
+        settings = replace(settings, **{name: choices[name].value})
     detector.settings = settings
     report = calibration_report(features, targets, calibration)
     return settings, list(choices.values()), report
