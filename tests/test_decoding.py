@@ -26,6 +26,7 @@ from propscan.models.decoding import (
     fragments_within,
     label_top_two,
     merge_runs,
+    repetition_rules,
     resolve_threshold,
     runs_above,
     technique_fragments,
@@ -300,3 +301,17 @@ def test_technique_fragments_keep_the_union_of_the_phrases(
         techniques = [s.technique for s in spans if (s.start, s.end) == (phrase.start, phrase.end)]
         expected = [s for s in labelled if (s.start, s.end) == (phrase.start, phrase.end)]
         assert len(techniques) == len(set(techniques)) == len(expected)
+
+
+def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
+    rows = np.array([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2], [0.5, 0.3, 0.2]])
+    repeats = np.array([0, 1, 3])  # Repetition is column 2
+    off = repetition_rules(rows, repeats, 2, needs_recurrence=False)
+    assert off is rows
+    once = repetition_rules(rows, repeats, 2, needs_recurrence=True)
+    np.testing.assert_allclose(once[0], [0.625, 0.375, 0.0])
+    np.testing.assert_allclose(once[1:], rows[1:])
+    forced = repetition_rules(rows, repeats, 2, needs_recurrence=True, min_repeats=2)
+    assert forced[2].argmax() == 2 and forced[2][0] > forced[2][1]  # the others keep their order
+    np.testing.assert_allclose(forced[:2], once[:2])
+    np.testing.assert_allclose(forced.sum(axis=1), 1.0)

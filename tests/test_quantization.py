@@ -154,6 +154,37 @@ def test_dynamic_option_writes_a_smaller_encoder(fp32_model: Path, tmp_path: Pat
     assert target.stat().st_size < (fp32_model / FP32_ENCODER).stat().st_size
 
 
+@pytest.mark.slow
+def test_dynamic_int8_stores_the_word_table_as_int8_rows(fp32_model: Path, tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    source = fp32_model / FP32_ENCODER
+    target = quantize_dynamic_encoder(source, tmp_path / "encoder.onnx")
+    fp32_tables = {
+        t.name: numpy_helper.to_array(t) for t in onnx.load(str(source)).graph.initializer
+    }
+    graph = onnx.load(str(target)).graph
+    assert "QEmbedLayerNormalization" not in {node.op_type for node in graph.node}
+    stored = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    (rows_name,) = [name for name in stored if name.endswith("_int8_rows")]
+    table = rows_name.removesuffix("_int8_rows")
+    rows, scales = stored[rows_name], stored[f"{table}_row_scales"]
+    assert rows.dtype == np.int8 and scales.shape == (rows.shape[0], 1)
+    # every number within half a step of its row's own scale
+    error = np.abs(rows * scales - fp32_tables[table])
+    assert (error <= scales / 2 + 1e-6).all()
+
+    ids = np.array([[SPECIAL["cls"], 2023, 2003, 1037, 3231, SPECIAL["sep"]]])
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    outputs = [
+        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)
+        for path in (source, target)
+    ]
+    np.testing.assert_allclose(outputs[1][2], outputs[0][2], atol=0.25)
+
+
 def test_quantize_model_needs_the_fp32_encoder(tmp_path: Path, fp32_model: Path) -> None:
     from propscan.errors import PropscanError
 

@@ -36,6 +36,7 @@ from propscan.models.decoding import (
     decode_subword_spans,
     fragments_within,
     label_top_two,
+    repetition_rules,
     technique_fragments,
 )
 from propscan.models.repetition import RepetitionIndex
@@ -403,12 +404,14 @@ class TransformerDetector:
         if self.companion is not None and weight > 0.0:
             companion = self.companion.technique_model.probabilities(text, list(spans))
             probabilities = (1.0 - weight) * probabilities + weight * companion
-        if self.settings.repetition_needs_recurrence and "Repetition" in self.techniques:
-            column = self.techniques.index("Repetition")
-            once = np.array([index.repeats(span.start, span.end) == 0 for span in spans])
-            probabilities = probabilities.copy()
-            probabilities[once, column] = 0.0
-            probabilities /= np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
+        if "Repetition" in self.techniques:
+            probabilities = repetition_rules(
+                probabilities,
+                np.array([index.repeats(span.start, span.end) for span in spans]),
+                self.techniques.index("Repetition"),
+                needs_recurrence=self.settings.repetition_needs_recurrence,
+                min_repeats=self.settings.repetition_min_repeats,
+            )
         return probabilities
 
     def _thresholds(self, threshold: float | None) -> tuple[float, float]:

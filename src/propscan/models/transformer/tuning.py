@@ -30,6 +30,7 @@ SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
 SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
 FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
+REPETITION_MIN_REPEATS = (-1, 1, 2, 3, 4, 6, 8)
 HANDOVER_SHARES = (-1.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 
 
@@ -106,6 +107,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "second_technique_threshold": (0.05, 1.01),
     "fragment_gap": (-1, 300),
     "handover_share": (-1.0, 1.0),
+    "repetition_min_repeats": (-1, 30),
 }
 
 
@@ -305,17 +307,19 @@ def tune_decoding(
         )
         settings = replace(settings, si_threshold=choices["si_threshold"].value)
 
-    if has_companion and "companion_technique_weight" not in fixed:
-        choices["companion_technique_weight"] = _best(
-            "companion_technique_weight",
-            COMPANION_SHARES,
-            lambda w: technique_accuracy(
-                detector, data, replace(settings, companion_technique_weight=w)
-            ),
-        )
-        settings = replace(
-            settings, companion_technique_weight=choices["companion_technique_weight"].value
-        )
+    def tc_accuracy(name: str, value: Any) -> float:
+        return technique_accuracy(detector, data, replace(settings, **{name: value}))
+
+    # the technique settings, each given the ones chosen before it
+    tc_grids = {
+        "companion_technique_weight": COMPANION_SHARES if has_companion else (),
+        "repetition_min_repeats": REPETITION_MIN_REPEATS,
+    }
+    for name, grid in tc_grids.items():
+        if name in fixed or len(grid) < 2:
+            continue
+        choices[name] = _best(name, grid, functools.partial(tc_accuracy, name))
+        settings = replace(settings, **{name: choices[name].value})
 
     def flc_f1(name: str, value: Any) -> float:
         candidate = replace(settings, **{name: value})
