@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from test_fetch import serve_site
 from typer.testing import CliRunner, Result
 
+import propscan
 from propscan.cli import app
 from propscan.core.spans import Article
 from propscan.pipeline import analyze
@@ -167,3 +170,11 @@ def test_model_directory_errors_are_user_errors(article_file: Path, tmp_path: Pa
     result = run(article_file, "--model", tmp_path)
     assert result.exit_code == 2
     assert "not a propscan model directory" in result.stderr
+
+
+def test_python_dash_m_propscan_runs_the_same_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "propscan", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"propscan {propscan.__version__}"

@@ -5,7 +5,7 @@ functions included, since they run too), so a lazy import cannot hide a loop or 
 upward dependency. The layers, from the bottom: ``errors`` and the package root;
 ``core`` and ``examples``; ``ptc``, ``fetch`` and ``outputs``; ``models``; ``pipeline``;
 ``evaluation`` and ``render``; ``batch``; ``report``; ``integrations``; ``service``;
-``cli``. A module may import its own
+``cli``; ``__main__`` (``python -m propscan``). A module may import its own
 layer and the layers below. The package root is imported for ``__version__``; the public
 names it offers (``propscan.analyze`` ...) load lazily, so only its type-checking imports
 reach up.
@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("propscan.integrations",),
     ("propscan.service",),
     ("propscan.cli",),
+    ("propscan.__main__",),
 )
 
 #: The model interface: it names no implementation, not even lazily.
