@@ -48,18 +48,6 @@ def test_extend_to_words_never_cuts_a_word() -> None:
     assert extend_to_words(text, 4, 14) == (4, 14)
 
 
-def test_extend_to_words_keeps_hyphenated_words_whole() -> None:
-    text = "a few pen-pushers - and self-made men-"
-    start = text.index("-pushers")
-    assert text[slice(*extend_to_words(text, start, start + 8))] == "pen-pushers"
-    assert text[slice(*extend_to_words(text, 6, 9))] == "pen-pushers"
-    dash = text.index(" - ") + 1  # a dash between spaces joins nothing
-    assert extend_to_words(text, dash, dash + 1) == (dash, dash + 1)
-    made = text.index("made")
-    assert text[slice(*extend_to_words(text, made, made + 4))] == "self-made"
-    assert text[slice(*extend_to_words(text, len(text) - 4, len(text) - 1))] == "men"
-
-
 @given(st.lists(st.floats(0, 1), max_size=30), st.floats(0, 1))
 def test_runs_above_are_the_maximal_runs_at_or_above_the_threshold(
     probabilities: list[float], threshold: float

@@ -167,29 +167,11 @@ def has_word_character(text: str, start: int, end: int) -> bool:
     return any(character.isalnum() for character in text[start:end])
 
 
-def _joins(text: str, cut: int) -> bool:
-    """Whether ``text[cut - 1]`` and ``text[cut]`` belong to one word, hyphenated words
-    ("pen-pushers") included: no PTC train span starts or ends with a hyphen."""
-    if cut <= 0 or cut >= len(text):
-        return False
-    left, right = text[cut - 1], text[cut]
-    if _WORD_CHAR.match(left):
-        if _WORD_CHAR.match(right):
-            return True
-        return right == "-" and cut + 1 < len(text) and bool(_WORD_CHAR.match(text[cut + 1]))
-    return (
-        left == "-"
-        and cut >= 2
-        and bool(_WORD_CHAR.match(text[cut - 2]))
-        and bool(_WORD_CHAR.match(right))
-    )
-
-
 def extend_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two."""
-    while _joins(text, start):
+    while start > 0 and _WORD_CHAR.match(text[start - 1]) and _WORD_CHAR.match(text[start]):
         start -= 1
-    while _joins(text, end):
+    while end < len(text) and _WORD_CHAR.match(text[end]) and _WORD_CHAR.match(text[end - 1]):
         end += 1
     return start, end
 
