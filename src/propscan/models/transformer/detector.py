@@ -116,13 +116,13 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def span_features(index: RepetitionIndex, span: Span, n_tokens: int) -> np.ndarray:
+def span_features(repeats: int, n_tokens: int) -> np.ndarray:
     """Document-level features of a span: its length and how often it recurs in the article.
 
-    Repetition is a document-level technique that a window-bound encoder cannot see; the
-    article's :class:`RepetitionIndex` is built once, so each span costs O(span).
+    Repetition is a document-level technique that a window-bound encoder cannot see;
+    ``repeats`` comes from the article's :class:`RepetitionIndex`, built once, so each
+    span costs O(span).
     """
-    repeats = index.repeats(span.start, span.end)
     return np.array(
         [np.log1p(n_tokens) / 4.0, np.log1p(repeats), float(repeats > 0)], dtype=np.float32
     )
@@ -389,13 +389,15 @@ class TransformerDetector:
         """
         rows = []
         index = RepetitionIndex.of(text) if repetition is None else repetition
-        for span in spans:
+        # one count per span serves its features and the Repetition rules
+        repeats = np.array([index.repeats(span.start, span.end) for span in spans], dtype=int)
+        for span, span_repeats in zip(spans, repeats, strict=True):
             tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
             if tokens is None:
                 rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
                 continue
             first, last = tokens
-            features = span_features(index, span, last - first)
+            features = span_features(int(span_repeats), last - first)
             rows.append(span_representation(outputs.hidden, first, last, features))
         if not rows:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
@@ -407,7 +409,7 @@ class TransformerDetector:
         if "Repetition" in self.techniques:
             probabilities = repetition_rules(
                 probabilities,
-                np.array([index.repeats(span.start, span.end) for span in spans]),
+                repeats,
                 self.techniques.index("Repetition"),
                 needs_recurrence=self.settings.repetition_needs_recurrence,
                 min_repeats=self.settings.repetition_min_repeats,

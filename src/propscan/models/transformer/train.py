@@ -169,7 +169,7 @@ def make_examples(
                 continue
             k = technique_index[span.technique]
             technique_targets[found[0] : found[1], k] = 1.0
-            features = span_features(index, span, found[1] - found[0])
+            features = span_features(index.repeats(span.start, span.end), found[1] - found[0])
             gold_spans.append((found[0], found[1], k, features))
         windows = make_windows(n, settings.window_tokens, settings.window_stride)
         window_examples = [
