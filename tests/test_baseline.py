@@ -12,12 +12,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
+from scipy.special import softmax
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
+from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction
 from propscan.models.baseline.detector import BaselineDetector
-from propscan.models.baseline.features import token_offsets, tokenize
+from propscan.models.baseline.features import (
+    _ANALYZERS,
+    DOCUMENT_FEATURES,
+    ArticleContext,
+    context_words,
+    document_features,
+    hashed_scores,
+    technique_features,
+    token_feature_columns,
+    token_features,
+    token_offsets,
+    tokenize,
+)
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding import decode_word_spans
 from propscan.models.registry import load_detector
@@ -79,6 +95,68 @@ def test_decode_drops_lone_words_unless_twice_as_probable() -> None:
     text = "one two three"
     assert decode(text, [0.1, 0.45, 0.1], 0.3) == []
     assert [text[s:e] for s, e, _ in decode(text, [0.1, 0.7, 0.1], 0.3)] == ["two"]
+
+
+def test_span_scores_without_the_matrix_equal_the_sparse_product(
+    tiny: BaselineDetector, dev_split: Split
+) -> None:
+    """Summing weights over hashed columns adds them as the sparse product does: float32
+    sums are equal only when added in the same order, repeated columns merged first."""
+    model = tiny.span_model
+    weights = np.random.default_rng(0).standard_normal(model.coef.shape).astype(np.float32)
+    repeated_columns = 0
+    for article in dev_split.articles:
+        tokens = tokenize(article.text)
+        columns = token_feature_columns(article.text, tokens, model.hash_bits)
+        matrix = token_features(article.text, tokens, model.hash_bits)
+        repeated_columns += columns.size - matrix.nnz
+        for w in (model.coef, weights, weights.astype(np.float64)):
+            expected = matrix @ w
+            assert hashed_scores(columns, w).dtype == expected.dtype
+            assert np.array_equal(hashed_scores(columns, w), expected)
+        logits = matrix @ model.coef + model.intercept
+        found, probabilities = model.token_probabilities(article.text)
+        assert found == tokens
+        assert np.array_equal(probabilities, 1.0 / (1.0 + np.exp(-logits)))
+    assert repeated_columns > 0  # the merging of a row's repeated columns was exercised
+    assert token_features("", [], model.hash_bits).shape == (0, 1 << model.hash_bits)
+
+
+def test_technique_features_equal_scikit_learns_tfidf(
+    tiny: BaselineDetector, dev_split: Split
+) -> None:
+    """The TF-IDF blocks, computed without a vectorizer, are bit for bit scikit-learn's
+    (``CountVectorizer`` + sublinear ``TfidfTransformer``), and the probabilities are the
+    softmax of those features times the weights."""
+    model = tiny.technique_model
+    for article in dev_split.articles:
+        spans = list(dev_split.gold[article.id])
+        if not spans:
+            continue
+        context = ArticleContext.of(article.text)
+        documents = {
+            "word": [span.fragment(article.text) for span in spans],
+            "char": [span.fragment(article.text) for span in spans],
+            "context": [context_words(context, span) for span in spans],
+        }
+        blocks = []
+        for space in model.spaces:
+            vectorizer = CountVectorizer(**_ANALYZERS[space.kind], vocabulary=space.terms)
+            tfidf = TfidfTransformer(sublinear_tf=True)
+            tfidf.idf_ = space.idf
+            blocks.append(tfidf.transform(vectorizer.transform(documents[space.kind])))
+        dense = [document_features(context, span) for span in spans]
+        expected = sparse.hstack([*blocks, sparse.csr_matrix(dense)], format="csr")
+        actual = technique_features(model.spaces, [context] * len(spans), spans)
+        assert actual.shape[1] == sum(len(s.terms) for s in model.spaces) + len(DOCUMENT_FEATURES)
+        assert np.array_equal(actual.indptr, expected.indptr)
+        assert np.array_equal(actual.indices, expected.indices)
+        assert np.array_equal(actual.data, expected.data)
+
+        logits = expected @ model.coef.T + model.intercept
+        columns = [TECHNIQUES.index(label) for label in model.classes]
+        probabilities = model.probabilities(article.text, spans)
+        np.testing.assert_allclose(probabilities[:, columns], softmax(logits, axis=1), atol=1e-12)
 
 
 def test_overfit_save_reload(train_split: Split, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ from propscan.models.baseline.features import (
     KeyCache,
     TfidfSpace,
     Token,
+    hashed_scores,
     technique_features,
-    token_features,
+    token_feature_columns,
     token_offsets,
     tokenize,
 )
@@ -67,8 +69,8 @@ class SpanModel:
         tokens = tokenize(text)
         if not tokens:
             return tokens, np.zeros(0)
-        features = token_features(text, tokens, self.hash_bits, self.keys)
-        logits = features @ self.coef + self.intercept
+        columns = token_feature_columns(text, tokens, self.hash_bits, self.keys)
+        logits = hashed_scores(columns, self.coef) + self.intercept
         return tokens, 1.0 / (1.0 + np.exp(-logits))
 
 
@@ -92,14 +94,20 @@ class TechniqueModel:
         if unknown:
             raise ValueError(f"unknown techniques {sorted(unknown)}")
 
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        """``coef.T`` as the sparse product takes it (C order, the features' float64): made
+        once here rather than copied from ``coef`` at every call."""
+        return np.ascontiguousarray(self.coef.T, dtype=np.float64)
+
     def probabilities(self, text: str, spans: Sequence[Span]) -> np.ndarray:
         """Rows of probabilities over :data:`TECHNIQUES` (0 for techniques never seen)."""
         result = np.zeros((len(spans), len(TECHNIQUES)))
         if not spans:
             return result
         context = ArticleContext.of(text)
-        logits = technique_features(self.spaces, [context] * len(spans), spans) @ self.coef.T
-        logits = np.asarray(logits) + self.intercept
+        features = technique_features(self.spaces, [context] * len(spans), spans)
+        logits = features @ self._weights + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
         probabilities = exponentials / exponentials.sum(axis=1, keepdims=True)

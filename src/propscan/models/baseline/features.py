@@ -14,15 +14,16 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 from propscan.core.sentences import sentence_starts
 from propscan.core.spans import Span, merge_spans
@@ -53,6 +54,10 @@ def tokenize(text: str) -> list[Token]:
     return [Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
 
 
+_TEXT = attrgetter("text")
+_START = attrgetter("start")
+
+
 def token_offsets(tokens: Sequence[Token]) -> np.ndarray:
     """``[start, end)`` of each token as an ``[n, 2]`` array (what the decoder reads)."""
     return np.asarray([(token.start, token.end) for token in tokens], dtype=np.int64).reshape(-1, 2)
@@ -63,11 +68,15 @@ def token_offsets(tokens: Sequence[Token]) -> np.ndarray:
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _LEFT_EDGE = np.uint64(0x1F2E3D4C5B6A7988)
 _RIGHT_EDGE = np.uint64(0x2A3B4C5D6E7F8091)
+#: Shifts of the words 3 to 6 tokens away (one feature template for all of them).
+_WIDE_CONTEXT = (-6, -5, -4, -3, 3, 4, 5, 6)
+#: Hashed features per token: 20 templates, then one per word of the wider context.
+_COLUMNS_PER_TOKEN = 20 + len(_WIDE_CONTEXT)
 
 
-@dataclass(frozen=True, slots=True)
-class _TokenKeys:
-    """64-bit hashes of a token's lowercased word, prefix, suffix and shape."""
+class _TokenKeys(NamedTuple):
+    """64-bit hashes of a token's lowercased word, prefix, suffix and shape (a tuple, so
+    that the keys of all tokens flatten into one array in a single pass)."""
 
     word: int
     prefix: int
@@ -116,43 +125,62 @@ class KeyCache(dict[str, _TokenKeys]):
         return keys
 
 
-def _mix(template: int, *keys: np.ndarray) -> np.ndarray:
-    """Hash a feature template and key columns (integers or booleans) into one uint64 per token."""
-    seed = np.uint64(((template + 1) * int(_MULTIPLIER)) % 2**64)
-    mixed = np.full(keys[0].shape, seed, dtype=np.uint64)
+def _mix(templates: Sequence[int], *keys: np.ndarray) -> np.ndarray:
+    """Hash feature templates and their ``[n, templates]`` uint64 key columns into one
+    uint64 per token and template."""
+    mixed = (np.asarray(templates, dtype=np.uint64) + np.uint64(1)) * _MULTIPLIER
     for key in keys:
-        mixed = (mixed ^ key.astype(np.uint64)) * _MULTIPLIER
+        mixed = (mixed ^ key) * _MULTIPLIER
         mixed ^= mixed >> np.uint64(29)
     return mixed
 
 
-def _neighbour(values: np.ndarray, sentence: np.ndarray, shift: int) -> np.ndarray:
-    """``values`` shifted by ``shift`` tokens, with an edge marker across sentence boundaries."""
+def _neighbours(values: np.ndarray, sentence: np.ndarray, shifts: Sequence[int]) -> np.ndarray:
+    """``values`` shifted by each of ``shifts`` tokens (``[n, shifts]``), with an edge
+    marker across sentence boundaries."""
     count = len(values)
-    index = np.arange(count) + shift
-    inside = (index >= 0) & (index < count)
-    clipped = np.clip(index, 0, max(count - 1, 0))
-    same_sentence = inside & (sentence[clipped] == sentence)
-    edge = _LEFT_EDGE if shift < 0 else _RIGHT_EDGE
-    return np.where(same_sentence, values[clipped], edge)
+    shift = np.asarray(shifts)
+    index = np.arange(count)[:, None] + shift
+    clipped = np.clip(index, 0, count - 1)
+    same_sentence = (index == clipped) & (sentence[clipped] == sentence[:, None])
+    return np.where(same_sentence, values[clipped], np.where(shift < 0, _LEFT_EDGE, _RIGHT_EDGE))
 
 
-def token_features(
+#: A feature: its template number and the token arrays (integers or booleans) it hashes.
+_Feature = tuple[int, tuple[np.ndarray, ...]]
+
+
+def _hash_features(features: Sequence[_Feature], hash_bits: int) -> np.ndarray:
+    """The column of each token and feature. Features with as many keys are hashed together,
+    as ``[n, features]`` arrays: the number of numpy calls, not their size, is the cost."""
+    hashed = []
+    for arity in sorted({len(keys) for _, keys in features}):
+        group = [(template, keys) for template, keys in features if len(keys) == arity]
+        stacked = (
+            np.stack([keys[i] for _, keys in group], axis=1, dtype=np.uint64, casting="unsafe")
+            for i in range(arity)
+        )
+        hashed.append(_mix([template for template, _ in group], *stacked))
+    return (np.hstack(hashed) % np.uint64(1 << hash_bits)).astype(np.int64)
+
+
+def token_feature_columns(
     text: str, tokens: Sequence[Token], hash_bits: int, cache: KeyCache | None = None
-) -> sparse.csr_matrix:
-    """One row of hashed binary features per token: the word, its shape, its neighbours,
-    its place in the sentence and whether it is inside quotes or an exclamation."""
+) -> np.ndarray:
+    """The hashed binary features of each token as an ``[n, 28]`` array of column indices:
+    the word, its shape, its neighbours, its place in the sentence and whether it is inside
+    quotes or an exclamation. A column may repeat in a row (the feature then counts twice)."""
     count = len(tokens)
-    width = 1 << hash_bits
     if count == 0:
-        return sparse.csr_matrix((0, width), dtype=np.float32)
+        return np.zeros((0, _COLUMNS_PER_TOKEN), dtype=np.int64)
     cache = cache if cache is not None else KeyCache()
-    keys = [cache[token.text] for token in tokens]
-    word = np.fromiter((k.word for k in keys), dtype=np.uint64, count=count)
-    prefix = np.fromiter((k.prefix for k in keys), dtype=np.uint64, count=count)
-    suffix = np.fromiter((k.suffix for k in keys), dtype=np.uint64, count=count)
-    shape = np.fromiter((k.shape for k in keys), dtype=np.uint64, count=count)
-    starts = np.fromiter((token.start for token in tokens), dtype=np.int64, count=count)
+    # map() keeps the per-token passes in C: Python loops over tokens were most of the time.
+    texts = list(map(_TEXT, tokens))
+    keys = np.fromiter(
+        chain.from_iterable(map(cache.__getitem__, texts)), dtype=np.uint64, count=4 * count
+    )
+    word, prefix, suffix, shape = keys.reshape(count, 4).T
+    starts = np.fromiter(map(_START, tokens), dtype=np.int64, count=count)
 
     sentence = np.searchsorted(np.asarray(sentence_starts(text)), starts, side="right") - 1
     first_of_sentence = np.r_[True, sentence[1:] != sentence[:-1]]
@@ -162,49 +190,78 @@ def token_features(
     length = lengths[inverse]
     from_end = length - 1 - position
 
-    is_quote = np.fromiter((t.text in _QUOTES for t in tokens), dtype=np.int64, count=count)
+    is_quote = np.fromiter(map(_QUOTES.__contains__, texts), dtype=np.int64, count=count)
     quotes_before = np.cumsum(is_quote) - is_quote
     inside_quotes = (quotes_before - quotes_before[sentence_begin]) % 2
-    exclaims = np.fromiter((t.text == "!" for t in tokens), dtype=np.int64, count=count)
-    questions = np.fromiter((t.text == "?" for t in tokens), dtype=np.int64, count=count)
+    exclaims = np.fromiter(map("!".__eq__, texts), dtype=np.int64, count=count)
+    questions = np.fromiter(map("?".__eq__, texts), dtype=np.int64, count=count)
     sentence_exclaims = np.bincount(inverse, exclaims)[inverse] > 0
     sentence_questions = np.bincount(inverse, questions)[inverse] > 0
     first_line_end = text.find("\n") if "\n" in text else len(text)
     on_first_line = starts < first_line_end
 
-    near = {shift: _neighbour(word, sentence, shift) for shift in (-2, -1, 1, 2)}
-    columns = [
-        _mix(0, word),
-        _mix(1, prefix),
-        _mix(2, suffix),
-        _mix(3, shape),
-        _mix(4, near[-2]),
-        _mix(5, near[-1]),
-        _mix(6, near[1]),
-        _mix(7, near[2]),
-        _mix(8, near[-1], word),
-        _mix(9, word, near[1]),
-        _mix(10, _neighbour(shape, sentence, -1), shape, _neighbour(shape, sentence, 1)),
-        _mix(11, np.minimum(position, 5)),
-        _mix(12, np.minimum(from_end, 5)),
-        _mix(13, 10 * position // np.maximum(length, 1)),
-        _mix(14, np.minimum(np.log2(length).astype(np.int64), 7)),
-        _mix(15, inside_quotes, word),
-        _mix(16, inside_quotes),
-        _mix(17, sentence_exclaims),
-        _mix(18, sentence_questions),
-        _mix(19, on_first_line),
+    shifts = (-2, -1, 1, 2, *_WIDE_CONTEXT)
+    near = dict(zip(shifts, _neighbours(word, sentence, shifts).T, strict=True))
+    shape_before, shape_after = _neighbours(shape, sentence, (-1, 1)).T
+    features: list[_Feature] = [
+        (0, (word,)),
+        (1, (prefix,)),
+        (2, (suffix,)),
+        (3, (shape,)),
+        (4, (near[-2],)),
+        (5, (near[-1],)),
+        (6, (near[1],)),
+        (7, (near[2],)),
+        (8, (near[-1], word)),
+        (9, (word, near[1])),
+        (10, (shape_before, shape, shape_after)),
+        (11, (np.minimum(position, 5),)),
+        (12, (np.minimum(from_end, 5),)),
+        (13, (10 * position // np.maximum(length, 1),)),
+        (14, (np.minimum(np.log2(length).astype(np.int64), 7),)),
+        (15, (inside_quotes, word)),
+        (16, (inside_quotes,)),
+        (17, (sentence_exclaims,)),
+        (18, (sentence_questions,)),
+        (19, (on_first_line,)),
     ]
     # A bag of the words 3 to 6 tokens away gives each word its wider context.
-    columns.extend(_mix(20, _neighbour(word, sentence, s)) for s in (-6, -5, -4, -3, 3, 4, 5, 6))
-    hashed = np.stack(columns, axis=1) % np.uint64(width)
-    rows = np.repeat(np.arange(count), hashed.shape[1])
-    data = np.ones(hashed.size, dtype=np.float32)
+    features.extend((20, (near[s],)) for s in _WIDE_CONTEXT)
+    return _hash_features(features, hash_bits)
+
+
+def token_features(
+    text: str, tokens: Sequence[Token], hash_bits: int, cache: KeyCache | None = None
+) -> sparse.csr_matrix:
+    """:func:`token_feature_columns` as a sparse matrix (what training fits)."""
+    columns = token_feature_columns(text, tokens, hash_bits, cache)
+    rows = np.repeat(np.arange(len(columns)), columns.shape[1])
+    data = np.ones(columns.size, dtype=np.float32)
     matrix = sparse.csr_matrix(
-        (data, (rows, hashed.ravel().astype(np.int64))), shape=(count, width)
+        (data, (rows, columns.ravel())), shape=(len(columns), 1 << hash_bits)
     )
     matrix.sum_duplicates()
     return matrix
+
+
+def hashed_scores(columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``token_features(...) @ weights`` without building the matrix.
+
+    Each row's weights are added one by one in the matrix's order (ascending column, a
+    repeated column once, times its count), so that the float32 sums round exactly as the
+    sparse product's do.
+    """
+    width = columns.shape[1]
+    ordered = np.sort(columns, axis=1).ravel()
+    first = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    first[::width] = True
+    starts = np.flatnonzero(first)
+    dtype = np.promote_types(np.float32, weights.dtype)
+    values = np.diff(starts, append=ordered.size).astype(dtype) * weights[ordered[starts]]
+    scores = np.zeros(len(columns), dtype=dtype)
+    np.add.at(scores, starts // width, values)
+    return scores
 
 
 def token_labels(tokens: Sequence[Token], spans: Iterable[Span], length: int) -> np.ndarray:
@@ -220,6 +277,15 @@ def token_labels(tokens: Sequence[Token], spans: Iterable[Span], length: int) ->
 
 
 # --- technique classification: TF-IDF + document features ------------------------------
+
+
+class Entries(NamedTuple):
+    """The non-zero values of a sparse matrix, with their rows and columns."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+
 
 _ANALYZERS: dict[str, dict[str, Any]] = {
     "word": {"lowercase": True, "token_pattern": r"(?u)\w+|[!?\"“”]", "ngram_range": (1, 2)},
@@ -254,18 +320,38 @@ class TfidfSpace:
         return cls(kind, tuple(vectorizer.get_feature_names_out()), idf)
 
     @cached_property
-    def _counter(self) -> CountVectorizer:
-        """Built once per model: scikit-learn re-validates a fresh vocabulary on first use."""
-        vocabulary = {term: index for index, term in enumerate(self.terms)}
-        return CountVectorizer(**_ANALYZERS[self.kind], vocabulary=vocabulary)
+    def _analyzer(self) -> Callable[[str], list[str]]:
+        """scikit-learn's own n-grams: the ones the vocabulary was fitted on."""
+        return CountVectorizer(**_ANALYZERS[self.kind]).build_analyzer()
 
-    def transform(self, documents: Sequence[str]) -> sparse.csr_matrix:
-        if not self.terms:
-            return sparse.csr_matrix((len(documents), 0))
-        counts = self._counter.transform(documents)
-        counts = counts.astype(np.float64)
-        counts.data = 1.0 + np.log(counts.data)
-        return normalize(sparse.csr_matrix(counts.multiply(self.idf)))
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {term: column for column, term in enumerate(self.terms)}
+
+    def weights(self, documents: Sequence[str]) -> Entries:
+        """The L2-normalised sublinear TF-IDF weights of the terms found in ``documents``.
+
+        Computed directly rather than with a vectorizer per call (whose checks cost more
+        than the counting); rows and their columns are in ascending order and the norms are
+        summed in that order, so the weights are bit for bit those of scikit-learn's
+        ``CountVectorizer`` + sublinear ``TfidfTransformer``.
+        """
+        column = self._columns.get
+        terms_of = {  # a span given two techniques is one document twice: analyse it once
+            document: np.fromiter(map(column, self._analyzer(document), repeat(-1)), np.int64)
+            for document in dict.fromkeys(documents)
+        }
+        found = [terms_of[document] for document in documents]
+        rows = np.repeat(np.arange(len(documents)), list(map(len, found)))
+        terms = np.concatenate([np.zeros(0, dtype=np.int64), *found])
+        known = terms >= 0  # -1: not in the vocabulary
+        width = max(len(self.terms), 1)
+        keys, counts = np.unique(rows[known] * width + terms[known], return_counts=True)
+        rows, terms = np.divmod(keys, width)
+        values = (1.0 + np.log(counts.astype(np.float64))) * self.idf[terms]
+        squares = np.zeros(len(documents))
+        np.add.at(squares, rows, values * values)
+        return Entries(rows, terms, values / np.sqrt(squares)[rows])
 
 
 def _normalise(text: str) -> str:
@@ -326,7 +412,7 @@ def document_features(context: ArticleContext, span: Span) -> list[float]:
     words = normalised.split()
     repeats = context.normalised.count(f" {normalised} ") - 1 if normalised else 0
     word_frequency = [max(context.word_counts[w], 1) for w in words if len(w) > 3] or [1]
-    letters = [c for c in fragment if c.isalpha()]
+    letters = list(filter(str.isalpha, fragment))  # filter and map loop in C
     line_start, line_end = context.line_bounds(span.start)
     line_length = max(line_end - line_start, 1)
     return [
@@ -335,8 +421,8 @@ def document_features(context: ArticleContext, span: Span) -> list[float]:
         math.log1p(max(repeats, 0)),
         float(repeats > 0),
         math.log(max(word_frequency)) / 3,
-        math.log(float(np.mean(word_frequency))) / 3,
-        sum(c.isupper() for c in letters) / max(len(letters), 1),
+        math.log(sum(word_frequency) / len(word_frequency)) / 3,  # as np.mean: exact sum
+        sum(map(str.isupper, letters)) / max(len(letters), 1),
         float("!" in fragment),
         float("?" in fragment),
         float(fragment[:1] in _QUOTES or context.text[span.start - 1 : span.start] in _QUOTES),
@@ -355,6 +441,14 @@ def technique_features(
     inputs = {"word": fragments, "char": fragments, "context": around}
     dense = np.asarray(
         [document_features(c, span) for c, span in zip(contexts, spans, strict=True)]
-    ).reshape(len(spans), -1)
-    blocks = [space.transform(inputs[space.kind]) for space in spaces]
-    return sparse.hstack([*blocks, sparse.csr_matrix(dense)], format="csr")
+    ).reshape(len(spans), len(DOCUMENT_FEATURES))
+    blocks, offset = [], 0
+    for space in spaces:
+        rows, columns, values = space.weights(inputs[space.kind])
+        blocks.append(Entries(rows, columns + offset, values))
+        offset += len(space.terms)
+    rows, columns = np.nonzero(dense)
+    blocks.append(Entries(rows, columns + offset, dense[rows, columns]))
+    rows, columns, values = (np.concatenate(part) for part in zip(*blocks, strict=True))
+    shape = (len(spans), offset + len(DOCUMENT_FEATURES))
+    return sparse.csr_matrix((values, (rows, columns)), shape=shape)
