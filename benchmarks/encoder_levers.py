@@ -9,8 +9,11 @@ weights and quantised the way training does (dynamic int8, per-channel):
 
 - ``traced``: the graph as torch traces the trained attention implementation (what
   models before 0.2.1 shipped);
-- ``fused``: traced with plain attention and fused by onnxruntime's transformer
-  optimiser (one Attention node per layer; what training writes now).
+- ``fused, skip layer norm``: traced with plain attention and fused by onnxruntime's
+  transformer optimiser (one Attention node per layer, each residual addition fused into
+  its layer norm; what models 0.2.1 to 0.3.0 shipped);
+- ``fused``: the same with residual additions left as an Add before a plain
+  LayerNormalization (what training writes now).
 
 Every variant is run at every analysis window stride, with the model's chosen decoding
 otherwise unchanged. Validation F1 (the held-out part of train, selection model) is what
@@ -33,10 +36,15 @@ from pathlib import Path
 from speed import TimedEncoder
 
 RESULTS = Path(__file__).parent / "results"
-VARIANTS = {"traced": False, "fused": True}
+#: export variant -> (fused, skip_layer_norm) arguments of ``export_onnx``
+VARIANTS = {
+    "traced": (False, False),
+    "fused, skip layer norm": (True, True),
+    "fused": (True, False),
+}
 
 
-def export_variant(model_dir: Path, out: Path, fused: bool) -> Path:
+def export_variant(model_dir: Path, out: Path, fused: bool, skip_layer_norm: bool) -> Path:
     """A copy of ``model_dir`` whose encoder is exported from its checkpoint, int8."""
     import torch
 
@@ -53,7 +61,11 @@ def export_variant(model_dir: Path, out: Path, fused: bool) -> Path:
     state = torch.load(model_dir / "checkpoint" / "last.pt", weights_only=False)
     network.load_state_dict(state["model"])
     fp32 = export_onnx(
-        network, out / "fp32.onnx", read_model_config(model_dir)["special_tokens"], fused
+        network,
+        out / "fp32.onnx",
+        read_model_config(model_dir)["special_tokens"],
+        fused,
+        skip_layer_norm,
     )
     quantize_dynamic_encoder(fp32, out / ENCODER_FILE)
     fp32.unlink()
@@ -108,11 +120,11 @@ def main() -> None:
     validation = [a for a in train.articles if a.id in held_out]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for variant, fused in VARIANTS.items():
+        for variant, export in VARIANTS.items():
             selection = export_variant(
-                args.run / SELECTION_DIR, Path(scratch) / f"{variant}-selection", fused
+                args.run / SELECTION_DIR, Path(scratch) / f"{variant}-selection", *export
             )
-            final = export_variant(args.run, Path(scratch) / f"{variant}-final", fused)
+            final = export_variant(args.run, Path(scratch) / f"{variant}-final", *export)
             for stride in args.strides:
                 row = {
                     "export": variant,
@@ -142,7 +154,7 @@ def write_results(
         "# Encoder-path levers: graph export and window overlap",
         "",
         f"`python benchmarks/encoder_levers.py --run DIR` on {meta['date']}, "
-        f"{meta['machine']}, {args.threads} onnxruntime threads. Both exports are dynamic "
+        f"{meta['machine']}, {args.threads} onnxruntime threads. Every export is dynamic "
         "int8 (per-channel) from the same trained weights; decoding as chosen in training, "
         f"only the window stride (of 254-token windows) varies. Validation: {n_validation} "
         f"held-out train articles, selection model; dev: {n_dev} articles, final model, "

@@ -206,10 +206,20 @@ class RowEncoder:
         return values, np.repeat(values[:, :, None], len(TECHNIQUES), axis=2), hidden, None
 
 
-def fake_detector(windows_per_call: int) -> tuple[TransformerDetector, RowEncoder]:
+class BatchScaledEncoder(RowEncoder):
+    """Like dynamic quantisation, every output depends on the whole call's input."""
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray):
+        scale = 1.0 + float(ids.max()) / 1e5
+        return tuple(None if part is None else part * scale for part in super().__call__(ids, mask))
+
+
+def fake_detector(
+    windows_per_call: int, encoder: RowEncoder | None = None, **config_extra: object
+) -> tuple[TransformerDetector, RowEncoder]:
     from propscan.models.transformer.train import default_encoder_dir
 
-    encoder = RowEncoder()
+    encoder = encoder or RowEncoder()
     head = SpanHead(
         np.zeros((4, 3 * 4 + 3)), np.zeros(4), np.zeros((len(TECHNIQUES), 4)), np.zeros(14)
     )
@@ -217,6 +227,7 @@ def fake_detector(windows_per_call: int) -> tuple[TransformerDetector, RowEncode
         "special_tokens": SPECIAL,
         "windows_per_call": windows_per_call,
         "decoding": {"window_tokens": 30, "window_stride": 20},
+        **config_extra,
     }
     tokenizer = load_tokenizer(default_encoder_dir())
     return TransformerDetector(tokenizer, encoder, head, config), encoder
@@ -261,3 +272,22 @@ def test_export_fuses_attention_so_no_activation_products_remain(fp32_model: Pat
     assert kinds.count("Attention") == 2
     assert "EmbedLayerNormalization" in kinds
     assert activation_products(fp32_model / FP32_ENCODER) == []
+
+
+def test_dynamic_models_batch_the_windows_of_one_article_only(dev_split) -> None:
+    """A dynamically quantised model's calls never mix articles, so an article's outputs
+    are the same alone and among others; fp32 models mix them."""
+    texts = [article.text for article in dev_split.articles[:4]]
+    dynamic, encoder = fake_detector(4, BatchScaledEncoder(), quantized=True)
+    assert not dynamic.calls_mix_texts
+    together = dynamic.encode(texts)
+    assert max(shape[0] for shape in encoder.calls) > 1
+    for text, batched in zip(texts, together, strict=True):
+        (alone,) = dynamic.encode([text])
+        np.testing.assert_array_equal(batched.hidden, alone.hidden)
+    fp32, _ = fake_detector(4, BatchScaledEncoder())
+    assert fp32.calls_mix_texts
+    assert not all(
+        np.array_equal(mixed.hidden, alone.hidden)
+        for mixed, alone in zip(fp32.encode(texts), together, strict=True)
+    )

@@ -59,7 +59,7 @@ EncoderFn = Callable[
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
 MODEL_NAME = "propscan-minilm"
-MODEL_VERSION = "0.3.0"
+MODEL_VERSION = "0.3.1"
 ENCODER_FILE = "encoder.onnx"
 SPAN_HEAD_FILE = "span_head.npz"
 #: Sub-directory holding the classical companion model whose probabilities are mixed in.
@@ -69,6 +69,11 @@ SCORE_DIGITS = 6
 #: Texts longer than this (in characters) are analysed in sections of at most this size,
 #: so memory stays bounded: a section's hidden states take about 70 MB.
 SECTION_CHARS = 100_000
+#: onnxruntime graph fusions left off when a model loads: its SkipLayerNormalization
+#: kernel ran slower than the Add and LayerNormalization it replaces (see
+#: :func:`propscan.models.transformer.export.fuse_onnx`); graphs that already hold the
+#: fused node keep it.
+UNFUSED_OPTIMIZERS = ["SkipLayerNormFusion"]
 
 
 @dataclass
@@ -204,11 +209,14 @@ class TransformerDetector:
         self.techniques: tuple[str, ...] = tuple(config.get("techniques", TECHNIQUES))
         special = config["special_tokens"]
         self._cls, self._sep, self._pad = special["cls"], special["sep"], special["pad"]
-        # Dynamic int8 quantisation scales activations over the whole input tensor, so those
-        # models see one window per call (else an article's spans would depend on its
-        # neighbours). Statically quantised models fix every scale ahead of time and batch
-        # windows of equal length (no padding), which is exact per window and faster.
+        # Up to ``windows_per_call`` windows of equal length (no padding) share an encoder
+        # call. Dynamic int8 quantisation scales activations over the whole input tensor,
+        # so those models batch only the windows of one text (else an article's spans
+        # would depend on its neighbours); fp32 and statically quantised models, exact per
+        # window, batch windows of different texts too.
         self.windows_per_call: int = max(1, int(config.get("windows_per_call", 1)))
+        quantization = config.get("quantization", {}).get("kind", "dynamic")
+        self.calls_mix_texts: bool = not config.get("quantized") or quantization == "static"
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -226,7 +234,10 @@ class TransformerDetector:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             session = ort.InferenceSession(
-                str(path / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
+                str(path / ENCODER_FILE),
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=UNFUSED_OPTIMIZERS,
             )
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise PropscanError(
@@ -333,19 +344,23 @@ class TransformerDetector:
         return outputs
 
     def _calls(self, jobs: list[tuple[int, Window]]) -> list[list[tuple[int, Window]]]:
-        """Windows grouped into encoder calls of at most ``windows_per_call`` equal lengths.
+        """Windows grouped into encoder calls of at most ``windows_per_call`` equal lengths
+        (of one text unless :attr:`calls_mix_texts`).
 
-        Equal lengths mean no padding, so a window's outputs are those it gets alone; the
-        stable sort keeps each article's windows in order, so sums add up the same way.
+        Equal lengths mean no padding; the stable sort keeps each article's windows in
+        order, so sums add up the same way.
         """
         size = self.windows_per_call
         if size == 1:
             return [[job] for job in jobs]
+
+        def group(job: tuple[int, Window]) -> tuple[int, int]:
+            return (0 if self.calls_mix_texts else job[0], job[1].end - job[1].start)
+
         calls: list[list[tuple[int, Window]]] = []
-        for job in sorted(jobs, key=lambda job: job[1].end - job[1].start):
-            length = job[1].end - job[1].start
+        for job in sorted(jobs, key=group):
             last = calls[-1] if calls else None
-            if last and len(last) < size and last[0][1].end - last[0][1].start == length:
+            if last and len(last) < size and group(last[0]) == group(job):
                 last.append(job)
             else:
                 calls.append([job])

@@ -30,7 +30,11 @@ class _ExportWrapper(nn.Module):
 
 
 def export_onnx(
-    model: TransformerNetwork, path: Path, special: dict[str, int], fused: bool = True
+    model: TransformerNetwork,
+    path: Path,
+    special: dict[str, int],
+    fused: bool = True,
+    skip_layer_norm: bool = False,
 ) -> Path:
     """Export the encoder and token heads to ONNX with dynamic batch and length, then fuse.
 
@@ -41,7 +45,9 @@ def export_onnx(
     model the fused int8 graph encodes about 1.4x more tokens per second
     (``benchmarks/encoder_levers.py``). Training keeps its own attention implementation.
     ``fused=False`` traces that implementation and leaves the graph as traced (what
-    models before 0.2.1 shipped; the benchmark compares the two).
+    models before 0.2.1 shipped; the benchmark compares the two). ``skip_layer_norm``
+    also fuses each residual addition into its layer norm (what models before 0.3.1
+    shipped).
     """
     model.eval()
     example = torch.full((2, 16), special["pad"], dtype=torch.long)
@@ -58,7 +64,7 @@ def export_onnx(
         _trace(model, example, mask, path)
     finally:
         encoder.set_attn_implementation(trained_attention)
-    fuse_onnx(path, encoder.config)
+    fuse_onnx(path, encoder.config, skip_layer_norm)
     return path
 
 
@@ -84,19 +90,28 @@ def _trace(
     )
 
 
-def fuse_onnx(path: Path, encoder_config: Any) -> None:
+def fuse_onnx(path: Path, encoder_config: Any, skip_layer_norm: bool = False) -> None:
     """Rewrite ``path`` with onnxruntime's transformer fusions for the encoder's layout.
 
     Any Hugging Face encoder may be exported; one whose graph the optimiser does not
     recognise keeps its unfused (equally correct, slower) operators.
     """
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    # By default residual additions stay an Add before a plain LayerNormalization:
+    # onnxruntime's fused SkipLayerNormalization took 16% of the int8 encoder's time on a
+    # 2-core CPU, the pair about 6% (``benchmarks/encoder_levers.py``). The detector keeps
+    # onnxruntime from fusing them again when it loads the graph.
+    options.enable_skip_layer_norm = skip_layer_norm
+    options.enable_bias_skip_layer_norm = skip_layer_norm
     optimized = optimize_model(
         str(path),
         model_type="bert",
         num_heads=int(encoder_config.num_attention_heads),
         hidden_size=int(encoder_config.hidden_size),
+        optimization_options=options,
     )
     optimized.save_model_to_file(str(path))
 

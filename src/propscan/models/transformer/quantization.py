@@ -4,7 +4,8 @@ Static quantisation fixes every activation scale ahead of time from real train w
 so a window's outputs do not depend on the other windows of its encoder call; windows
 of several articles can then share one call (``windows_per_call`` in ``model.json``).
 Dynamic quantisation derives activation scales from each input tensor at run time, so
-it must see one window per call to keep an article's spans independent of its neighbours.
+its calls hold the windows of one article only, keeping an article's spans independent
+of its neighbours.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def quantize_dynamic_encoder(
     per_channel: bool = True,
     row_embeddings: bool = True,
 ) -> Path:
-    """Weights int8, activations quantised per call (one window per call at inference).
+    """Weights int8, activations quantised per call (the windows of one article at inference).
 
     Per-channel scales keep held-out FLC F1 within half a point of fp32, where one scale
     per tensor loses more than a point. With ``row_embeddings`` the embedding lookup is

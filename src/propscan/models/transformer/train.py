@@ -103,6 +103,9 @@ class TrainingSettings:
     #: Analysis windows overlap by 30 tokens: held-out F1 equal to 192's within noise,
     #: 12% fewer tokens to encode (``benchmarks/encoder_levers.py``).
     inference_window_stride: int = 224
+    #: Windows of one article sent to the encoder in one call: 4 ran dev 1.2x faster than
+    #: one at a time on 2 cores (``benchmarks/speed.py``).
+    windows_per_call: int = 4
     technique_loss_weight: float = 0.5
     #: Weight of the auxiliary target "this token's sentence holds propaganda".
     sentence_loss_weight: float = 0.5
@@ -608,6 +611,7 @@ def train_transformer(
         "techniques": list(TECHNIQUES),
         "special_tokens": special,
         "encoder": DEFAULT_ENCODER_NAME if encoder is None else encoder_dir.name,
+        "windows_per_call": settings.windows_per_call,
         "decoding": DecodingSettings(
             window_tokens=settings.window_tokens, window_stride=settings.inference_window_stride
         ).to_config(),
