@@ -560,12 +560,18 @@ def _split_articles(
 def _quantize_if_it_keeps_accuracy(
     fp32_path: Path,
     out: Path,
+    config: dict[str, Any],
     validation: Sequence[Article],
     gold: Annotations,
     validation_fp32: dict[str, Any],
 ) -> tuple[bool, dict[str, Any]]:
-    """int8 when held-out SI and FLC F1 stay within :data:`QUANTIZATION_TOLERANCE` of fp32."""
+    """int8 when held-out SI and FLC F1 stay within :data:`QUANTIZATION_TOLERANCE` of fp32.
+
+    The int8 model is scored as it will run: marked quantised, so that its encoder calls
+    hold the windows of one article only.
+    """
     quantize_dynamic_encoder(fp32_path, out / ENCODER_FILE)
+    write_model_config(out, {**config, "quantized": True})
     validation_int8 = choose_decoding(TransformerDetector.load(out), validation, gold)
     quantized = all(
         validation_fp32[key] - validation_int8[key] <= QUANTIZATION_TOLERANCE
@@ -631,7 +637,7 @@ def train_transformer(
     quantized, validation_scores = False, validation_fp32
     if settings.quantize:
         quantized, validation_scores = _quantize_if_it_keeps_accuracy(
-            fp32_path, selection, validation, gold, validation_fp32
+            fp32_path, selection, config, validation, gold, validation_fp32
         )
     chosen = validation_scores["decoding"]
     finish_model(selection, config, chosen, quantized)
