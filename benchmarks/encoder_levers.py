@@ -1,6 +1,7 @@
 """What each encoder-path lever gives: graph export and window overlap, on held-out F1 and speed.
 
     python benchmarks/encoder_levers.py --run DIR [--strides 192 224 254] [--threads 2]
+        [--windows-per-call 1]
 
 ``DIR`` is a ``propscan train --out DIR`` directory: its ``checkpoint/last.pt`` (the
 model fitted on all of train) and ``selection/checkpoint/last.pt`` (the model fitted
@@ -16,7 +17,9 @@ weights and quantised the way training does (dynamic int8, per-channel):
   LayerNormalization (what training writes now).
 
 Every variant is run at every analysis window stride, with the model's chosen decoding
-otherwise unchanged. Validation F1 (the held-out part of train, selection model) is what
+and windows per encoder call otherwise unchanged; the ``fused`` export is also run at
+the model's own stride with each ``--windows-per-call`` (the windows of one article
+sent to the encoder together). Validation F1 (the held-out part of train, selection model) is what
 a choice may be made on; dev F1 (final model) is reported only. Encoder tokens/s is
 timed over dev in this process. Writes ``benchmarks/results/encoder_levers.{json,md}``.
 """
@@ -72,8 +75,11 @@ def export_variant(model_dir: Path, out: Path, fused: bool, skip_layer_norm: boo
     return out
 
 
-def scores(model_dir: Path, articles, gold, stride: int, threads: int) -> dict:
-    """SI/TC/FLC F1 at ``stride`` with the model's own decoding, and encoder speed."""
+def scores(
+    model_dir: Path, articles, gold, stride: int, threads: int, windows_per_call: int | None
+) -> dict:
+    """SI/TC/FLC F1 at ``stride`` with the model's own decoding, and encoder speed;
+    ``windows_per_call`` (None: the model's own) changes how windows are batched."""
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.tuning import (
         bootstrap_scores,
@@ -84,6 +90,8 @@ def scores(model_dir: Path, articles, gold, stride: int, threads: int) -> dict:
 
     detector = TransformerDetector.load(model_dir, threads=threads)
     detector.settings = replace(detector.settings, window_stride=stride)
+    if windows_per_call is not None:
+        detector.windows_per_call = windows_per_call
     timer = detector.encoder = TimedEncoder(detector.encoder)
     data = encode(detector, articles, gold)
     found = predict(detector, data, detector.settings)
@@ -96,6 +104,7 @@ def scores(model_dir: Path, articles, gold, stride: int, threads: int) -> dict:
         "encoder_tokens_per_second": round(timer.tokens / timer.seconds),
         "encoder_seconds": round(timer.seconds, 2),
         "tokens_encoded_per_article_token": round(timer.tokens / article_tokens, 3),
+        "windows_per_call": detector.windows_per_call,
     }
 
 
@@ -104,10 +113,18 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="a propscan train --out DIR")
     parser.add_argument("--strides", type=int, nargs="+", default=[192, 224, 254])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--windows-per-call",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="also run the fused export at the model's stride with these windows per call",
+    )
     parser.add_argument("--data", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
+    from propscan.models.base import read_model_config
     from propscan.models.transformer.train import SELECTION_DIR, TrainingSettings
     from propscan.ptc.splits import load_split, validation_ids
 
@@ -125,12 +142,18 @@ def main() -> None:
                 args.run / SELECTION_DIR, Path(scratch) / f"{variant}-selection", *export
             )
             final = export_variant(args.run, Path(scratch) / f"{variant}-final", *export)
-            for stride in args.strides:
+            runs = [(stride, None) for stride in args.strides]
+            if variant == "fused":
+                own_stride = read_model_config(final)["decoding"]["window_stride"]
+                runs += [(own_stride, windows) for windows in args.windows_per_call]
+            for stride, windows in runs:
                 row = {
                     "export": variant,
                     "stride": stride,
-                    "validation": scores(selection, validation, train.gold, stride, args.threads),
-                    "dev": scores(final, dev.articles, dev.gold, stride, args.threads),
+                    "validation": scores(
+                        selection, validation, train.gold, stride, args.threads, windows
+                    ),
+                    "dev": scores(final, dev.articles, dev.gold, stride, args.threads, windows),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -156,18 +179,20 @@ def write_results(
         f"`python benchmarks/encoder_levers.py --run DIR` on {meta['date']}, "
         f"{meta['machine']}, {args.threads} onnxruntime threads. Every export is dynamic "
         "int8 (per-channel) from the same trained weights; decoding as chosen in training, "
-        f"only the window stride (of 254-token windows) varies. Validation: {n_validation} "
+        "only the window stride (of 254-token windows) and the windows per encoder call "
+        f"(of one article) vary. Validation: {n_validation} "
         f"held-out train articles, selection model; dev: {n_dev} articles, final model, "
         "reported only. Encoder tokens/s is timed over dev.",
         "",
-        "| export | stride | tokens encoded per article token | encoder tokens/s | "
-        "dev encoder s | validation SI / TC / FLC | dev SI / TC / FLC |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| export | stride | windows per call | tokens encoded per article token "
+        "| encoder tokens/s | dev encoder s | validation SI / TC / FLC | dev SI / TC / FLC |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         val, dev = row["validation"], row["dev"]
         lines.append(
-            f"| {row['export']} | {row['stride']} | {dev['tokens_encoded_per_article_token']} "
+            f"| {row['export']} | {row['stride']} | {dev['windows_per_call']} "
+            f"| {dev['tokens_encoded_per_article_token']} "
             f"| {dev['encoder_tokens_per_second']:,} | {dev['encoder_seconds']} "
             f"| {val['si']:.3f} / {val['tc']:.3f} / {val['flc']:.3f} "
             f"| {dev['si']:.3f} / {dev['tc']:.3f} / {dev['flc']:.3f} |"

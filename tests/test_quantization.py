@@ -291,3 +291,42 @@ def test_dynamic_models_batch_the_windows_of_one_article_only(dev_split) -> None
         np.array_equal(mixed.hidden, alone.hidden)
         for mixed, alone in zip(fp32.encode(texts), together, strict=True)
     )
+
+
+def test_export_splits_residual_layer_norms_with_the_same_outputs(
+    fp32_model: Path, tmp_path: Path
+) -> None:
+    """Exported graphs hold Add + LayerNormalization, not onnxruntime's slower fused
+    SkipLayerNormalization; the rewrite gives a fused graph's outputs."""
+    import onnx
+    import onnxruntime as ort
+
+    from propscan.models.transformer.detector import UNFUSED_OPTIMIZERS
+    from propscan.models.transformer.export import export_onnx, unfuse_skip_layer_norm
+    from propscan.models.transformer.network import TransformerNetwork
+
+    def op_types(path: Path) -> set[str]:
+        return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+    assert "SkipLayerNormalization" not in op_types(fp32_model / FP32_ENCODER)
+    assert "LayerNormalization" in op_types(fp32_model / FP32_ENCODER)
+
+    network = TransformerNetwork(tiny_bert(), 32, len(TECHNIQUES))
+    fused = export_onnx(network, tmp_path / "fused.onnx", SPECIAL, skip_layer_norm=True)
+    model = onnx.load(str(fused))
+    n_fused = sum(node.op_type == "SkipLayerNormalization" for node in model.graph.node)
+    assert n_fused > 0
+    assert unfuse_skip_layer_norm(model) == n_fused
+    onnx.save(model, str(tmp_path / "split.onnx"))
+    assert "SkipLayerNormalization" not in op_types(tmp_path / "split.onnx")
+
+    ids = np.array([[SPECIAL["cls"], 2023, 2003, 1037, 3231, 999, SPECIAL["sep"]]])
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    outputs = [
+        ort.InferenceSession(
+            str(path), providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED_OPTIMIZERS
+        ).run(None, feed)
+        for path in (fused, tmp_path / "split.onnx")
+    ]
+    for fused_output, split_output in zip(*outputs, strict=True):
+        np.testing.assert_allclose(split_output, fused_output, atol=1e-5)

@@ -94,26 +94,64 @@ def fuse_onnx(path: Path, encoder_config: Any, skip_layer_norm: bool = False) ->
     """Rewrite ``path`` with onnxruntime's transformer fusions for the encoder's layout.
 
     Any Hugging Face encoder may be exported; one whose graph the optimiser does not
-    recognise keeps its unfused (equally correct, slower) operators.
+    recognise keeps its unfused (equally correct, slower) operators. Unless
+    ``skip_layer_norm``, the fused residual layer norms are then split again
+    (:func:`unfuse_skip_layer_norm`).
     """
-    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
-    options = FusionOptions("bert")
-    # By default residual additions stay an Add before a plain LayerNormalization:
-    # onnxruntime's fused SkipLayerNormalization took 16% of the int8 encoder's time on a
-    # 2-core CPU, the pair about 6% (``benchmarks/encoder_levers.py``). The detector keeps
-    # onnxruntime from fusing them again when it loads the graph.
-    options.enable_skip_layer_norm = skip_layer_norm
-    options.enable_bias_skip_layer_norm = skip_layer_norm
     optimized = optimize_model(
         str(path),
         model_type="bert",
         num_heads=int(encoder_config.num_attention_heads),
         hidden_size=int(encoder_config.hidden_size),
-        optimization_options=options,
     )
+    if not skip_layer_norm:
+        unfuse_skip_layer_norm(optimized.model)
     optimized.save_model_to_file(str(path))
+
+
+def unfuse_skip_layer_norm(graph_model: Any) -> int:
+    """Replace every ``SkipLayerNormalization`` of an ONNX model by ``Add`` nodes (input,
+    bias, residual) and a plain ``LayerNormalization``; returns how many were replaced.
+
+    onnxruntime's fused kernel took 16% of the int8 encoder's time on a 2-core CPU, the
+    Add and LayerNormalization it stands for about 6%, with the same outputs
+    (``benchmarks/encoder_levers.py``); the detector keeps onnxruntime from fusing them
+    again at load. Works on fp32 and int8 graphs alike, so an encoder exported before
+    0.3.1 can be rewritten as it is (``scripts/unfuse_layer_norm.py``).
+    """
+    from onnx import helper
+
+    nodes, replaced = [], 0
+    for node in graph_model.graph.node:
+        if node.op_type != "SkipLayerNormalization" or len(node.output) != 1:
+            nodes.append(node)
+            continue
+        value, skip, gamma, beta, *bias = node.input
+        (epsilon,) = [a.f for a in node.attribute if a.name == "epsilon"]
+        if bias and bias[0]:
+            nodes.append(
+                helper.make_node(
+                    "Add", [value, bias[0]], [f"{node.name}_biased"], f"{node.name}_bias"
+                )
+            )
+            value = f"{node.name}_biased"
+        nodes += [
+            helper.make_node("Add", [value, skip], [f"{node.name}_sum"], f"{node.name}_residual"),
+            helper.make_node(
+                "LayerNormalization",
+                [f"{node.name}_sum", gamma, beta],
+                list(node.output),
+                f"{node.name}_norm",
+                axis=-1,
+                epsilon=epsilon,
+            ),
+        ]
+        replaced += 1
+    del graph_model.graph.node[:]
+    graph_model.graph.node.extend(nodes)
+    return replaced
 
 
 def write_onnx_model(
