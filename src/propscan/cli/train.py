@@ -31,7 +31,7 @@ def train(
     ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training windows.")] = 4,
     seed: Annotated[
-        int, typer.Option(help="Random seed; the same seed reproduces the model.")
+        int, typer.Option(help="Random seed; on one machine the same seed reproduces the model.")
     ] = 13,
     baseline: Annotated[
         bool,
