@@ -7,6 +7,7 @@ exercising exactly the code that trains the shipped model.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,28 @@ def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
     assert len(prediction.token_scores) > 0
     # analysis windows overlap less than training windows (fewer tokens to encode)
     assert detector.settings.window_stride == TINY.inference_window_stride != TINY.window_stride
+
+
+@pytest.mark.slow
+def test_training_again_with_the_same_seed_gives_the_same_weights(
+    trained, tiny_encoder: Path, train_split, tmp_path: Path
+) -> None:
+    """On one machine a second run from scratch reproduces every weight of the first."""
+    settings = replace(TINY, refit=False, quantize=False)
+    again = train_transformer(
+        train_split.articles[:40],
+        train_split.gold,
+        tmp_path,
+        encoder=tiny_encoder,
+        settings=settings,
+        progress=False,
+    )
+    first = torch.load(
+        trained.model_dir / "selection" / "checkpoint" / "last.pt", weights_only=False
+    )["model"]
+    second = torch.load(again.model_dir / "checkpoint" / "last.pt", weights_only=False)["model"]
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[name], second[name]) for name in first)
 
 
 @pytest.mark.slow
