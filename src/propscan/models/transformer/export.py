@@ -115,10 +115,10 @@ def unfuse_skip_layer_norm(graph_model: Any) -> int:
     """Replace every ``SkipLayerNormalization`` of an ONNX model by ``Add`` nodes (input,
     bias, residual) and a plain ``LayerNormalization``; returns how many were replaced.
 
-    onnxruntime's fused kernel took 16% of the int8 encoder's time on a 2-core CPU, the
-    Add and LayerNormalization it stands for about 6%, with the same outputs
-    (``benchmarks/encoder_levers.py``); the detector keeps onnxruntime from fusing them
-    again at load. Works on fp32 and int8 graphs alike, so an encoder exported before
+    onnxruntime's fused kernel is the slower of the two on a 2-core CPU: the split int8
+    graph encodes 1.05-1.33x more tokens per second, with the same outputs up to float
+    rounding (``benchmarks/encoder_levers.py``); the detector keeps onnxruntime from
+    fusing them again at load. Works on fp32 and int8 graphs alike, so an encoder exported before
     0.3.1 can be rewritten as it is (``scripts/unfuse_layer_norm.py``).
     """
     from onnx import helper
