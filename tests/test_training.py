@@ -46,18 +46,16 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def train_tiny(encoder: Path, split, out: Path, settings: TrainingSettings = TINY):
+    """A few steps on 40 fixture articles with the tiny encoder."""
+    return train_transformer(
+        split.articles[:40], split.gold, out, encoder=encoder, settings=settings, progress=False
+    )
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_encoder: Path, train_split, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("model")
-    report = train_transformer(
-        train_split.articles[:40],
-        train_split.gold,
-        out,
-        encoder=tiny_encoder,
-        settings=TINY,
-        progress=False,
-    )
-    return report
+    return train_tiny(tiny_encoder, train_split, tmp_path_factory.mktemp("model"))
 
 
 @pytest.mark.slow
@@ -87,14 +85,8 @@ def test_training_again_with_the_same_seed_gives_the_same_weights(
     trained, tiny_encoder: Path, train_split, tmp_path: Path
 ) -> None:
     """On one machine a second run from scratch reproduces every weight of the first."""
-    settings = replace(TINY, refit=False, quantize=False)
-    again = train_transformer(
-        train_split.articles[:40],
-        train_split.gold,
-        tmp_path,
-        encoder=tiny_encoder,
-        settings=settings,
-        progress=False,
+    again = train_tiny(
+        tiny_encoder, train_split, tmp_path, replace(TINY, refit=False, quantize=False)
     )
     first = torch.load(
         trained.model_dir / "selection" / "checkpoint" / "last.pt", weights_only=False
