@@ -118,8 +118,8 @@ def unfuse_skip_layer_norm(graph_model: Any) -> int:
     onnxruntime's fused kernel is the slower of the two on a 2-core CPU: the split int8
     graph encodes 1.05-1.33x more tokens per second, with the same outputs up to float
     rounding (``benchmarks/encoder_levers.py``); the detector keeps onnxruntime from
-    fusing them again at load. Works on fp32 and int8 graphs alike, so an encoder exported before
-    0.3.1 can be rewritten as it is (``scripts/unfuse_layer_norm.py``).
+    fusing them again at load. Works on fp32 and int8 graphs alike, so an encoder
+    exported before 0.3.1 can be rewritten as it is (``scripts/unfuse_layer_norm.py``).
     """
     from onnx import helper
 
