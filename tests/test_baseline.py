@@ -31,7 +31,6 @@ from propscan.models.baseline.features import (
     technique_features,
     token_feature_columns,
     token_features,
-    token_offsets,
     tokenize,
 )
 from propscan.models.baseline.train import train_baseline
@@ -63,20 +62,20 @@ def assert_same_predictions(first: list[Prediction], second: list[Prediction]) -
 def test_tokens_keep_offsets_with_emoji_and_crlf() -> None:
     text = "Nation 🇺🇸 «great» again!\r\nDon’t   panic… 😀ok"
     tokens = tokenize(text)
-    assert [t.text for t in tokens] == [text[t.start : t.end] for t in tokens]
-    assert [t.text for t in tokens][:4] == ["Nation", "🇺", "🇸", "«"]
-    assert "Don’t" in [t.text for t in tokens]
-    assert all("\r" not in t.text and not t.text.isspace() for t in tokens)
+    assert tokens.texts == [text[start:end] for start, end in tokens.offsets.tolist()]
+    assert tokens.texts[:4] == ["Nation", "🇺", "🇸", "«"]
+    assert "Don’t" in tokens.texts
+    assert all("\r" not in word and not word.isspace() for word in tokens.texts)
+    assert tokens.is_word[:4] == [True, False, False, False]
 
 
 def decode(text: str, probabilities: list[float], threshold: float) -> list[tuple[int, int, float]]:
     """The baseline's decoding of word probabilities (one per token of ``text``)."""
     tokens = tokenize(text)
-    is_word = [token.is_word for token in tokens]
     return [
         tuple(candidate)
         for candidate in decode_word_spans(
-            text, token_offsets(tokens), is_word, np.array(probabilities), threshold
+            text, tokens.offsets, tokens.is_word, np.array(probabilities), threshold
         )
     ]
 
@@ -116,7 +115,8 @@ def test_span_scores_without_the_matrix_equal_the_sparse_product(
             assert np.array_equal(hashed_scores(columns, w), expected)
         logits = matrix @ model.coef + model.intercept
         found, probabilities = model.token_probabilities(article.text)
-        assert found == tokens
+        assert found.texts == tokens.texts
+        assert np.array_equal(found.offsets, tokens.offsets)
         assert np.array_equal(probabilities, 1.0 / (1.0 + np.exp(-logits)))
     assert repeated_columns > 0  # the merging of a row's repeated columns was exercised
     assert token_features("", [], model.hash_bits).shape == (0, 1 << model.hash_bits)

@@ -103,7 +103,7 @@ def test_crlf_gives_the_same_spans_shifted(detector: Detector, dev_split: Split)
 def test_empty_and_blank_texts_give_no_spans(detector: Detector) -> None:
     predictions = detector.predict(["", "   \n\t\r\n ", "... ;;; ,,,"])
     assert [p.spans for p in predictions] == [(), (), ()]
-    assert predictions[0].token_scores == () and predictions[1].token_scores == ()
+    assert not predictions[0].token_scores and not predictions[1].token_scores
     assert detector.predict([]) == []
     assert detector.classify("", []) == []
 

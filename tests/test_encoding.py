@@ -15,6 +15,7 @@ from propscan.models.transformer.encoding import (
     load_tokenizer,
     make_windows,
     token_range,
+    token_ranges,
     tokenize,
 )
 
@@ -111,3 +112,8 @@ def test_token_range_equals_a_scan_of_every_token(
     inside = [i for i, (a, b) in enumerate(offsets) if a < span.end and b > span.start]
     expected = (inside[0], inside[-1] + 1) if inside else None
     assert token_range(array, span) == expected
+    first, last = token_ranges(array, [span, Span(0, 1), span])
+    assert (first[0], last[0]) == (first[2], last[2])
+    assert (last[0] > first[0]) == (expected is not None)
+    if expected:
+        assert (first[0], last[0]) == expected

@@ -20,7 +20,7 @@ from propscan.core.analysis import SCHEMA_VERSION, Analysis, ModelInfo, Sentence
 from propscan.core.spans import Span
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
-from propscan.models.base import Prediction, TokenScore
+from propscan.models.base import Prediction, TokenScore, TokenScores
 from propscan.pipeline import analyze, analyze_many, load_model, score_sentences
 from propscan.ptc.splits import Split
 
@@ -50,7 +50,7 @@ class KeywordDetector:
             for token in tokens
             if text[token.start : token.end] in self.keywords and threshold <= 0.8
         ]
-        return Prediction(spans=tuple(reversed(spans)), token_scores=tuple(tokens))
+        return Prediction(spans=tuple(reversed(spans)), token_scores=TokenScores.of(tokens))
 
     def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
         return [{self.keywords.get(span.fragment(text), "Doubt"): 1.0} for span in spans]
@@ -215,9 +215,11 @@ def test_from_dict_refuses_inconsistent_input(
 
 def test_score_sentences_handles_straddling_tokens_and_no_tokens() -> None:
     text = "One two. Three four."
-    assert score_sentences(text, []) == (SentenceScore(0, 8, 0.0), SentenceScore(9, 20, 0.0))
-    straddling = [TokenScore(4, 11, 0.7), TokenScore(15, 19, 0.2)]
+    no_tokens = TokenScores.of()
+    assert score_sentences(text, no_tokens) == (SentenceScore(0, 8, 0.0), SentenceScore(9, 20, 0.0))
+    straddling = TokenScores.of([TokenScore(4, 11, 0.7), TokenScore(15, 19, 0.2)])
     assert [s.score for s in score_sentences(text, straddling)] == [0.7, 0.7]
+    assert score_sentences("", straddling) == ()
 
 
 def test_missing_shipped_model_gives_a_helpful_error(

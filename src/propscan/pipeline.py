@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import os
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.checks import check_text, check_threshold
@@ -19,7 +20,7 @@ from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
-from propscan.models.base import DEFAULT_MODEL_DIR, Detector, TokenScore
+from propscan.models.base import DEFAULT_MODEL_DIR, Detector, TokenScores
 from propscan.models.registry import load_detector
 
 #: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`.
@@ -123,17 +124,23 @@ def _resolve_model(model: ModelArg) -> Detector:
     return model
 
 
-def score_sentences(text: str, token_scores: Iterable[TokenScore]) -> tuple[SentenceScore, ...]:
-    """Each sentence of ``text`` with the highest probability of a token inside it (else 0.0)."""
-    bounds = split_sentences(text)
-    starts = [start for start, _ in bounds]
-    best = [0.0] * len(bounds)
-    for token in token_scores:
-        index = max(bisect_right(starts, token.start) - 1, 0)
-        while index < len(bounds) and bounds[index][0] < token.end:
-            if token.start < bounds[index][1]:
-                best[index] = max(best[index], float(token.score))
-            index += 1
-    return tuple(
-        SentenceScore(start, end, score) for (start, end), score in zip(bounds, best, strict=True)
-    )
+def score_sentences(text: str, token_scores: TokenScores) -> tuple[SentenceScore, ...]:
+    """Each sentence of ``text`` with the highest probability of a token inside it (else 0.0).
+
+    A token straddling sentences counts in each of them.
+    """
+    bounds = np.asarray(split_sentences(text), dtype=np.int64).reshape(-1, 2)
+    best = np.zeros(len(bounds))
+    if len(bounds) and len(token_scores):
+        starts, ends = token_scores.offsets.T
+        # sentences [first, last) start before the token ends; the first holds its start
+        first = np.maximum(np.searchsorted(bounds[:, 0], starts, side="right") - 1, 0)
+        last = np.searchsorted(bounds[:, 0], ends, side="left")
+        counts = np.maximum(last - first, 0)
+        token = np.repeat(np.arange(len(counts)), counts)
+        sentence = (
+            first[token] + np.arange(len(token)) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        inside = starts[token] < bounds[sentence, 1]
+        np.maximum.at(best, sentence[inside], token_scores.scores[token[inside]])
+    return tuple(map(SentenceScore, *bounds.T.tolist(), best.tolist()))

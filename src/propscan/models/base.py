@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
@@ -31,6 +33,38 @@ class TokenScore:
     score: float
 
 
+@dataclass(frozen=True, eq=False)
+class TokenScores:
+    """Propaganda probability of every token of one text, as parallel arrays.
+
+    An article has thousands of tokens: arrays cost nothing per token where one object
+    each cost more than decoding the article. Iterating gives :class:`TokenScore` items.
+    """
+
+    offsets: np.ndarray  # int64 [n, 2], [start, end) of each token, in text order
+    scores: np.ndarray  # float64 [n]
+
+    @classmethod
+    def of(cls, tokens: Iterable[TokenScore] = ()) -> TokenScores:
+        rows = [(token.start, token.end, token.score) for token in tokens]
+        offsets = np.asarray([row[:2] for row in rows], dtype=np.int64).reshape(-1, 2)
+        return cls(offsets, np.asarray([row[2] for row in rows], dtype=np.float64))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[TokenScore]:
+        starts, ends = self.offsets.T.tolist() if len(self) else ([], [])
+        return map(TokenScore, starts, ends, self.scores.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TokenScores):
+            return NotImplemented
+        return np.array_equal(self.offsets, other.offsets) and np.array_equal(
+            self.scores, other.scores
+        )
+
+
 @dataclass(frozen=True)
 class Prediction:
     """What a model says about one text.
@@ -41,7 +75,7 @@ class Prediction:
     """
 
     spans: tuple[Span, ...]
-    token_scores: tuple[TokenScore, ...] = ()
+    token_scores: TokenScores = field(default_factory=TokenScores.of)
 
 
 class Detector(Protocol):

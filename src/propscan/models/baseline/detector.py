@@ -23,17 +23,16 @@ from propscan import __version__
 from propscan.core.spans import Span
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.base import Prediction, TokenScore, read_model_config, write_model_config
+from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
 from propscan.models.baseline.features import (
     DOCUMENT_FEATURES,
     ArticleContext,
     KeyCache,
     TfidfSpace,
-    Token,
+    Words,
     hashed_scores,
     technique_features,
     token_feature_columns,
-    token_offsets,
     tokenize,
 )
 from propscan.models.decoding import (
@@ -64,10 +63,10 @@ class SpanModel:
         if self.coef.shape != (1 << self.hash_bits,):
             raise ValueError(f"span weights of shape {self.coef.shape} for {self.hash_bits} bits")
 
-    def token_probabilities(self, text: str) -> tuple[list[Token], np.ndarray]:
+    def token_probabilities(self, text: str) -> tuple[Words, np.ndarray]:
         """The words and punctuation of ``text`` with the probability of each."""
         tokens = tokenize(text)
-        if not tokens:
+        if not len(tokens):
             return tokens, np.zeros(0)
         columns = token_feature_columns(text, tokens, self.hash_bits, self.keys)
         logits = hashed_scores(columns, self.coef) + self.intercept
@@ -135,20 +134,17 @@ class BaselineDetector:
 
     def _predict_one(self, text: str, threshold: float) -> Prediction:
         tokens, probabilities = self.span_model.token_probabilities(text)
-        scores = tuple(
-            TokenScore(t.start, t.end, float(p)) for t, p in zip(tokens, probabilities, strict=True)
-        )
+        scores = TokenScores(tokens.offsets, probabilities.astype(np.float64))
         found = self.find_spans(text, tokens, probabilities, threshold)
         spans = self.label(text, found, self.second_technique_threshold)
         return Prediction(spans=tuple(sorted(spans)), token_scores=scores)
 
     @staticmethod
     def find_spans(
-        text: str, tokens: Sequence[Token], probabilities: np.ndarray, threshold: float
+        text: str, tokens: Words, probabilities: np.ndarray, threshold: float
     ) -> list[Candidate]:
         """Unlabelled spans of ``text`` from its word probabilities (see the decoder)."""
-        is_word = [token.is_word for token in tokens]
-        return decode_word_spans(text, token_offsets(tokens), is_word, probabilities, threshold)
+        return decode_word_spans(text, tokens.offsets, tokens.is_word, probabilities, threshold)
 
     def label(
         self, text: str, found: Sequence[Candidate], second_technique_threshold: float

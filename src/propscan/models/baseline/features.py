@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, repeat
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -36,31 +35,41 @@ _NON_ALNUM = re.compile(r"[\W_]+")
 # --- words ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A word or a single punctuation character, located by character offsets."""
+@dataclass(frozen=True, eq=False)
+class Words:
+    """The words (with inner apostrophes) and punctuation characters of a text, located by
+    character offsets; whitespace is skipped.
 
-    start: int
-    end: int
-    text: str
+    Parallel lists rather than one object per word: an article has thousands of words,
+    and making an object for each took longer than finding them.
+    """
+
+    texts: list[str]
+    offsets: np.ndarray  # int64 [n, 2], [start, end) of each word
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
     @property
-    def is_word(self) -> bool:
-        return self.text[0].isalnum() or self.text[0] == "_"
+    def starts(self) -> np.ndarray:
+        return self.offsets[:, 0]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.offsets[:, 1]
+
+    @cached_property
+    def is_word(self) -> list[bool]:
+        """True for words, False for punctuation characters."""
+        return [text[0].isalnum() or text[0] == "_" for text in self.texts]
 
 
-def tokenize(text: str) -> list[Token]:
-    """Words (with inner apostrophes) and punctuation characters; whitespace is skipped."""
-    return [Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-
-
-_TEXT = attrgetter("text")
-_START = attrgetter("start")
-
-
-def token_offsets(tokens: Sequence[Token]) -> np.ndarray:
-    """``[start, end)`` of each token as an ``[n, 2]`` array (what the decoder reads)."""
-    return np.asarray([(token.start, token.end) for token in tokens], dtype=np.int64).reshape(-1, 2)
+def tokenize(text: str) -> Words:
+    """The words and punctuation characters of ``text`` (one regex pass, mapped in C)."""
+    matches = list(_TOKEN.finditer(text))
+    spans = chain.from_iterable(map(re.Match.span, matches))
+    offsets = np.fromiter(spans, dtype=np.int64, count=2 * len(matches)).reshape(-1, 2)
+    return Words(list(map(re.Match.group, matches)), offsets)
 
 
 # --- span identification: hashed word features ----------------------------------------
@@ -99,30 +108,46 @@ def _shape(word: str) -> str:
     return "Title" if word[0].isupper() else "lower"
 
 
-#: Distinct words a :class:`KeyCache` holds before it starts afresh (about 100 MB).
-KEY_CACHE_LIMIT = 500_000
+#: Distinct words a :class:`WordCache` holds before it starts afresh.
+WORD_CACHE_LIMIT = 500_000
+V = TypeVar("V")
 
 
-class KeyCache(dict[str, _TokenKeys]):
-    """Token text -> hashed keys, computed once per distinct token.
+class WordCache(dict[str, V]):
+    """Word -> a value computed from the word alone, once per distinct word.
 
-    A model keeps one for its lifetime; it starts afresh past :data:`KEY_CACHE_LIMIT`
-    words, so that an endless stream of new words cannot grow it without bound (keys are
-    pure functions of the word, so forgetting them changes no result).
+    A model keeps one for its lifetime; it starts afresh past ``limit`` words, so that an
+    endless stream of new words cannot grow it without bound (values are pure functions
+    of the word, so forgetting them changes no result).
     """
 
-    def __missing__(self, word: str) -> _TokenKeys:
-        if len(self) >= KEY_CACHE_LIMIT:
+    def __init__(self, compute: Callable[[str], V], limit: int = WORD_CACHE_LIMIT) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, word: str) -> V:
+        if len(self) >= self.limit:
             self.clear()
-        lower = word.lower()
-        keys = _TokenKeys(
-            _hash_string("w" + lower),
-            _hash_string("p" + lower[:3]),
-            _hash_string("s" + lower[-3:]),
-            _hash_string("h" + _shape(word)),
-        )
-        self[word] = keys
-        return keys
+        value = self[word] = self.compute(word)
+        return value
+
+
+def token_keys(word: str) -> _TokenKeys:
+    lower = word.lower()
+    return _TokenKeys(
+        _hash_string("w" + lower),
+        _hash_string("p" + lower[:3]),
+        _hash_string("s" + lower[-3:]),
+        _hash_string("h" + _shape(word)),
+    )
+
+
+class KeyCache(WordCache[_TokenKeys]):
+    """Token text -> hashed keys (about 100 MB when full)."""
+
+    def __init__(self) -> None:
+        super().__init__(token_keys)
 
 
 def _mix(templates: Sequence[int], *keys: np.ndarray) -> np.ndarray:
@@ -165,7 +190,7 @@ def _hash_features(features: Sequence[_Feature], hash_bits: int) -> np.ndarray:
 
 
 def token_feature_columns(
-    text: str, tokens: Sequence[Token], hash_bits: int, cache: KeyCache | None = None
+    text: str, tokens: Words, hash_bits: int, cache: KeyCache | None = None
 ) -> np.ndarray:
     """The hashed binary features of each token as an ``[n, 28]`` array of column indices:
     the word, its shape, its neighbours, its place in the sentence and whether it is inside
@@ -175,12 +200,12 @@ def token_feature_columns(
         return np.zeros((0, _COLUMNS_PER_TOKEN), dtype=np.int64)
     cache = cache if cache is not None else KeyCache()
     # map() keeps the per-token passes in C: Python loops over tokens were most of the time.
-    texts = list(map(_TEXT, tokens))
+    texts = tokens.texts
     keys = np.fromiter(
         chain.from_iterable(map(cache.__getitem__, texts)), dtype=np.uint64, count=4 * count
     )
     word, prefix, suffix, shape = keys.reshape(count, 4).T
-    starts = np.fromiter(map(_START, tokens), dtype=np.int64, count=count)
+    starts = tokens.starts
 
     sentence = np.searchsorted(np.asarray(sentence_starts(text)), starts, side="right") - 1
     first_of_sentence = np.r_[True, sentence[1:] != sentence[:-1]]
@@ -231,7 +256,7 @@ def token_feature_columns(
 
 
 def token_features(
-    text: str, tokens: Sequence[Token], hash_bits: int, cache: KeyCache | None = None
+    text: str, tokens: Words, hash_bits: int, cache: KeyCache | None = None
 ) -> sparse.csr_matrix:
     """:func:`token_feature_columns` as a sparse matrix (what training fits)."""
     columns = token_feature_columns(text, tokens, hash_bits, cache)
@@ -264,15 +289,14 @@ def hashed_scores(columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return scores
 
 
-def token_labels(tokens: Sequence[Token], spans: Iterable[Span], length: int) -> np.ndarray:
+def token_labels(tokens: Words, spans: Iterable[Span], length: int) -> np.ndarray:
     """1 for tokens whose characters are mostly inside a gold span, else 0."""
     inside = np.zeros(length + 1, dtype=np.int64)
     for span in merge_spans(spans):
         inside[span.start] += 1
         inside[min(span.end, length)] -= 1
     covered = np.r_[0, np.cumsum(np.cumsum(inside)[:length] > 0)]
-    starts = np.fromiter((t.start for t in tokens), dtype=np.int64, count=len(tokens))
-    ends = np.fromiter((t.end for t in tokens), dtype=np.int64, count=len(tokens))
+    starts, ends = tokens.starts, tokens.ends
     return ((covered[ends] - covered[starts]) * 2 >= (ends - starts)).astype(np.int64)
 
 
@@ -294,6 +318,7 @@ _ANALYZERS: dict[str, dict[str, Any]] = {
 }
 _MAX_TERMS = {"word": 40_000, "char": 60_000, "context": 20_000}
 _CONTEXT_WORDS = 3
+_NO_COLUMNS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,6 +353,24 @@ class TfidfSpace:
     def _columns(self) -> dict[str, int]:
         return {term: column for column, term in enumerate(self.terms)}
 
+    def _term_columns(self, document: str) -> np.ndarray:
+        """The column of each n-gram of ``document`` in order, -1 for unknown ones."""
+        return np.fromiter(map(self._columns.get, self._analyzer(document), repeat(-1)), np.int64)
+
+    @cached_property
+    def _word_columns(self) -> WordCache[np.ndarray] | None:
+        """For n-grams that never cross a word (``char_wb``): each word's columns, found
+        once per distinct word rather than once per n-gram of every span."""
+        if _ANALYZERS[self.kind].get("analyzer") != "char_wb":
+            return None
+        return WordCache(self._term_columns, limit=100_000)
+
+    def _document_columns(self, document: str) -> np.ndarray:
+        words = self._word_columns
+        if words is None:
+            return self._term_columns(document)
+        return np.concatenate([_NO_COLUMNS, *map(words.__getitem__, document.split())])
+
     def weights(self, documents: Sequence[str]) -> Entries:
         """The L2-normalised sublinear TF-IDF weights of the terms found in ``documents``.
 
@@ -336,10 +379,8 @@ class TfidfSpace:
         summed in that order, so the weights are bit for bit those of scikit-learn's
         ``CountVectorizer`` + sublinear ``TfidfTransformer``.
         """
-        column = self._columns.get
         terms_of = {  # a span given two techniques is one document twice: analyse it once
-            document: np.fromiter(map(column, self._analyzer(document), repeat(-1)), np.int64)
-            for document in dict.fromkeys(documents)
+            document: self._document_columns(document) for document in dict.fromkeys(documents)
         }
         found = [terms_of[document] for document in documents]
         rows = np.repeat(np.arange(len(documents)), list(map(len, found)))

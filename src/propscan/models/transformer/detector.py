@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from threadpoolctl import ThreadpoolController
 
 from propscan.core.checks import check_threshold
@@ -27,7 +28,7 @@ from propscan.core.sentences import sections, split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.base import Prediction, TokenScore, read_model_config, write_model_config
+from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.decoding import (
     Calibration,
@@ -46,7 +47,7 @@ from propscan.models.transformer.encoding import (
     batch_windows,
     load_tokenizer,
     make_windows,
-    token_range,
+    token_ranges,
     tokenize,
 )
 
@@ -121,16 +122,17 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def span_features(repeats: int, n_tokens: int) -> np.ndarray:
-    """Document-level features of a span: its length and how often it recurs in the article.
+def span_features(repeats: ArrayLike, n_tokens: ArrayLike) -> np.ndarray:
+    """Document-level features of a span: its length and how often it recurs in the article
+    (``[3]`` for one span, ``[n, 3]`` for arrays of ``n``).
 
     Repetition is a document-level technique that a window-bound encoder cannot see;
     ``repeats`` comes from the article's :class:`RepetitionIndex`, built once, so each
     span costs O(span).
     """
-    return np.array(
-        [np.log1p(n_tokens) / 4.0, np.log1p(repeats), float(repeats > 0)], dtype=np.float32
-    )
+    repeats, n_tokens = np.asarray(repeats), np.asarray(n_tokens)
+    columns = (np.log1p(n_tokens) / 4.0, np.log1p(repeats), (repeats > 0).astype(np.float64))
+    return np.stack(columns, axis=-1).astype(np.float32)
 
 
 def sentence_means(text: str, tokens: TokenizedText, probabilities: np.ndarray) -> np.ndarray:
@@ -148,13 +150,16 @@ def sentence_means(text: str, tokens: TokenizedText, probabilities: np.ndarray) 
 N_SPAN_FEATURES = 3
 
 
-def span_representation(
-    hidden: np.ndarray, first: int, last: int, features: np.ndarray
+def span_representations(
+    hidden: np.ndarray, first: np.ndarray, last: np.ndarray, features: np.ndarray
 ) -> np.ndarray:
-    """Boundary states, mean state and document features of tokens ``[first, last)``."""
-    return np.concatenate(
-        [hidden[first], hidden[last - 1], hidden[first:last].mean(axis=0), features]
-    ).astype(np.float64)
+    """Boundary states, mean state and document features of tokens ``[first, last)`` of
+    each span (float64 rows for the span head; every span covers a token)."""
+    if not len(first):
+        return np.zeros((0, 3 * hidden.shape[1] + N_SPAN_FEATURES))
+    means = np.stack([hidden[f:t].mean(axis=0) for f, t in zip(first, last, strict=True)])
+    parts = [hidden[first], hidden[last - 1], means, features]
+    return np.concatenate(parts, axis=1, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -371,10 +376,11 @@ class TransformerDetector:
         if self.companion is None or not len(tokens):
             return None
         words, probabilities = self.companion.span_model.token_probabilities(text)
-        if not words:
+        if not len(words):
             return np.zeros(len(tokens), dtype=np.float32)
-        starts = np.array([word.start for word in words])
-        index = np.clip(np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1, 0, None)
+        index = np.clip(
+            np.searchsorted(words.starts, tokens.offsets[:, 0], side="right") - 1, 0, None
+        )
         return np.asarray(probabilities, dtype=np.float32)[index]
 
     def token_probabilities(self, outputs: TokenOutputs) -> np.ndarray:
@@ -402,21 +408,21 @@ class TransformerDetector:
         ``repetition`` counts recurrences over a larger article that ``text`` is a section
         of (else over ``text`` itself).
         """
-        rows = []
+        if not spans:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
         index = RepetitionIndex.of(text) if repetition is None else repetition
         # one count per span serves its features and the Repetition rules
         repeats = np.array([index.repeats(span.start, span.end) for span in spans], dtype=int)
-        for span, span_repeats in zip(spans, repeats, strict=True):
-            tokens = token_range(outputs.tokens.offsets, span) if len(outputs.tokens) else None
-            if tokens is None:
-                rows.append(np.zeros(self.span_head.w1.shape[1], dtype=np.float32))
-                continue
-            first, last = tokens
-            features = span_features(int(span_repeats), last - first)
-            rows.append(span_representation(outputs.hidden, first, last, features))
-        if not rows:
-            return np.zeros((0, len(self.techniques)), dtype=np.float32)
-        probabilities = self.span_head(np.stack(rows))
+        first, last = token_ranges(outputs.tokens.offsets, spans)
+        covered = last > first  # a span over no token gets a representation of zeros
+        rows = np.zeros((len(spans), self.span_head.w1.shape[1]))
+        rows[covered] = span_representations(
+            outputs.hidden,
+            first[covered],
+            last[covered],
+            span_features(repeats[covered], (last - first)[covered]),
+        )
+        probabilities = self.span_head(rows)
         weight = self.settings.companion_technique_weight
         if self.companion is not None and weight > 0.0:
             companion = self.companion.technique_model.probabilities(text, list(spans))
@@ -520,10 +526,7 @@ class TransformerDetector:
         """Phrases kept at the threshold (the tuned one when None), labelled by the span
         head, with the technique fragments inside them."""
         si_prob = self.token_probabilities(outputs)
-        offsets = outputs.tokens.offsets
-        token_scores = tuple(
-            map(TokenScore, offsets[:, 0].tolist(), offsets[:, 1].tolist(), si_prob.tolist())
-        )
+        token_scores = TokenScores(outputs.tokens.offsets, si_prob.astype(np.float64))
         found = self.phrases(text, outputs, threshold, si_prob)
         inside = self.fragments(text, outputs, found, si_prob, threshold)
         # one technique pass (and one Repetition index) serves the phrases and fragments
@@ -579,16 +582,16 @@ class TransformerDetector:
         """
         repetition = RepetitionIndex.of(text)
         spans: list[Span] = []
-        token_scores: list[TokenScore] = []
+        offsets, scores = [np.zeros((0, 2), dtype=np.int64)], [np.zeros(0)]
         for start, end in sections(text, SECTION_CHARS):
             piece = text[start:end]
             outputs = self.encode([piece])[0]
             found = self.decode(piece, outputs, threshold, repetition.shifted(start))
             spans += (replace(s, start=s.start + start, end=s.end + start) for s in found.spans)
-            token_scores += (
-                TokenScore(t.start + start, t.end + start, t.score) for t in found.token_scores
-            )
-        return Prediction(spans=tuple(sorted(spans)), token_scores=tuple(token_scores))
+            offsets.append(found.token_scores.offsets + start)
+            scores.append(found.token_scores.scores)
+        token_scores = TokenScores(np.concatenate(offsets), np.concatenate(scores))
+        return Prediction(spans=tuple(sorted(spans)), token_scores=token_scores)
 
     def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
         """Probability of each technique for each given span of ``text`` (the TC task)."""

@@ -89,15 +89,23 @@ def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
     return [Window(start, start + size) for start in starts]
 
 
-def token_range(offsets: np.ndarray, span: Span) -> tuple[int, int] | None:
-    """Tokens ``[first, last)`` overlapping the character span, or None when no token does.
+def token_ranges(offsets: np.ndarray, spans: Sequence[Span]) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens ``[first, last)`` overlapping each character span, as two arrays; no token
+    overlaps a span where ``last <= first``.
 
     Tokens are in text order and do not overlap, so two binary searches find them in
     O(log n): a long article's thousands of spans never rescan its token array.
     """
-    first = int(np.searchsorted(offsets[:, 1], span.start, side="right"))
-    last = int(np.searchsorted(offsets[:, 0], span.end, side="left"))
-    return (first, last) if last > first else None
+    bounds = np.asarray([(span.start, span.end) for span in spans], dtype=np.int64).reshape(-1, 2)
+    first = np.searchsorted(offsets[:, 1], bounds[:, 0], side="right")
+    last = np.searchsorted(offsets[:, 0], bounds[:, 1], side="left")
+    return first, last
+
+
+def token_range(offsets: np.ndarray, span: Span) -> tuple[int, int] | None:
+    """:func:`token_ranges` of one span, or None when no token overlaps it."""
+    (first,), (last,) = token_ranges(offsets, [span])
+    return (int(first), int(last)) if last > first else None
 
 
 def batch_windows(
