@@ -263,7 +263,7 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
     words, word_probabilities = companion.span_model.token_probabilities(article.text)
     mixed = detector.token_probabilities(outputs)
     for (start, _end), p in zip(outputs.tokens.offsets[:50], mixed[:50], strict=True):
-        word = max(i for i, w in enumerate(words) if w.start <= start)
+        word = max(i for i, word_start in enumerate(words.starts) if word_start <= start)
         assert p == pytest.approx(word_probabilities[word])
     np.testing.assert_allclose(
         detector.technique_probabilities(article.text, outputs, spans),

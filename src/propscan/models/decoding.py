@@ -449,6 +449,10 @@ class DecodingSettings:
     second_technique_threshold: float = 0.35
     window_tokens: int = 254
     window_stride: int = 192
+    #: Spread a text's windows evenly, each no longer than it must be to overlap its
+    #: neighbours by ``window_tokens - window_stride``, rather than full windows every
+    #: stride with the last one flush with the end (see ``make_windows``).
+    balanced_windows: bool = False
     #: Share of the companion model in token propaganda and span technique probabilities.
     companion_si_weight: float = 0.0
     companion_technique_weight: float = 0.0

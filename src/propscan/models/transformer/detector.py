@@ -291,7 +291,10 @@ class TransformerDetector:
             (index, window)
             for index, tokens in enumerate(tokenized)
             for window in make_windows(
-                len(tokens), self.settings.window_tokens, self.settings.window_stride
+                len(tokens),
+                self.settings.window_tokens,
+                self.settings.window_stride,
+                self.settings.balanced_windows,
             )
         ]
         sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
@@ -334,12 +337,14 @@ class TransformerDetector:
                 continue
             si_sum, technique_sum, hidden_sum, sentence_sum = sums[i]
             c = counts[i]
+            overlapped = c > 1  # the hidden sums are averaged in place, where windows overlap
+            hidden_sum[overlapped] /= c[overlapped, None]
             outputs.append(
                 TokenOutputs(
                     tokens,
                     sigmoid(si_sum / c),
                     sigmoid(technique_sum / c[:, None]),
-                    hidden_sum / c[:, None],
+                    hidden_sum,
                     companion_si,
                     sentence_means(texts[i], tokens, sigmoid(sentence_sum / c))
                     if has_sentence_head
