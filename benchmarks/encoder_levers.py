@@ -1,7 +1,7 @@
 """What each encoder-path lever gives: graph export and window overlap, on held-out F1 and speed.
 
     python benchmarks/encoder_levers.py --run DIR [--strides 192 224 254] [--threads 2]
-        [--windows-per-call 1]
+        [--windows-per-call 1] [--balanced-windows]
 
 ``DIR`` is a ``propscan train --out DIR`` directory: its ``checkpoint/last.pt`` (the
 model fitted on all of train) and ``selection/checkpoint/last.pt`` (the model fitted
@@ -19,9 +19,12 @@ weights and quantised the way training does (dynamic int8, per-channel):
 Every variant is run at every analysis window stride, with the model's chosen decoding
 and windows per encoder call otherwise unchanged; the ``fused`` export is also run at
 the model's own stride with each ``--windows-per-call`` (the windows of one article
-sent to the encoder together). Validation F1 (the held-out part of train, selection model) is what
-a choice may be made on; dev F1 (final model) is reported only. Encoder tokens/s is
-timed over dev in this process. Writes ``benchmarks/results/encoder_levers.{json,md}``.
+sent to the encoder together) and, with ``--balanced-windows``, with each article's
+windows spread evenly at the shortest length that keeps the stride's overlap (fewer
+tokens encoded: the ``balanced_windows`` decoding setting). Validation F1 (the held-out
+part of train, selection model) is what a choice may be made on; dev F1 (final model)
+is reported only. Encoder tokens/s is timed over dev in this process. Writes
+``benchmarks/results/encoder_levers.{json,md}``.
 """
 
 from __future__ import annotations
@@ -76,10 +79,17 @@ def export_variant(model_dir: Path, out: Path, fused: bool, skip_layer_norm: boo
 
 
 def scores(
-    model_dir: Path, articles, gold, stride: int, threads: int, windows_per_call: int | None
+    model_dir: Path,
+    articles,
+    gold,
+    stride: int,
+    threads: int,
+    windows_per_call: int | None,
+    balanced: bool = False,
 ) -> dict:
     """SI/TC/FLC F1 at ``stride`` with the model's own decoding, and encoder speed;
-    ``windows_per_call`` (None: the model's own) changes how windows are batched."""
+    ``windows_per_call`` (None: the model's own) changes how windows are batched and
+    ``balanced`` how they are laid out."""
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.tuning import (
         bootstrap_scores,
@@ -89,7 +99,7 @@ def scores(
     )
 
     detector = TransformerDetector.load(model_dir, threads=threads)
-    detector.settings = replace(detector.settings, window_stride=stride)
+    detector.settings = replace(detector.settings, window_stride=stride, balanced_windows=balanced)
     if windows_per_call is not None:
         detector.windows_per_call = windows_per_call
     timer = detector.encoder = TimedEncoder(detector.encoder)
@@ -105,6 +115,7 @@ def scores(
         "encoder_seconds": round(timer.seconds, 2),
         "tokens_encoded_per_article_token": round(timer.tokens / article_tokens, 3),
         "windows_per_call": detector.windows_per_call,
+        "windows": "balanced" if balanced else "strided",
     }
 
 
@@ -119,6 +130,11 @@ def main() -> None:
         nargs="*",
         default=[1],
         help="also run the fused export at the model's stride with these windows per call",
+    )
+    parser.add_argument(
+        "--balanced-windows",
+        action="store_true",
+        help="also run the fused export at the model's stride with balanced windows",
     )
     parser.add_argument("--data", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -142,18 +158,19 @@ def main() -> None:
                 args.run / SELECTION_DIR, Path(scratch) / f"{variant}-selection", *export
             )
             final = export_variant(args.run, Path(scratch) / f"{variant}-final", *export)
-            runs = [(stride, None) for stride in args.strides]
+            runs = [(stride, None, False) for stride in args.strides]
             if variant == "fused":
                 own_stride = read_model_config(final)["decoding"]["window_stride"]
-                runs += [(own_stride, windows) for windows in args.windows_per_call]
-            for stride, windows in runs:
+                runs += [(own_stride, windows, False) for windows in args.windows_per_call]
+                if args.balanced_windows:
+                    runs.append((own_stride, None, True))
+            for stride, windows, balanced in runs:
+                chosen = (stride, args.threads, windows, balanced)
                 row = {
                     "export": variant,
                     "stride": stride,
-                    "validation": scores(
-                        selection, validation, train.gold, stride, args.threads, windows
-                    ),
-                    "dev": scores(final, dev.articles, dev.gold, stride, args.threads, windows),
+                    "validation": scores(selection, validation, train.gold, *chosen),
+                    "dev": scores(final, dev.articles, dev.gold, *chosen),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -179,19 +196,22 @@ def write_results(
         f"`python benchmarks/encoder_levers.py --run DIR` on {meta['date']}, "
         f"{meta['machine']}, {args.threads} onnxruntime threads. Every export is dynamic "
         "int8 (per-channel) from the same trained weights; decoding as chosen in training, "
-        "only the window stride (of 254-token windows) and the windows per encoder call "
+        "only the window stride (of 254-token windows), their layout (strided: full "
+        "windows every stride, the last flush with the end; balanced: as many windows, "
+        "spread evenly and as short as the overlap allows) and the windows per encoder call "
         f"(of one article) vary. Validation: {n_validation} "
         f"held-out train articles, selection model; dev: {n_dev} articles, final model, "
         "reported only. Encoder tokens/s is timed over dev.",
         "",
-        "| export | stride | windows per call | tokens encoded per article token "
+        "| export | stride | windows | windows per call | tokens encoded per article token "
         "| encoder tokens/s | dev encoder s | validation SI / TC / FLC | dev SI / TC / FLC |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         val, dev = row["validation"], row["dev"]
         lines.append(
-            f"| {row['export']} | {row['stride']} | {dev['windows_per_call']} "
+            f"| {row['export']} | {row['stride']} | {dev['windows']} "
+            f"| {dev['windows_per_call']} "
             f"| {dev['tokens_encoded_per_article_token']} "
             f"| {dev['encoder_tokens_per_second']:,} | {dev['encoder_seconds']} "
             f"| {val['si']:.3f} / {val['tc']:.3f} / {val['flc']:.3f} "
