@@ -1,6 +1,6 @@
 """Speed of ``propscan analyze`` over the PTC dev articles, and peak memory.
 
-    python benchmarks/speed.py [--model DIR] [--threads 2] [--bert-base-articles 15] [--rounds 3]
+    python benchmarks/speed.py [--model DIR] [--threads 2] [--bert-base-articles 15] [--rounds 5]
 
 Measures, in one run and on the same articles: the shipped ONNX model (int8 where
 quantised) through the public ``analyze_many``; the same architecture in torch fp32
@@ -218,7 +218,7 @@ def main() -> None:
         "--articles", type=int, default=None, help="time only the first N dev articles"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="engines timed in turn; each keeps its fastest"
+        "--rounds", type=int, default=5, help="engines timed in turn; each keeps its fastest"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
