@@ -80,6 +80,25 @@ def decode(text: str, probabilities: list[float], threshold: float) -> list[tupl
     ]
 
 
+def test_texts_featurised_together_get_the_rows_they_get_alone(
+    tiny: BaselineDetector, dev_split: Split
+) -> None:
+    """No word feature looks past its sentence, so a batch of articles (an empty one and a
+    one-line one among them) gets the columns each article gets alone."""
+    texts = [a.text for a in dev_split.articles[:4]]
+    texts[1:1] = ["", "One line, no break: \u201cquoted!\u201d"]
+    words = [tokenize(text) for text in texts]
+    bits = tiny.span_model.hash_bits
+    together = token_feature_columns(texts, words, bits)
+    alone = [token_feature_columns([text], [w], bits) for text, w in zip(texts, words, strict=True)]
+    assert np.array_equal(together, np.concatenate(alone))
+    found = tiny.span_model.token_probabilities_of(texts)
+    for text, (text_words, probabilities) in zip(texts, found, strict=True):
+        single_words, single = tiny.span_model.token_probabilities(text)
+        assert text_words.texts == single_words.texts
+        assert np.array_equal(probabilities, single)
+
+
 def test_decode_bridges_short_gaps_but_not_lines_or_long_gaps() -> None:
     text = "alpha beta gamma delta epsilon zeta eta theta iota kappa\nlambda mu"
     probabilities = [0.9, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.1, 0.9, 0.9]
@@ -106,7 +125,7 @@ def test_span_scores_without_the_matrix_equal_the_sparse_product(
     repeated_columns = 0
     for article in dev_split.articles:
         tokens = tokenize(article.text)
-        columns = token_feature_columns(article.text, tokens, model.hash_bits)
+        columns = token_feature_columns([article.text], [tokens], model.hash_bits)
         matrix = token_features(article.text, tokens, model.hash_bits)
         repeated_columns += columns.size - matrix.nnz
         for w in (model.coef, weights, weights.astype(np.float64)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -72,7 +74,7 @@ def test_balanced_windows_are_as_many_overlap_as_much_and_share_one_length(
     assert all(window.end - window.start <= size for window in balanced)
     if n:
         assert balanced[0].start == 0 and balanced[-1].end == n
-    for before, after in zip(balanced, balanced[1:]):
+    for before, after in pairwise(balanced):
         assert before.start < after.start and before.end - after.start >= size - stride
     encoded = sum(window.end - window.start for window in balanced)
     assert encoded <= sum(window.end - window.start for window in strided)

@@ -65,12 +65,21 @@ class SpanModel:
 
     def token_probabilities(self, text: str) -> tuple[Words, np.ndarray]:
         """The words and punctuation of ``text`` with the probability of each."""
-        tokens = tokenize(text)
-        if not len(tokens):
-            return tokens, np.zeros(0)
-        columns = token_feature_columns(text, tokens, self.hash_bits, self.keys)
-        logits = hashed_scores(columns, self.coef) + self.intercept
-        return tokens, 1.0 / (1.0 + np.exp(-logits))
+        return self.token_probabilities_of([text])[0]
+
+    def token_probabilities_of(self, texts: Sequence[str]) -> list[tuple[Words, np.ndarray]]:
+        """:meth:`token_probabilities` of many texts, featurised in one pass."""
+        words = [tokenize(text) for text in texts]
+        columns = token_feature_columns(texts, words, self.hash_bits, self.keys)
+        bounds = np.cumsum([0, *map(len, words)]).tolist()
+        found = []
+        for text_words, first, last in zip(words, bounds[:-1], bounds[1:], strict=True):
+            if not len(text_words):
+                found.append((text_words, np.zeros(0)))
+                continue
+            logits = hashed_scores(columns[first:last], self.coef) + self.intercept
+            found.append((text_words, 1.0 / (1.0 + np.exp(-logits))))
+        return found
 
 
 @dataclass(frozen=True, eq=False)

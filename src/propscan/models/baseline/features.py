@@ -190,24 +190,28 @@ def _hash_features(features: Sequence[_Feature], hash_bits: int) -> np.ndarray:
 
 
 def token_feature_columns(
-    text: str, tokens: Words, hash_bits: int, cache: KeyCache | None = None
+    texts: Sequence[str], words: Sequence[Words], hash_bits: int, cache: KeyCache | None = None
 ) -> np.ndarray:
     """The hashed binary features of each token as an ``[n, 28]`` array of column indices:
     the word, its shape, its neighbours, its place in the sentence and whether it is inside
-    quotes or an exclamation. A column may repeat in a row (the feature then counts twice)."""
-    count = len(tokens)
+    quotes or an exclamation. A column may repeat in a row (the feature then counts twice).
+
+    ``words`` are the tokens of each of ``texts``; their rows follow one another. Texts
+    are featurised together because the number of numpy calls, not their size, is the
+    cost: no feature looks past its sentence, so texts cannot see each other.
+    """
+    count = sum(map(len, words))
     if count == 0:
         return np.zeros((0, _COLUMNS_PER_TOKEN), dtype=np.int64)
     cache = cache if cache is not None else KeyCache()
     # map() keeps the per-token passes in C: Python loops over tokens were most of the time.
-    texts = tokens.texts
+    tokens = list(chain.from_iterable(text_words.texts for text_words in words))
     keys = np.fromiter(
-        chain.from_iterable(map(cache.__getitem__, texts)), dtype=np.uint64, count=4 * count
+        chain.from_iterable(map(cache.__getitem__, tokens)), dtype=np.uint64, count=4 * count
     )
     word, prefix, suffix, shape = keys.reshape(count, 4).T
-    starts = tokens.starts
+    sentence, on_first_line = _sentence_numbers(texts, words)
 
-    sentence = np.searchsorted(np.asarray(sentence_starts(text)), starts, side="right") - 1
     first_of_sentence = np.r_[True, sentence[1:] != sentence[:-1]]
     sentence_begin = np.maximum.accumulate(np.where(first_of_sentence, np.arange(count), 0))
     position = np.arange(count) - sentence_begin
@@ -215,15 +219,13 @@ def token_feature_columns(
     length = lengths[inverse]
     from_end = length - 1 - position
 
-    is_quote = np.fromiter(map(_QUOTES.__contains__, texts), dtype=np.int64, count=count)
+    is_quote = np.fromiter(map(_QUOTES.__contains__, tokens), dtype=np.int64, count=count)
     quotes_before = np.cumsum(is_quote) - is_quote
     inside_quotes = (quotes_before - quotes_before[sentence_begin]) % 2
-    exclaims = np.fromiter(map("!".__eq__, texts), dtype=np.int64, count=count)
-    questions = np.fromiter(map("?".__eq__, texts), dtype=np.int64, count=count)
+    exclaims = np.fromiter(map("!".__eq__, tokens), dtype=np.int64, count=count)
+    questions = np.fromiter(map("?".__eq__, tokens), dtype=np.int64, count=count)
     sentence_exclaims = np.bincount(inverse, exclaims)[inverse] > 0
     sentence_questions = np.bincount(inverse, questions)[inverse] > 0
-    first_line_end = text.find("\n") if "\n" in text else len(text)
-    on_first_line = starts < first_line_end
 
     shifts = (-2, -1, 1, 2, *_WIDE_CONTEXT)
     near = dict(zip(shifts, _neighbours(word, sentence, shifts).T, strict=True))
@@ -255,11 +257,25 @@ def token_feature_columns(
     return _hash_features(features, hash_bits)
 
 
+def _sentence_numbers(
+    texts: Sequence[str], words: Sequence[Words]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's sentence, numbered across all texts, and whether it is on its text's
+    first line."""
+    numbers, first_line, offset = [], [], 0
+    for text, text_words in zip(texts, words, strict=True):
+        starts = np.asarray(sentence_starts(text))
+        numbers.append(np.searchsorted(starts, text_words.starts, side="right") - 1 + offset)
+        offset += len(starts)
+        first_line.append(text_words.starts < (text.find("\n") if "\n" in text else len(text)))
+    return np.concatenate(numbers), np.concatenate(first_line)
+
+
 def token_features(
     text: str, tokens: Words, hash_bits: int, cache: KeyCache | None = None
 ) -> sparse.csr_matrix:
-    """:func:`token_feature_columns` as a sparse matrix (what training fits)."""
-    columns = token_feature_columns(text, tokens, hash_bits, cache)
+    """:func:`token_feature_columns` of one text as a sparse matrix (what training fits)."""
+    columns = token_feature_columns([text], [tokens], hash_bits, cache)
     rows = np.repeat(np.arange(len(columns)), columns.shape[1])
     data = np.ones(columns.size, dtype=np.float32)
     matrix = sparse.csr_matrix(

@@ -327,8 +327,9 @@ class TransformerDetector:
                     total[window.start : window.end] += part
                 counts[i][window.start : window.end] += 1
         outputs = []
+        companion_words = self._companion_token_probabilities(texts, tokenized)
         for i, tokens in enumerate(tokenized):
-            companion_si = self._companion_token_probabilities(texts[i], tokens)
+            companion_si = companion_words[i]
             if sums[i] is None:
                 empty = np.zeros(0, dtype=np.float32)
                 outputs.append(
@@ -376,17 +377,24 @@ class TransformerDetector:
                 calls.append([job])
         return calls
 
-    def _companion_token_probabilities(self, text: str, tokens: TokenizedText) -> np.ndarray | None:
+    def _companion_token_probabilities(
+        self, texts: Sequence[str], tokenized: Sequence[TokenizedText]
+    ) -> list[np.ndarray | None]:
         """The companion's word probabilities, given to each sub-word token of the word."""
-        if self.companion is None or not len(tokens):
-            return None
-        words, probabilities = self.companion.span_model.token_probabilities(text)
-        if not len(words):
-            return np.zeros(len(tokens), dtype=np.float32)
-        index = np.clip(
-            np.searchsorted(words.starts, tokens.offsets[:, 0], side="right") - 1, 0, None
-        )
-        return np.asarray(probabilities, dtype=np.float32)[index]
+        if self.companion is None:
+            return [None] * len(texts)
+        found = self.companion.span_model.token_probabilities_of(texts)
+        probabilities: list[np.ndarray | None] = []
+        for tokens, (words, word_probabilities) in zip(tokenized, found, strict=True):
+            if not len(tokens):
+                probabilities.append(None)
+            elif not len(words):
+                probabilities.append(np.zeros(len(tokens), dtype=np.float32))
+            else:
+                starts = tokens.offsets[:, 0]
+                index = np.clip(np.searchsorted(words.starts, starts, side="right") - 1, 0, None)
+                probabilities.append(np.asarray(word_probabilities, dtype=np.float32)[index])
+        return probabilities
 
     def token_probabilities(self, outputs: TokenOutputs) -> np.ndarray:
         """Per-token propaganda probability, mixed with the companion's when it has a share
