@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ def tokenize(tokenizer: Tokenizer, texts: Sequence[str]) -> list[TokenizedText]:
     """Tokenise texts; empty tokens (zero-width offsets) are dropped so every token has text."""
     results = []
     for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False):
-        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        pairs = chain.from_iterable(encoding.offsets)  # flattened in C: no tuple per token
+        offsets = np.fromiter(pairs, dtype=np.int64, count=2 * len(encoding)).reshape(-1, 2)
         ids = np.asarray(encoding.ids, dtype=np.int64)
         keep = offsets[:, 1] > offsets[:, 0]
         results.append(TokenizedText(ids=ids[keep], offsets=offsets[keep]))
