@@ -13,10 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import propscan
 from propscan import pipeline
 from propscan.core.analysis import SCHEMA_VERSION, Analysis, ModelInfo, SentenceScore
+from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
@@ -220,6 +223,34 @@ def test_score_sentences_handles_straddling_tokens_and_no_tokens() -> None:
     straddling = TokenScores.of([TokenScore(4, 11, 0.7), TokenScore(15, 19, 0.2)])
     assert [s.score for s in score_sentences(text, straddling)] == [0.7, 0.7]
     assert score_sentences("", straddling) == ()
+
+
+@given(
+    st.lists(st.sampled_from(["Word", "word.", "Two!", "\n", " ", "U.S.", "x", "…"]), max_size=30),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(1, 9), st.floats(0, 1)), max_size=25),
+)
+def test_sentence_scores_equal_a_scan_of_every_token_and_sentence(
+    pieces: list[str], tokens: list[tuple[int, int, float]]
+) -> None:
+    """Each sentence gets the highest score of the tokens overlapping it, as a scan of
+    every token against every sentence finds it."""
+    text = " ".join(pieces)
+    scores, position = [], 0
+    for gap, length, score in tokens:
+        start = position + gap
+        if start + length > len(text):
+            break
+        scores.append(TokenScore(start, start + length, score))
+        position = start + length
+    bounds = split_sentences(text)
+    expected = [
+        max([t.score for t in scores if t.start < end and t.end > start], default=0.0)
+        for start, end in bounds
+    ]
+    found = score_sentences(text, TokenScores.of(scores))
+    assert [(s.start, s.end) for s in found] == bounds
+    assert [s.score for s in found] == expected
+    assert list(TokenScores.of(scores)) == scores
 
 
 def test_missing_shipped_model_gives_a_helpful_error(
