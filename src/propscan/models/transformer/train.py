@@ -103,8 +103,8 @@ class TrainingSettings:
     #: Analysis windows overlap by 30 tokens: held-out F1 equal to 192's within noise,
     #: 12% fewer tokens to encode (``benchmarks/encoder_levers.py``).
     inference_window_stride: int = 224
-    #: Windows of one article sent to the encoder in one call: 4 encoded 1.12x more tokens
-    #: per second than one on 2 cores (``benchmarks/encoder_levers.py``).
+    #: Windows of one article sent to the encoder in one call: 4 encoded 1.12-1.16x more
+    #: tokens per second than one on 2 cores (``benchmarks/encoder_levers.py``).
     windows_per_call: int = 4
     technique_loss_weight: float = 0.5
     #: Weight of the auxiliary target "this token's sentence holds propaganda".
