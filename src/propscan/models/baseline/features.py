@@ -133,7 +133,7 @@ class WordCache(dict[str, V]):
         return value
 
 
-def token_keys(word: str) -> _TokenKeys:
+def _token_keys(word: str) -> _TokenKeys:
     lower = word.lower()
     return _TokenKeys(
         _hash_string("w" + lower),
@@ -147,7 +147,7 @@ class KeyCache(WordCache[_TokenKeys]):
     """Token text -> hashed keys (about 100 MB when full)."""
 
     def __init__(self) -> None:
-        super().__init__(token_keys)
+        super().__init__(_token_keys)
 
 
 def _mix(templates: Sequence[int], *keys: np.ndarray) -> np.ndarray:
