@@ -52,11 +52,11 @@ def labelled_spans(detector, articles, gold) -> list[tuple[int, np.ndarray, Coun
 
 def correct(spans, techniques: list[str], offsets: np.ndarray) -> int:
     """Gold labels matched when each span gets its k most probable techniques."""
+    from propscan.models.transformer.tuning import top_techniques
+
     hits = 0
     for _, log_probabilities, labels, k in spans:
-        scores = log_probabilities + offsets
-        ranked = sorted(range(len(techniques)), key=lambda j: (-scores[j], techniques[j]))
-        hits += (Counter(techniques[j] for j in ranked[:k]) & labels).total()
+        hits += (top_techniques(log_probabilities + offsets, techniques, k) & labels).total()
     return hits
 
 

@@ -421,6 +421,13 @@ def bootstrap_scores(
     }
 
 
+def top_techniques(scores: Sequence[float], techniques: Sequence[str], k: int) -> Counter[str]:
+    """The ``k`` highest-scoring techniques (ties by name): a span with ``k`` gold labels
+    gets this many (the TC convention of ``evaluate``)."""
+    ranked = sorted(range(len(scores)), key=lambda j: (-scores[j], techniques[j]))
+    return Counter(techniques[j] for j in ranked[:k])
+
+
 def technique_hits(detector: TransformerDetector, data: Encoded) -> dict[str, tuple[int, int]]:
     """Per article, (correct, total) gold labels when each gold span gets as many of its
     most probable techniques as gold gives it labels (the TC convention of ``evaluate``)."""
@@ -435,8 +442,7 @@ def technique_hits(detector: TransformerDetector, data: Encoded) -> dict[str, tu
         )
         correct = 0
         for offset, row in zip(offsets, rows, strict=True):
-            ranked = sorted(range(len(row)), key=lambda k: (-row[k], detector.techniques[k]))
-            predicted = Counter(detector.techniques[k] for k in ranked[: repeats[offset]])
+            predicted = top_techniques(row, detector.techniques, repeats[offset])
             gold_here = Counter(
                 str(s.technique) for s in data.gold[article.id] if (s.start, s.end) == offset
             )
