@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
 from propscan.cli import app
@@ -121,3 +122,46 @@ def test_numpy_pools_run_one_thread_during_analysis_and_get_their_size_back(
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
     detector.predict([example_text])
     assert [(pool["filepath"], pool["num_threads"]) for pool in threadpool_info()] == before
+
+
+def test_encoder_calls_side_by_side_give_the_outputs_of_calls_one_at_a_time(dev_split) -> None:
+    """Single-threaded calls on two workers, read back while earlier texts are decoded,
+    give every span, score and token score bit for bit as one call at a time on all
+    threads does."""
+    from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.runtime import SideBySide, onnx_encoder
+
+    detector = TransformerDetector.load(DEFAULT_MODEL_DIR, threads=2)
+    texts = [article.text for article in dev_split.articles]
+    detector.side_by_side = None
+    one_at_a_time = detector.predict(texts)
+    calls = []
+
+    def single_threaded():
+        encoder = onnx_encoder(DEFAULT_MODEL_DIR / "encoder.onnx", 1)
+
+        def counted(input_ids, mask):
+            calls.append(len(input_ids))
+            return encoder(input_ids, mask)
+
+        return counted
+
+    detector.side_by_side = SideBySide(single_threaded, workers=2, min_calls_per_worker=1)
+    side_by_side = detector.predict(texts)
+    assert len(calls) >= 2
+    for before, after in zip(one_at_a_time, side_by_side, strict=True):
+        assert before.spans == after.spans
+        assert np.array_equal(before.token_scores.offsets, after.token_scores.offsets)
+        assert np.array_equal(before.token_scores.scores, after.token_scores.scores)
+
+
+def test_a_lone_short_article_runs_its_calls_one_at_a_time(example_text: str) -> None:
+    from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.runtime import SideBySide
+
+    detector = TransformerDetector.load(DEFAULT_MODEL_DIR, threads=2)
+    assert isinstance(detector.side_by_side, SideBySide)
+    made = []
+    detector.side_by_side = SideBySide(lambda: made.append(1) or detector.encoder, workers=2)
+    (prediction,) = detector.predict([example_text])
+    assert prediction.spans and not made

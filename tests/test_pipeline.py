@@ -160,13 +160,10 @@ def test_empty_article_is_refused(detector: KeywordDetector, text: str) -> None:
 
 
 def test_analyze_many_batches_texts_and_matches_analyze(detector: KeywordDetector) -> None:
-    texts = [f"Text {i} has traitors." if i % 3 else f"Plain text {i}." for i in range(40)]
+    count = 2 * pipeline.BATCH_SIZE + 8
+    texts = [f"Text {i} has traitors." if i % 3 else f"Plain text {i}." for i in range(count)]
     many = analyze_many(texts, detector)
-    assert detector.batches == [
-        pipeline.BATCH_SIZE,
-        pipeline.BATCH_SIZE,
-        40 - 2 * pipeline.BATCH_SIZE,
-    ]
+    assert detector.batches == [pipeline.BATCH_SIZE, pipeline.BATCH_SIZE, 8]
     assert many == [analyze(text, detector) for text in texts]
 
 

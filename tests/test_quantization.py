@@ -301,9 +301,9 @@ def test_export_splits_residual_layer_norms_with_the_same_outputs(
     import onnx
     import onnxruntime as ort
 
-    from propscan.models.transformer.detector import UNFUSED_OPTIMIZERS
     from propscan.models.transformer.export import export_onnx, unfuse_skip_layer_norm
     from propscan.models.transformer.network import TransformerNetwork
+    from propscan.models.transformer.runtime import UNFUSED_OPTIMIZERS
 
     def op_types(path: Path) -> set[str]:
         return {node.op_type for node in onnx.load(str(path)).graph.node}

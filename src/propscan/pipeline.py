@@ -23,8 +23,10 @@ from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, Detector, TokenScores
 from propscan.models.registry import load_detector
 
-#: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`.
-BATCH_SIZE = 16
+#: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`: enough that
+#: the transformer's encoder calls run side by side and rarely wait at a batch's end (a
+#: detector reads back one text's encoder outputs at a time, so memory stays small).
+BATCH_SIZE = 64
 
 ModelArg = Detector | str | os.PathLike[str] | None
 

@@ -14,7 +14,7 @@ import functools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,14 @@ from propscan.models.transformer.encoding import (
     token_ranges,
     tokenize,
 )
-
-#: (input_ids, attention_mask) -> (si_logits [B,T], technique_logits [B,T,K], hidden [B,T,H],
-#: sentence_logits [B,T] or None for models without a sentence head)
-EncoderFn = Callable[
-    [np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
-]
+from propscan.models.transformer.runtime import (
+    EncoderFn,
+    EncoderOutputs,
+    SideBySide,
+    available_cores,
+    onnx_encoder,
+    requested_threads,
+)
 
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
@@ -70,11 +72,6 @@ SCORE_DIGITS = 6
 #: Texts longer than this (in characters) are analysed in sections of at most this size,
 #: so memory stays bounded: a section's hidden states take about 70 MB.
 SECTION_CHARS = 100_000
-#: onnxruntime graph fusions left off when a model loads: its SkipLayerNormalization
-#: kernel ran slower than the Add and LayerNormalization it replaces (see
-#: :func:`propscan.models.transformer.export.fuse_onnx`); graphs that already hold the
-#: fused node keep it.
-UNFUSED_OPTIMIZERS = ["SkipLayerNormFusion"]
 
 
 @dataclass
@@ -200,6 +197,65 @@ class SpanHead:
             )
 
 
+class _WindowSums:
+    """Encoder outputs of each text, summed over the windows that saw each token."""
+
+    def __init__(self, tokenized: Sequence[TokenizedText], techniques: int) -> None:
+        self.tokenized = tokenized
+        self.techniques = techniques
+        self.sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
+        self.counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
+        self.has_sentence_head = False
+
+    def add(self, chunk: Sequence[tuple[int, Window]], outputs: EncoderOutputs) -> None:
+        """Add the outputs of one call, whose rows are the windows of ``chunk``."""
+        si, technique, hidden, sentence = outputs
+        self.has_sentence_head = sentence is not None
+        if sentence is None:
+            sentence = np.zeros_like(si)
+        for row, (i, window) in enumerate(chunk):
+            n = window.end - window.start
+            parts = (
+                si[row, 1 : n + 1],
+                technique[row, 1 : n + 1],
+                hidden[row, 1 : n + 1],
+                sentence[row, 1 : n + 1],
+            )
+            sums = self.sums[i]
+            if sums is None:
+                n_all = len(self.tokenized[i])
+                sums = self.sums[i] = [
+                    np.zeros(n_all, dtype=np.float32),
+                    np.zeros((n_all, technique.shape[-1]), dtype=np.float32),
+                    np.zeros((n_all, hidden.shape[-1]), dtype=np.float32),
+                    np.zeros(n_all, dtype=np.float32),
+                ]
+            for total, part in zip(sums, parts, strict=True):
+                total[window.start : window.end] += part
+            self.counts[i][window.start : window.end] += 1
+
+    def outputs(self, i: int, text: str, companion_si: np.ndarray | None) -> TokenOutputs:
+        """Text ``i``'s outputs, averaged (its sums are handed over, not copied)."""
+        tokens = self.tokenized[i]
+        sums, self.sums[i] = self.sums[i], None
+        if sums is None:
+            empty = np.zeros(0, dtype=np.float32)
+            return TokenOutputs(tokens, empty, np.zeros((0, self.techniques)), empty)
+        si_sum, technique_sum, hidden_sum, sentence_sum = sums
+        c = self.counts[i]
+        overlapped = c > 1  # the hidden sums are averaged in place, where windows overlap
+        hidden_sum[overlapped] /= c[overlapped, None]
+        return TokenOutputs(
+            tokens,
+            sigmoid(si_sum / c),
+            sigmoid(technique_sum / c[:, None]),
+            hidden_sum,
+            companion_si,
+            sigmoid(sentence_sum / c) if self.has_sentence_head else None,
+            text,
+        )
+
+
 class TransformerDetector:
     """The transformer detector behind ``propscan analyze`` (kind ``"transformer"``)."""
 
@@ -211,10 +267,13 @@ class TransformerDetector:
         config: dict[str, Any],
         directory: Path | None = None,
         companion: BaselineDetector | None = None,
+        side_by_side: SideBySide | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.companion = companion
         self.encoder = encoder
+        #: where a batch's many encoder calls run, one per core (None: one at a time)
+        self.side_by_side = side_by_side
         self.span_head = span_head
         self.config = config
         self.directory = directory
@@ -239,41 +298,25 @@ class TransformerDetector:
         cls, directory: str | os.PathLike[str], threads: int | None = None
     ) -> TransformerDetector:
         """Load a model directory; ``threads`` (else ``$PROPSCAN_THREADS``) caps onnxruntime."""
-        import onnxruntime as ort
-
         path = Path(directory)
         config = read_model_config(path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("PROPSCAN_THREADS", 0)) or 0
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            session = ort.InferenceSession(
-                str(path / ENCODER_FILE),
-                options,
-                providers=["CPUExecutionProvider"],
-                disabled_optimizers=UNFUSED_OPTIMIZERS,
-            )
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise PropscanError(
-                f"{path / ENCODER_FILE}: cannot load the ONNX encoder ({error})"
-            ) from error
-
-        names = ["si_logits", "technique_logits", "hidden"]
-        if "sentence_logits" in {output.name for output in session.get_outputs()}:
-            names.append("sentence_logits")
-
-        def run(
-            input_ids: np.ndarray, mask: np.ndarray
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-            outputs = session.run(names, {"input_ids": input_ids, "attention_mask": mask})
-            return outputs[0], outputs[1], outputs[2], outputs[3] if len(outputs) > 3 else None
-
+        threads = requested_threads(threads)
+        encoder = onnx_encoder(path / ENCODER_FILE, threads)
+        workers = threads or available_cores()
+        side_by_side = None
+        if workers > 1:
+            side_by_side = SideBySide(lambda: onnx_encoder(path / ENCODER_FILE, 1), workers)
         companion = None
         if (path / COMPANION_DIR / "model.json").is_file():
             companion = BaselineDetector.load(path / COMPANION_DIR)
         return cls(
-            load_tokenizer(path), run, SpanHead.load(path / SPAN_HEAD_FILE), config, path, companion
+            load_tokenizer(path),
+            encoder,
+            SpanHead.load(path / SPAN_HEAD_FILE),
+            config,
+            path,
+            companion,
+            side_by_side,
         )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -296,6 +339,11 @@ class TransformerDetector:
     # -- encoder passes -----------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> list[TokenOutputs]:
         """Run every window of every text through the encoder, batching across texts."""
+        return list(self._encode_each(texts))
+
+    def _encode_each(self, texts: Sequence[str]) -> Iterator[TokenOutputs]:
+        """:meth:`encode`, each text's outputs given as soon as its calls are read back, so
+        that decoding it overlaps the calls of the texts after it."""
         tokenized = tokenize(self.tokenizer, texts)
         jobs = [
             (index, window)
@@ -307,61 +355,38 @@ class TransformerDetector:
                 self.settings.balanced_windows,
             )
         ]
-        sums: list[list[np.ndarray] | None] = [None] * len(tokenized)
-        counts = [np.zeros(len(tokens), dtype=np.float32) for tokens in tokenized]
-        has_sentence_head = False
-        for chunk in self._calls(jobs):
-            ids = [tokenized[i].ids[w.start : w.end] for i, w in chunk]
-            input_ids, mask = batch_windows(ids, self._cls, self._sep, self._pad)
-            si, technique, hidden, sentence = self.encoder(input_ids, mask)
-            has_sentence_head = sentence is not None
-            if sentence is None:
-                sentence = np.zeros_like(si)
-            for row, (i, window) in enumerate(chunk):
-                n = window.end - window.start
-                parts = (
-                    si[row, 1 : n + 1],
-                    technique[row, 1 : n + 1],
-                    hidden[row, 1 : n + 1],
-                    sentence[row, 1 : n + 1],
-                )
-                if sums[i] is None:
-                    n_all = len(tokenized[i])
-                    sums[i] = [
-                        np.zeros(n_all, dtype=np.float32),
-                        np.zeros((n_all, technique.shape[-1]), dtype=np.float32),
-                        np.zeros((n_all, hidden.shape[-1]), dtype=np.float32),
-                        np.zeros(n_all, dtype=np.float32),
-                    ]
-                for total, part in zip(sums[i], parts, strict=True):
-                    total[window.start : window.end] += part
-                counts[i][window.start : window.end] += 1
-        outputs = []
-        companion_words = self._companion_token_probabilities(texts, tokenized)
-        for i, tokens in enumerate(tokenized):
-            companion_si = companion_words[i]
-            if sums[i] is None:
-                empty = np.zeros(0, dtype=np.float32)
-                outputs.append(
-                    TokenOutputs(tokens, empty, np.zeros((0, len(self.techniques))), empty)
-                )
-                continue
-            si_sum, technique_sum, hidden_sum, sentence_sum = sums[i]
-            c = counts[i]
-            overlapped = c > 1  # the hidden sums are averaged in place, where windows overlap
-            hidden_sum[overlapped] /= c[overlapped, None]
-            outputs.append(
-                TokenOutputs(
-                    tokens,
-                    sigmoid(si_sum / c),
-                    sigmoid(technique_sum / c[:, None]),
-                    hidden_sum,
-                    companion_si,
-                    sigmoid(sentence_sum / c) if has_sentence_head else None,
-                    texts[i],
-                )
+        calls = self._calls(jobs)
+        inputs = (
+            batch_windows(
+                [tokenized[i].ids[w.start : w.end] for i, w in chunk],
+                self._cls,
+                self._sep,
+                self._pad,
             )
-        return outputs
+            for chunk in calls
+        )
+        side_by_side = self.side_by_side
+        if side_by_side is not None and side_by_side.worth_it(len(calls)):
+            results = side_by_side.map(inputs)
+        else:
+            results = (self.encoder(*call) for call in inputs)
+        # the companion's words are featurised while the first calls run side by side
+        companion_words = self._companion_token_probabilities(texts, tokenized)
+        sums = _WindowSums(tokenized, len(self.techniques))
+        calls_left = [0] * len(tokenized)
+        for chunk in calls:
+            for i, _ in chunk:
+                calls_left[i] += 1
+        ready = 0
+        for chunk, outputs in zip(calls, results, strict=True):
+            sums.add(chunk, outputs)
+            for i in {i for i, _ in chunk}:
+                calls_left[i] -= 1
+            while ready < len(tokenized) and not calls_left[ready]:
+                yield sums.outputs(ready, texts[ready], companion_words[ready])
+                ready += 1
+        for i in range(ready, len(tokenized)):
+            yield sums.outputs(i, texts[i], companion_words[i])
 
     def _calls(self, jobs: list[tuple[int, Window]]) -> list[list[tuple[int, Window]]]:
         """Windows grouped into encoder calls of at most ``windows_per_call`` equal lengths
@@ -585,14 +610,14 @@ class TransformerDetector:
         Texts longer than :data:`SECTION_CHARS` are analysed a section at a time.
         """
         checked = check_threshold(threshold)
-        short = [i for i, text in enumerate(texts) if len(text) <= SECTION_CHARS]
+        short = [text for text in texts if len(text) <= SECTION_CHARS]
         with one_thread_per_pool():
-            encoded = dict(zip(short, self.encode([texts[i] for i in short]), strict=True))
+            encoded = self._encode_each(short)
             return [
-                self.decode(text, encoded[i], checked)
-                if i in encoded
+                self.decode(text, next(encoded), checked)
+                if len(text) <= SECTION_CHARS
                 else self._predict_in_sections(text, checked)
-                for i, text in enumerate(texts)
+                for text in texts
             ]
 
     def _predict_in_sections(self, text: str, threshold: float | None) -> Prediction:
