@@ -14,7 +14,7 @@ import functools
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,39 @@ class SpanHead:
             )
 
 
+#: Texts tokenised and started together by :meth:`TransformerDetector.encode`: enough
+#: that one tokeniser call and one companion featurisation serve several articles, few
+#: enough that the first outputs come back soon.
+TEXTS_PER_GROUP = 8
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Texts tokenised together, with their encoder calls (windows as ``(text, window)``)."""
+
+    texts: Sequence[str]
+    tokenized: list[TokenizedText]
+    calls: list[list[tuple[int, Window]]]
+    companion_words: list[np.ndarray | None]
+    special: tuple[int, int, int]  # [CLS], [SEP], [PAD]
+
+    def inputs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(input_ids, attention_mask)`` of each call."""
+        for chunk in self.calls:
+            ids = [self.tokenized[i].ids[w.start : w.end] for i, w in chunk]
+            yield batch_windows(ids, *self.special)
+
+
+class _Deferred:
+    """An encoder call made when its result is asked for (calls one at a time)."""
+
+    def __init__(self, encoder: EncoderFn, input_ids: np.ndarray, mask: np.ndarray) -> None:
+        self.call = functools.partial(encoder, input_ids, mask)
+
+    def result(self) -> EncoderOutputs:
+        return self.call()
+
+
 class _WindowSums:
     """Encoder outputs of each text, summed over the windows that saw each token."""
 
@@ -342,8 +375,34 @@ class TransformerDetector:
         return list(self._encode_each(texts))
 
     def _encode_each(self, texts: Sequence[str]) -> Iterator[TokenOutputs]:
-        """:meth:`encode`, each text's outputs given as soon as its calls are read back, so
-        that decoding it overlaps the calls of the texts after it."""
+        """:meth:`encode`, each text's outputs given as soon as its calls are read back.
+
+        Texts go through in groups: a group's calls are started, then the next group is
+        tokenised and its calls started, and only then are the first group's outputs read
+        back and handed on. When calls run side by side, the tokenising, the companion's
+        features and the caller's decoding of each text overlap the calls after it.
+        """
+        starts = range(0, len(texts), TEXTS_PER_GROUP)
+        groups = (self._plan(texts[i : i + TEXTS_PER_GROUP]) for i in starts)
+        first = next(groups, None)
+        if first is None:
+            return
+        side_by_side = self.side_by_side
+        if side_by_side is not None and (
+            len(texts) > TEXTS_PER_GROUP or side_by_side.worth_it(len(first.calls))
+        ):
+            start: Callable[[np.ndarray, np.ndarray], Any] = side_by_side.submit
+        else:
+            start = functools.partial(_Deferred, self.encoder)
+        started = [(first, [start(*call) for call in first.inputs()])]
+        for group in groups:
+            started.append((group, [start(*call) for call in group.inputs()]))
+            yield from self._read(*started.pop(0))
+        for group, calls in started:
+            yield from self._read(group, calls)
+
+    def _plan(self, texts: Sequence[str]) -> _Group:
+        """A group of texts tokenised, with their encoder calls and companion word scores."""
         tokenized = tokenize(self.tokenizer, texts)
         jobs = [
             (index, window)
@@ -355,38 +414,31 @@ class TransformerDetector:
                 self.settings.balanced_windows,
             )
         ]
-        calls = self._calls(jobs)
-        inputs = (
-            batch_windows(
-                [tokenized[i].ids[w.start : w.end] for i, w in chunk],
-                self._cls,
-                self._sep,
-                self._pad,
-            )
-            for chunk in calls
+        return _Group(
+            texts,
+            tokenized,
+            self._calls(jobs),
+            self._companion_token_probabilities(texts, tokenized),
+            (self._cls, self._sep, self._pad),
         )
-        side_by_side = self.side_by_side
-        if side_by_side is not None and side_by_side.worth_it(len(calls)):
-            results = side_by_side.map(inputs)
-        else:
-            results = (self.encoder(*call) for call in inputs)
-        # the companion's words are featurised while the first calls run side by side
-        companion_words = self._companion_token_probabilities(texts, tokenized)
-        sums = _WindowSums(tokenized, len(self.techniques))
-        calls_left = [0] * len(tokenized)
-        for chunk in calls:
-            for i, _ in chunk:
+
+    def _read(self, group: _Group, calls: Sequence[Any]) -> Iterator[TokenOutputs]:
+        """The outputs of a group's texts, in order, each once its calls are read back."""
+        sums = _WindowSums(group.tokenized, len(self.techniques))
+        calls_left = [0] * len(group.texts)
+        for chunk in group.calls:
+            for i in {i for i, _ in chunk}:
                 calls_left[i] += 1
         ready = 0
-        for chunk, outputs in zip(calls, results, strict=True):
-            sums.add(chunk, outputs)
+        for chunk, call in zip(group.calls, calls, strict=True):
+            sums.add(chunk, call.result())
             for i in {i for i, _ in chunk}:
                 calls_left[i] -= 1
-            while ready < len(tokenized) and not calls_left[ready]:
-                yield sums.outputs(ready, texts[ready], companion_words[ready])
+            while ready < len(group.texts) and not calls_left[ready]:
+                yield sums.outputs(ready, group.texts[ready], group.companion_words[ready])
                 ready += 1
-        for i in range(ready, len(tokenized)):
-            yield sums.outputs(i, texts[i], companion_words[i])
+        for i in range(ready, len(group.texts)):
+            yield sums.outputs(i, group.texts[i], group.companion_words[i])
 
     def _calls(self, jobs: list[tuple[int, Window]]) -> list[list[tuple[int, Window]]]:
         """Windows grouped into encoder calls of at most ``windows_per_call`` equal lengths

@@ -4,18 +4,17 @@ onnxruntime splits the matrix products of one call over its threads, which keeps
 cores busy about 88% of the time; several single-threaded calls side by side keep them
 busy all the time (on 2 cores: 1.1-1.15x the encoder throughput, outputs bit for bit
 the same). So when a batch has many calls, they run on one single-threaded worker per
-core while the caller decodes the articles whose calls are done; a lone article's few
-calls still run one at a time on every thread, where each finishes soonest.
+core while the detector tokenises the next articles and decodes those whose calls are
+done (:meth:`~propscan.models.transformer.detector.TransformerDetector.encode`); a lone
+article's few calls still run one at a time on every thread, where each finishes soonest.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +35,6 @@ UNFUSED_OPTIMIZERS = ["SkipLayerNormFusion"]
 #: Calls per worker a batch needs before its calls run side by side: with fewer, the
 #: last calls would leave cores idle that one multi-threaded call at a time keeps busy.
 MIN_CALLS_PER_WORKER = 4
-#: Calls queued per worker beyond the one awaited: enough that no worker waits while the
-#: caller decodes, few enough that the outputs waiting to be read stay small.
-CALLS_AHEAD_PER_WORKER = 4
 
 
 def requested_threads(threads: int | None = None) -> int:
@@ -84,7 +80,7 @@ def onnx_encoder(path: Path, threads: int) -> EncoderFn:
 
 
 class SideBySide:
-    """Encoder calls run ``workers`` at a time, each on one thread, read back in order.
+    """Encoder calls run ``workers`` at a time, each on one thread.
 
     ``make_encoder`` makes the single-threaded encoder on first use (an onnxruntime
     session of its own), so processes that never batch many calls never load it.
@@ -122,30 +118,11 @@ class SideBySide:
         """Whether ``calls`` calls finish sooner side by side than one at a time."""
         return calls >= self.min_calls_per_worker * self.workers
 
-    def map(self, inputs: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[EncoderOutputs]:
-        """The outputs of each ``(input_ids, attention_mask)`` call, in order.
-
-        The first calls start at once (not at the first ``next``), so the caller's work
-        before reading them overlaps them.
-        """
+    def submit(self, input_ids: np.ndarray, mask: np.ndarray) -> Future[EncoderOutputs]:
+        """Start one call on the next free worker."""
         encoder = self.encoder
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="propscan-encoder")
             pool = self._pool
-        queue = iter(inputs)
-        ahead = CALLS_AHEAD_PER_WORKER * self.workers
-        pending = deque(pool.submit(encoder, *call) for call in islice(queue, ahead))
-        return self._read(pending, queue, pool, encoder)
-
-    @staticmethod
-    def _read(
-        pending: deque[Future[EncoderOutputs]],
-        queue: Iterator[tuple[np.ndarray, np.ndarray]],
-        pool: ThreadPoolExecutor,
-        encoder: EncoderFn,
-    ) -> Iterator[EncoderOutputs]:
-        while pending:
-            outputs = pending.popleft().result()
-            pending.extend(pool.submit(encoder, *call) for call in islice(queue, 1))
-            yield outputs
+        return pool.submit(encoder, input_ids, mask)
