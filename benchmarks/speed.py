@@ -404,12 +404,12 @@ def main() -> None:
     lines += [
         "",
         f"- speed-up over the same model in torch fp32: **{results['speedup_vs_torch_fp32']}x**",
+        "- speed-up over a bert-base-sized encoder in torch fp32: "
+        f"**{results['speedup_vs_bert_base_torch_fp32']}x**",
         f"- encoder calls side by side: {shipped['encoder_calls_side_by_side']} of "
         f"{shipped['encoder_calls']}; propscan's own work (tokenising, companion, decoding) "
         f"took {shipped['main_thread_cpu_seconds']} CPU seconds of the calling thread, "
         f"overlapping the calls",
-        "- speed-up over a bert-base-sized encoder in torch fp32: "
-        f"**{results['speedup_vs_bert_base_torch_fp32']}x**",
         f"- model load time: {results['model_load_seconds']} s; "
         f"model size: {results['model_size_mb']} MB",
         f"- peak memory of `propscan analyze` on the longest dev article "
