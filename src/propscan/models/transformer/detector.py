@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -220,6 +220,12 @@ class _Group:
             yield batch_windows(ids, *self.special)
 
 
+class _Pending(Protocol):
+    """A started encoder call: a future of the side-by-side workers, or a deferred call."""
+
+    def result(self) -> EncoderOutputs: ...
+
+
 class _Deferred:
     """An encoder call made when its result is asked for (calls one at a time)."""
 
@@ -391,7 +397,7 @@ class TransformerDetector:
         if side_by_side is not None and (
             len(texts) > TEXTS_PER_GROUP or side_by_side.worth_it(len(first.calls))
         ):
-            start: Callable[[np.ndarray, np.ndarray], Any] = side_by_side.submit
+            start: Callable[[np.ndarray, np.ndarray], _Pending] = side_by_side.submit
         else:
             start = functools.partial(_Deferred, self.encoder)
         started = [(first, [start(*call) for call in first.inputs()])]
@@ -422,7 +428,7 @@ class TransformerDetector:
             (self._cls, self._sep, self._pad),
         )
 
-    def _read(self, group: _Group, calls: Sequence[Any]) -> Iterator[TokenOutputs]:
+    def _read(self, group: _Group, calls: Sequence[_Pending]) -> Iterator[TokenOutputs]:
         """The outputs of a group's texts, in order, each once its calls are read back."""
         sums = _WindowSums(group.tokenized, len(self.techniques))
         calls_left = [0] * len(group.texts)
