@@ -26,11 +26,13 @@ from propscan.models.transformer.export import write_onnx_model  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
 from propscan.models.transformer.train import (  # noqa: E402
     TrainingSettings,
+    WindowExample,
     _optimizer,
     default_encoder_dir,
     encoder_learning_rate,
     fit,
     make_examples,
+    technique_weights,
     train_transformer,
 )
 
@@ -206,6 +208,19 @@ def test_layer_wise_decay_slows_lower_layers_and_embeddings_most() -> None:
         )
     }
     assert list(rate.values()) == pytest.approx([1e-4, 5e-5, 2.5e-5, 1e-4])
+
+
+def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> None:
+    empty = np.zeros(0)
+    example = WindowExample(empty, empty, empty, empty)
+    example.spans = [(0, 1, 0, empty)] * 9 + [(0, 1, 1, empty)]
+    assert technique_weights([example], 0.0) is None
+    weights = technique_weights([example], 1.0)
+    assert weights is not None
+    assert weights[1] == pytest.approx(9 * weights[0])
+    assert 9 * weights[0] + weights[1] == pytest.approx(10.0)  # mean weight 1 over spans
+    half = technique_weights([example], 0.5)
+    assert half is not None and half[1] == pytest.approx(3 * half[0])
 
 
 def test_optimizer_gives_every_trainable_parameter_one_rate(tiny_encoder: Path) -> None:

@@ -110,6 +110,10 @@ class TrainingSettings:
     #: Weight of the auxiliary target "this token's sentence holds propaganda".
     sentence_loss_weight: float = 0.5
     span_loss_weight: float = 1.0
+    #: Class balance of the span classifier: each gold span's loss is weighted by its
+    #: technique's train frequency to the power ``-technique_balance`` (mean weight 1 over
+    #: the spans); 0 is off, 1 weighs every technique alike.
+    technique_balance: float = 0.0
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -337,14 +341,41 @@ def _restore(
     return state["step"], state["history"], state.get("fit_seconds", 0.0)
 
 
+def technique_weights(examples: Sequence[WindowExample], balance: float) -> np.ndarray | None:
+    """Per-technique weights of the span classifier's loss (None when ``balance`` is 0).
+
+    A technique seen ``n`` times among the gold spans weighs ``n ** -balance`` (one seen
+    never weighs as one seen once), scaled so that the mean weight over the spans is 1:
+    the loss keeps its size next to the token losses.
+    """
+    if balance == 0.0:
+        return None
+    counts = np.zeros(len(TECHNIQUES), dtype=np.float64)
+    for example in examples:
+        for span in example.spans:
+            counts[span[2]] += 1
+    weights = np.maximum(counts, 1.0) ** -balance
+    if counts.sum() > 0:
+        weights /= (weights * counts).sum() / counts.sum()
+    return weights.astype(np.float32)
+
+
 class _Loss:
     """Token propaganda, technique and sentence losses, plus the span classifier's."""
 
-    def __init__(self, settings: TrainingSettings, special: dict[str, int]) -> None:
+    def __init__(
+        self,
+        settings: TrainingSettings,
+        special: dict[str, int],
+        examples: Sequence[WindowExample] = (),
+    ) -> None:
         self.settings = settings
         self.special = special
         self.bce = nn.BCEWithLogitsLoss(reduction="none")
-        self.cross_entropy = nn.CrossEntropyLoss()
+        weights = technique_weights(examples, settings.technique_balance)
+        self.cross_entropy = nn.CrossEntropyLoss(
+            weight=None if weights is None else torch.from_numpy(weights)
+        )
 
     def __call__(self, model: TransformerNetwork, batch: Sequence[WindowExample]) -> torch.Tensor:
         tensors = _batch_tensors(batch, self.special)
@@ -387,7 +418,7 @@ def fit(
     scheduler = _linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = _checkpoint_path(out_dir)
     step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler)
-    loss_of = _Loss(settings, special)
+    loss_of = _Loss(settings, special, examples)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
     started = time.monotonic()
     model.train()
