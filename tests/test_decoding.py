@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
@@ -30,7 +29,6 @@ from propscan.models.decoding import (
     repetition_rules,
     resolve_threshold,
     runs_above,
-    smoothed_runs,
     technique_fragments,
     trim_span,
 )
@@ -62,37 +60,6 @@ def test_runs_above_are_the_maximal_runs_at_or_above_the_threshold(
         assert last == len(probabilities) or probabilities[last] < threshold
         inside[first:last] = [True] * (last - first)
     assert inside == [p >= threshold for p in probabilities]
-
-
-def _labelling_gain(gains: list[float], runs: list[tuple[int, int]], penalty: float) -> float:
-    return sum(sum(gains[first:last]) for first, last in runs) - 2 * penalty * len(runs)
-
-
-@given(
-    st.lists(st.floats(0.001, 0.999), min_size=1, max_size=10),
-    st.floats(0.05, 0.95),
-    st.floats(0.01, 5),
-)
-def test_smoothed_runs_are_the_best_labelling_with_a_cost_per_boundary(
-    probabilities: list[float], threshold: float, penalty: float
-) -> None:
-    gains = [math.log(p / (1 - p)) - math.log(threshold / (1 - threshold)) for p in probabilities]
-    runs = smoothed_runs(np.array(probabilities), threshold, penalty)
-    assert all(0 <= first < last <= len(gains) for first, last in runs)
-    assert all(a[1] < b[0] for a, b in itertools.pairwise(runs))  # apart, in order
-    best = -math.inf
-    for labels in range(2 ** len(gains)):  # every labelling, by brute force
-        inside = [bool(labels >> i & 1) for i in range(len(gains))]
-        candidate = runs_above(np.array(inside, dtype=float), 0.5)
-        best = max(best, _labelling_gain(gains, candidate, penalty))
-    assert _labelling_gain(gains, runs, penalty) == pytest.approx(best, abs=1e-9)
-
-
-def test_smoothed_runs_fill_short_dips_and_drop_short_blips() -> None:
-    probabilities = np.array([0.1, 0.8, 0.8, 0.4, 0.8, 0.8, 0.1, 0.1, 0.55, 0.1])
-    assert smoothed_runs(probabilities, 0.5, 0.0) == [(1, 3), (4, 6), (8, 9)]
-    assert smoothed_runs(probabilities, 0.5, 0.0) == runs_above(probabilities, 0.5)
-    assert smoothed_runs(probabilities, 0.5, 1.0) == [(1, 6)]
 
 
 def test_bridged_runs_bridge_a_few_words_and_stop_at_line_breaks() -> None:

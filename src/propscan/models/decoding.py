@@ -6,7 +6,6 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
 
 1. **threshold** -- :func:`resolve_threshold`: the threshold a call gives, else the tuned one;
 2. **runs** -- :func:`runs_above` (consecutive tokens at or above the threshold),
-   :func:`smoothed_runs` (the same with a cost per run boundary, by Viterbi search),
    :func:`merge_runs` (runs a few characters apart on one line joined) and
    :func:`bridged_runs` (word runs that bridge a few words below it, cut at line breaks);
 3. **edges** -- :func:`trim_span` drops whitespace and ``.,:;`` at both ends, as PTC
@@ -96,47 +95,6 @@ def runs_above(probabilities: np.ndarray, threshold: float) -> list[tuple[int, i
     above = np.concatenate([[False], np.asarray(probabilities) >= threshold, [False]])
     edges = np.flatnonzero(above[1:] != above[:-1])
     return [(int(first), int(last)) for first, last in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def smoothed_runs(
-    probabilities: np.ndarray, threshold: float, switch_penalty: float
-) -> list[tuple[int, int]]:
-    """Tokens ``[first, last)`` of the runs of the best in/out labelling when every change
-    of label costs ``switch_penalty`` nats.
-
-    A token inside a run gains ``logit(p) - logit(threshold)``; the labelling with the
-    largest total gain less the penalties is found by Viterbi search in one pass. A
-    penalty of 0 gives :func:`runs_above`; a larger one fills short dips inside a phrase
-    and drops short blips outside it, both of which plain thresholding cuts or keeps.
-    """
-    if switch_penalty <= 0.0:
-        return runs_above(probabilities, threshold)
-    clipped = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-6, 1 - 1e-6)
-    edge = min(max(threshold, 1e-6), 1 - 1e-6)
-    gains = (np.log(clipped / (1 - clipped)) - math.log(edge / (1 - edge))).tolist()
-    # best total gain of a labelling of the tokens so far that ends outside / inside a run,
-    # and for each token whether the best labelling ending inside it entered there
-    outside, inside = 0.0, -math.inf
-    entered = bytearray(len(gains))
-    left_before = bytearray(len(gains))  # whether the best labelling ending outside left here
-    for index, gain in enumerate(gains):
-        stay_out, leave = outside, inside - switch_penalty
-        stay_in, enter = inside, outside - switch_penalty
-        left_before[index] = leave > stay_out
-        entered[index] = enter > stay_in
-        outside = max(stay_out, leave)
-        inside = max(stay_in, enter) + gain
-    runs: list[tuple[int, int]] = []
-    is_inside = inside - switch_penalty > outside  # the text ends outside every run
-    last = len(gains)
-    for index in range(len(gains) - 1, -1, -1):
-        if is_inside:
-            if entered[index]:
-                runs.append((index, last))
-                is_inside = False
-        elif left_before[index]:
-            is_inside, last = True, index
-    return runs[::-1]
 
 
 def bridged_runs(
@@ -248,18 +206,16 @@ def decode_subword_spans(
     max_gap: int = -1,
     min_characters: int = 0,
     trim_function_words: bool = False,
-    switch_penalty: float = 0.0,
 ) -> list[Candidate]:
-    """Spans of a sub-word model: runs of tokens at or above ``threshold`` (smoothed by
-    :func:`smoothed_runs` when ``switch_penalty`` > 0; joined when at most ``max_gap``
-    characters apart, -1 never joins), trimmed and grown to whole words; the confidence
-    is the mean probability of the span's tokens.
+    """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
+    most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
+    the confidence is the mean probability of the span's tokens.
 
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. Two runs that grow into the same span
     (pieces of one word) give it once.
     """
-    runs = smoothed_runs(probabilities, threshold, switch_penalty)
+    runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
     candidates: list[Candidate] = []
@@ -505,9 +461,6 @@ class DecodingSettings:
     token_threshold: float | None = None
     #: Fragments at most this many characters apart on one line are joined (-1: never).
     merge_gap: int = -1
-    #: Each change between inside and outside a run costs this many nats when runs are
-    #: found (0: plain runs at the token threshold; see :func:`smoothed_runs`).
-    switch_penalty: float = 0.0
     #: Shorter phrases are dropped (0: keep every length).
     min_characters: int = 0
     #: Drop trailing function words and lone stop words.

@@ -575,7 +575,6 @@ class TransformerDetector:
             max_gap=max_gap,
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
-            switch_penalty=settings.switch_penalty,
         )
 
     def phrases(

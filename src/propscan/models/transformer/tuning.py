@@ -25,7 +25,6 @@ from propscan.ptc.scoring import score_flc, score_si
 TOKEN_THRESHOLDS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 MERGE_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60, 90)
 MIN_CHARACTERS = (0, 3, 6, 10, 15, 20, 30)
-SWITCH_PENALTIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 DECISION_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0 .. 0.70
 SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
@@ -101,7 +100,6 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "token_threshold": (0.02, 0.95),
     "companion_si_weight": (0.0, 1.0),
     "merge_gap": (-1, 300),
-    "switch_penalty": (0.0, 30.0),
     "min_characters": (0, 120),
     "sentence_gate": (0.0, 10.0),
     "si_threshold": (0.0, 0.95),
@@ -165,7 +163,6 @@ def candidate_table(
             max_gap=settings.merge_gap,
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
-            switch_penalty=settings.switch_penalty,
         ):
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
@@ -257,7 +254,6 @@ def tune_decoding(
         "token_threshold": TOKEN_THRESHOLDS,
         "companion_si_weight": COMPANION_SHARES if has_companion else (0.0,),
         "merge_gap": MERGE_GAPS,
-        "switch_penalty": SWITCH_PENALTIES,
         "min_characters": MIN_CHARACTERS,
         "sentence_gate": SENTENCE_GATES if has_sentence_head else (0.0,),
     }
@@ -265,7 +261,6 @@ def tune_decoding(
         "token_threshold": 0.2,
         "companion_si_weight": 0.35 if has_companion else 0.0,
         "merge_gap": -1,
-        "switch_penalty": 0.0,
         "min_characters": 0,
         "sentence_gate": 0.0,
         "trim_function_words": True,
