@@ -14,7 +14,7 @@ import numpy as np
 
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.transformer.detector import N_SPAN_FEATURES, SpanHead
+from propscan.models.transformer.detector import SpanHead, span_representation_width
 
 try:
     import torch
@@ -28,14 +28,23 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 class TransformerNetwork(nn.Module):
     """Encoder with propaganda, technique and sentence heads and a span classifier."""
 
-    def __init__(self, encoder: nn.Module, hidden_size: int, n_techniques: int) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        hidden_size: int,
+        n_techniques: int,
+        span_context: bool = False,
+    ) -> None:
         super().__init__()
+        self.span_context = span_context
         self.encoder = encoder
         self.dropout = nn.Dropout(0.1)
         self.si_head = nn.Linear(hidden_size, 1)
         self.technique_head = nn.Linear(hidden_size, n_techniques)
         self.sentence_head = nn.Linear(hidden_size, 1)
-        self.span_hidden = nn.Linear(3 * hidden_size + N_SPAN_FEATURES, hidden_size)
+        self.span_hidden = nn.Linear(
+            span_representation_width(hidden_size, span_context), hidden_size
+        )
         self.span_out = nn.Linear(hidden_size, n_techniques)
 
     def forward(
@@ -68,8 +77,9 @@ class TransformerNetwork(nn.Module):
         )
 
 
-def build_network(encoder_dir: Path) -> TransformerNetwork:
-    """A fresh network around the Hugging Face encoder in ``encoder_dir``."""
+def build_network(encoder_dir: Path, span_context: bool = False) -> TransformerNetwork:
+    """A fresh network around the Hugging Face encoder in ``encoder_dir``; with
+    ``span_context`` its span classifier also reads the states around a span."""
     from transformers import AutoModel
 
     try:
@@ -78,7 +88,9 @@ def build_network(encoder_dir: Path) -> TransformerNetwork:
         raise PropscanError(
             f"{encoder_dir}: cannot load a Hugging Face encoder ({error})"
         ) from error
-    return TransformerNetwork(encoder, encoder.config.hidden_size, len(TECHNIQUES))
+    return TransformerNetwork(
+        encoder, encoder.config.hidden_size, len(TECHNIQUES), span_context=span_context
+    )
 
 
 class TorchEncoder:
