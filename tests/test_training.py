@@ -249,6 +249,29 @@ def test_span_context_is_read_alike_in_training_and_at_inference(tiny_encoder: P
     np.testing.assert_allclose(rows, trained_rows, atol=1e-5)
 
 
+def test_positive_weight_scales_the_loss_of_propaganda_tokens_only(
+    tiny_encoder: Path, train_split
+) -> None:
+    torch.manual_seed(3)
+    model = build_network(tiny_encoder).eval()
+    tokenizer = load_tokenizer(tiny_encoder)
+    article = train_split.articles[0]
+    batch = make_examples(tokenizer, [article], train_split.gold, TrainingSettings())[:1]
+    special = special_token_ids(tokenizer)
+    no_heads = {"technique_loss_weight": 0.0, "sentence_loss_weight": 0.0}
+    no_heads["span_loss_weight"] = 0.0
+    with torch.no_grad():
+        losses = {
+            weight: training._Loss(
+                TrainingSettings(si_positive_weight=weight, **no_heads), special
+            )(model, batch).item()
+            for weight in (1.0, 2.0, 3.0)
+        }
+    positive_part = losses[2.0] - losses[1.0]
+    assert batch[0].si.any() and positive_part > 0
+    assert losses[3.0] - losses[1.0] == pytest.approx(2 * positive_part, rel=1e-4)
+
+
 def test_optimizer_gives_every_trainable_parameter_one_rate(tiny_encoder: Path) -> None:
     model = build_network(tiny_encoder)
     for decay, groups in ((1.0, 2), (0.8, 4)):  # top layer and pooler, layer 0, embeddings, heads

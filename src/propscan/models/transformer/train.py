@@ -107,6 +107,9 @@ class TrainingSettings:
     #: tokens per second than one on 2 cores (``benchmarks/encoder_levers.py``).
     windows_per_call: int = 4
     technique_loss_weight: float = 0.5
+    #: Weight of a propaganda token against an other one in the token propaganda loss
+    #: (1.0: alike; 13% of the characters of PTC train lie in gold spans).
+    si_positive_weight: float = 1.0
     #: Weight of the auxiliary target "this token's sentence holds propaganda".
     sentence_loss_weight: float = 0.5
     span_loss_weight: float = 1.0
@@ -381,7 +384,11 @@ class _Loss:
             tensors["input_ids"], tensors["mask"]
         )
         token_mask = tensors["token_mask"]
-        si_loss = self.bce(si_logits, tensors["si"])[token_mask].mean()
+        si_targets = tensors["si"]
+        si_loss = self.bce(si_logits, si_targets)
+        if self.settings.si_positive_weight != 1.0:
+            si_loss = si_loss * (1.0 + (self.settings.si_positive_weight - 1.0) * si_targets)
+        si_loss = si_loss[token_mask].mean()
         technique_loss = self.bce(technique_logits, tensors["techniques"])[token_mask].mean()
         sentence_loss = self.bce(sentence_logits, tensors["sentence"])[token_mask].mean()
         loss = (
