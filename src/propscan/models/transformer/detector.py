@@ -157,29 +157,16 @@ def sentence_means(text: str, tokens: TokenizedText, probabilities: np.ndarray) 
 N_SPAN_FEATURES = 3
 
 
-def span_representation_width(hidden_size: int, context: bool) -> int:
-    """Width of a span representation: 3 states (5 with ``context``) and the features."""
-    return (5 if context else 3) * hidden_size + N_SPAN_FEATURES
-
-
 def span_representations(
-    hidden: np.ndarray,
-    first: np.ndarray,
-    last: np.ndarray,
-    features: np.ndarray,
-    context: bool = False,
+    hidden: np.ndarray, first: np.ndarray, last: np.ndarray, features: np.ndarray
 ) -> np.ndarray:
-    """Boundary states, mean state, with ``context`` the states of the tokens just before
-    and after (the span's own edge at the text's edge), and document features of tokens
-    ``[first, last)`` of each span (float64 rows for the span head; every span covers a
-    token)."""
+    """Boundary states, mean state and document features of tokens ``[first, last)`` of
+    each span (float64 rows for the span head; every span covers a token)."""
     if not len(first):
-        return np.zeros((0, span_representation_width(hidden.shape[1], context)))
+        return np.zeros((0, 3 * hidden.shape[1] + N_SPAN_FEATURES))
     means = np.stack([hidden[f:t].mean(axis=0) for f, t in zip(first, last, strict=True)])
-    parts = [hidden[first], hidden[last - 1], means]
-    if context:
-        parts += [hidden[np.maximum(first - 1, 0)], hidden[np.minimum(last, len(hidden) - 1)]]
-    return np.concatenate([*parts, features], axis=1, dtype=np.float64)
+    parts = [hidden[first], hidden[last - 1], means, features]
+    return np.concatenate(parts, axis=1, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -198,10 +185,6 @@ class SpanHead:
     def __call__(self, representations: np.ndarray) -> np.ndarray:
         hidden = gelu_tanh(representations @ self.w1.T + self.b1)
         return softmax(hidden @ self.w2.T + self.b2)
-
-    def sees_context(self, hidden_size: int) -> bool:
-        """Whether the head reads the states around a span (see :func:`span_representations`)."""
-        return self.w1.shape[1] == span_representation_width(hidden_size, context=True)
 
     def save(self, path: Path) -> None:
         np.savez(path, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
@@ -543,7 +526,6 @@ class TransformerDetector:
             first[covered],
             last[covered],
             span_features(repeats[covered], (last - first)[covered]),
-            context=self.span_head.sees_context(outputs.hidden.shape[1]),
         )
         probabilities = self.span_head(rows)
         weight = self.settings.companion_technique_weight

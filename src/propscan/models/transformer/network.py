@@ -14,7 +14,7 @@ import numpy as np
 
 from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.transformer.detector import SpanHead, span_representation_width
+from propscan.models.transformer.detector import N_SPAN_FEATURES, SpanHead
 
 try:
     import torch
@@ -28,23 +28,14 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 class TransformerNetwork(nn.Module):
     """Encoder with propaganda, technique and sentence heads and a span classifier."""
 
-    def __init__(
-        self,
-        encoder: nn.Module,
-        hidden_size: int,
-        n_techniques: int,
-        span_context: bool = False,
-    ) -> None:
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_techniques: int) -> None:
         super().__init__()
-        self.span_context = span_context
         self.encoder = encoder
         self.dropout = nn.Dropout(0.1)
         self.si_head = nn.Linear(hidden_size, 1)
         self.technique_head = nn.Linear(hidden_size, n_techniques)
         self.sentence_head = nn.Linear(hidden_size, 1)
-        self.span_hidden = nn.Linear(
-            span_representation_width(hidden_size, span_context), hidden_size
-        )
+        self.span_hidden = nn.Linear(3 * hidden_size + N_SPAN_FEATURES, hidden_size)
         self.span_out = nn.Linear(hidden_size, n_techniques)
 
     def forward(
@@ -77,9 +68,8 @@ class TransformerNetwork(nn.Module):
         )
 
 
-def build_network(encoder_dir: Path, span_context: bool = False) -> TransformerNetwork:
-    """A fresh network around the Hugging Face encoder in ``encoder_dir``; with
-    ``span_context`` its span classifier also reads the states around a span."""
+def build_network(encoder_dir: Path) -> TransformerNetwork:
+    """A fresh network around the Hugging Face encoder in ``encoder_dir``."""
     from transformers import AutoModel
 
     try:
@@ -88,9 +78,7 @@ def build_network(encoder_dir: Path, span_context: bool = False) -> TransformerN
         raise PropscanError(
             f"{encoder_dir}: cannot load a Hugging Face encoder ({error})"
         ) from error
-    return TransformerNetwork(
-        encoder, encoder.config.hidden_size, len(TECHNIQUES), span_context=span_context
-    )
+    return TransformerNetwork(encoder, encoder.config.hidden_size, len(TECHNIQUES))
 
 
 class TorchEncoder:

@@ -117,9 +117,6 @@ class TrainingSettings:
     #: technique's train frequency to the power ``-technique_balance`` (mean weight 1 over
     #: the spans); 0 is off, 1 weighs every technique alike.
     technique_balance: float = 0.0
-    #: The span classifier also reads the states of the tokens just before and after a
-    #: span, not only its own boundary and mean states.
-    span_context: bool = False
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -237,17 +234,22 @@ def _batch_tensors(
 
 
 def _span_batch(
-    hidden: torch.Tensor, batch: Sequence[WindowExample], context: bool = False
+    hidden: torch.Tensor, batch: Sequence[WindowExample]
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Span representations as :func:`span_representations` builds them at inference."""
     representations, labels = [], []
     for row, example in enumerate(batch):
         for first, last, k, features in example.spans:
             a, b = first + 1, last + 1  # +1 for [CLS]
-            parts = [hidden[row, a], hidden[row, b - 1], hidden[row, a:b].mean(0)]
-            if context:  # the window's own tokens are at 1 .. len(ids)
-                parts += [hidden[row, max(a - 1, 1)], hidden[row, min(b, len(example.ids))]]
-            representations.append(torch.cat([*parts, torch.from_numpy(features)]))
+            representations.append(
+                torch.cat(
+                    [
+                        hidden[row, a],
+                        hidden[row, b - 1],
+                        hidden[row, a:b].mean(0),
+                        torch.from_numpy(features),
+                    ]
+                )
+            )
             labels.append(k)
     if not representations:
         return None
@@ -396,7 +398,7 @@ class _Loss:
             + self.settings.technique_loss_weight * technique_loss
             + self.settings.sentence_loss_weight * sentence_loss
         )
-        span_batch = _span_batch(hidden, batch, model.span_context)
+        span_batch = _span_batch(hidden, batch)
         if span_batch is not None:
             span_loss = self.cross_entropy(model.classify_spans(span_batch[0]), span_batch[1])
             loss = loss + self.settings.span_loss_weight * span_loss
@@ -536,7 +538,7 @@ def fit_stage(
     tokenizer = load_tokenizer(encoder_dir)
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings)
-    model = build_network(encoder_dir, span_context=settings.span_context)
+    model = build_network(encoder_dir)
     return model, special, fit(model, examples, special, settings, out, progress)
 
 
