@@ -221,6 +221,7 @@ def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> Non
     assert 9 * weights[0] + weights[1] == pytest.approx(10.0)  # mean weight 1 over spans
     half = technique_weights([example], 0.5)
     assert half is not None and half[1] == pytest.approx(3 * half[0])
+    assert list(technique_weights([], 0.5)) == [1.0] * len(half)  # no spans: all alike
 
 
 def test_positive_weight_scales_the_loss_of_propaganda_tokens_only(

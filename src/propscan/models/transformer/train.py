@@ -353,11 +353,9 @@ def technique_weights(examples: Sequence[WindowExample], balance: float) -> np.n
     """
     if balance == 0.0:
         return None
-    counts = np.zeros(len(TECHNIQUES), dtype=np.float64)
-    for example in examples:
-        for span in example.spans:
-            counts[span[2]] += 1
-    weights = np.maximum(counts, 1.0) ** -balance
+    techniques = [technique for example in examples for _, _, technique, _ in example.spans]
+    counts = np.bincount(np.asarray(techniques, dtype=np.int64), minlength=len(TECHNIQUES))
+    weights = np.maximum(counts, 1).astype(np.float64) ** -balance
     if counts.sum() > 0:
         weights /= (weights * counts).sum() / counts.sum()
     return weights.astype(np.float32)
