@@ -20,7 +20,10 @@ from support.tiny_bert import tiny_bert  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import train as training  # noqa: E402
-from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
+from propscan.models.transformer.detector import (  # noqa: E402
+    TransformerDetector,
+    span_features,
+)
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
 from propscan.models.transformer.export import write_onnx_model  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
@@ -224,6 +227,25 @@ def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> Non
     assert list(technique_weights([], 0.5)) == [1.0] * len(half)  # no spans: all alike
 
 
+@pytest.mark.parametrize("jitter", [1, 3])
+def test_jittered_spans_move_each_bound_at_most_jitter_and_stay_inside_the_window(
+    jitter: int,
+) -> None:
+    torch.manual_seed(5)
+    features = span_features(2, 4)
+    seen = set()
+    for first, last, n_tokens in [(0, 4, 6), (2, 6, 6), (3, 4, 10), (0, 1, 1)] * 50:
+        moved_first, moved_last, moved = training.jittered_span(
+            first, last, features, n_tokens, jitter
+        )
+        assert 0 <= moved_first < moved_last <= n_tokens
+        assert abs(moved_first - first) <= jitter
+        assert moved_last - last <= jitter
+        np.testing.assert_allclose(moved, span_features(2, moved_last - moved_first))
+        seen.add((moved_first - first, moved_last - last))
+    assert len(seen) > 4  # the bounds do move
+
+
 def test_positive_weight_scales_the_loss_of_propaganda_tokens_only(
     tiny_encoder: Path, train_split
 ) -> None:
@@ -245,6 +267,28 @@ def test_positive_weight_scales_the_loss_of_propaganda_tokens_only(
     positive_part = losses[2.0] - losses[1.0]
     assert batch[0].si.any() and positive_part > 0
     assert losses[3.0] - losses[1.0] == pytest.approx(2 * positive_part, rel=1e-4)
+
+
+def test_span_jitter_reaches_the_span_classifier_loss_only(tiny_encoder: Path, train_split) -> None:
+    torch.manual_seed(3)
+    model = build_network(tiny_encoder).eval()
+    tokenizer = load_tokenizer(tiny_encoder)
+    examples = make_examples(
+        tokenizer, train_split.articles[:2], train_split.gold, TrainingSettings()
+    )
+    batch = [example for example in examples if example.spans][:2]
+    special = special_token_ids(tokenizer)
+    only_spans = {"technique_loss_weight": 0.0, "sentence_loss_weight": 0.0}
+
+    def loss(jitter: int, span_weight: float = 1.0) -> float:
+        torch.manual_seed(11)
+        settings = TrainingSettings(span_jitter=jitter, span_loss_weight=span_weight, **only_spans)
+        with torch.no_grad():
+            return training._Loss(settings, special)(model, batch).item()
+
+    assert batch and loss(0) == loss(0)
+    assert loss(3) != pytest.approx(loss(0), rel=1e-6)
+    assert loss(3, span_weight=0.0) == pytest.approx(loss(0, span_weight=0.0))
 
 
 def test_optimizer_gives_every_trainable_parameter_one_rate(tiny_encoder: Path) -> None:

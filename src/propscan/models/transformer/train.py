@@ -117,6 +117,10 @@ class TrainingSettings:
     #: technique's train frequency to the power ``-technique_balance`` (mean weight 1 over
     #: the spans); 0 is off, 1 weighs every technique alike.
     technique_balance: float = 0.0
+    #: Boundary noise for the span classifier: each boundary of a gold span moves by up to
+    #: this many tokens, drawn afresh each time the span is seen, so that it also learns to
+    #: label the imperfect spans the tagger finds at analysis time; 0 is off.
+    span_jitter: int = 0
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -233,12 +237,28 @@ def _batch_tensors(
     }
 
 
+def jittered_span(
+    first: int, last: int, features: np.ndarray, n_tokens: int, jitter: int
+) -> tuple[int, int, np.ndarray]:
+    """Token bounds ``[first, last)`` each moved by up to ``jitter`` tokens, kept non-empty
+    and inside the window's ``n_tokens``; the length feature follows the new bounds."""
+    move_first, move_last = torch.randint(-jitter, jitter + 1, (2,)).tolist()
+    first = min(max(first + move_first, 0), n_tokens - 1)
+    last = min(max(last + move_last, first + 1), n_tokens)
+    length_feature = span_features(0, last - first)[:1]
+    return first, last, np.concatenate([length_feature, features[1:]])
+
+
 def _span_batch(
-    hidden: torch.Tensor, batch: Sequence[WindowExample]
+    hidden: torch.Tensor, batch: Sequence[WindowExample], jitter: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     representations, labels = [], []
     for row, example in enumerate(batch):
         for first, last, k, features in example.spans:
+            if jitter:
+                first, last, features = jittered_span(
+                    first, last, features, len(example.ids), jitter
+                )
             a, b = first + 1, last + 1  # +1 for [CLS]
             representations.append(
                 torch.cat(
@@ -396,7 +416,7 @@ class _Loss:
             + self.settings.technique_loss_weight * technique_loss
             + self.settings.sentence_loss_weight * sentence_loss
         )
-        span_batch = _span_batch(hidden, batch)
+        span_batch = _span_batch(hidden, batch, self.settings.span_jitter)
         if span_batch is not None:
             span_loss = self.cross_entropy(model.classify_spans(span_batch[0]), span_batch[1])
             loss = loss + self.settings.span_loss_weight * span_loss
