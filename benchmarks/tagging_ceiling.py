@@ -14,10 +14,10 @@ at best. Only train is read; dev is not used. Writes
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from results_files import RESULTS, write_results
+
 GAPS = (5, 10, 30, 60, 90, 150)
 
 
@@ -70,8 +70,6 @@ def main() -> None:
         "gold_si_spans": sum(len(spans) for spans in gold.spans.values()),
         "rows": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tagging_ceiling.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     lines = [
         "# SI ceiling of inside/outside runs (PTC train gold against itself)",
         "",
@@ -88,10 +86,8 @@ def main() -> None:
             f"{r['si_f1']} |"
             for r in rows
         ),
-        "",
     ]
-    (args.out / "tagging_ceiling.md").write_text("\n".join(lines), "utf-8")
-    print("\n".join(lines))
+    write_results(args.out, "tagging_ceiling", result, lines)
 
 
 if __name__ == "__main__":

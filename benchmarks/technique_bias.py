@@ -22,8 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from results_files import RESULTS, write_results
 
-RESULTS = Path(__file__).parent / "results"
 #: Offsets tried for each technique (log-probability units).
 GRID = tuple(round(value, 2) for value in np.arange(-1.5, 1.51, 0.25))
 
@@ -126,8 +126,6 @@ def main() -> None:
         "tc_with_cross_validated_offsets": round(cross_validated / labels, 4),
         "folds": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "technique_bias.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     lines = [
         "# Per-technique decision offsets for technique classification",
         "",
@@ -146,8 +144,7 @@ def main() -> None:
         f"| all | {len(validation)} | {labels} | {result['tc_without_offsets']:.3f} "
         f"| {result['tc_with_cross_validated_offsets']:.3f} |",
     ]
-    (args.out / "technique_bias.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    write_results(args.out, "technique_bias", result, lines)
 
 
 if __name__ == "__main__":
