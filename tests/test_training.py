@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch", reason="training needs the train extra")
 
 from support.tiny_bert import tiny_bert  # noqa: E402
 
+from propscan.core.spans import Annotations, Article, Span  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import train as training  # noqa: E402
@@ -225,6 +226,30 @@ def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> Non
     half = technique_weights([example], 0.5)
     assert half is not None and half[1] == pytest.approx(3 * half[0])
     assert list(technique_weights([], 0.5)) == [1.0] * len(half)  # no spans: all alike
+
+
+def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Path) -> None:
+    torch.manual_seed(2)
+    model = build_network(tiny_encoder).eval()
+    tokenizer = load_tokenizer(tiny_encoder)
+    text = "Traitors everywhere, they say. The corrupt elite lies again and again. Shameful!"
+    spans = [Span(0, 8, "Name_Calling,Labeling"), Span(35, 47, "Loaded_Language")]
+    spans.append(Span(len(text) - 9, len(text), "Loaded_Language"))  # at the text's end
+    article = Article("alike", text)
+    (example,) = make_examples(
+        tokenizer, [article], Annotations({article.id: tuple(spans)}), TrainingSettings()
+    )
+    with torch.no_grad():
+        special = special_token_ids(tokenizer)
+        tensors = training._batch_tensors([example], special)
+        hidden = model(tensors["input_ids"], tensors["mask"])[2]
+        representations, _ = training._span_batch(hidden, [example])
+        trained_rows = torch.softmax(model.classify_spans(representations), -1).numpy()
+    config = {"kind": "transformer", "name": "tiny", "version": "0", "special_tokens": special}
+    detector = TransformerDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
+    (outputs,) = detector.encode([text])
+    rows = detector.technique_probabilities(text, outputs, [Span(s.start, s.end) for s in spans])
+    np.testing.assert_allclose(rows, trained_rows, atol=1e-5)
 
 
 @pytest.mark.parametrize("jitter", [1, 3])

@@ -252,6 +252,7 @@ def jittered_span(
 def _span_batch(
     hidden: torch.Tensor, batch: Sequence[WindowExample], jitter: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Span representations as :func:`span_representations` builds them at inference."""
     representations, labels = [], []
     for row, example in enumerate(batch):
         for first, last, k, features in example.spans:
