@@ -2,6 +2,7 @@
 
     python benchmarks/ablation.py --variant NAME --model DIR [--fixed KEY=VALUE ...]
     python benchmarks/ablation.py --variant NAME --train-out DIR [--train KEY=VALUE ...]
+                                  [--encoder HF_MODEL_DIR]
     python benchmarks/ablation.py --model DIR --decoding-variant NAME KEY=VALUE ... [...]
 
 With ``--train`` settings (any field of ``TrainingSettings``, e.g. ``epochs=1`` or
@@ -58,6 +59,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a trained model directory to re-tune")
     parser.add_argument("--train-out", type=Path, help="train a model into this directory")
     parser.add_argument("--train", nargs="*", default=[], help="TrainingSettings KEY=VALUE")
+    parser.add_argument(
+        "--encoder", type=Path, help="Hugging Face model directory to train from (default: MiniLM)"
+    )
     parser.add_argument("--fixed", nargs="*", default=[], help="decoding KEY=VALUE to hold")
     parser.add_argument(
         "--validation-fraction",
@@ -94,7 +98,11 @@ def main() -> None:
             parser.error(f"unknown training settings {sorted(unknown)}")
         started = time.monotonic()
         report = train_transformer(
-            train.articles, train.gold, args.train_out, settings=TrainingSettings(**overrides)
+            train.articles,
+            train.gold,
+            args.train_out,
+            encoder=args.encoder,
+            settings=TrainingSettings(**overrides),
         )
         minutes = round((time.monotonic() - started) / 60, 1)
         model_dir = args.train_out
@@ -164,6 +172,7 @@ def main() -> None:
             "calibration": calibration,
             "fixed": fixed,
             "train": _pairs(args.train),
+            "encoder": None if args.encoder is None else str(args.encoder),
         }
         with (args.out / "ablations.jsonl").open("a", encoding="utf-8") as log:
             log.write(json.dumps(row, default=str) + "\n")
