@@ -333,6 +333,38 @@ def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
         build_network(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"span_jitter": -1},
+        {"span_jitter": 1.5},
+        {"technique_balance": 2.0},
+        {"si_positive_weight": 0.0},
+        {"epochs": 0},
+        {"encoder_lr": True},
+        {"max_steps": 0},
+        {"validation_fraction": 1.0},
+        {"window_tokens": 600},
+    ],
+)
+def test_settings_out_of_range_are_a_clear_error_naming_the_setting(bad: dict) -> None:
+    from propscan.errors import PropscanError
+
+    (name,) = bad
+    with pytest.raises(PropscanError, match=rf"training setting {name}=.* give a"):
+        TrainingSettings(**bad)
+
+
+def test_strides_longer_than_the_window_are_refused_and_defaults_pass() -> None:
+    from propscan.errors import PropscanError
+
+    TrainingSettings()
+    TrainingSettings(max_steps=None, max_articles=2, encoder_lr=1)
+    for stride in ("window_stride", "inference_window_stride"):
+        with pytest.raises(PropscanError, match="must not exceed window_tokens"):
+            TrainingSettings(window_tokens=126, **{stride: 127})
+
+
 def test_model_without_config_is_refused(tmp_path: Path) -> None:
     from propscan.errors import PropscanError
 

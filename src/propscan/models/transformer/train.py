@@ -133,6 +133,58 @@ class TrainingSettings:
     refit: bool = True
     checkpoint_every: int = 25
 
+    def __post_init__(self) -> None:
+        for name, (low, high) in _SETTING_RANGES.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_SETTINGS:
+                continue
+            whole = isinstance(TrainingSettings.__dataclass_fields__[name].default, int) or (
+                name in _OPTIONAL_SETTINGS
+            )
+            kind = int if whole else int | float
+            if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+                wanted = "a whole number" if whole else "a number"
+                raise PropscanError(
+                    f"training setting {name}={value!r} is invalid: "
+                    f"give {wanted} from {low} to {high}"
+                )
+        if self.window_stride > self.window_tokens or (
+            self.inference_window_stride > self.window_tokens
+        ):
+            raise PropscanError(
+                "training settings window_stride and inference_window_stride must not exceed "
+                f"window_tokens ({self.window_tokens}), or windows would skip tokens"
+            )
+
+
+#: The range each numeric training setting may take (both ends included). The encoder
+#: sees at most 512 positions, two of them [CLS] and [SEP].
+_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 1000),
+    "seed": (0, 2**32 - 1),
+    "validation_fraction": (0.01, 0.9),
+    "batch_size": (1, 4096),
+    "encoder_lr": (1e-9, 1.0),
+    "head_lr": (1e-9, 1.0),
+    "weight_decay": (0.0, 1.0),
+    "warmup_fraction": (0.0, 0.99),
+    "window_tokens": (8, 510),
+    "window_stride": (1, 510),
+    "inference_window_stride": (1, 510),
+    "windows_per_call": (1, 64),
+    "technique_loss_weight": (0.0, 100.0),
+    "si_positive_weight": (0.01, 100.0),
+    "sentence_loss_weight": (0.0, 100.0),
+    "span_loss_weight": (0.0, 100.0),
+    "technique_balance": (0.0, 1.0),
+    "span_jitter": (0, 64),
+    "layer_lr_decay": (0.01, 1.0),
+    "max_steps": (1, 10**9),
+    "max_articles": (1, 10**9),
+    "checkpoint_every": (1, 10**9),
+}
+_OPTIONAL_SETTINGS = frozenset({"max_steps", "max_articles"})
+
 
 @dataclass
 class WindowExample:
