@@ -16,13 +16,13 @@ the lever would give on articles it did not tune on. Dev is not used. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from results_files import RESULTS, write_results
+from selection_data import held_out_articles
 
 #: Offsets tried for each technique (log-probability units).
 GRID = tuple(round(value, 2) for value in np.arange(-1.5, 1.51, 0.25))
@@ -84,14 +84,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from propscan.models.transformer.detector import TransformerDetector
-    from propscan.ptc.splits import load_split, validation_ids
 
-    train = load_split(args.data, "train")
-    card = args.model.parent / "training.json"
-    facts = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
-    fraction = facts.get("settings", {}).get("validation_fraction", 0.25)
-    held_out = validation_ids((a.id for a in train.articles), fraction)
-    validation = [a for a in train.articles if a.id in held_out]
+    train, validation = held_out_articles(args.model, args.data)
     detector = TransformerDetector.load(args.model)
     techniques = list(detector.techniques)
     spans = labelled_spans(detector, validation, train.gold)
