@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from results_files import RESULTS
+
+
+def selection_arguments(doc: str) -> argparse.Namespace:
+    """``--model`` (a selection model), ``--folds`` over its validation articles,
+    ``--data`` and ``--out``, for a benchmark whose docstring is ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="a selection model directory")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser.parse_args()
 
 
 def held_out_articles(model: Path, data: str | None) -> tuple[Any, list[Any]]:

@@ -22,15 +22,13 @@ Writes ``benchmarks/results/span_rescoring.{json,md}``.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from results_files import RESULTS, write_results
-from selection_data import held_out_articles
+from results_files import write_results
+from selection_data import held_out_articles, selection_arguments
 
 THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(1, 25))  # 0.025 .. 0.6
 SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -199,12 +197,7 @@ def tc_hits(probabilities: np.ndarray, labels, techniques) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="a selection model directory")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--data", default=None)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = selection_arguments(__doc__)
 
     from sklearn.linear_model import LogisticRegression
 

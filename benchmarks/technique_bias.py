@@ -15,14 +15,12 @@ the lever would give on articles it did not tune on. Dev is not used. Writes
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
-from results_files import RESULTS, write_results
-from selection_data import held_out_articles
+from results_files import write_results
+from selection_data import held_out_articles, selection_arguments
 
 #: Offsets tried for each technique (log-probability units).
 GRID = tuple(round(value, 2) for value in np.arange(-1.5, 1.51, 0.25))
@@ -76,12 +74,7 @@ def fit_offsets(spans, techniques: list[str], rounds: int = 2) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="a selection model directory")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--data", default=None)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = selection_arguments(__doc__)
 
     from propscan.models.transformer.detector import TransformerDetector
 
