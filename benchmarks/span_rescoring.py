@@ -40,15 +40,14 @@ def _logit(p: Any) -> Any:
     return np.log(p / (1 - p))
 
 
-def phrase_table(detector, articles, gold) -> tuple[list[tuple[str, int, int]], np.ndarray, Any]:
-    """Every candidate phrase (article, start, end), its features and the SI gold."""
-    from propscan.core.spans import merge_spans
+def phrase_table(detector, data) -> tuple[list[tuple[str, int, int]], np.ndarray, np.ndarray]:
+    """Every candidate phrase (article, start, end) of the encoded articles, its features
+    (the calibration's two first) and its share of characters inside gold spans."""
     from propscan.models.decoding import decode_subword_spans
     from propscan.models.transformer.encoding import token_ranges
-    from propscan.models.transformer.tuning import encode
+    from propscan.models.transformer.tuning import candidate_table
 
     settings = detector.settings
-    data = encode(detector, articles, gold)
     keys, rows = [], []
     for article, output in zip(data.articles, data.outputs, strict=True):
         probabilities = detector.token_probabilities(output)
@@ -75,8 +74,6 @@ def phrase_table(detector, articles, gold) -> tuple[list[tuple[str, int, int]], 
             runs = int(np.sum(np.diff(np.r_[0, above.astype(int)]) == 1))
             rows.append(
                 [
-                    _logit(candidate.confidence),
-                    np.log(max(candidate.end - candidate.start, 1)),
                     _logit(p.max()),
                     _logit(p.min()),
                     _logit(np.median(p)),
@@ -90,19 +87,9 @@ def phrase_table(detector, articles, gold) -> tuple[list[tuple[str, int, int]], 
                 ]
             )
             keys.append((article.id, candidate.start, candidate.end))
-    gold_si = {a.id: merge_spans(data.gold[a.id]) for a in data.articles}
-    return keys, np.asarray(rows), gold_si
-
-
-def gold_share(keys, gold_si) -> np.ndarray:
-    """Share of each candidate's characters inside gold spans (what calibration targets)."""
-    shares = []
-    for article_id, start, end in keys:
-        inside = sum(
-            max(0, min(end, span.end) - max(start, span.start)) for span in gold_si[article_id]
-        )
-        shares.append(inside / (end - start))
-    return np.asarray(shares)
+    # the same candidates in the same order: the calibration's features and targets
+    calibration_features, targets = candidate_table(detector, data, settings)
+    return keys, np.hstack([calibration_features, np.asarray(rows).reshape(-1, 10)]), targets
 
 
 def fit_scorer(features: np.ndarray, targets: np.ndarray, c: float) -> Callable:
@@ -162,12 +149,13 @@ def span_text_states(detector, text: str, spans) -> np.ndarray:
     return np.asarray(rows)
 
 
-def technique_rows(detector, articles, gold, with_model: bool):
-    """Per gold span (offsets once): article id, gold labels, span-text states and, when
-    ``with_model``, the model's own technique distribution."""
+def technique_rows(detector, articles, gold, outputs=None):
+    """Per gold span (offsets once): article id, gold labels, span-text states and, given
+    the articles' encoder ``outputs``, the model's own technique distribution."""
     from propscan.core.spans import Span
 
-    outputs = detector.encode([a.text for a in articles]) if with_model else [None] * len(articles)
+    with_model = outputs is not None
+    outputs = outputs if with_model else [None] * len(articles)
     ids, labels, states, own = [], [], [], []
     for article, output in zip(articles, outputs, strict=True):
         here: dict[tuple[int, int], list[str]] = {}
@@ -202,6 +190,7 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.tuning import encode
 
     train, validation = held_out_articles(args.model, args.data)
     detector = TransformerDetector.load(args.model)
@@ -210,8 +199,9 @@ def main() -> None:
     np.random.default_rng(0).shuffle(order)
     folds = [set(order[k :: args.folds]) for k in range(args.folds)]
 
-    keys, features, gold_si = phrase_table(detector, validation, train.gold)
-    targets = gold_share(keys, gold_si)
+    data = encode(detector, validation, train.gold)
+    gold_si = {article_id: list(spans) for article_id, spans in data.si_gold.spans.items()}
+    keys, features, targets = phrase_table(detector, data)
     every = list(range(features.shape[1]))
     phrase_results = {
         "every candidate kept": si_f1(keys, np.ones(len(keys), bool), gold_si, sorted(gold_si)),
@@ -223,12 +213,12 @@ def main() -> None:
 
     validation_ids = {a.id for a in validation}
     fitted_on = [a for a in train.articles if a.id not in validation_ids]
-    _, fit_labels, fit_states, _ = technique_rows(detector, fitted_on, train.gold, False)
+    _, fit_labels, fit_states, _ = technique_rows(detector, fitted_on, train.gold)
     x = np.repeat(fit_states, [len(labels) for labels in fit_labels], axis=0)
     y = [techniques.index(label) for labels in fit_labels for label in labels]
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     text_model = LogisticRegression(C=0.01, max_iter=3000).fit((x - mean) / scale, y)
-    ids, labels, states, own = technique_rows(detector, validation, train.gold, True)
+    ids, labels, states, own = technique_rows(detector, validation, train.gold, data.outputs)
     text_view = np.zeros_like(own)
     text_view[:, text_model.classes_] = text_model.predict_proba((states - mean) / scale)
     ids = np.asarray(ids)

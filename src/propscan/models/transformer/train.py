@@ -136,11 +136,9 @@ class TrainingSettings:
     def __post_init__(self) -> None:
         for name, (low, high) in _SETTING_RANGES.items():
             value = getattr(self, name)
-            if value is None and name in _OPTIONAL_SETTINGS:
+            if value is None and getattr(TrainingSettings, name) is None:  # an unset cap
                 continue
-            whole = isinstance(TrainingSettings.__dataclass_fields__[name].default, int) or (
-                name in _OPTIONAL_SETTINGS
-            )
+            whole = isinstance(low, int)
             kind = int if whole else int | float
             if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
                 wanted = "a whole number" if whole else "a number"
@@ -157,8 +155,8 @@ class TrainingSettings:
             )
 
 
-#: The range each numeric training setting may take (both ends included). The encoder
-#: sees at most 512 positions, two of them [CLS] and [SEP].
+#: The range each numeric training setting may take (both ends included; a whole number
+#: where the ends are). The encoder sees at most 512 positions, two of them [CLS] and [SEP].
 _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 1000),
     "seed": (0, 2**32 - 1),
@@ -183,7 +181,6 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "max_articles": (1, 10**9),
     "checkpoint_every": (1, 10**9),
 }
-_OPTIONAL_SETTINGS = frozenset({"max_steps", "max_articles"})
 
 
 @dataclass
