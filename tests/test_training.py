@@ -165,12 +165,15 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("decay", [0.0, 0.5])
 def test_interrupted_training_resumes_to_the_same_weights(
-    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decay: float
 ) -> None:
     tokenizer = load_tokenizer(tiny_encoder)
     special = special_token_ids(tokenizer)
-    settings = TrainingSettings(epochs=4, batch_size=2, max_steps=4, checkpoint_every=1)
+    settings = TrainingSettings(
+        epochs=4, batch_size=2, max_steps=4, checkpoint_every=1, weight_average_decay=decay
+    )
     examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, settings)
 
     def fresh_model():
@@ -198,6 +201,39 @@ def test_interrupted_training_resumes_to_the_same_weights(
         uninterrupted.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_weight_average_exports_the_moving_average_of_each_steps_weights(
+    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokenizer = load_tokenizer(tiny_encoder)
+    special = special_token_ids(tokenizer)
+    plain = TrainingSettings(epochs=3, batch_size=2, max_steps=3, checkpoint_every=1)
+    examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, plain)
+    steps: list[dict] = []
+    real_save = training._save_checkpoint
+    monkeypatch.setattr(
+        training,
+        "_save_checkpoint",
+        lambda path, state: steps.append({k: v.clone() for k, v in state["model"].items()}),
+    )
+    torch.manual_seed(7)
+    fit(build_network(tiny_encoder), examples, special, plain, tmp_path / "a", progress=False)
+    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+
+    decay = 0.6
+    torch.manual_seed(7)
+    averaged = build_network(tiny_encoder)
+    averaged_settings = replace(plain, weight_average_decay=decay)
+    fit(averaged, examples, special, averaged_settings, tmp_path / "b", progress=False)
+    for name, value in averaged.state_dict().items():
+        if not value.is_floating_point():
+            continue
+        expected = steps[0][name]
+        for later in steps[1:]:
+            expected = decay * expected + (1 - decay) * later[name]
+        torch.testing.assert_close(value, expected, msg=name)
+    assert not torch.equal(averaged.state_dict()["si_head.weight"], steps[-1]["si_head.weight"])
 
 
 def test_layer_wise_decay_slows_lower_layers_and_embeddings_most() -> None:
@@ -343,6 +379,8 @@ def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
         {"epochs": 0},
         {"encoder_lr": True},
         {"max_steps": 0},
+        {"weight_average_decay": 1.0},
+        {"span_label_smoothing": -0.1},
         {"validation_fraction": 1.0},
         {"window_tokens": 600},
     ],

@@ -57,6 +57,7 @@ from propscan.ptc.splits import validation_ids
 try:
     import torch
     from torch import nn
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise PropscanError(
         "training needs the 'train' extra: pip install 'propscan[train]'"
@@ -121,6 +122,11 @@ class TrainingSettings:
     #: this many tokens, drawn afresh each time the span is seen, so that it also learns to
     #: label the imperfect spans the tagger finds at analysis time; 0 is off.
     span_jitter: int = 0
+    #: Label smoothing of the span classifier's cross-entropy; 0 is off.
+    span_label_smoothing: float = 0.0
+    #: Keep an exponential moving average of the weights (this decay per step) and export
+    #: it instead of the last weights; 0 is off.
+    weight_average_decay: float = 0.0
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -176,6 +182,8 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "span_loss_weight": (0.0, 100.0),
     "technique_balance": (0.0, 1.0),
     "span_jitter": (0, 64),
+    "span_label_smoothing": (0.0, 0.5),
+    "weight_average_decay": (0.0, 0.9999),
     "layer_lr_decay": (0.01, 1.0),
     "max_steps": (1, 10**9),
     "max_articles": (1, 10**9),
@@ -402,6 +410,7 @@ def _restore(
     model: TransformerNetwork,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LambdaLR,
+    averaged: AveragedModel | None,
 ) -> tuple[int, list[float], float]:
     """Step, loss history and seconds of fitting saved in ``checkpoint`` (zeros without one)."""
     if not checkpoint.exists():
@@ -410,8 +419,21 @@ def _restore(
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
+    if averaged is not None:
+        averaged.load_state_dict(state["averaged"])
     torch.set_rng_state(state["torch_rng"])
     return state["step"], state["history"], state.get("fit_seconds", 0.0)
+
+
+def weight_average(model: TransformerNetwork, decay: float) -> AveragedModel | None:
+    """An exponential moving average of ``model``'s weights (None when ``decay`` is 0).
+
+    A few hundred articles make the last steps' weights noisy; their average generalises
+    more smoothly. Buffers are averaged too, so the copy is a complete model.
+    """
+    if decay == 0.0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def technique_weights(examples: Sequence[WindowExample], balance: float) -> np.ndarray | None:
@@ -445,7 +467,8 @@ class _Loss:
         self.bce = nn.BCEWithLogitsLoss(reduction="none")
         weights = technique_weights(examples, settings.technique_balance)
         self.cross_entropy = nn.CrossEntropyLoss(
-            weight=None if weights is None else torch.from_numpy(weights)
+            weight=None if weights is None else torch.from_numpy(weights),
+            label_smoothing=settings.span_label_smoothing,
         )
 
     def __call__(self, model: TransformerNetwork, batch: Sequence[WindowExample]) -> torch.Tensor:
@@ -492,7 +515,8 @@ def fit(
         total_steps = min(total_steps, settings.max_steps)
     scheduler = _linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = _checkpoint_path(out_dir)
-    step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler)
+    averaged = weight_average(model, settings.weight_average_decay)
+    step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler, averaged)
     loss_of = _Loss(settings, special, examples)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
     started = time.monotonic()
@@ -510,6 +534,8 @@ def fit(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         step += 1
         history.append(round(loss.item(), 4))
         bar.update(1)
@@ -526,9 +552,12 @@ def fit(
                     "torch_rng": torch.get_rng_state(),
                     "fit_seconds": earlier_seconds + time.monotonic() - started,
                     "settings": asdict(settings),
+                    **({} if averaged is None else {"averaged": averaged.state_dict()}),
                 },
             )
     bar.close()
+    if averaged is not None:
+        model.load_state_dict(averaged.module.state_dict())
     model.eval()
     return {
         "steps": step,
