@@ -211,7 +211,6 @@ def test_weight_average_exports_the_moving_average_of_each_steps_weights(
     plain = TrainingSettings(epochs=3, batch_size=2, max_steps=3, checkpoint_every=1)
     examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, plain)
     steps: list[dict] = []
-    real_save = training._save_checkpoint
     monkeypatch.setattr(
         training,
         "_save_checkpoint",
@@ -219,7 +218,7 @@ def test_weight_average_exports_the_moving_average_of_each_steps_weights(
     )
     torch.manual_seed(7)
     fit(build_network(tiny_encoder), examples, special, plain, tmp_path / "a", progress=False)
-    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    monkeypatch.undo()
 
     decay = 0.6
     torch.manual_seed(7)
