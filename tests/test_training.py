@@ -6,7 +6,6 @@ exercising exactly the code that trains the shipped model.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
-from support.tiny_bert import tiny_bert  # noqa: E402
+from support.tiny_bert import save_tiny_encoder  # noqa: E402
 
 from propscan.core.spans import Annotations, Article, Span  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
@@ -32,7 +31,6 @@ from propscan.models.transformer.train import (  # noqa: E402
     TrainingSettings,
     WindowExample,
     _optimizer,
-    default_encoder_dir,
     encoder_learning_rate,
     fit,
     make_examples,
@@ -46,10 +44,7 @@ TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, che
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer BERT with the real MiniLM vocabulary, saved as a HF model directory."""
-    directory = tmp_path_factory.mktemp("tiny-encoder")
-    tiny_bert().save_pretrained(directory)
-    shutil.copy2(default_encoder_dir() / "tokenizer.json", directory / "tokenizer.json")
-    return directory
+    return save_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
 
 
 def train_tiny(encoder: Path, split, out: Path, settings: TrainingSettings = TINY):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 
@@ -20,3 +22,12 @@ def tiny_bert() -> Any:
     )
     torch.manual_seed(0)
     return BertModel(config)
+
+
+def save_tiny_encoder(directory: Path) -> Path:
+    """:func:`tiny_bert` with the real MiniLM tokenizer, as a Hugging Face model directory."""
+    from propscan.models.transformer.train import default_encoder_dir
+
+    tiny_bert().save_pretrained(directory)
+    shutil.copy2(default_encoder_dir() / "tokenizer.json", directory / "tokenizer.json")
+    return directory

@@ -33,6 +33,7 @@ from propscan.models.base import write_model_config
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding import DecodingSettings
 from propscan.models.repetition import RepetitionIndex
+from propscan.models.transformer.adaptation import adapt_encoder
 from propscan.models.transformer.detector import (
     COMPANION_DIR,
     ENCODER_FILE,
@@ -128,6 +129,10 @@ class TrainingSettings:
     #: Keep an exponential moving average of the weights (this decay per step) and export
     #: it instead of the last weights; 0 is off (0.99 lowered held-out SI and FLC).
     weight_average_decay: float = 0.0
+    #: Masked-word passes over the fitting articles' text before fine-tuning (task-adaptive
+    #: pre-training, :mod:`propscan.models.transformer.adaptation`); 0 is off.
+    adaptation_epochs: int = 0
+    adaptation_lr: float = 1e-4
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -186,6 +191,8 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "span_label_smoothing": (0.0, 0.5),
     "weight_average_decay": (0.0, 0.9999),
     "layer_lr_decay": (0.01, 1.0),
+    "adaptation_epochs": (0, 100),
+    "adaptation_lr": (1e-9, 1.0),
     "max_steps": (1, 10**9),
     "max_articles": (1, 10**9),
     "checkpoint_every": (1, 10**9),
@@ -718,6 +725,33 @@ def _quantize_if_it_keeps_accuracy(
     return quantized, validation_int8 if quantized else validation_fp32
 
 
+def _starting_encoder(
+    encoder_dir: Path,
+    train_articles: Sequence[Article],
+    out: Path,
+    settings: TrainingSettings,
+    progress: bool,
+) -> Path:
+    """The encoder both fits start from: adapted to the fitting articles' text when asked.
+
+    The refit starts from the same adapted encoder, so held-out articles' text is never
+    read before they choose the decoding.
+    """
+    if not settings.adaptation_epochs:
+        return encoder_dir
+    return adapt_encoder(
+        encoder_dir,
+        [article.text for article in train_articles],
+        out / "checkpoint" / "adapted-encoder",
+        epochs=settings.adaptation_epochs,
+        learning_rate=settings.adaptation_lr,
+        window_tokens=settings.window_tokens,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        progress=progress,
+    )
+
+
 def train_transformer(
     articles: Sequence[Article],
     gold: Annotations,
@@ -737,10 +771,11 @@ def train_transformer(
     """
     settings = settings or TrainingSettings()
     started = time.monotonic()
-    encoder_dir = Path(encoder) if encoder is not None else default_encoder_dir()
+    source_dir = Path(encoder) if encoder is not None else default_encoder_dir()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     train_articles, validation, everything = _split_articles(articles, settings)
+    encoder_dir = _starting_encoder(source_dir, train_articles, out, settings, progress)
 
     selection = out / SELECTION_DIR if settings.refit else out
     model, special, fit_report = fit_stage(
@@ -752,7 +787,7 @@ def train_transformer(
         "version": version,
         "techniques": list(TECHNIQUES),
         "special_tokens": special,
-        "encoder": DEFAULT_ENCODER_NAME if encoder is None else encoder_dir.name,
+        "encoder": DEFAULT_ENCODER_NAME if encoder is None else source_dir.name,
         "windows_per_call": settings.windows_per_call,
         "decoding": DecodingSettings(
             window_tokens=settings.window_tokens, window_stride=settings.inference_window_stride
