@@ -54,17 +54,15 @@ def test_adaptation_changes_the_encoder_keeps_what_it_does_not_train_and_is_reus
     tiny_encoder: Path, train_split, tmp_path: Path
 ) -> None:
     texts = [article.text for article in train_split.articles[:4]]
-    out = adapt_encoder(
-        tiny_encoder,
-        texts,
-        tmp_path / "adapted",
-        epochs=1,
-        learning_rate=1e-3,
-        window_tokens=64,
-        batch_size=4,
-        seed=13,
-        progress=False,
-    )
+    options = {
+        "epochs": 1,
+        "learning_rate": 1e-3,
+        "window_tokens": 64,
+        "batch_size": 4,
+        "seed": 13,
+        "progress": False,
+    }
+    out = adapt_encoder(tiny_encoder, texts, tmp_path / "adapted", **options)
     report = json.loads((out / DONE_MARKER).read_text())
     assert report["steps"] >= 1 and report["windows"] >= 4
     original = build_network(tiny_encoder).encoder.state_dict()
@@ -76,18 +74,13 @@ def test_adaptation_changes_the_encoder_keeps_what_it_does_not_train_and_is_reus
     assert (out / "tokenizer.json").read_bytes() == (tiny_encoder / "tokenizer.json").read_bytes()
 
     weights = (out / "model.safetensors").stat().st_mtime_ns
-    again = adapt_encoder(
-        tiny_encoder,
-        texts,
-        tmp_path / "adapted",
-        epochs=5,
-        learning_rate=1e-3,
-        window_tokens=64,
-        batch_size=4,
-        seed=13,
-        progress=False,
-    )
+    again = adapt_encoder(tiny_encoder, texts, tmp_path / "adapted", **options)
     assert again == out and (out / "model.safetensors").stat().st_mtime_ns == weights
+    for changed in ({"epochs": 2}, {"seed": 14}):
+        with pytest.raises(PropscanError, match="adapted with other settings"):
+            adapt_encoder(tiny_encoder, texts, out, **{**options, **changed})
+    with pytest.raises(PropscanError, match="adapted with other settings"):
+        adapt_encoder(tiny_encoder, texts[:2], out, **options)
 
 
 def test_adaptation_without_text_is_a_clear_error(tiny_encoder: Path, tmp_path: Path) -> None:
@@ -101,7 +94,6 @@ def test_adaptation_without_text_is_a_clear_error(tiny_encoder: Path, tmp_path: 
             window_tokens=64,
             batch_size=4,
             seed=13,
-            progress=False,
         )
 
 

@@ -9,6 +9,7 @@ articles' text is read, so held-out and dev scores stay honest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -124,10 +125,19 @@ def adapt_encoder(
 
     The head predicts only the chosen positions (a vocabulary-wide projection at every
     position would cost more than the encoder). An ``out_dir`` left complete by an
-    earlier run is reused as it is.
+    earlier run with the same recipe is reused as it is (a resumed training run).
     """
+    recipe = {
+        "encoder": str(encoder_dir.resolve()),
+        "texts": hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest(),
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "window_tokens": window_tokens,
+        "batch_size": batch_size,
+        "seed": seed,
+    }
     if (out_dir / DONE_MARKER).is_file():
-        return out_dir
+        return _reused(out_dir, recipe)
     torch.manual_seed(seed)
     order_random = random.Random(seed)
     tokenizer = load_tokenizer(encoder_dir)
@@ -176,7 +186,7 @@ def adapt_encoder(
     bar.close()
     _save(encoder_dir, encoder, out_dir)
     report = {
-        "epochs": epochs,
+        "recipe": recipe,
         "windows": len(windows),
         "steps": len(losses),
         "first_loss": round(float(np.mean(losses[:20])), 4),
@@ -184,6 +194,20 @@ def adapt_encoder(
         "seconds": round(time.monotonic() - started, 1),
     }
     (out_dir / DONE_MARKER).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def _reused(out_dir: Path, recipe: dict[str, object]) -> Path:
+    """``out_dir`` when an earlier run adapted it with ``recipe``; otherwise a clear error."""
+    try:
+        earlier = json.loads((out_dir / DONE_MARKER).read_text(encoding="utf-8")).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        earlier = None
+    if earlier != recipe:
+        raise PropscanError(
+            f"{out_dir} holds an encoder adapted with other settings, encoder or articles; "
+            "train into a new directory, or delete that one to adapt again"
+        )
     return out_dir
 
 
