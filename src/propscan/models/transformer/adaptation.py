@@ -28,6 +28,7 @@ from propscan.models.transformer.encoding import (
     special_token_ids,
     tokenize,
 )
+from propscan.models.transformer.network import linear_schedule
 
 try:
     import torch
@@ -42,6 +43,8 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 MASK_SHARE = 0.15
 MASK_TOKEN_SHARE = 0.8
 RANDOM_TOKEN_SHARE = 0.1
+#: Share of the steps over which the learning rate warms up (as in fine-tuning).
+WARMUP_FRACTION = 0.06
 #: Files of a Hugging Face model directory that describe its tokenizer.
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -150,15 +153,7 @@ def adapt_encoder(
     vocab_size = int(model.config.vocab_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     total_steps = epochs * math.ceil(len(windows) / batch_size)
-    warmup = max(1, int(0.06 * total_steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: (
-            (step + 1) / warmup
-            if step < warmup
-            else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-        ),
-    )
+    scheduler = linear_schedule(optimizer, total_steps, WARMUP_FRACTION)
     bar = tqdm(total=total_steps, desc="adapting", unit="step", disable=not progress)
     started = time.monotonic()
     losses: list[float] = []

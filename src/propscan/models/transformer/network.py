@@ -96,3 +96,17 @@ class TorchEncoder:
             torch.from_numpy(input_ids), torch.from_numpy(mask)
         )
         return si.numpy(), techniques.numpy(), hidden.numpy(), sentence.numpy()
+
+
+def linear_schedule(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup_fraction`` of the steps, then linear decay to 0."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)

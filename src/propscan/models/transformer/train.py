@@ -51,7 +51,11 @@ from propscan.models.transformer.encoding import (
     tokenize,
 )
 from propscan.models.transformer.export import write_onnx_model
-from propscan.models.transformer.network import TransformerNetwork, build_network
+from propscan.models.transformer.network import (
+    TransformerNetwork,
+    build_network,
+    linear_schedule,
+)
 from propscan.models.transformer.quantization import quantize_dynamic_encoder
 from propscan.ptc.splits import validation_ids
 
@@ -400,20 +404,6 @@ def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.o
     )
 
 
-def _linear_schedule(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup_fraction`` of the steps, then linear decay to 0."""
-    warmup = max(1, int(total_steps * warmup_fraction))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-
 def _restore(
     checkpoint: Path,
     model: TransformerNetwork,
@@ -522,7 +512,7 @@ def fit(
     total_steps = steps_per_epoch * settings.epochs
     if settings.max_steps is not None:
         total_steps = min(total_steps, settings.max_steps)
-    scheduler = _linear_schedule(optimizer, total_steps, settings.warmup_fraction)
+    scheduler = linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = _checkpoint_path(out_dir)
     averaged = weight_average(model, settings.weight_average_decay)
     step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler, averaged)
