@@ -150,3 +150,17 @@ def test_export_history_without_a_database(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "no history database" in result.stderr
+
+
+def test_an_id_that_is_not_utf8_is_a_failed_record_not_a_crash(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"id,text\n1,Good text here.\n2\xff,\n\xfe,Some text.\n")
+    out = tmp_path / "out"
+    argv = ["batch", str(source), "--out", str(out), "--model", str(tiny_model)]
+    result = runner.invoke(app, [*argv, "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(row["id"], row["location"]) for row in errors] == [(None, "line 3"), (None, "line 4")]
+    assert "id '2\\udcff' is not valid UTF-8 (byte 0xFF at character 1)" in errors[0]["reason"]

@@ -87,6 +87,10 @@ def make_record(
     record_id = str(raw_id).strip()
     if not record_id:
         return InputRecord(position, location, None, problem=f"empty id in {columns.id!r}")
+    if problem := unicode_problem(record_id):
+        # Checked first: every later problem is reported under the id, which must be storable.
+        problem = f"id {record_id!a} {problem}; fix the input's encoding or escapes"
+        return InputRecord(position, location, None, problem=problem)
     text = fields.get(columns.text)
     if isinstance(text, bytes):
         try:
@@ -119,7 +123,7 @@ def make_record(
         date=_as_optional_string(fields.get(columns.date)),
         url=_as_optional_string(fields.get(columns.url)),
     )
-    for name in ("id", "text", "title", "source", "date", "url"):
+    for name in ("text", "title", "source", "date", "url"):
         value = getattr(article, name)
         if value is not None and (problem := _check_text_field(name, value)):
             return InputRecord(position, location, record_id, problem=problem)
