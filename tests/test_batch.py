@@ -484,3 +484,19 @@ def test_csv_input_end_to_end(tmp_path: Path, dev_split: Split, model) -> None:
 def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PropscanError, match=r"no \.txt files"):
         list(read_records(tmp_path))
+
+
+def test_folder_reader_reports_a_file_name_that_is_not_utf8_with_a_storable_location(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "good.txt").write_text("Some text.\n", encoding="utf-8")
+    try:
+        with open(os.fsencode(tmp_path) + b"/bad\xff.txt", "wb") as handle:
+            handle.write(b"More text.\n")
+    except OSError:
+        pytest.skip("this file system refuses file names that are not UTF-8")
+    records = list(read_records(tmp_path))
+    bad = next(r for r in records if r.article is None)
+    assert (bad.id, bad.location) == (None, "bad\\xff.txt")
+    assert bad.location.encode("utf-8")
+    assert "file name is not valid UTF-8 (byte 0xFF" in (bad.problem or "")

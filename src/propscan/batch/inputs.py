@@ -139,6 +139,11 @@ def _text_files(folder: Path) -> list[Path]:
     return files
 
 
+def _displayable(name: str) -> str:
+    """A file name as storable text: bytes that are not UTF-8 written as ``\\xff``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
     files = _text_files(folder)
     if not files:
@@ -146,8 +151,12 @@ def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> It
             f"{folder}: no .txt files; give a folder of article texts (one .txt file each)"
         )
     for position, path in enumerate(files):
-        location = str(path.relative_to(folder))
+        location = _displayable(str(path.relative_to(folder)))
         record_id = article_id_from_filename(path.name) or path.stem
+        if problem := unicode_problem(record_id):
+            problem = f"file name {problem}; rename the file in UTF-8"
+            yield InputRecord(position, location, None, problem=problem)
+            continue
         try:
             raw = path.read_bytes()
         except OSError as error:
