@@ -87,9 +87,8 @@ def make_record(
     record_id = str(raw_id).strip()
     if not record_id:
         return InputRecord(position, location, None, problem=f"empty id in {columns.id!r}")
-    if problem := unicode_problem(record_id):
-        # Checked first: every later problem is reported under the id, which must be storable.
-        problem = f"id {record_id!a} {problem}; fix the input's encoding or escapes"
+    # Checked first: every later problem is reported under the id, which must be storable.
+    if problem := _check_text_field(f"id {record_id!a}", record_id):
         return InputRecord(position, location, None, problem=problem)
     text = fields.get(columns.text)
     if isinstance(text, bytes):

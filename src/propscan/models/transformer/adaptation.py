@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from propscan.errors import PropscanError
 from propscan.models.transformer.encoding import (
+    batch_windows,
     load_tokenizer,
     make_windows,
     special_token_ids,
@@ -212,19 +213,13 @@ def _reused(out_dir: Path, recipe: dict[str, object]) -> Path:
 def _batch(
     batch: Sequence[np.ndarray], special: dict[str, int]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """[CLS] ids [SEP] padded to the longest window: ids, attention mask, and the word-piece
-    positions (the only ones that may be chosen for prediction)."""
-    width = max(len(ids) for ids in batch) + 2
-    input_ids = torch.full((len(batch), width), special["pad"], dtype=torch.long)
-    attention = torch.zeros((len(batch), width), dtype=torch.long)
-    maskable = torch.zeros((len(batch), width), dtype=torch.bool)
-    for row, ids in enumerate(batch):
-        input_ids[row, 0] = special["cls"]
-        input_ids[row, 1 : len(ids) + 1] = torch.from_numpy(ids)
-        input_ids[row, len(ids) + 1] = special["sep"]
-        attention[row, : len(ids) + 2] = 1
-        maskable[row, 1 : len(ids) + 1] = True
-    return input_ids, attention, maskable
+    """:func:`batch_windows` as tensors, with the word-piece positions (the only ones that
+    may be chosen for prediction: not [CLS], [SEP] or padding)."""
+    input_ids, attention = batch_windows(batch, special["cls"], special["sep"], special["pad"])
+    positions = np.arange(input_ids.shape[1])
+    lengths = np.asarray([len(ids) for ids in batch])[:, None]
+    maskable = (positions >= 1) & (positions <= lengths)
+    return torch.from_numpy(input_ids), torch.from_numpy(attention), torch.from_numpy(maskable)
 
 
 def _save(encoder_dir: Path, adapted: nn.Module, out_dir: Path) -> None:
