@@ -1,9 +1,14 @@
-"""Error analysis: the shape of predicted phrases and SI by span length."""
+"""Error analysis: the shape of predicted phrases, SI by span length and the FLC gap."""
 
 from __future__ import annotations
 
 from propscan.core.spans import Annotations, Span
-from propscan.evaluation.error_analysis import phrase_quality, si_by_length
+from propscan.evaluation.error_analysis import (
+    flc_gap,
+    phrase_quality,
+    si_by_length,
+    with_gold_techniques,
+)
 
 TEXT = "They are liars and traitors, all of them. Them!"
 TEXTS = {"1": TEXT}
@@ -50,3 +55,32 @@ def test_si_by_length_splits_recall_and_precision_by_words() -> None:
     }
     assert table["2-3"]["predicted spans"] == 1
     assert table["2-3"]["precision"] == round(13 / 18, 4)
+
+
+def test_gold_techniques_relabel_overlapping_fragments_and_leave_false_positives() -> None:
+    predicted = Annotations(
+        {
+            "1": (
+                span("liars and traitors", "Loaded_Language"),  # overlaps both gold spans
+                span("all of them", "Doubt"),  # overlaps none
+            )
+        }
+    )
+    relabelled = with_gold_techniques(predicted, GOLD)
+    assert sorted((s.start, s.end, s.technique) for _, s in relabelled) == sorted(
+        [
+            (TEXT.index("liars"), TEXT.index(","), "Name_Calling,Labeling"),
+            (TEXT.index("all"), TEXT.index("."), "Doubt"),
+        ]
+    )
+
+
+def test_flc_gap_separates_span_errors_from_technique_errors() -> None:
+    wrong_technique = Annotations(
+        {"1": (span("liars", "Loaded_Language"), span("traitors", "Loaded_Language"))}
+    )
+    gap = flc_gap(wrong_technique, classified_gold=wrong_technique, gold=GOLD)
+    assert gap["as predicted"]["f1"] == 0.0
+    assert gap["gold techniques on the predicted fragments (perfect TC)"]["f1"] == 1.0
+    assert gap["predicted techniques on the gold spans (perfect SI)"]["f1"] == 0.0
+    assert all(row["f1"] == 1.0 for row in flc_gap(GOLD, GOLD, GOLD).values())

@@ -2,7 +2,8 @@
 
 Complements the headline scores: what share of highlights end in a dangling function
 word or are a lone stop word, how often Repetition is predicted against gold, and SI
-precision and recall by span length, so that a gap can be traced to its source.
+precision and recall by span length, so that a gap can be traced to its source; and
+how FLC would score with either half of the task done perfectly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.models.decoding import DANGLING_END_WORDS
 from propscan.models.repetition import STOP_WORDS
+from propscan.ptc.scoring import score_flc
 
 _WORD = re.compile(r"\w+")
 
@@ -89,4 +91,47 @@ def si_by_length(
             ),
         }
         for label, _, _ in LENGTH_BUCKETS
+    }
+
+
+def with_gold_techniques(predicted: Annotations, gold: Annotations) -> Annotations:
+    """The predicted fragments labelled as if technique classification were perfect.
+
+    Each fragment takes every technique of the gold spans it overlaps (once each); one
+    overlapping no gold span keeps its own techniques, as it is a false positive anyway.
+    """
+    pairs: list[tuple[str, Span]] = []
+    for article_id in predicted.article_ids:
+        fragments: dict[tuple[int, int], set[str | None]] = {}
+        for span in predicted[article_id]:
+            fragments.setdefault((span.start, span.end), set()).add(span.technique)
+        for (start, end), own in fragments.items():
+            overlapping = {g.technique for g in gold[article_id] if g.start < end and start < g.end}
+            pairs.extend(
+                (article_id, Span(start, end, technique))
+                for technique in sorted(overlapping or own, key=str)
+            )
+    return Annotations.from_pairs(pairs)
+
+
+def flc_gap(
+    predicted: Annotations, classified_gold: Annotations, gold: Annotations
+) -> dict[str, dict[str, float]]:
+    """FLC as predicted, with perfect techniques on the predicted fragments, and with the
+    model's techniques on the gold spans (perfect span finding): which half the FLC gap
+    comes from."""
+    rows = {
+        "as predicted": score_flc(gold, predicted),
+        "gold techniques on the predicted fragments (perfect TC)": score_flc(
+            gold, with_gold_techniques(predicted, gold)
+        ),
+        "predicted techniques on the gold spans (perfect SI)": score_flc(gold, classified_gold),
+    }
+    return {
+        name: {
+            "precision": round(scores.precision, 4),
+            "recall": round(scores.recall, 4),
+            "f1": round(scores.f1, 4),
+        }
+        for name, scores in rows.items()
     }
