@@ -26,11 +26,7 @@ from propscan.models.transformer.detector import (  # noqa: E402
 )
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
 from propscan.models.transformer.export import write_onnx_model  # noqa: E402
-from propscan.models.transformer.network import (  # noqa: E402
-    TorchEncoder,
-    build_network,
-    gated_logit,
-)
+from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
 from propscan.models.transformer.train import (  # noqa: E402
     TrainingSettings,
     WindowExample,
@@ -130,12 +126,9 @@ def test_classify_gives_a_distribution_per_span(trained, dev_split) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("learned_gate", [False, True])
-def test_onnx_export_agrees_with_torch(
-    tiny_encoder: Path, dev_split, tmp_path: Path, learned_gate: bool
-) -> None:
+def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: Path) -> None:
     torch.manual_seed(1)
-    model = build_network(tiny_encoder, learned_gate).eval()
+    model = build_network(tiny_encoder).eval()
     tokenizer = load_tokenizer(tiny_encoder)
     config = {
         "kind": "transformer",
@@ -164,33 +157,6 @@ def test_onnx_export_agrees_with_torch(
         np.testing.assert_allclose(
             [s.score for s in a.spans], [s.score for s in b.spans], atol=1e-3
         )
-
-
-def test_gated_logit_is_the_logit_of_the_product_of_both_probabilities() -> None:
-    logits = torch.tensor([-30.0, -4.0, -1.0, 0.0, 2.0, 9.0])
-    gates = torch.tensor([3.0, -2.0, 0.5, 0.0, 40.0, -1.0])
-    product = torch.sigmoid(logits.double()) * torch.sigmoid(gates.double())
-    expected = torch.log(product) - torch.log1p(-product)
-    torch.testing.assert_close(gated_logit(logits, gates).double(), expected, atol=1e-3, rtol=1e-4)
-    assert torch.isfinite(gated_logit(torch.tensor([60.0]), torch.tensor([60.0]))).all()
-
-
-def test_learned_gate_lowers_the_propaganda_probability_of_tokens_in_plain_sentences(
-    tiny_encoder: Path,
-) -> None:
-    torch.manual_seed(1)
-    model = build_network(tiny_encoder, learned_sentence_gate=True).eval()
-    ids = torch.tensor([[2, 5, 6, 7, 3]])
-    mask = torch.ones_like(ids)
-    gated, _, _, _ = model(ids, mask)
-    model.sentence_gate = None
-    plain, _, _, _ = model(ids, mask)
-    assert (gated < plain).all()  # a gate below 1 only ever lowers the probability
-    with torch.no_grad():
-        model.sentence_head.bias.fill_(-50.0)  # every sentence "plain": the gate closes
-    model.sentence_gate = build_network(tiny_encoder, True).sentence_gate
-    closed, _, _, _ = model(ids, mask)
-    assert (torch.sigmoid(closed) < 1e-6).all()
 
 
 @pytest.mark.slow

@@ -28,13 +28,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 class TransformerNetwork(nn.Module):
     """Encoder with propaganda, technique and sentence heads and a span classifier."""
 
-    def __init__(
-        self,
-        encoder: nn.Module,
-        hidden_size: int,
-        n_techniques: int,
-        learned_sentence_gate: bool = False,
-    ) -> None:
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_techniques: int) -> None:
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(0.1)
@@ -43,14 +37,6 @@ class TransformerNetwork(nn.Module):
         self.sentence_head = nn.Linear(hidden_size, 1)
         self.span_hidden = nn.Linear(3 * hidden_size + N_SPAN_FEATURES, hidden_size)
         self.span_out = nn.Linear(hidden_size, n_techniques)
-        #: The multi-granularity gate: a token's propaganda probability is multiplied by
-        #: sigmoid(a * its sentence logit + b), learned end to end, so the exported SI
-        #: output already holds the gated probability and inference needs no change.
-        self.sentence_gate: nn.Linear | None = None
-        if learned_sentence_gate:
-            self.sentence_gate = nn.Linear(1, 1)
-            nn.init.ones_(self.sentence_gate.weight)
-            nn.init.constant_(self.sentence_gate.bias, 2.0)  # starts almost open (0.88)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -60,9 +46,6 @@ class TransformerNetwork(nn.Module):
         si = self.si_head(dropped).squeeze(-1)
         techniques = self.technique_head(dropped)
         sentence = self.sentence_head(dropped).squeeze(-1)
-        if self.sentence_gate is not None:
-            gate = self.sentence_gate(sentence.unsqueeze(-1)).squeeze(-1)
-            si = gated_logit(si, gate)
         return si, techniques, hidden, sentence
 
     def classify_spans(self, representations: torch.Tensor) -> torch.Tensor:
@@ -85,14 +68,7 @@ class TransformerNetwork(nn.Module):
         )
 
 
-def gated_logit(logit: torch.Tensor, gate_logit: torch.Tensor) -> torch.Tensor:
-    """The logit of sigmoid(a) * sigmoid(b): with p that product, 1/p - 1 is
-    e^-a + e^-b + e^-(a+b), so the logit is -logsumexp(-a, -b, -a-b), exact and stable."""
-    terms = torch.stack([-logit, -gate_logit, -logit - gate_logit], dim=-1)
-    return -torch.logsumexp(terms, dim=-1)
-
-
-def build_network(encoder_dir: Path, learned_sentence_gate: bool = False) -> TransformerNetwork:
+def build_network(encoder_dir: Path) -> TransformerNetwork:
     """A fresh network around the Hugging Face encoder in ``encoder_dir``."""
     from transformers import AutoModel
 
@@ -102,9 +78,7 @@ def build_network(encoder_dir: Path, learned_sentence_gate: bool = False) -> Tra
         raise PropscanError(
             f"{encoder_dir}: cannot load a Hugging Face encoder ({error})"
         ) from error
-    return TransformerNetwork(
-        encoder, encoder.config.hidden_size, len(TECHNIQUES), learned_sentence_gate
-    )
+    return TransformerNetwork(encoder, encoder.config.hidden_size, len(TECHNIQUES))
 
 
 class TorchEncoder:

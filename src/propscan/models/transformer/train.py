@@ -138,9 +138,6 @@ class TrainingSettings:
     #: were within the spread between runs on held-out train and cost 39 minutes).
     adaptation_epochs: int = 0
     adaptation_lr: float = 1e-4
-    #: Multiply each token's propaganda probability by a gate learned from its sentence
-    #: logit (the multi-granularity network of the PTC authors); off by default.
-    learned_sentence_gate: bool = False
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -637,7 +634,7 @@ def fit_stage(
     tokenizer = load_tokenizer(encoder_dir)
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings)
-    model = build_network(encoder_dir, settings.learned_sentence_gate)
+    model = build_network(encoder_dir)
     return model, special, fit(model, examples, special, settings, out, progress)
 
 
