@@ -138,11 +138,6 @@ class TrainingSettings:
     #: were within the spread between runs on held-out train and cost 39 minutes).
     adaptation_epochs: int = 0
     adaptation_lr: float = 1e-4
-    #: A trained propscan transformer model directory whose per-token propaganda
-    #: probabilities are mixed into the SI targets at ``distillation_weight``
-    #: (knowledge distillation from a larger encoder); None is off.
-    teacher: str | None = None
-    distillation_weight: float = 0.5
     freeze_embeddings: bool = False
     #: Layer-wise learning-rate decay: layer ``i`` of ``L`` (from 0) learns at
     #: ``encoder_lr * decay ** (L - 1 - i)``, the embeddings at ``decay ** L``; 1.0 is off.
@@ -203,7 +198,6 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "layer_lr_decay": (0.01, 1.0),
     "adaptation_epochs": (0, 100),
     "adaptation_lr": (1e-9, 1.0),
-    "distillation_weight": (0.0, 1.0),
     "max_steps": (1, 10**9),
     "max_articles": (1, 10**9),
     "checkpoint_every": (1, 10**9),
@@ -232,45 +226,15 @@ def sentence_targets(text: str, token_starts: np.ndarray, spans: Sequence[Span])
     return labels[np.clip(np.searchsorted(starts, token_starts, side="right") - 1, 0, None)]
 
 
-def teacher_probabilities(
-    teacher_dir: Path, articles: Sequence[Article], tokenized: Sequence[Any]
-) -> list[np.ndarray]:
-    """The teacher model's propaganda probability at each of our tokens.
-
-    The teacher may use another tokenizer: each of our tokens takes the probability of
-    the teacher token its first character lies in.
-    """
-    from propscan.models.registry import load_detector
-
-    teacher = load_detector(teacher_dir)
-    if not isinstance(teacher, TransformerDetector):
-        raise PropscanError(f"{teacher_dir}: a teacher must be a transformer model")
-    found = []
-    for tokens, outputs in zip(
-        tokenized, teacher.encode([article.text for article in articles]), strict=True
-    ):
-        if not len(outputs.tokens):
-            found.append(np.zeros(len(tokens), dtype=np.float32))
-            continue
-        starts = outputs.tokens.offsets[:, 0]
-        index = np.clip(np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1, 0, None)
-        found.append(outputs.si_prob[index].astype(np.float32))
-    return found
-
-
 def make_examples(
     tokenizer: Any, articles: Sequence[Article], gold: Annotations, settings: TrainingSettings
 ) -> list[WindowExample]:
     """Windows with token targets, and each gold span assigned to the window covering it best."""
     technique_index = {label: k for k, label in enumerate(TECHNIQUES)}
     examples: list[WindowExample] = []
-    tokenized = tokenize(tokenizer, [a.text for a in articles])
-    soft = (
-        teacher_probabilities(Path(settings.teacher), articles, tokenized)
-        if settings.teacher is not None
-        else [None] * len(articles)
-    )
-    for article, tokens, teacher_si in zip(articles, tokenized, soft, strict=True):
+    for article, tokens in zip(
+        articles, tokenize(tokenizer, [a.text for a in articles]), strict=True
+    ):
         n = len(tokens)
         if n == 0:
             continue
@@ -281,9 +245,6 @@ def make_examples(
             found = token_range(tokens.offsets, merged)
             if found:
                 si[found[0] : found[1]] = 1.0
-        if teacher_si is not None:
-            weight = settings.distillation_weight
-            si = (1.0 - weight) * si + weight * teacher_si
         gold_spans = []
         index = RepetitionIndex.of(article.text)
         for span in gold[article.id]:
