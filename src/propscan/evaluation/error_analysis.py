@@ -106,7 +106,8 @@ def with_gold_techniques(predicted: Annotations, gold: Annotations) -> Annotatio
         for span in predicted[article_id]:
             fragments.setdefault((span.start, span.end), set()).add(span.technique)
         for (start, end), own in fragments.items():
-            overlapping = {g.technique for g in gold[article_id] if g.start < end and start < g.end}
+            fragment = Span(start, end)
+            overlapping = {g.technique for g in gold[article_id] if g.overlaps(fragment)}
             pairs.extend(
                 (article_id, Span(start, end, technique))
                 for technique in sorted(overlapping or own, key=str)
