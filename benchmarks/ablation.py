@@ -78,8 +78,8 @@ def main() -> None:
     from propscan.models.base import read_model_config, write_model_config
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.tuning import (
+        Encoded,
         bootstrap_scores,
-        encode,
         predict,
         technique_hits,
         tune_decoding,
@@ -89,7 +89,8 @@ def main() -> None:
     train = load_split(args.data, "train")
     minutes = None
     if args.train_out is not None:
-        from propscan.models.transformer.train import TrainingSettings, train_transformer
+        from propscan.models.transformer.recipe import TrainingSettings
+        from propscan.models.transformer.train import train_transformer
 
         known = {f.name for f in fields(TrainingSettings)}
         overrides = _pairs(args.train)
@@ -101,6 +102,7 @@ def main() -> None:
             train.articles,
             train.gold,
             args.train_out,
+            techniques=train.techniques,
             encoder=args.encoder,
             settings=TrainingSettings(**overrides),
         )
@@ -121,12 +123,11 @@ def main() -> None:
     fraction = args.validation_fraction if args.validation_fraction is not None else fraction
 
     detector = TransformerDetector.load(model_dir)
-    settings_before = detector.settings
     held_out = validation_ids((a.id for a in train.articles), fraction)
     validation = [a for a in train.articles if a.id in held_out]
-    data = encode(detector, validation, train.gold)
+    data = Encoded.of(detector, validation, train.gold)
     dev = load_split(args.data, "dev")
-    dev_data = encode(detector, dev.articles, dev.gold)
+    dev_data = Encoded.of(detector, dev.articles, dev.gold)
     variants = [(args.variant, _pairs(args.fixed))] if args.variant else []
     variants += [(name, _pairs(items)) for name, *items in args.decoding_variant]
     if not variants:
@@ -141,20 +142,20 @@ def main() -> None:
             encoding="utf-8",
         )
     for name, fixed in variants:
-        detector.settings = settings_before
-        settings, choices, calibration = tune_decoding(detector, data, fixed)
+        settings, choices, calibration = tune_decoding(detector.decoder, data, fixed)
+        chosen_decoder = detector.decoder.with_settings(settings)
         scores = bootstrap_scores(
             data.gold,
-            predict(detector, data, settings),
-            technique_hits(detector, data),
+            predict(chosen_decoder, data),
+            technique_hits(chosen_decoder, data),
             [a.id for a in validation],
         )
         dev_scores = {
             key: value.value
             for key, value in bootstrap_scores(
                 dev_data.gold,
-                predict(detector, dev_data, settings),
-                technique_hits(detector, dev_data),
+                predict(chosen_decoder, dev_data),
+                technique_hits(chosen_decoder, dev_data),
                 [a.id for a in dev.articles],
                 samples=1,
             ).items()

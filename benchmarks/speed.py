@@ -71,9 +71,10 @@ def timed_analyze(texts: list[str], detector) -> dict:
     call ran (whether calls run one at a time or side by side)."""
     from propscan.pipeline import analyze_many
 
-    timers = [_timed(detector.encoder)]
-    detector.encoder = timers[0]
-    side_by_side = getattr(detector, "side_by_side", None)
+    windowed = detector.windowed
+    timers = [_timed(windowed.encoder)]
+    windowed.encoder = timers[0]
+    side_by_side = windowed.side_by_side
     if side_by_side is not None:
         side_by_side.encoder = _timed(side_by_side.encoder)
         timers.append(side_by_side.encoder)
@@ -273,7 +274,7 @@ def main() -> None:
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.encoding import load_tokenizer
     from propscan.models.transformer.network import TorchEncoder, TransformerNetwork, build_network
-    from propscan.models.transformer.train import default_encoder_dir
+    from propscan.models.transformer.recipe import default_encoder_dir
     from propscan.pipeline import analyze_many
 
     torch.set_num_threads(args.threads)
@@ -281,26 +282,24 @@ def main() -> None:
 
     detector, load_seconds = timed(load_detector, args.model)
     analyze_many(texts[:2], detector)  # warm-up
-    quantization = detector.config.get("quantization", {}).get("kind") or (
-        "dynamic" if detector.config.get("quantized") else None
-    )
+    quantization = "dynamic" if detector.config.get("quantized") else None
     results: dict = {
         "onnx": {
             "quantized": detector.config.get("quantized"),
             "quantization": quantization,
-            "windows_per_call": detector.windows_per_call,
+            "windows_per_call": detector.windowed.windows_per_call,
         }
     }
     results["model_load_seconds"] = round(load_seconds, 3)
 
-    torch_model = build_network(default_encoder_dir()).eval()
+    torch_model = build_network(default_encoder_dir(), len(detector.techniques)).eval()
     weights = "pretrained encoder + untrained heads (same arithmetic as the trained model)"
     if args.torch_checkpoint:
         state = torch.load(args.torch_checkpoint, weights_only=False)["model"]
         torch_model.load_state_dict(state)
         weights = f"trained weights from {args.torch_checkpoint}"
     torch_detector = TransformerDetector(
-        detector.tokenizer,
+        detector.windowed.tokenizer,
         TorchEncoder(torch_model),
         torch_model.span_head_numpy(),
         detector.config,
@@ -324,9 +323,9 @@ def main() -> None:
 
     # the same loaded sessions with every encoder call run one at a time on all threads
     one_at_a_time = TransformerDetector(
-        detector.tokenizer,
-        detector.encoder,
-        detector.span_head,
+        detector.windowed.tokenizer,
+        detector.windowed.encoder,
+        detector.decoder.span_head,
         detector.config,
         detector.directory,
         detector.companion,
@@ -384,7 +383,7 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     onnx_label = "propscan, onnxruntime " + (
-        f"int8 ({quantization}, {detector.windows_per_call} windows per call)"
+        f"int8 ({quantization}, {detector.windowed.windows_per_call} windows per call)"
         if results["onnx"]["quantized"]
         else "fp32"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from propscan.core.spans import Span
+from propscan.core.techniques import PTC_14
 from propscan.models.base import Prediction
 
 
@@ -13,6 +14,7 @@ class FixedDetector:
 
     name = "fixed"
     version = "0"
+    techniques = PTC_14
 
     def __init__(self, spans: Sequence[Span]) -> None:
         self.spans = tuple(spans)

@@ -17,7 +17,7 @@ from scipy.special import softmax
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import PTC_14, TECHNIQUES
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction
 from propscan.models.baseline.detector import BaselineDetector
@@ -174,7 +174,7 @@ def test_technique_features_equal_scikit_learns_tfidf(
 
         logits = expected @ model.coef.T + model.intercept
         columns = [TECHNIQUES.index(label) for label in model.classes]
-        probabilities = model.probabilities(article.text, spans)
+        probabilities = model.probabilities(article.text, spans, PTC_14)
         np.testing.assert_allclose(probabilities[:, columns], softmax(logits, axis=1), atol=1e-12)
 
 

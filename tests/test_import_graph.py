@@ -4,7 +4,7 @@ Every ``import`` statement of every module is read from the source (imports insi
 functions included, since they run too), so a lazy import cannot hide a loop or an
 upward dependency. The layers, from the bottom: ``errors`` and the package root;
 ``core`` and ``examples``; ``ptc``, ``fetch`` and ``outputs``; ``models``; ``pipeline``;
-``evaluation`` and ``render``; ``batch``; ``report``; ``integrations``; ``service``;
+``evaluation``, ``render`` and ``training``; ``batch``; ``report``; ``integrations``; ``service``;
 ``cli``; ``__main__`` (``python -m propscan``). A module may import its own
 layer and the layers below. The package root is imported for ``__version__``; the public
 names it offers (``propscan.analyze`` ...) load lazily, so only its type-checking imports
@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("propscan.ptc", "propscan.fetch", "propscan.outputs"),
     ("propscan.models",),
     ("propscan.pipeline",),
-    ("propscan.evaluation", "propscan.render"),
+    ("propscan.evaluation", "propscan.render", "propscan.training"),
     ("propscan.batch",),
     ("propscan.report",),
     ("propscan.integrations",),

@@ -14,7 +14,7 @@ from stubs import FixedDetector
 from propscan.batch import run_batch
 from propscan.core.analysis import Analysis, ModelInfo
 from propscan.core.spans import Span
-from propscan.core.techniques import TECHNIQUES, get_technique
+from propscan.core.techniques import PTC_14, TECHNIQUES, get_technique
 from propscan.errors import PropscanError
 from propscan.examples import sample_text
 from propscan.integrations import labelstudio
@@ -75,7 +75,7 @@ def as_label_studio_export(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_config_is_valid_for_label_studio_with_the_14_techniques_in_their_colours() -> None:
-    config = labelstudio.labelling_config()
+    config = labelstudio.labelling_config(PTC_14)
     interface = LabelInterface(config)
     interface.validate()  # raises on an invalid config
     control = interface.get_control(labelstudio.FROM_NAME)
@@ -89,7 +89,7 @@ def test_config_is_valid_for_label_studio_with_the_14_techniques_in_their_colour
 def test_tasks_pass_label_studio_prediction_validation(sample_analysis: Analysis) -> None:
     items = [("sample", sample_analysis), ("emoji", emoji_analysis())]
     tasks = labelstudio.tasks_from_analyses(items)
-    interface = LabelInterface(labelstudio.labelling_config())
+    interface = LabelInterface(labelstudio.labelling_config(PTC_14))
     for task, (article_id, analysis) in zip(tasks, items, strict=True):
         assert task["data"]["text"] == analysis.text
         assert task["data"]["article_id"] == article_id
@@ -112,7 +112,7 @@ def test_tasks_pass_label_studio_prediction_validation(sample_analysis: Analysis
                 "labels",
             )
         assert len({result["id"] for result in results}) == len(results)
-    labelstudio.validate(labelstudio.labelling_config(), tasks)
+    labelstudio.validate(labelstudio.labelling_config(PTC_14), tasks)
     json.dumps(tasks, allow_nan=False)  # plain JSON types only
 
 
@@ -121,7 +121,7 @@ def test_round_trip_keeps_every_span_but_the_edited_one(
 ) -> None:
     items = [("sample", sample_analysis), ("emoji", emoji_analysis())]
     exported = as_label_studio_export(labelstudio.tasks_from_analyses(items))
-    interface = LabelInterface(labelstudio.labelling_config())
+    interface = LabelInterface(labelstudio.labelling_config(PTC_14))
     edited = exported[0]["annotations"][0]["result"][1]
     old_label = edited["value"]["labels"][0]
     new_label = "Doubt" if old_label != "Doubt" else "Slogans"
@@ -268,7 +268,7 @@ def test_batch_results_are_exported_with_texts_from_the_run_input(tmp_path: Path
     assert items[0][1].text == EMOJI_TEXT and items[0][1].source == "Outlet A"
     assert items[0][1].spans == tuple(sorted(spans))
     tasks = labelstudio.tasks_from_analyses(items)
-    labelstudio.validate(labelstudio.labelling_config(), tasks)
+    labelstudio.validate(labelstudio.labelling_config(PTC_14), tasks)
     assert tasks[0]["predictions"][0]["model_version"] == "fixed 0"
 
     moved = tmp_path / "moved.jsonl"

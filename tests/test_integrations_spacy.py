@@ -34,6 +34,7 @@ class CountingDetector:
         self.inner = inner
         self.name = inner.name  # type: ignore[attr-defined]
         self.version = inner.version  # type: ignore[attr-defined]
+        self.techniques = inner.techniques  # type: ignore[attr-defined]
         self.batches: list[int] = []
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:

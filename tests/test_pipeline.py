@@ -21,8 +21,9 @@ from propscan import pipeline
 from propscan.core.analysis import SCHEMA_VERSION, Analysis, ModelInfo, SentenceScore
 from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
-from propscan.core.techniques import parse_techniques
+from propscan.core.techniques import PTC_14, TechniqueSet
 from propscan.errors import PropscanError
+from propscan.models import registry
 from propscan.models.base import Prediction, TokenScore, TokenScores
 from propscan.pipeline import analyze, analyze_many, load_model, score_sentences
 from propscan.ptc.splits import Split
@@ -35,6 +36,7 @@ class KeywordDetector:
     keywords: dict[str, str]
     name: str = "keyword-test"
     version: str = "1.0"
+    techniques: TechniqueSet = PTC_14
     batches: list[int] = field(default_factory=list)
     thresholds: list[float | None] = field(default_factory=list)
 
@@ -112,15 +114,6 @@ def test_technique_filter_accepts_lists_and_comma_strings(detector: KeywordDetec
     assert len(both.spans) == 3
 
 
-def test_parse_techniques_cuts_only_between_whole_labels() -> None:
-    assert parse_techniques("Name_Calling,Labeling,Doubt,Whataboutism,Straw_Men,Red_Herring") == (
-        "Name_Calling,Labeling",
-        "Doubt",
-        "Whataboutism,Straw_Men,Red_Herring",
-    )
-    assert parse_techniques(["Doubt", "doubt"]) == ("Doubt",)
-
-
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -182,7 +175,7 @@ def test_to_dict_is_the_json_contract_in_plain_types(detector: KeywordDetector) 
     assert data["schema_version"] == SCHEMA_VERSION
     assert set(data["spans"][0]) == {"start", "end", "technique", "score", "fragment"}
     assert set(data["sentences"][0]) == {"start", "end", "score"}
-    assert data["model"] == {"name": "keyword-test", "version": "1.0"}
+    assert data["model"] == {"name": "keyword-test", "version": "1.0", "techniques": list(PTC_14)}
     assert all(type(s.score) is float for s in analysis.sentences)
     assert_fragments_match(analysis)
 
@@ -253,26 +246,26 @@ def test_sentence_scores_equal_a_scan_of_every_token_and_sentence(
 def test_missing_shipped_model_gives_a_helpful_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(pipeline, "DEFAULT_MODEL_DIR", tmp_path / "default_model")
-    pipeline._default_model.cache_clear()
+    monkeypatch.setattr(registry, "DEFAULT_MODEL_DIR", tmp_path / "default_model")
+    registry._shipped_model.cache_clear()
     try:
         with pytest.raises(PropscanError, match="ships no model; pass a model directory"):
             load_model()
     finally:
-        pipeline._default_model.cache_clear()
+        registry._shipped_model.cache_clear()
 
 
 def test_shipped_model_is_loaded_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model: Path
 ) -> None:
     shipped = shutil.copytree(tiny_model, tmp_path / "default_model")
-    monkeypatch.setattr(pipeline, "DEFAULT_MODEL_DIR", shipped)
-    pipeline._default_model.cache_clear()
+    monkeypatch.setattr(registry, "DEFAULT_MODEL_DIR", shipped)
+    registry._shipped_model.cache_clear()
     try:
         assert load_model() is load_model()
         assert analyze("These traitors lie to you every day.").model.name == load_model().name
     finally:
-        pipeline._default_model.cache_clear()
+        registry._shipped_model.cache_clear()
 
 
 def test_real_article_with_the_tiny_model(tiny_model: Path, dev_split: Split) -> None:

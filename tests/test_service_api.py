@@ -21,7 +21,7 @@ from support.server import running_server
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.spans import Span
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import PTC_14, TECHNIQUES
 from propscan.models.base import Detector, Prediction
 from propscan.pipeline import analyze, load_model
 from propscan.ptc.io import parse_labels
@@ -378,7 +378,11 @@ def test_techniques_endpoint_lists_the_14(client: TestClient) -> None:
 def test_health(client: TestClient, detector: Detector) -> None:
     health = client.get("/healthz").json()
     assert health["status"] == "ok"
-    assert health["model"] == {"name": detector.name, "version": detector.version}
+    assert health["model"] == {
+        "name": detector.name,
+        "version": detector.version,
+        "techniques": list(detector.techniques),
+    }
     assert health["analyses"] == 0
 
 
@@ -413,13 +417,13 @@ def test_model_loads_once_at_start_up(
     import propscan.pipeline
 
     loads: list[object] = []
-    real_load = propscan.pipeline.load_model
+    real_load = propscan.service.app.resolve_model
 
     def counting_load(path: object = None) -> Detector:
         loads.append(path)
         return real_load(path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(propscan.pipeline, "load_model", counting_load)
+    monkeypatch.setattr(propscan.service.app, "resolve_model", counting_load)
     app = create_app(model=tiny_model, db_path=tmp_path / "h.db")
     assert loads == []
     with TestClient(app) as client:
@@ -434,6 +438,7 @@ class _GatedDetector:
     def __init__(self, inner: Detector) -> None:
         self.inner = inner
         self.name, self.version = inner.name, inner.version
+        self.techniques = inner.techniques
         self.started = threading.Event()
         self.release = threading.Event()
 
@@ -646,21 +651,17 @@ def test_history_pages_and_deletion(client: TestClient) -> None:
 
 
 def test_about_page_lists_every_technique_with_definition_and_example(client: TestClient) -> None:
-    from propscan.core.techniques import all_techniques
-
     html = client.get("/about").text
-    for technique in all_techniques():
+    for technique in PTC_14.descriptions():
         assert f'id="{technique.label}"' in html
         for part in (technique.name, technique.definition, technique.example):
             assert part.replace("'", "&#39;").replace('"', "&#34;") in html
 
 
 def test_technique_colours_stylesheet(client: TestClient) -> None:
-    from propscan.core.techniques import all_techniques
-
     css = client.get("/assets/techniques.css")
     assert css.headers["content-type"].startswith("text/css")
-    for slot, technique in enumerate(all_techniques()):
+    for slot, technique in enumerate(PTC_14.descriptions()):
         assert f".t{slot}{{--c:{technique.colour}}}" in css.text
 
 
@@ -688,7 +689,7 @@ def test_layout_cuts_overlapping_spans_into_segments() -> None:
     pieces = [(text[s.start : s.end], s.span_ids) for s in rows[0].segments]
     assert pieces == [("Aa ", ()), ("bb ", (0,)), ("cc", (0, 1)), (" dd", (1,)), (".", ())]
     assert (
-        highlight_classes((0, 1), spans) == f"t{TECHNIQUES.index('Loaded_Language')} "
+        highlight_classes((0, 1), spans, PTC_14) == f"t{TECHNIQUES.index('Loaded_Language')} "
         f"u{TECHNIQUES.index('Doubt')} multi"
     )
 

@@ -1,4 +1,5 @@
-"""The technique inventory agrees with the corpus and reads well as highlights."""
+"""The technique catalogue agrees with the corpus, reads well as highlights, and lets a model
+own a technique set of its own."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 
 from propscan.core.techniques import (
     MERGE_18_TO_14,
+    PTC_14,
+    PTC_18,
     TECHNIQUES,
     TECHNIQUES_18,
-    all_techniques,
-    check_technique,
+    TechniqueSet,
     get_technique,
-    original_techniques,
+    technique_set,
 )
 from propscan.errors import PropscanError
 
@@ -37,9 +39,9 @@ def test_merge_maps_every_18_label_onto_the_14() -> None:
 
 
 def test_every_technique_is_described() -> None:
-    assert [technique.label for technique in all_techniques()] == list(TECHNIQUES)
-    assert [technique.label for technique in original_techniques()] == list(TECHNIQUES_18)
-    for technique in all_techniques() + original_techniques():
+    assert [technique.label for technique in PTC_14.descriptions()] == list(TECHNIQUES)
+    assert [technique.label for technique in PTC_18.descriptions()] == list(TECHNIQUES_18)
+    for technique in PTC_14.descriptions() + PTC_18.descriptions():
         assert technique.name.strip() == technique.name != ""
         assert 1 <= len(re.findall(r"[.!?](\s|$)", technique.definition)) <= 2
         assert technique.definition.endswith(".")
@@ -58,7 +60,7 @@ def _relative_luminance(colour: str) -> float:
 
 
 def test_colours_are_distinct_light_highlights_for_black_text() -> None:
-    colours = [technique.colour for technique in all_techniques()]
+    colours = [technique.colour for technique in PTC_14.descriptions()]
     assert all(re.fullmatch(r"#[0-9A-F]{6}", colour) for colour in colours)
     assert len(set(colours)) == 14
     for colour in colours:
@@ -71,7 +73,7 @@ def test_merged_originals_share_the_colour_of_their_14_label() -> None:
         if merged is not None:
             assert get_technique(label).colour == get_technique(merged).colour
     obfuscation = get_technique("Obfuscation,Intentional_Vagueness,Confusion")
-    assert obfuscation.colour not in {technique.colour for technique in all_techniques()}
+    assert obfuscation.colour not in {technique.colour for technique in PTC_14.descriptions()}
 
 
 def test_get_technique_knows_14_and_18_labels() -> None:
@@ -87,12 +89,52 @@ def test_unknown_label_lists_the_valid_ones() -> None:
 
 def test_misspelt_label_gets_a_suggestion() -> None:
     with pytest.raises(PropscanError, match="did you mean 'Loaded_Language'"):
-        check_technique("Loaded_language")
+        PTC_14.check("Loaded_language")
 
 
-def test_check_technique_explains_the_18_to_14_merge() -> None:
-    assert check_technique("Doubt") == "Doubt"
+def test_checking_a_label_explains_the_18_to_14_merge() -> None:
+    assert PTC_14.check("Doubt") == "Doubt"
     with pytest.raises(PropscanError, match="merges it into 'Bandwagon,Reductio_ad_hitlerum'"):
-        check_technique("Bandwagon")
+        PTC_14.check("Bandwagon")
     with pytest.raises(PropscanError, match="dropped"):
-        check_technique("Obfuscation,Intentional_Vagueness,Confusion")
+        PTC_14.check("Obfuscation,Intentional_Vagueness,Confusion")
+
+
+def test_known_label_lists_are_named_sets() -> None:
+    assert technique_set(TECHNIQUES) is PTC_14 and PTC_14.name == "ptc-14"
+    assert technique_set(list(TECHNIQUES_18)) is PTC_18
+    assert technique_set(None) is PTC_14  # models written before they stored their set
+    custom = technique_set(["Beta", "Alpha"])
+    assert custom.name == "custom" and list(custom) == ["Beta", "Alpha"]  # order is kept
+    assert custom.index("Alpha") == 1 and custom[0] == "Beta" and "Gamma" not in custom
+
+
+@pytest.mark.parametrize("labels", [[], ["A", "A"], ["A", ""]])
+def test_a_set_needs_distinct_non_empty_labels(labels: list[str]) -> None:
+    with pytest.raises(PropscanError, match="distinct, non-empty labels"):
+        TechniqueSet("custom", tuple(labels))
+
+
+def test_labels_the_catalogue_lacks_get_a_plain_description_and_a_colour_each() -> None:
+    custom = TechniqueSet("custom", ("Fear_Mongering", "Loaded_Language", "Hero_Worship"))
+    fear, loaded, hero = custom.descriptions()
+    assert loaded == get_technique("Loaded_Language")
+    assert fear.name == "Fear Mongering" and fear.definition.startswith("Fear Mongering")
+    assert len({fear.colour, hero.colour}) == 2
+    with pytest.raises(PropscanError, match="expected one of: Fear_Mongering"):
+        custom.describe("Doubt")
+
+
+def test_parse_cuts_only_between_whole_labels_of_the_set() -> None:
+    assert PTC_14.parse("Name_Calling,Labeling,Doubt,Whataboutism,Straw_Men,Red_Herring") == (
+        "Name_Calling,Labeling",
+        "Doubt",
+        "Whataboutism,Straw_Men,Red_Herring",
+    )
+    assert PTC_14.parse(["Doubt", "doubt"]) == ("Doubt",)
+    custom = TechniqueSet("custom", ("Alpha", "Beta,Gamma"))
+    assert custom.parse("beta,gamma, alpha") == ("Beta,Gamma", "Alpha")
+    with pytest.raises(PropscanError, match="unknown technique 'Doubt'"):
+        custom.parse("Doubt")
+    with pytest.raises(PropscanError, match="at least one of the 2 labels"):
+        custom.parse(" , ")

@@ -17,26 +17,18 @@ torch = pytest.importorskip("torch", reason="training needs the train extra")
 from support.tiny_bert import save_tiny_encoder  # noqa: E402
 
 from propscan.core.spans import Annotations, Article, Span  # noqa: E402
+from propscan.core.techniques import PTC_14  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
-from propscan.models.transformer import train as training  # noqa: E402
-from propscan.models.transformer.detector import (  # noqa: E402
-    TransformerDetector,
-    span_features,
-)
+from propscan.models.transformer import fitting  # noqa: E402
+from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
-from propscan.models.transformer.export import write_onnx_model  # noqa: E402
+from propscan.models.transformer.examples import make_examples  # noqa: E402
+from propscan.models.transformer.export import export_model  # noqa: E402
+from propscan.models.transformer.fitting import _optimizer, fit  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
-from propscan.models.transformer.train import (  # noqa: E402
-    TrainingSettings,
-    WindowExample,
-    _optimizer,
-    encoder_learning_rate,
-    fit,
-    make_examples,
-    technique_weights,
-    train_transformer,
-)
+from propscan.models.transformer.recipe import TrainingSettings  # noqa: E402
+from propscan.models.transformer.train import train_transformer  # noqa: E402
 
 TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
 
@@ -50,7 +42,13 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def train_tiny(encoder: Path, split, out: Path, settings: TrainingSettings = TINY):
     """A few steps on 40 fixture articles with the tiny encoder."""
     return train_transformer(
-        split.articles[:40], split.gold, out, encoder=encoder, settings=settings, progress=False
+        split.articles[:40],
+        split.gold,
+        out,
+        techniques=split.techniques,
+        encoder=encoder,
+        settings=settings,
+        progress=False,
     )
 
 
@@ -128,7 +126,7 @@ def test_classify_gives_a_distribution_per_span(trained, dev_split) -> None:
 @pytest.mark.slow
 def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: Path) -> None:
     torch.manual_seed(1)
-    model = build_network(tiny_encoder).eval()
+    model = build_network(tiny_encoder, len(PTC_14)).eval()
     tokenizer = load_tokenizer(tiny_encoder)
     config = {
         "kind": "transformer",
@@ -136,7 +134,8 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
         "version": "0",
         "special_tokens": special_token_ids(tokenizer),
     }
-    write_onnx_model(model, tmp_path / "fp32.onnx", tmp_path, tiny_encoder, config)
+    export_model(model, tmp_path / "encoder.onnx", tmp_path, tiny_encoder, config["special_tokens"])
+    write_model_config(tmp_path, config)
     onnx_detector = load_detector(tmp_path)
     torch_detector = TransformerDetector(
         tokenizer, TorchEncoder(model), model.span_head_numpy(), config
@@ -160,35 +159,34 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("decay", [0.0, 0.5])
 def test_interrupted_training_resumes_to_the_same_weights(
-    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decay: float
+    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tokenizer = load_tokenizer(tiny_encoder)
     special = special_token_ids(tokenizer)
-    settings = TrainingSettings(
-        epochs=4, batch_size=2, max_steps=4, checkpoint_every=1, weight_average_decay=decay
+    settings = TrainingSettings(epochs=4, batch_size=2, max_steps=4, checkpoint_every=1)
+    examples = make_examples(
+        tokenizer, train_split.articles[:2], train_split.gold, settings, PTC_14
     )
-    examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, settings)
 
     def fresh_model():
         torch.manual_seed(7)
-        return build_network(tiny_encoder)
+        return build_network(tiny_encoder, len(PTC_14))
 
     uninterrupted = fresh_model()
     fit(uninterrupted, examples, special, settings, tmp_path / "a", progress=False)
 
-    real_save = training._save_checkpoint
+    real_save = fitting._save_checkpoint
 
     def save_then_crash(path, state):
         real_save(path, state)
         if state["step"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "_save_checkpoint", save_then_crash)
+    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         fit(fresh_model(), examples, special, settings, tmp_path / "b", progress=False)
-    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
     resumed = fresh_model()
     report = fit(resumed, examples, special, settings, tmp_path / "b", progress=False)
     assert report["steps"] == 4
@@ -198,183 +196,57 @@ def test_interrupted_training_resumes_to_the_same_weights(
         torch.testing.assert_close(a, b, msg=name)
 
 
-def test_weight_average_exports_the_moving_average_of_each_steps_weights(
-    tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tokenizer = load_tokenizer(tiny_encoder)
-    special = special_token_ids(tokenizer)
-    plain = TrainingSettings(epochs=3, batch_size=2, max_steps=3, checkpoint_every=1)
-    examples = make_examples(tokenizer, train_split.articles[:2], train_split.gold, plain)
-    steps: list[dict] = []
-    monkeypatch.setattr(
-        training,
-        "_save_checkpoint",
-        lambda path, state: steps.append({k: v.clone() for k, v in state["model"].items()}),
-    )
-    torch.manual_seed(7)
-    fit(build_network(tiny_encoder), examples, special, plain, tmp_path / "a", progress=False)
-    monkeypatch.undo()
-
-    decay = 0.6
-    torch.manual_seed(7)
-    averaged = build_network(tiny_encoder)
-    averaged_settings = replace(plain, weight_average_decay=decay)
-    fit(averaged, examples, special, averaged_settings, tmp_path / "b", progress=False)
-    for name, value in averaged.state_dict().items():
-        if not value.is_floating_point():
-            continue
-        expected = steps[0][name]
-        for later in steps[1:]:
-            expected = decay * expected + (1 - decay) * later[name]
-        torch.testing.assert_close(value, expected, msg=name)
-    assert not torch.equal(averaged.state_dict()["si_head.weight"], steps[-1]["si_head.weight"])
-
-
-def test_layer_wise_decay_slows_lower_layers_and_embeddings_most() -> None:
-    settings = TrainingSettings(encoder_lr=1e-4, layer_lr_decay=0.5)
-    rate = {
-        name: encoder_learning_rate(name, 2, settings)
-        for name in (
-            "encoder.layer.1.output.dense.weight",
-            "encoder.layer.0.output.dense.weight",
-            "embeddings.position_embeddings.weight",
-            "pooler.dense.weight",
-        )
-    }
-    assert list(rate.values()) == pytest.approx([1e-4, 5e-5, 2.5e-5, 1e-4])
-
-
-def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> None:
-    empty = np.zeros(0)
-    example = WindowExample(empty, empty, empty, empty)
-    example.spans = [(0, 1, 0, empty)] * 9 + [(0, 1, 1, empty)]
-    assert technique_weights([example], 0.0) is None
-    weights = technique_weights([example], 1.0)
-    assert weights is not None
-    assert weights[1] == pytest.approx(9 * weights[0])
-    assert 9 * weights[0] + weights[1] == pytest.approx(10.0)  # mean weight 1 over spans
-    half = technique_weights([example], 0.5)
-    assert half is not None and half[1] == pytest.approx(3 * half[0])
-    assert list(technique_weights([], 0.5)) == [1.0] * len(half)  # no spans: all alike
-
-
 def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Path) -> None:
     torch.manual_seed(2)
-    model = build_network(tiny_encoder).eval()
+    model = build_network(tiny_encoder, len(PTC_14)).eval()
     tokenizer = load_tokenizer(tiny_encoder)
     text = "Traitors everywhere, they say. The corrupt elite lies again and again. Shameful!"
     spans = [Span(0, 8, "Name_Calling,Labeling"), Span(35, 47, "Loaded_Language")]
     spans.append(Span(len(text) - 9, len(text), "Loaded_Language"))  # at the text's end
     article = Article("alike", text)
     (example,) = make_examples(
-        tokenizer, [article], Annotations({article.id: tuple(spans)}), TrainingSettings()
+        tokenizer, [article], Annotations({article.id: tuple(spans)}), TrainingSettings(), PTC_14
     )
     with torch.no_grad():
         special = special_token_ids(tokenizer)
-        tensors = training._batch_tensors([example], special)
+        tensors = fitting.batch_tensors([example], special)
         hidden = model(tensors["input_ids"], tensors["mask"])[2]
-        representations, _ = training._span_batch(hidden, [example])
+        representations, _ = fitting.span_batch(hidden, [example])
         trained_rows = torch.softmax(model.classify_spans(representations), -1).numpy()
     config = {"kind": "transformer", "name": "tiny", "version": "0", "special_tokens": special}
     detector = TransformerDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
     (outputs,) = detector.encode([text])
-    rows = detector.technique_probabilities(text, outputs, [Span(s.start, s.end) for s in spans])
+    rows = detector.decoder.technique_probabilities(
+        text, outputs, [Span(s.start, s.end) for s in spans]
+    )
     np.testing.assert_allclose(rows, trained_rows, atol=1e-5)
 
 
-@pytest.mark.parametrize("jitter", [1, 3])
-def test_jittered_spans_move_each_bound_at_most_jitter_and_stay_inside_the_window(
-    jitter: int,
-) -> None:
-    torch.manual_seed(5)
-    features = span_features(2, 4)
-    seen = set()
-    for first, last, n_tokens in [(0, 4, 6), (2, 6, 6), (3, 4, 10), (0, 1, 1)] * 50:
-        moved_first, moved_last, moved = training.jittered_span(
-            first, last, features, n_tokens, jitter
-        )
-        assert 0 <= moved_first < moved_last <= n_tokens
-        assert abs(moved_first - first) <= jitter
-        assert moved_last - last <= jitter
-        np.testing.assert_allclose(moved, span_features(2, moved_last - moved_first))
-        seen.add((moved_first - first, moved_last - last))
-    assert len(seen) > 4  # the bounds do move
-
-
-def test_positive_weight_scales_the_loss_of_propaganda_tokens_only(
-    tiny_encoder: Path, train_split
-) -> None:
-    torch.manual_seed(3)
-    model = build_network(tiny_encoder).eval()
-    tokenizer = load_tokenizer(tiny_encoder)
-    article = train_split.articles[0]
-    batch = make_examples(tokenizer, [article], train_split.gold, TrainingSettings())[:1]
-    special = special_token_ids(tokenizer)
-    no_heads = {"technique_loss_weight": 0.0, "sentence_loss_weight": 0.0}
-    no_heads["span_loss_weight"] = 0.0
-    with torch.no_grad():
-        losses = {
-            weight: training._Loss(
-                TrainingSettings(si_positive_weight=weight, **no_heads), special
-            )(model, batch).item()
-            for weight in (1.0, 2.0, 3.0)
-        }
-    positive_part = losses[2.0] - losses[1.0]
-    assert batch[0].si.any() and positive_part > 0
-    assert losses[3.0] - losses[1.0] == pytest.approx(2 * positive_part, rel=1e-4)
-
-
-def test_span_jitter_reaches_the_span_classifier_loss_only(tiny_encoder: Path, train_split) -> None:
-    torch.manual_seed(3)
-    model = build_network(tiny_encoder).eval()
-    tokenizer = load_tokenizer(tiny_encoder)
-    examples = make_examples(
-        tokenizer, train_split.articles[:2], train_split.gold, TrainingSettings()
-    )
-    batch = [example for example in examples if example.spans][:2]
-    special = special_token_ids(tokenizer)
-    only_spans = {"technique_loss_weight": 0.0, "sentence_loss_weight": 0.0}
-
-    def loss(jitter: int, span_weight: float = 1.0) -> float:
-        torch.manual_seed(11)
-        settings = TrainingSettings(span_jitter=jitter, span_loss_weight=span_weight, **only_spans)
-        with torch.no_grad():
-            return training._Loss(settings, special)(model, batch).item()
-
-    assert batch and loss(0) == loss(0)
-    assert loss(3) != pytest.approx(loss(0), rel=1e-6)
-    assert loss(3, span_weight=0.0) == pytest.approx(loss(0, span_weight=0.0))
-
-
 def test_optimizer_gives_every_trainable_parameter_one_rate(tiny_encoder: Path) -> None:
-    model = build_network(tiny_encoder)
-    for decay, groups in ((1.0, 2), (0.8, 4)):  # top layer and pooler, layer 0, embeddings, heads
-        optimizer = _optimizer(model, TrainingSettings(layer_lr_decay=decay))
-        grouped = [id(p) for group in optimizer.param_groups for p in group["params"]]
-        trainable = [id(p) for p in model.parameters() if p.requires_grad]
-        assert sorted(grouped) == sorted(trainable)
-        assert len(optimizer.param_groups) == groups
+    model = build_network(tiny_encoder, len(PTC_14))
+    optimizer = _optimizer(model, TrainingSettings(encoder_lr=1e-4, head_lr=1e-3))
+    grouped = [id(p) for group in optimizer.param_groups for p in group["params"]]
+    trainable = [id(p) for p in model.parameters() if p.requires_grad]
+    assert sorted(grouped) == sorted(trainable)
+    assert [group["lr"] for group in optimizer.param_groups] == [1e-4, 1e-3]  # encoder, heads
 
 
 def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
     from propscan.errors import PropscanError
 
     with pytest.raises(PropscanError):
-        build_network(tmp_path)
+        build_network(tmp_path, len(PTC_14))
 
 
 @pytest.mark.parametrize(
     "bad",
     [
-        {"span_jitter": -1},
-        {"span_jitter": 1.5},
-        {"technique_balance": 2.0},
-        {"si_positive_weight": 0.0},
+        {"batch_size": 0},
+        {"batch_size": 1.5},
+        {"technique_loss_weight": -1.0},
         {"epochs": 0},
         {"encoder_lr": True},
         {"max_steps": 0},
-        {"weight_average_decay": 1.0},
-        {"span_label_smoothing": -0.1},
         {"validation_fraction": 1.0},
         {"window_tokens": 600},
     ],
@@ -417,29 +289,31 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
 
     detector = load_detector(trained.model_dir)
     companion = BaselineDetector.load(tiny_model)
-    detector.companion = companion
+    detector.windowed.companion_words = companion.span_model.token_probabilities_of
     article = dev_split.articles[0]
     (outputs,) = detector.encode([article.text])
     spans = list(dev_split.gold[article.id][:4])
 
-    detector.settings = replace(
-        detector.settings,
+    decoder = replace(detector.decoder, companion=companion)
+    without = replace(
+        decoder.settings,
         companion_si_weight=0.0,
         sentence_gate=0.0,
         repetition_needs_recurrence=False,
     )
-    np.testing.assert_array_equal(detector.token_probabilities(outputs), outputs.si_prob)
-    detector.settings = replace(
-        detector.settings, companion_si_weight=1.0, companion_technique_weight=1.0
+    unmixed = decoder.with_settings(without)
+    np.testing.assert_array_equal(unmixed.token_probabilities(outputs), outputs.si_prob)
+    mixing = decoder.with_settings(
+        replace(without, companion_si_weight=1.0, companion_technique_weight=1.0)
     )
     words, word_probabilities = companion.span_model.token_probabilities(article.text)
-    mixed = detector.token_probabilities(outputs)
+    mixed = mixing.token_probabilities(outputs)
     for (start, _end), p in zip(outputs.tokens.offsets[:50], mixed[:50], strict=True):
         word = max(i for i, word_start in enumerate(words.starts) if word_start <= start)
         assert p == pytest.approx(word_probabilities[word])
     np.testing.assert_allclose(
-        detector.technique_probabilities(article.text, outputs, spans),
-        companion.technique_model.probabilities(article.text, spans),
+        mixing.technique_probabilities(article.text, outputs, spans),
+        companion.technique_model.probabilities(article.text, spans, PTC_14),
         atol=1e-6,
     )
 

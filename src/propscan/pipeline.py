@@ -2,13 +2,14 @@
 
 A model predicts spans and per-token propaganda probabilities; the pipeline filters the
 spans by technique, scores every sentence, and records which model produced the result.
-:func:`analyze` and :func:`analyze_many` are the public entry points, so they check the
-threshold, the technique filter and the texts once; the model trusts what it is given.
+:func:`analyze` and :func:`analyze_many` are the public entry points: they check the
+threshold, the technique filter (against the model's own technique set) and the texts
+with :func:`check_options`, which callers that must fail before they read their input
+use too; the model trusts what it is given.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Sequence
 
@@ -16,36 +17,32 @@ import numpy as np
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.checks import check_text, check_threshold
-from propscan.core.sentences import split_sentences
-from propscan.core.spans import Span
-from propscan.core.techniques import parse_techniques
-from propscan.errors import PropscanError
-from propscan.models.base import DEFAULT_MODEL_DIR, Detector, TokenScores
-from propscan.models.registry import load_detector
+from propscan.core.sentences import sentence_ranges, split_sentences
+from propscan.models.base import Detector, TokenScores
+from propscan.models.registry import ModelSource, resolve_model
 
 #: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`: enough that
 #: the transformer's encoder calls run side by side and rarely wait at a batch's end (a
 #: detector reads back one text's encoder outputs at a time, so memory stays small).
 BATCH_SIZE = 64
 
-ModelArg = Detector | str | os.PathLike[str] | None
+ModelArg = ModelSource
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Detector:
     """The model in directory ``path``, or the model shipped with propscan (loaded once)."""
-    if path is None:
-        return _default_model()
-    return load_detector(path)
+    return resolve_model(path)
 
 
-@functools.cache
-def _default_model() -> Detector:
-    if not (DEFAULT_MODEL_DIR / "model.json").is_file():
-        raise PropscanError(
-            "this installation of propscan ships no model; pass a model directory "
-            "(--model DIR) made with 'propscan train'"
-        )
-    return load_detector(DEFAULT_MODEL_DIR)
+def check_options(
+    detector: Detector,
+    threshold: float | None,
+    techniques: Iterable[str] | str | None,
+) -> tuple[float | None, frozenset[str] | None]:
+    """The threshold (0..1 or None) and the techniques to keep, as labels of ``detector``'s
+    set (None: keep all); a clear error for anything else."""
+    keep = None if techniques is None else frozenset(detector.techniques.parse(techniques))
+    return check_threshold(threshold), keep
 
 
 def analyze(
@@ -88,10 +85,9 @@ def _analyze_batch(
 ) -> list[Analysis]:
     for number, text in enumerate(texts, start=1):
         check_text(text, f"article {number} of {len(texts)}" if len(texts) > 1 else "the article")
-    threshold = check_threshold(threshold)
-    keep = None if techniques is None else frozenset(parse_techniques(techniques))
-    detector = _resolve_model(model)
-    info = ModelInfo(name=str(detector.name), version=str(detector.version))
+    detector = resolve_model(model)
+    threshold, keep = check_options(detector, threshold, techniques)
+    info = ModelInfo(str(detector.name), str(detector.version), detector.techniques)
     analyses: list[Analysis] = []
     for first in range(0, len(texts), BATCH_SIZE):
         batch = texts[first : first + BATCH_SIZE]
@@ -99,11 +95,7 @@ def _analyze_batch(
         for offset, (text, prediction) in enumerate(zip(batch, predictions, strict=True)):
             title, url, source = metadata[first + offset]
             spans = tuple(
-                Span(span.start, span.end, span.technique, float(span.score))
-                if span.score is not None
-                else span
-                for span in prediction.spans
-                if keep is None or span.technique in keep
+                span for span in prediction.spans if keep is None or span.technique in keep
             )
             analyses.append(
                 Analysis(
@@ -120,12 +112,6 @@ def _analyze_batch(
     return analyses
 
 
-def _resolve_model(model: ModelArg) -> Detector:
-    if model is None or isinstance(model, str | os.PathLike):
-        return load_model(model)
-    return model
-
-
 def score_sentences(text: str, token_scores: TokenScores) -> tuple[SentenceScore, ...]:
     """Each sentence of ``text`` with the highest probability of a token inside it (else 0.0).
 
@@ -134,15 +120,11 @@ def score_sentences(text: str, token_scores: TokenScores) -> tuple[SentenceScore
     bounds = np.asarray(split_sentences(text), dtype=np.int64).reshape(-1, 2)
     best = np.zeros(len(bounds))
     if len(bounds) and len(token_scores):
-        starts, ends = token_scores.offsets.T
-        # sentences [first, last) start before the token ends; the first holds its start
-        first = np.maximum(np.searchsorted(bounds[:, 0], starts, side="right") - 1, 0)
-        last = np.searchsorted(bounds[:, 0], ends, side="left")
+        first, last = sentence_ranges(bounds, *token_scores.offsets.T)
         counts = np.maximum(last - first, 0)
         token = np.repeat(np.arange(len(counts)), counts)
         sentence = (
             first[token] + np.arange(len(token)) - np.repeat(np.cumsum(counts) - counts, counts)
         )
-        inside = starts[token] < bounds[sentence, 1]
-        np.maximum.at(best, sentence[inside], token_scores.scores[token[inside]])
+        np.maximum.at(best, sentence, token_scores.scores[token])
     return tuple(map(SentenceScore, *bounds.T.tolist(), best.tolist()))

@@ -26,7 +26,7 @@ def tiny_bert() -> Any:
 
 def save_tiny_encoder(directory: Path) -> Path:
     """:func:`tiny_bert` with the real MiniLM tokenizer, as a Hugging Face model directory."""
-    from propscan.models.transformer.train import default_encoder_dir
+    from propscan.models.transformer.recipe import default_encoder_dir
 
     tiny_bert().save_pretrained(directory)
     shutil.copy2(default_encoder_dir() / "tokenizer.json", directory / "tokenizer.json")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from propscan.batch.inputs import InputRecord
 from propscan.core.analysis import Analysis
 from propscan.core.checks import check_threshold
+from propscan.core.sentences import sentences_with_spans
 from propscan.core.spans import Article
-from propscan.core.techniques import parse_techniques
+from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
 from propscan.models.base import Detector
 from propscan.pipeline import analyze_many
@@ -26,15 +27,23 @@ _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What every document of a run is analysed with; checked once, when made."""
+    """What every document of a run is analysed with.
+
+    The threshold is checked when the options are made; the techniques, which must be
+    labels of the model's set, by :meth:`for_model` before the run starts.
+    """
 
     threshold: float | None = None
     techniques: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", check_threshold(self.threshold))
-        if self.techniques is not None:
-            object.__setattr__(self, "techniques", parse_techniques(self.techniques))
+
+    def for_model(self, techniques: TechniqueSet) -> AnalysisOptions:
+        """These options with the techniques checked against the model's set."""
+        if self.techniques is None:
+            return self
+        return replace(self, techniques=techniques.parse(self.techniques))
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,8 @@ def article_rows(
         }
         for span in analysis.spans
     ]
-    flagged = sum(
-        1
-        for sentence in analysis.sentences
-        if any(s.start < sentence.end and sentence.start < s.end for s in analysis.spans)
+    flagged = int(
+        sentences_with_spans([(s.start, s.end) for s in analysis.sentences], analysis.spans).sum()
     )
     words = count_words(text)
     sentences = len(analysis.sentences)

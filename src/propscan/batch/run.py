@@ -39,8 +39,8 @@ from propscan.batch.results import (
 )
 from propscan.core.words import plural
 from propscan.errors import PropscanError
-from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
-from propscan.pipeline import load_model
+from propscan.models.base import Detector
+from propscan.models.registry import describe_model, resolve_model
 
 DEFAULT_CHUNK_SIZE = 16
 _NO_OPTIONS = AnalysisOptions()
@@ -113,14 +113,6 @@ def _manifest(
     }
 
 
-def model_info(model: Detector | str | os.PathLike[str] | None) -> dict[str, str]:
-    """Name and version of a model, read from ``model.json`` when it is not loaded here."""
-    if model is not None and not isinstance(model, str | os.PathLike):
-        return {"name": model.name, "version": model.version}
-    config = read_model_config(model if model is not None else DEFAULT_MODEL_DIR)
-    return {"name": str(config.get("name")), "version": str(config.get("version"))}
-
-
 def run_batch(
     input_path: str | os.PathLike[str],
     results: str | os.PathLike[str],
@@ -150,11 +142,17 @@ def run_batch(
     source = Path(input_path)
     input_kind(source)
     folder = Path(results)
-    manifest = _manifest(source, result_format, model_info(model), options, chunk_size, columns)
+    described = describe_model(model)
+    options = options.for_model(described.techniques)
+    model_info = {
+        "name": described.name,
+        "version": described.version,
+        "techniques": list(described.techniques),
+    }
+    manifest = _manifest(source, result_format, model_info, options, chunk_size, columns)
     state = open_results(folder, manifest, result_format, resume=resume)
     if engine is None:
-        is_path = model is None or isinstance(model, str | os.PathLike)
-        engine = LocalEngine(load_model(model) if is_path else model)
+        engine = LocalEngine(resolve_model(model))
     records: Iterable[InputRecord] = read_records(source, columns, max_characters)
     total = count_records(source)
     if limit is not None:

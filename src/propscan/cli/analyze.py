@@ -15,13 +15,13 @@ from rich.console import Console
 
 from propscan.cli.app import app
 from propscan.core.analysis import Analysis
-from propscan.core.checks import DEFAULT_MAX_CHARS, check_text, check_threshold
+from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
 from propscan.core.spans import Article
-from propscan.core.techniques import parse_techniques
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
+from propscan.models.registry import resolve_model
 from propscan.outputs import write_file
-from propscan.pipeline import analyze
+from propscan.pipeline import analyze, check_options
 from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
 from propscan.render.html import render_html
 from propscan.render.text import render_json, render_ptc, render_terminal, render_text
@@ -98,8 +98,8 @@ def analyze_command(
             if example
             else "give an article: a text file, '-' for standard input, a URL, or --example"
         )
-    check_threshold(threshold)
-    keep = parse_techniques(techniques) if techniques is not None else None
+    detector = resolve_model(model)
+    threshold, keep = check_options(detector, threshold, techniques)
     with _status("Reading the article…"):
         article = (
             sample_article()
@@ -109,7 +109,7 @@ def analyze_command(
     with _status("Analysing…"):
         analysis = analyze(
             article.text,
-            model,
+            detector,
             threshold=threshold,
             techniques=keep,
             title=article.title,

@@ -16,7 +16,7 @@ from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import app
-from propscan.core.techniques import get_technique
+from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.report.html import format_value, make_report
@@ -139,13 +139,13 @@ _TERMINAL_COLUMNS = {
 _LABEL_COLUMNS = ("outlet", "period", "technique", "top_technique")
 
 
-def _cell(column: str, value: object) -> str:
+def _cell(column: str, value: object, techniques: TechniqueSet) -> str:
     if column in ("technique", "top_technique") and isinstance(value, str):
-        return get_technique(value).name
+        return techniques.describe(value).name
     return format_value(column, value)
 
 
-def _print_table(rows: list[dict[str, object]], title: str) -> None:
+def _print_table(rows: list[dict[str, object]], title: str, techniques: TechniqueSet) -> None:
     table = Table(title=title)
     columns = [column for column in _TERMINAL_COLUMNS if rows and column in rows[0]]
     for column in columns:
@@ -154,7 +154,7 @@ def _print_table(rows: list[dict[str, object]], title: str) -> None:
             _TERMINAL_COLUMNS[column], justify="left" if label else "right", no_wrap=not label
         )
     for row in rows:
-        table.add_row(*(_cell(column, row[column]) for column in columns))
+        table.add_row(*(_cell(column, row[column], techniques) for column in columns))
     Console(file=sys.stdout).print(table)
 
 
@@ -189,7 +189,7 @@ def report(
     main = corpus_report.table(by)
     rows = json.loads(main.to_json(orient="records"))
     if output_format == "table":
-        _print_table(rows, f"Propaganda by {by}")
+        _print_table(rows, f"Propaganda by {by}", corpus_report.techniques)
     elif output_format == "json":
         typer.echo(json.dumps({"by": by, "summary": corpus_report.summary, "rows": rows}, indent=2))
     if page is not None:

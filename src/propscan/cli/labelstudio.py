@@ -14,6 +14,7 @@ from propscan.cli.app import app
 from propscan.cli.corpus import corpus_app
 from propscan.errors import PropscanError
 from propscan.integrations import labelstudio
+from propscan.models.registry import describe_model
 
 export_app = typer.Typer(help="Write results in the formats of other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -58,10 +59,17 @@ def export_labelstudio(
             help="Check the config and tasks with label-studio-sdk (the 'labelstudio' extra).",
         ),
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Model whose techniques the config lists (default: the model that made the "
+            "results, else the shipped model)."
+        ),
+    ] = None,
 ) -> None:
     """Label Studio tasks with propscan's spans as pre-annotations, or the labelling config."""
-    labelling_config = labelstudio.labelling_config()
     if config:
+        labelling_config = labelstudio.labelling_config(describe_model(model).techniques)
         if source is not None:
             raise PropscanError("--config prints the labelling config; give no results with it")
         if validate:
@@ -73,7 +81,12 @@ def export_labelstudio(
             "give a 'propscan batch' results directory or analyses to export, "
             "or --config for the labelling config"
         )
-    tasks = labelstudio.tasks_from_analyses(labelstudio.read_for_export(source, input_path))
+    analyses = labelstudio.read_for_export(source, input_path)
+    techniques = (
+        describe_model(model).techniques if model is not None else analyses[0][1].model.techniques
+    )
+    labelling_config = labelstudio.labelling_config(techniques)
+    tasks = labelstudio.tasks_from_analyses(analyses)
     if validate:
         labelstudio.validate(labelling_config, tasks)
     spans = sum(len(task["predictions"][0]["result"]) for task in tasks)
@@ -117,11 +130,19 @@ def import_labelstudio(
             help="For tasks nobody annotated, take the pre-annotations as they are.",
         ),
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Model whose techniques the project labels with (default: the shipped model)."
+        ),
+    ] = None,
 ) -> None:
     """Write a Label Studio export as a PTC-layout corpus for 'propscan train --data'."""
     if split not in ("train", "dev"):
         raise PropscanError(f"unknown split {split!r}; expected train or dev")
-    corpus = labelstudio.read_export(export, use_predictions=use_predictions)
+    corpus = labelstudio.read_export(
+        export, use_predictions=use_predictions, techniques=describe_model(model).techniques
+    )
     labelstudio.write_corpus(out, corpus, split)
     message = (
         f"Wrote {len(corpus.articles)} articles with {len(corpus.annotations)} spans to "

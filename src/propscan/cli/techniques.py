@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from propscan.cli.app import app
-from propscan.core.techniques import MERGE_18_TO_14, Technique, all_techniques, original_techniques
+from propscan.core.techniques import MERGE_18_TO_14, PTC_18, Technique
+from propscan.errors import PropscanError
+from propscan.models.registry import describe_model
 
 #: Version of the JSON written by ``propscan techniques --format json``.
 TECHNIQUES_SCHEMA_VERSION = 1
@@ -70,9 +73,16 @@ def techniques_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Table for reading, JSON for scripts.")
     ] = OutputFormat.table,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model whose techniques to list (default: the shipped model)."),
+    ] = None,
 ) -> None:
-    """The 14 propaganda techniques with names, definitions and examples."""
-    techniques = original_techniques() if original else all_techniques()
+    """The propaganda techniques a model names, with definitions and examples."""
+    if original and model is not None:
+        raise PropscanError("--original lists PTC's 18 annotated techniques; give no --model")
+    chosen = PTC_18 if original else describe_model(model).techniques
+    techniques = chosen.descriptions()
     if output_format is OutputFormat.json:
         payload = {
             "schema_version": TECHNIQUES_SCHEMA_VERSION,

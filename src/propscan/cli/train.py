@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from propscan.cli.app import app
-from propscan.evaluation.model_card import train_with_card
+from propscan.errors import PropscanError
+from propscan.models.registry import TrainingOptions
+from propscan.training import train_with_card
+
+
+class ModelKind(StrEnum):
+    transformer = "transformer"
+    baseline = "baseline"
 
 
 @app.command()
@@ -21,6 +29,10 @@ def train(
             help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2); "
             "repeat to train on several corpora together (dev scores come from the first).",
         ),
+    ] = None,
+    kind: Annotated[
+        ModelKind | None,
+        typer.Option(help="The kind of model to train (default: transformer)."),
     ] = None,
     encoder: Annotated[
         Path | None,
@@ -35,7 +47,9 @@ def train(
     ] = 13,
     baseline: Annotated[
         bool,
-        typer.Option("--baseline/--no-baseline", help="Train the fast classical baseline instead."),
+        typer.Option(
+            "--baseline/--no-baseline", help="Train the fast classical baseline (--kind baseline)."
+        ),
     ] = False,
     max_steps: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")
@@ -62,17 +76,23 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Train a propaganda detector on the PTC train split (resumes from OUT/checkpoint)."""
-    card, facts = train_with_card(
-        out,
-        data,
-        baseline=baseline,
-        encoder=encoder,
-        epochs=epochs,
+    if baseline and kind is ModelKind.transformer:
+        raise PropscanError("--baseline asks for --kind baseline; give one of the two")
+    chosen = ModelKind.baseline if baseline else kind or ModelKind.transformer
+    options = TrainingOptions(
         seed=seed,
+        epochs=epochs,
         max_steps=max_steps,
         max_articles=max_articles,
         quantize=quantize,
         refit=refit,
+        encoder=encoder,
+    )
+    card, facts = train_with_card(
+        out,
+        data,
+        kind=chosen.value,
+        options=options,
         evaluate_dev=evaluate_dev,
         progress=progress,
     )

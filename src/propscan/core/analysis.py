@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
-from propscan.core.techniques import check_technique
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
 
 #: Version of the JSON object of :meth:`Analysis.to_dict`; bump it on incompatible changes.
@@ -32,10 +32,12 @@ class SentenceScore:
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """Which model produced an analysis, so stored results stay traceable."""
+    """Which model produced an analysis, and the techniques it names, so stored results stay
+    traceable and every view shows that model's technique set."""
 
     name: str
     version: str
+    techniques: TechniqueSet = field(default=PTC_14)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,11 @@ class Analysis:
             "sentences": [
                 {"start": s.start, "end": s.end, "score": float(s.score)} for s in self.sentences
             ],
-            "model": {"name": self.model.name, "version": self.model.version},
+            "model": {
+                "name": self.model.name,
+                "version": self.model.version,
+                "techniques": list(self.model.techniques),
+            },
             "threshold": None if self.threshold is None else float(self.threshold),
         }
 
@@ -105,13 +111,14 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
             f"(this propscan reads version {SCHEMA_VERSION})"
         )
     text = _field(data, "text", str, "analysis")
+    model = _model_info(_field(data, "model", Mapping, "analysis"))
     spans = []
     for number, item in enumerate(_field(data, "spans", list, "analysis")):
         where = f"spans[{number}]"
         start, end = _offsets_in(item, text, where)
         technique = _field(item, "technique", str, where)
         try:
-            check_technique(technique)
+            model.techniques.check(technique)
         except PropscanError as error:
             raise PropscanError(f"{where}: {error}") from None
         score = _optional_score(item, where)
@@ -128,18 +135,29 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
         start, end = _offsets_in(item, text, where)
         score = _optional_score(item, where)
         sentences.append(SentenceScore(start, end, 0.0 if score is None else score))
-    model = _field(data, "model", Mapping, "analysis")
     return Analysis(
         text=text,
         spans=tuple(spans),
         sentences=tuple(sentences),
-        model=ModelInfo(
-            _field(model, "name", str, "model"), _field(model, "version", str, "model")
-        ),
+        model=model,
         threshold=check_threshold(data.get("threshold")),
         title=_optional_str(data, "title"),
         url=_optional_str(data, "url"),
         source=_optional_str(data, "source"),
+    )
+
+
+def _model_info(model: Mapping[str, Any]) -> ModelInfo:
+    """The model object; analyses stored before it listed techniques used PTC's 14."""
+    labels = model.get("techniques")
+    if labels is not None and (
+        not isinstance(labels, list) or not all(isinstance(label, str) for label in labels)
+    ):
+        raise PropscanError("model: field 'techniques' must be a list of technique labels")
+    return ModelInfo(
+        _field(model, "name", str, "model"),
+        _field(model, "version", str, "model"),
+        technique_set(labels),
     )
 
 

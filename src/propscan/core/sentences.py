@@ -7,11 +7,17 @@ paragraphs on one line, so lines are split further after sentence-ending punctua
 rows of the article view). :func:`sentence_starts` is the coarser rule that the
 classical model's features were trained with; it lives here so that both rules are
 read side by side, and it stays as it is because the shipped weights depend on it.
+The functions at the end map tokens and spans onto sentences, for every caller alike.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from propscan.core.spans import Span
 
 #: Every line boundary ``str.splitlines`` knows; ``\r\n`` counts as one.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -146,3 +152,44 @@ def sections(text: str, max_chars: int) -> list[tuple[int, int]]:
     if start < len(text) or not bounds:
         bounds.append((start, len(text)))
     return bounds
+
+
+# --- tokens and spans onto sentences ------------------------------------------------------
+
+
+def sentence_at(sentence_starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Index of the last sentence starting at or before each position (0 before the first).
+
+    ``sentence_starts`` are ascending; a position between two sentences belongs to the
+    earlier one.
+    """
+    return np.clip(np.searchsorted(sentence_starts, positions, side="right") - 1, 0, None)
+
+
+def sentence_ranges(
+    bounds: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences ``[first, last)`` sharing a character with each range ``[start, end)``.
+
+    ``bounds`` is ``[n, 2]``, sorted and non-overlapping, as :func:`split_sentences` gives;
+    a range over no sentence has ``last <= first``. Binary searches: O(log n) per range.
+    """
+    if not len(bounds):
+        empty = np.zeros(len(starts), dtype=np.int64)
+        return empty, empty
+    first = sentence_at(bounds[:, 0], starts)
+    first = first + (starts >= bounds[first, 1])  # a range starting after its sentence ended
+    last = np.searchsorted(bounds[:, 0], ends, side="left")
+    return first, last
+
+
+def sentences_with_spans(bounds: Sequence[tuple[int, int]], spans: Iterable[Span]) -> np.ndarray:
+    """Whether each sentence shares a character with one of ``spans`` (bool ``[n]``)."""
+    bounds_array = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)
+    edges = np.asarray([(span.start, span.end) for span in spans], dtype=np.int64).reshape(-1, 2)
+    first, last = sentence_ranges(bounds_array, edges[:, 0], edges[:, 1])
+    marks = np.zeros(len(bounds_array) + 1, dtype=np.int64)
+    covering = last > first
+    np.add.at(marks, first[covering], 1)
+    np.add.at(marks, last[covering], -1)
+    return np.cumsum(marks[:-1]) > 0

@@ -1,15 +1,20 @@
-"""The propaganda techniques of the PTC corpus: the single source of truth.
+"""The technique catalogue: named technique sets, and a description of every technique.
 
-SemEval-2020 Task 11 uses 14 labels (``TECHNIQUES``); the corpus was annotated
-with 18 (``TECHNIQUES_18``) and merged with :data:`MERGE_18_TO_14`. Each label has
-a :class:`Technique` with a readable name, a short definition, an invented example
-and a highlight colour.
+A model owns its technique set (``techniques`` in its ``model.json``, read into a
+:class:`TechniqueSet`); every view, filter and export takes the set of the model it runs.
+This module is the one place where technique labels are spelled out: the sets propscan
+knows by name (SemEval-2020's 14 labels, ``PTC_14``; the 18 the corpus was annotated with,
+``PTC_18``, merged into the 14 by :data:`MERGE_18_TO_14`) and, for each label, a
+:class:`Technique` with a readable name, a short definition, an invented example and a
+highlight colour. A model trained on other labels still works: a label the catalogue does
+not describe gets a plain description and a colour of its own from the same palette.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from propscan.errors import PropscanError
@@ -245,12 +250,137 @@ _TECHNIQUE_LIST: tuple[Technique, ...] = (
 )
 
 _BY_LABEL: dict[str, Technique] = {technique.label: technique for technique in _TECHNIQUE_LIST}
+#: Colours given, in turn, to labels the catalogue does not describe.
+_SPARE_COLOURS: tuple[str, ...] = (*_TOL_LIGHT, *_TOL_PALE, _TOL_RAINBOW_LILAC)
+
+#: The technique that the decoding's recurrence rules name (a document-level technique).
+REPETITION = "Repetition"
+
+
+def _described(label: str, position: int) -> Technique:
+    """The catalogue's description of ``label``, or a plain one for a label it lacks."""
+    known = _BY_LABEL.get(label)
+    if known is not None:
+        return known
+    name = label.replace("_", " ").replace(",", ", ")
+    colour = _SPARE_COLOURS[position % len(_SPARE_COLOURS)]
+    definition = f"{name} (a technique of this model's own label set)."
+    return Technique(label, name, definition, "", colour)
+
+
+@dataclass(frozen=True)
+class TechniqueSet:
+    """The ordered technique labels a model predicts or a corpus is annotated with.
+
+    Order matters: it is the order of a model's technique heads and of every table and
+    legend. :meth:`parse` and :meth:`check` take user input against these labels only.
+    """
+
+    name: str
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        labels = tuple(str(label) for label in self.labels)
+        if not labels or len(set(labels)) != len(labels) or not all(labels):
+            raise PropscanError(
+                f"technique set {self.name!r} must list distinct, non-empty labels, got {labels!r}"
+            )
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.labels)
+
+    def __getitem__(self, position: int) -> str:
+        return self.labels[position]
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._positions
+
+    def index(self, label: str) -> int:
+        return self._positions[label]
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        return {label: position for position, label in enumerate(self.labels)}
+
+    def describe(self, label: str) -> Technique:
+        """The description of one of this set's labels (a helpful error for any other)."""
+        if label not in self:
+            raise _unknown_technique(label, self.labels)
+        return _described(label, self.index(label))
+
+    def descriptions(self) -> list[Technique]:
+        """Every technique of the set, in order."""
+        return [_described(label, position) for position, label in enumerate(self.labels)]
+
+    def check(self, label: str) -> str:
+        """``label`` if it belongs to the set, else a helpful error."""
+        if label not in self:
+            raise _unknown_technique(label, self.labels)
+        return label
+
+    def parse(self, value: Iterable[str] | str) -> tuple[str, ...]:
+        """Labels of this set from a list or a comma-separated string, checked and de-duplicated.
+
+        Several PTC labels contain commas themselves (``Name_Calling,Labeling``), so a string
+        is cut at the commas that separate whole labels. Matching ignores case.
+        """
+        by_key = {label.casefold(): label for label in self.labels}
+        most_parts = max(label.count(",") + 1 for label in self.labels)
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+        else:
+            parts = [str(label).strip() for label in value]
+        labels: list[str] = []
+        position = 0
+        while position < len(parts):
+            if not parts[position]:
+                position += 1
+                continue
+            for width in range(min(most_parts, len(parts) - position), 0, -1):
+                candidate = ",".join(parts[position : position + width]).casefold()
+                if candidate in by_key:
+                    labels.append(by_key[candidate])
+                    position += width
+                    break
+            else:
+                self.check(parts[position])  # no label starts here: raises a helpful error
+                position += 1
+        if not labels:
+            raise PropscanError(
+                f"no technique given to keep; name at least one of the {len(self)} labels "
+                "(run 'propscan techniques' to list them) or leave the filter out"
+            )
+        return tuple(dict.fromkeys(labels))
+
+
+#: SemEval-2020 Task 11's 14 techniques, the set of the shipped model.
+PTC_14 = TechniqueSet("ptc-14", TECHNIQUES)
+#: The 18 techniques the PTC corpus was annotated with.
+PTC_18 = TechniqueSet("ptc-18", TECHNIQUES_18)
+#: The technique sets known by name.
+TECHNIQUE_SETS: dict[str, TechniqueSet] = {s.name: s for s in (PTC_14, PTC_18)}
+
+
+def technique_set(labels: Iterable[str] | None) -> TechniqueSet:
+    """The set of ``labels`` (named when it is one the catalogue knows); PTC's 14 for None,
+    as models written before their technique set was stored predict those."""
+    if labels is None:
+        return PTC_14
+    ordered = tuple(str(label) for label in labels)
+    for known in TECHNIQUE_SETS.values():
+        if known.labels == ordered:
+            return known
+    return TechniqueSet("custom", ordered)
 
 
 def _unknown_technique(label: str, valid: tuple[str, ...]) -> PropscanError:
     """An error for ``label`` with a merge hint or a close spelling when there is one."""
-    if label in MERGE_18_TO_14 and label not in valid:
-        merged = MERGE_18_TO_14[label]
+    merged = MERGE_18_TO_14.get(label, label)
+    if merged != label and (merged is None or merged in valid):
         hint = (
             f"it is an 18-label name; the 14-label task merges it into {merged!r}"
             if merged is not None
@@ -265,63 +395,9 @@ def _unknown_technique(label: str, valid: tuple[str, ...]) -> PropscanError:
     )
 
 
-def check_technique(label: str) -> str:
-    """Return ``label`` if it is one of the 14 techniques, else raise a helpful error."""
-    if label not in TECHNIQUES:
-        raise _unknown_technique(label, TECHNIQUES)
-    return label
-
-
 def get_technique(label: str) -> Technique:
-    """The description of a 14-label or 18-label technique."""
+    """The catalogue's description of a label of any known set (a helpful error otherwise)."""
     technique = _BY_LABEL.get(label)
     if technique is None:
         raise _unknown_technique(label, tuple(_BY_LABEL))
     return technique
-
-
-def all_techniques() -> list[Technique]:
-    """The 14 techniques of the SemEval-2020 task, in the order of :data:`TECHNIQUES`."""
-    return [_BY_LABEL[label] for label in TECHNIQUES]
-
-
-def original_techniques() -> list[Technique]:
-    """The 18 techniques the corpus was annotated with, in the order of :data:`TECHNIQUES_18`."""
-    return [_BY_LABEL[label] for label in TECHNIQUES_18]
-
-
-_LABELS_BY_KEY = {label.casefold(): label for label in TECHNIQUES}
-_MOST_PARTS = max(label.count(",") + 1 for label in TECHNIQUES)
-
-
-def parse_techniques(value: Iterable[str] | str) -> tuple[str, ...]:
-    """Technique labels from a list or a comma-separated string, checked and de-duplicated.
-
-    Several PTC labels contain commas themselves (``Name_Calling,Labeling``), so a string
-    is cut at the commas that separate whole labels. Matching ignores case.
-    """
-    if isinstance(value, str):
-        parts = [part.strip() for part in value.split(",")]
-    else:
-        parts = [str(label).strip() for label in value]
-    labels: list[str] = []
-    position = 0
-    while position < len(parts):
-        if not parts[position]:
-            position += 1
-            continue
-        for width in range(min(_MOST_PARTS, len(parts) - position), 0, -1):
-            candidate = ",".join(parts[position : position + width]).casefold()
-            if candidate in _LABELS_BY_KEY:
-                labels.append(_LABELS_BY_KEY[candidate])
-                position += width
-                break
-        else:
-            check_technique(parts[position])  # no label starts here: raises a helpful error
-            position += 1
-    if not labels:
-        raise PropscanError(
-            "no technique given to keep; name at least one of the 14 PTC labels "
-            "(run 'propscan techniques' to list them) or leave the filter out"
-        )
-    return tuple(dict.fromkeys(labels))

@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from propscan.core.checks import check_threshold
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
 from propscan.errors import PropscanError
 from propscan.models.base import Detector
@@ -27,6 +28,7 @@ from propscan.ptc.scoring import (
     score_flc,
     score_si,
     score_tc,
+    top_techniques,
 )
 from propscan.ptc.splits import check_gold
 
@@ -127,11 +129,9 @@ def classify_gold_spans(
         offsets = sorted(repeats)
         rows = detector.classify(article.text, [Span(start, end) for start, end in offsets])
         for (start, end), probabilities in zip(offsets, rows, strict=True):
-            ranked = sorted(probabilities, key=lambda t: (-probabilities[t], t))
-            pairs.extend(
-                (article.id, Span(start, end, technique))
-                for technique in ranked[: repeats[(start, end)]]
-            )
+            labels = list(probabilities)
+            best = top_techniques([probabilities[t] for t in labels], labels, repeats[(start, end)])
+            pairs.extend((article.id, Span(start, end, technique)) for technique in best)
     return Annotations.from_pairs(pairs)
 
 
@@ -152,6 +152,7 @@ def evaluate(
     """
     if not articles:
         raise PropscanError("no articles to evaluate")
+    threshold = check_threshold(threshold)
     started = time.monotonic()
     gold = gold_flc.restrict(article.id for article in articles)
     check_gold(articles, gold, "evaluation")
@@ -173,8 +174,8 @@ def evaluate(
         ) from error
     return EvaluationResult(
         si=score_si(to_si_annotations(gold), predicted_si),
-        tc=score_tc(gold, classified) if len(gold) else None,
-        flc=score_flc(gold, predicted),
+        tc=score_tc(gold, classified, detector.techniques) if len(gold) else None,
+        flc=score_flc(gold, predicted, detector.techniques),
         articles=len(articles),
         out_dir=folder,
         model_name=detector.name,

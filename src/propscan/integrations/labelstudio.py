@@ -31,9 +31,10 @@ from xml.sax.saxutils import quoteattr
 
 from propscan.core.analysis import Analysis, ModelInfo
 from propscan.core.spans import Annotations, Article, Span
-from propscan.core.techniques import all_techniques, check_technique
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.ptc.io import (
+    TECHNIQUE_FILES,
     article_labels_dir,
     articles_dir,
     combined_labels_path,
@@ -57,8 +58,8 @@ _FILE_SAFE_ID = re.compile(r"^[^\s./\\]+$")
 # --- export ------------------------------------------------------------------------
 
 
-def labelling_config() -> str:
-    """The Label Studio labelling config: the article text and the 14 technique labels.
+def labelling_config(techniques: TechniqueSet) -> str:
+    """The Label Studio labelling config: the article text and the model's technique labels.
 
     Each label's value is the PTC label itself (so results need no mapping back), its
     background is propscan's highlight colour, and its hint the technique's definition.
@@ -66,7 +67,7 @@ def labelling_config() -> str:
     labels = "\n".join(
         f"    <Label value={quoteattr(t.label)} background={quoteattr(t.colour)} "
         f"hint={quoteattr(f'{t.name}: {t.definition}')}/>"
-        for t in all_techniques()
+        for t in techniques.descriptions()
     )
     return (
         "<View>\n"
@@ -220,7 +221,9 @@ def _read_batch_results(
     for row in tables.spans.to_pylist():
         spans_by_id.setdefault(row["id"], []).append(row)
     model = manifest.get("model") or {}
-    info = ModelInfo(str(model.get("name")), str(model.get("version")))
+    info = ModelInfo(
+        str(model.get("name")), str(model.get("version")), technique_set(model.get("techniques"))
+    )
     items = []
     for record in read_records(source, columns, max_characters=2**62):
         article = record.article
@@ -302,15 +305,22 @@ class ImportedCorpus:
     articles: list[Article]
     annotations: Annotations
     skipped: list[str] = field(default_factory=list)
+    techniques: TechniqueSet = PTC_14
 
 
-def read_export(path: str | os.PathLike[str], *, use_predictions: bool = False) -> ImportedCorpus:
+def read_export(
+    path: str | os.PathLike[str],
+    *,
+    use_predictions: bool = False,
+    techniques: TechniqueSet = PTC_14,
+) -> ImportedCorpus:
     """Articles and spans of a Label Studio JSON export (``Export`` → ``JSON``).
 
     Each task gives one article: its latest annotation that was not cancelled, or --
     with ``use_predictions`` -- its first prediction when nobody annotated it. Tasks
     with neither are listed in ``skipped``. ``labels`` results become spans, one per
-    label; other result types (relations, choices) are ignored.
+    label, each one of ``techniques`` (the set of the project's labelling config); other
+    result types (relations, choices) are ignored.
     """
     file = Path(path)
     tasks = _parse_json(_read_utf8(file), str(file))
@@ -342,7 +352,9 @@ def read_export(path: str | os.PathLike[str], *, use_predictions: bool = False) 
         for index, result in enumerate(results):
             pairs.extend(
                 (article.id, span)
-                for span in _result_spans(result, article.text, f"{where}, {kind} result {index}")
+                for span in _result_spans(
+                    result, article.text, techniques, f"{where}, {kind} result {index}"
+                )
             )
     if not articles:
         reason = "no task has a completed annotation"
@@ -352,7 +364,7 @@ def read_export(path: str | os.PathLike[str], *, use_predictions: bool = False) 
     for article_id, span in pairs:
         grouped[article_id].append(span)
     spans = {aid: tuple(dict.fromkeys(sorted(found))) for aid, found in grouped.items()}
-    return ImportedCorpus(articles, Annotations(spans), skipped)
+    return ImportedCorpus(articles, Annotations(spans), skipped, techniques)
 
 
 def _task_article(task: Mapping[str, Any], where: str) -> Article:
@@ -417,7 +429,7 @@ def _list_field(item: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
-def _result_spans(result: Any, text: str, where: str) -> list[Span]:
+def _result_spans(result: Any, text: str, techniques: TechniqueSet, where: str) -> list[Span]:
     if not isinstance(result, Mapping) or result.get("type") != "labels":
         return []
     value = result.get("value")
@@ -434,7 +446,7 @@ def _result_spans(result: Any, text: str, where: str) -> list[Span]:
     spans = []
     for label in labels:
         try:
-            technique = check_technique(label)
+            technique = techniques.check(label)
         except PropscanError as error:
             raise PropscanError(f"{where}: {error}") from None
         spans.append(Span(start, end, technique))
@@ -493,6 +505,8 @@ def write_corpus(out: str | os.PathLike[str], corpus: ImportedCorpus, split: str
     write_labels(combined_labels_path(root, split, "si"), annotations, "si")
     write_article_labels(article_labels_dir(root, split, "flc"), annotations, "flc", ids)
     write_article_labels(article_labels_dir(root, split, "si"), annotations, "si", ids)
+    if corpus.techniques != PTC_14:  # a corpus of its own labels lists them
+        (root / TECHNIQUE_FILES[0]).write_text("\n".join(corpus.techniques) + "\n", "utf-8")
     load_split(root, split)
     return root
 

@@ -36,9 +36,9 @@ from spacy.util import minibatch
 
 from propscan.core.analysis import Analysis
 from propscan.core.checks import check_threshold
-from propscan.core.techniques import TECHNIQUES, parse_techniques
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
+from propscan.models.registry import describe_model
 from propscan.pipeline import analyze_many, load_model
 
 #: The factory name: ``nlp.add_pipe(FACTORY_NAME)``.
@@ -85,11 +85,11 @@ class PropscanComponent(Pipe):
         self.name = name
         self.spans_key = spans_key
         self.threshold = check_threshold(threshold)
-        self.techniques = None if techniques is None else parse_techniques(techniques)
         self.store_model = bool(store_model)
         self.model_path = None if model is None else Path(model)
-        if self.model_path is not None:
-            read_model_config(self.model_path)  # a clear error now rather than at the first doc
+        # read now, so that a wrong model or technique is an error here, not at the first doc
+        self.model_techniques = describe_model(self.model_path).techniques
+        self.techniques = None if techniques is None else self.model_techniques.parse(techniques)
         self._detector: Detector | None = None
 
     @property
@@ -160,7 +160,7 @@ class PropscanComponent(Pipe):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.techniques) if self.techniques is not None else TECHNIQUES
+        return tuple(self.techniques if self.techniques is not None else self.model_techniques)
 
     def to_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> None:
         """Write the component's settings; the model itself only when ``store_model`` is set."""

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from propscan.core.spans import Span
+from propscan.core.spans import Annotations, Span
+from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 
 MODEL_FORMAT_VERSION = 1
@@ -79,10 +80,15 @@ class Prediction:
 
 
 class Detector(Protocol):
-    """A trained model: spans with techniques (FLC) and technique classification (TC)."""
+    """A trained model: spans with techniques (FLC) and technique classification (TC).
+
+    ``techniques`` is the model's own label set: every span it predicts carries one of
+    them, and every view of its results lists them.
+    """
 
     name: str
     version: str
+    techniques: TechniqueSet
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans of every text; ``threshold`` overrides the tuned decision threshold (0..1)."""
@@ -93,6 +99,14 @@ class Detector(Protocol):
         ...
 
     def save(self, directory: str | os.PathLike[str]) -> Path: ...
+
+
+def techniques_of(gold: Annotations) -> TechniqueSet:
+    """The technique set of training data: its gold labels, sorted (PTC's 14 for PTC)."""
+    labels = sorted({span.technique for _, span in gold if span.technique is not None})
+    if not labels:
+        raise PropscanError("training needs gold spans with techniques (FLC labels)")
+    return technique_set(labels)
 
 
 def read_model_config(directory: str | os.PathLike[str]) -> dict[str, Any]:

@@ -42,7 +42,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
 from propscan.models.repetition import STOP_WORDS
@@ -82,9 +81,8 @@ class Candidate(NamedTuple):
 
 
 def resolve_threshold(threshold: float | None, tuned: float) -> float:
-    """The decision threshold of one call: ``threshold`` (checked to lie in 0..1) or ``tuned``."""
-    checked = check_threshold(threshold)
-    return tuned if checked is None else checked
+    """The decision threshold of one call: ``threshold`` (checked by the caller) or ``tuned``."""
+    return tuned if threshold is None else threshold
 
 
 # --- 2. runs ---------------------------------------------------------------------------
@@ -449,10 +447,6 @@ class DecodingSettings:
     second_technique_threshold: float = 0.35
     window_tokens: int = 254
     window_stride: int = 192
-    #: Spread a text's windows evenly, each no longer than it must be to overlap its
-    #: neighbours by ``window_tokens - window_stride``, rather than full windows every
-    #: stride with the last one flush with the end (see ``make_windows``).
-    balanced_windows: bool = False
     #: Share of the companion model in token propaganda and span technique probabilities.
     companion_si_weight: float = 0.0
     companion_technique_weight: float = 0.0

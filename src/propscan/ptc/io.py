@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
-from propscan.core.techniques import check_technique
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import InputFormatError, PropscanError
 
 Task = Literal["si", "flc"]
@@ -178,10 +178,12 @@ def parse_labels(
     allow_unknown_technique: bool = False,
     *,
     article_id: str | None = None,
+    techniques: TechniqueSet = PTC_14,
 ) -> Annotations:
     """Parse the lines of a labels file; ``path`` only names the file in error messages.
 
     ``articles`` (when given) rejects unknown article ids and offsets beyond the text;
+    ``techniques`` are the labels the technique column may hold;
     ``allow_unknown_technique`` accepts ``?`` in the technique column (TC templates);
     ``article_id`` (per-article files) requires every line to belong to that article.
     Blank lines are skipped; an empty text gives empty annotations.
@@ -216,7 +218,7 @@ def parse_labels(
             technique = None
         elif technique is not None:
             try:
-                check_technique(technique)
+                techniques.check(technique)
             except PropscanError as error:
                 raise InputFormatError(where, number, str(error)) from None
         if articles is not None:
@@ -243,11 +245,36 @@ def read_labels(
     allow_unknown_technique: bool = False,
     *,
     article_id: str | None = None,
+    techniques: TechniqueSet = PTC_14,
 ) -> Annotations:
     """Read a PTC labels file (combined or per-article). Empty files are valid."""
     return parse_labels(
-        read_text(path), path, task, articles, allow_unknown_technique, article_id=article_id
+        read_text(path),
+        path,
+        task,
+        articles,
+        allow_unknown_technique,
+        article_id=article_id,
+        techniques=techniques,
     )
+
+
+#: Files naming a corpus's technique labels, one per line, the first found wins: a corpus
+#: of its own labels lists them in ``techniques.txt``; PTC ships ``techniques-14.txt``.
+TECHNIQUE_FILES = ("techniques.txt", "techniques-14.txt")
+
+
+def read_technique_set(root: str | os.PathLike[str]) -> TechniqueSet:
+    """The technique labels a corpus directory is annotated with (PTC's 14 by default)."""
+    for name in TECHNIQUE_FILES:
+        path = Path(root) / name
+        if path.is_file():
+            labels = [line.strip() for line in read_text(path).splitlines() if line.strip()]
+            try:
+                return technique_set(labels)
+            except PropscanError as error:
+                raise PropscanError(f"{path}: {error}") from None
+    return PTC_14
 
 
 def sniff_labels_task(text: str) -> Task | None:

@@ -24,12 +24,12 @@ scores are unaffected.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import PTC_14
 from propscan.core.words import plural
 from propscan.errors import PropscanError
 
@@ -209,9 +209,10 @@ def score_si(gold: Annotations, predicted: Annotations) -> SpanScores:
     )
 
 
-def _technique_order(seen: Iterable[str]) -> list[str]:
-    """The 14 techniques in their official order, then any other label found, sorted."""
-    return [*TECHNIQUES, *sorted(set(seen) - set(TECHNIQUES))]
+def _technique_order(seen: Iterable[str], techniques: Sequence[str]) -> list[str]:
+    """``techniques`` in their order (each scored, found or not), then any other label
+    found, sorted."""
+    return [*techniques, *sorted(set(seen) - set(techniques))]
 
 
 def _by_technique(annotations: Annotations, role: str) -> dict[tuple[str, str], list[Span]]:
@@ -226,10 +227,13 @@ def _by_technique(annotations: Annotations, role: str) -> dict[tuple[str, str], 
     return grouped
 
 
-def score_flc(gold: Annotations, predicted: Annotations) -> SpanScores:
+def score_flc(
+    gold: Annotations, predicted: Annotations, techniques: Sequence[str] = PTC_14
+) -> SpanScores:
     """FLC scores: SI scoring within each technique, overall and per technique.
 
-    A technique absent from both sides scores F1 = 1, as in the official scorer.
+    Every one of ``techniques`` gets a row, found or not (the official scorer lists PTC's
+    14); a technique absent from both sides scores F1 = 1, as in the official scorer.
     """
     gold_groups = _by_technique(gold, "gold")
     predicted_groups = _by_technique(predicted, "predicted")
@@ -245,7 +249,10 @@ def score_flc(gold: Annotations, predicted: Annotations) -> SpanScores:
         overall.f1,
         overall.predicted_count,
         overall.gold_count,
-        {t: per_technique.get(t, _Tally()).prf() for t in _technique_order(per_technique)},
+        {
+            t: per_technique.get(t, _Tally()).prf()
+            for t in _technique_order(per_technique, techniques)
+        },
     )
 
 
@@ -277,8 +284,11 @@ def _classification_prf(correct: int, predicted_count: int, gold_count: int) -> 
     return Prf(precision, recall, f1, predicted_count, gold_count)
 
 
-def score_tc(gold: Annotations, predicted: Annotations) -> TcScores:
-    """TC scores of predictions that label exactly the gold spans.
+def score_tc(
+    gold: Annotations, predicted: Annotations, techniques: Sequence[str] = PTC_14
+) -> TcScores:
+    """TC scores of predictions that label exactly the gold spans (a row per technique of
+    ``techniques``, then any other label found).
 
     Several labels on identical offsets pair as the best match (the multiset
     intersection of the labels), so line order never matters. A technique absent
@@ -299,13 +309,20 @@ def score_tc(gold: Annotations, predicted: Annotations) -> TcScores:
     if total == 0:
         raise PropscanError("nothing to score: the gold annotations have no spans")
     correct = correct_counts.total()
-    techniques = _technique_order([*gold_counts, *predicted_counts])
+    order = _technique_order([*gold_counts, *predicted_counts], techniques)
     return TcScores(
         micro_f1=correct / total,
         correct=correct,
         total=total,
         per_technique={
             t: _classification_prf(correct_counts[t], predicted_counts[t], gold_counts[t])
-            for t in techniques
+            for t in order
         },
     )
+
+
+def top_techniques(scores: Sequence[float], labels: Sequence[str], k: int) -> list[str]:
+    """The ``k`` highest-scoring labels, ties by name: the TC convention that a span given
+    ``k`` gold labels (the same offsets ``k`` times) is answered with ``k`` techniques."""
+    ranked = sorted(range(len(scores)), key=lambda j: (-scores[j], labels[j]))
+    return [labels[j] for j in ranked[:k]]

@@ -9,13 +9,20 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from propscan.core.spans import Annotations, Article, Span
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
-from propscan.ptc.io import articles_dir, combined_labels_path, read_articles, read_labels
+from propscan.ptc.io import (
+    articles_dir,
+    combined_labels_path,
+    read_articles,
+    read_labels,
+    read_technique_set,
+)
 
 SPLITS = ("train", "dev")
 DEFAULT_DATA_DIR = Path("../shared/data/ptc-v2")
@@ -33,11 +40,12 @@ def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Split:
-    """One corpus split: its articles and their gold FLC annotations."""
+    """One corpus split: its articles, their gold FLC annotations and the corpus's labels."""
 
     name: str
     articles: list[Article]
     gold: Annotations
+    techniques: TechniqueSet = field(default=PTC_14)
 
     @cached_property
     def by_id(self) -> dict[str, Article]:
@@ -56,9 +64,12 @@ def load_split(data: str | os.PathLike[str] | None, split: str) -> Split:
         )
     articles = read_articles(folder)
     by_id = {article.id: article for article in articles}
-    gold = read_labels(combined_labels_path(root, split, "flc"), "flc", by_id)
+    techniques = read_technique_set(root)
+    gold = read_labels(
+        combined_labels_path(root, split, "flc"), "flc", by_id, techniques=techniques
+    )
     spans = {article.id: gold[article.id] for article in articles}
-    return Split(split, articles, Annotations(spans))
+    return Split(split, articles, Annotations(spans), techniques)
 
 
 def load_combined_split(roots: Sequence[str | os.PathLike[str]], split: str) -> Split:
@@ -66,13 +77,16 @@ def load_combined_split(roots: Sequence[str | os.PathLike[str]], split: str) -> 
 
     An article found again in a later corpus (same id, same text) takes that corpus's
     spans, so hand-corrected copies of articles replace the originals; the same id with a
-    different text is an error rather than a silent merge.
+    different text is an error rather than a silent merge. The technique set is the first
+    corpus's, followed by any label only a later one has.
     """
     articles: dict[str, Article] = {}
     gold: dict[str, tuple[Span, ...]] = {}
     origin: dict[str, str] = {}
+    labels: dict[str, None] = {}
     for root in roots:
         part = load_split(root, split)
+        labels.update(dict.fromkeys(part.techniques))
         for article in part.articles:
             earlier = articles.get(article.id)
             if earlier is not None and earlier.text != article.text:
@@ -83,7 +97,7 @@ def load_combined_split(roots: Sequence[str | os.PathLike[str]], split: str) -> 
             articles[article.id] = article
             gold[article.id] = part.gold[article.id]
             origin[article.id] = str(root)
-    return Split(split, list(articles.values()), Annotations(gold))
+    return Split(split, list(articles.values()), Annotations(gold), technique_set(labels))
 
 
 def load_labelled(articles: str | os.PathLike[str], gold: str | os.PathLike[str]) -> Split:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from propscan.core.analysis import Analysis
 from propscan.core.spans import Span
+from propscan.core.techniques import TechniqueSet
 from propscan.render.layout import (
     Segment,
     display_text,
@@ -103,7 +104,7 @@ def _html_legend(analysis: Analysis) -> str:
         return "<h2>Techniques</h2>\n<p>No propaganda techniques found at this threshold.</p>\n"
     items = []
     for label, count in counts.items():
-        style = technique_style(label)
+        style = technique_style(label, analysis.model.techniques)
         items.append(
             f'<li title="{_escape(style.definition)}"><span class="chip" '
             f'style="background:{style.colour}">{_escape(style.name)}</span> {count}</li>'
@@ -125,21 +126,23 @@ def _html_article(analysis: Analysis) -> str:
         row_class = "row paragraph" if row.new_paragraph else "row"
         out.append(f'<div class="{row_class}"><div class="margin">{margin}</div><div class="text">')
         for segment in row.segments:
-            out.append(_html_segment(text, spans, segment))
+            out.append(_html_segment(text, spans, segment, analysis.model.techniques))
         out.append("</div></div>\n")
     out.append("</section>\n")
     return "".join(out)
 
 
-def _html_segment(text: str, spans: Sequence[Span], piece: Segment) -> str:
+def _html_segment(
+    text: str, spans: Sequence[Span], piece: Segment, techniques: TechniqueSet
+) -> str:
     shown = _escape(display_text(text[piece.start : piece.end]))
     if piece.span_ids:
         ranked = rank_by_confidence(spans, piece.span_ids)
-        colours = [technique_style(spans[index].technique).colour for index in ranked]
+        colours = [technique_style(spans[i].technique, techniques).colour for i in ranked]
         css = f"background:{colours[0]}"
         if len(ranked) > 1:
             css += f";box-shadow:inset 0 -0.3em 0 {colours[1]}"
-        tooltip = "\n".join(_tooltip_line(index + 1, spans[index]) for index in ranked)
+        tooltip = "\n".join(_tooltip_line(i + 1, spans[i], techniques) for i in ranked)
         numbers = " ".join(str(index + 1) for index in ranked)
         shown = (
             f'<mark style="{css}" title="{_escape(tooltip)}" data-spans="{numbers}">{shown}</mark>'
@@ -149,8 +152,8 @@ def _html_segment(text: str, spans: Sequence[Span], piece: Segment) -> str:
     return shown
 
 
-def _tooltip_line(number: int, span: Span) -> str:
-    style = technique_style(span.technique)
+def _tooltip_line(number: int, span: Span, techniques: TechniqueSet) -> str:
+    style = technique_style(span.technique, techniques)
     confidence = "" if span.score is None else f", confidence {span.score:.0%}"
     return f"[{number}] {style.name}{confidence}: {style.definition}"
 
@@ -160,7 +163,7 @@ def _html_span_table(analysis: Analysis) -> str:
         return ""
     rows = []
     for number, span in enumerate(analysis.spans, start=1):
-        style = technique_style(span.technique)
+        style = technique_style(span.technique, analysis.model.techniques)
         rows.append(
             f'<tr><td class="num">{number}</td>'
             f'<td><span class="chip" style="background:{style.colour}" '

@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import Protocol
 
 from propscan.core.spans import Span
-from propscan.core.techniques import TECHNIQUES, get_technique
+from propscan.core.techniques import TechniqueSet
 
 UNLABELLED_COLOUR = "#DDDDDD"
 
@@ -64,19 +64,21 @@ class TechniqueStyle:
     definition: str
 
 
-def technique_style(label: str | None) -> TechniqueStyle:
-    """Name, colour and definition of ``label`` (a neutral style for unlabelled spans)."""
+def technique_style(label: str | None, techniques: TechniqueSet) -> TechniqueStyle:
+    """Name, colour and definition of ``label``, one of ``techniques`` (the model's set), or a
+    neutral style for unlabelled spans."""
     if label is None:
         return TechniqueStyle(
             "?", "Unlabelled", UNLABELLED_COLOUR, "A span whose technique is unknown."
         )
-    technique = get_technique(label)
+    technique = techniques.describe(label)
     return TechniqueStyle(label, technique.name, technique.colour, technique.definition)
 
 
-def technique_index(label: str | None) -> int | None:
-    """Position of ``label`` among the 14 techniques (its colour slot), ``None`` if unknown."""
-    return TECHNIQUES.index(label) if label in TECHNIQUES else None
+def technique_index(label: str | None, techniques: TechniqueSet) -> int | None:
+    """Position of ``label`` in the model's technique set (its colour slot), ``None`` if
+    it has none."""
+    return techniques.index(label) if label in techniques else None
 
 
 def rank_by_confidence(spans: Sequence[Span], span_ids: Sequence[int]) -> list[int]:

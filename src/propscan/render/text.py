@@ -49,6 +49,7 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     """Print the article with highlighted spans, the numbered span list and a legend."""
     spans = analysis.spans
     text = analysis.text
+    techniques = analysis.model.techniques
     console.print(_terminal_header(analysis))
     console.print()
     body = Text()
@@ -57,7 +58,7 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         shown = display_text(text[piece.start : piece.end])
         if piece.span_ids:
             ranked = rank_by_confidence(spans, piece.span_ids)
-            style = f"#000000 on {technique_style(spans[ranked[0]].technique).colour}"
+            style = f"#000000 on {technique_style(spans[ranked[0]].technique, techniques).colour}"
             body.append(shown, style=style + (" underline" if len(ranked) > 1 else ""))
         else:
             body.append(shown)
@@ -74,7 +75,7 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table.add_column("score", justify="right")
     table.add_column("fragment", overflow="fold")
     for number, span in enumerate(spans, start=1):
-        style = technique_style(span.technique)
+        style = technique_style(span.technique, techniques)
         table.add_row(
             str(number),
             Text(style.name, style=f"#000000 on {style.colour}"),
@@ -85,7 +86,7 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     console.print()
     legend = Text("Techniques: ")
     for label, count in analysis.technique_counts().items():
-        style = technique_style(label)
+        style = technique_style(label, techniques)
         legend.append(f" {style.name} ", style=f"#000000 on {style.colour}")
         legend.append(f" {count}   ")
     console.print(legend)

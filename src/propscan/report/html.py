@@ -12,6 +12,7 @@ import pandas as pd
 
 from propscan import __version__
 from propscan.batch.results import read_manifest, read_results
+from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.outputs import output_folder, writing
 from propscan.report.plots import (
@@ -84,15 +85,18 @@ def format_value(column: str, value: Any) -> str:
     return str(value)
 
 
-def _technique_cell(label: str) -> str:
+def _technique_cell(label: str, techniques: TechniqueSet) -> str:
+    colour = html.escape(technique_colour(label, techniques))
     return (
-        f'<span class="swatch" style="background:{html.escape(technique_colour(label))}"></span>'
-        f"{html.escape(technique_name(label))}"
+        f'<span class="swatch" style="background:{colour}"></span>'
+        f"{html.escape(technique_name(label, techniques))}"
     )
 
 
-def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
-    """An HTML table of ``frame`` with every value escaped."""
+def html_table(
+    frame: pd.DataFrame, techniques: TechniqueSet, columns: Sequence[str] | None = None
+) -> str:
+    """An HTML table of ``frame`` with every value escaped (techniques of ``techniques``)."""
     columns = list(columns or frame.columns)
     if frame.empty:
         return '<p class="muted">Nothing to show.</p>'
@@ -103,7 +107,7 @@ def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str
         for column, value in zip(columns, row, strict=True):
             numeric = isinstance(value, int | float) or hasattr(value, "dtype")
             if column in ("technique", "top_technique") and isinstance(value, str):
-                cells.append(f"<td>{_technique_cell(value)}</td>")
+                cells.append(f"<td>{_technique_cell(value, techniques)}</td>")
             else:
                 css = ' class="n"' if numeric and column != "rank" else ""
                 cells.append(f"<td{css}>{html.escape(format_value(column, value))}</td>")
@@ -151,10 +155,10 @@ def _fragments_section(report: CorpusReport) -> str:
     blocks = []
     for label, group in report.top_fragments.groupby("technique", sort=False):
         blocks.append(
-            f"<details open><summary>{_technique_cell(str(label))} "
+            f"<details open><summary>{_technique_cell(str(label), report.techniques)} "
             f'<span class="muted">(top {len(group)} of {int(totals[label]):,} spans)</span>'
             "</summary>"
-            + html_table(group, ["rank", "fragment", "spans", "articles"])
+            + html_table(group, report.techniques, ["rank", "fragment", "spans", "articles"])
             + "</details>"
         )
     return _section(
@@ -182,18 +186,18 @@ def render_html(
         "Outlets",
         _image(plot_outlet_density(report), "propaganda density per outlet"),
         _image(plot_technique_mix(report), "technique mix per outlet"),
-        html_table(report.by_outlet),
+        html_table(report.by_outlet, report.techniques),
     )
     date_section = _section(
         "Over time",
         f'<p class="muted">{html.escape(dates)}</p>',
         _image(plot_trend(report), "propaganda over time"),
-        html_table(report.by_date),
+        html_table(report.by_date, report.techniques),
     )
     technique_section = _section(
         "Techniques",
         _image(plot_techniques(report), "spans per technique"),
-        html_table(report.by_technique),
+        html_table(report.by_technique, report.techniques),
     )
     sections = {"outlet": outlet_section, "date": date_section, "technique": technique_section}
     ordered = [sections[by]] + [text for key, text in sections.items() if key != by]
@@ -202,7 +206,7 @@ def render_html(
         errors = _section(
             "Records that could not be analysed",
             f"<details><summary>{len(report.errors)} records</summary>"
-            + html_table(report.errors, ["location", "id", "reason"])
+            + html_table(report.errors, report.techniques, ["location", "id", "reason"])
             + "</details>",
         )
     return (
@@ -265,7 +269,8 @@ def make_report(
     if top < 1:
         raise PropscanError(f"--top must be at least 1, got {top}")
     folder = Path(results)
-    report = build_report(read_results(folder), top, period)
+    model = (read_manifest(folder) or {}).get("model") or {}
+    report = build_report(read_results(folder), top, period, technique_set(model.get("techniques")))
     page = None
     if out is not None:
         heading = title or f"Propaganda report: {folder.resolve().name}"

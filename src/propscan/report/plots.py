@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from propscan.core.techniques import TECHNIQUES, get_technique
+from propscan.core.techniques import TechniqueSet
 from propscan.report.tables import OTHER_OUTLETS, PLOTTED_OUTLETS, CorpusReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def technique_colour(label: str) -> str:
-    """The highlight colour of a technique."""
-    return get_technique(label).colour
+def technique_colour(label: str, techniques: TechniqueSet) -> str:
+    """The highlight colour of a technique of the model's set."""
+    return techniques.describe(label).colour
 
 
-def technique_name(label: str) -> str:
-    """The readable name of a technique."""
-    return get_technique(label).name
+def technique_name(label: str, techniques: TechniqueSet) -> str:
+    """The readable name of a technique of the model's set."""
+    return techniques.describe(label).name
 
 
 def _png(figure: Figure) -> str:
@@ -60,13 +60,13 @@ def plot_technique_mix(report: CorpusReport) -> str | None:
     figure = Figure(figsize=(9, 0.45 * len(order) + 2.2))
     axes = figure.subplots()
     left = pd.Series(0.0, index=share.index)
-    for label in [t for t in TECHNIQUES if t in share.columns]:
+    for label in [t for t in report.techniques if t in share.columns]:
         axes.barh(
             share.index,
             share[label],
             left=left,
-            color=technique_colour(label),
-            label=technique_name(label),
+            color=technique_colour(label, report.techniques),
+            label=technique_name(label, report.techniques),
             edgecolor="white",
             linewidth=0.5,
         )
@@ -115,9 +115,9 @@ def plot_techniques(report: CorpusReport) -> str | None:
     figure = Figure(figsize=(8, 0.35 * len(table) + 1.4))
     axes = figure.subplots()
     axes.barh(
-        [technique_name(t) for t in table["technique"]],
+        [technique_name(t, report.techniques) for t in table["technique"]],
         table["spans"],
-        color=[technique_colour(t) for t in table["technique"]],
+        color=[technique_colour(t, report.techniques) for t in table["technique"]],
         edgecolor="#555555",
         linewidth=0.5,
     )
@@ -171,8 +171,8 @@ def plot_trend(report: CorpusReport) -> str | None:
             periods,
             counts[label].to_numpy(),
             marker=".",
-            label=technique_name(label),
-            color=technique_colour(label),
+            label=technique_name(label, report.techniques),
+            color=technique_colour(label, report.techniques),
             linewidth=2,
         )
     technique_axes.set_ylabel("spans")

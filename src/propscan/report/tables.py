@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from propscan.batch.results import BatchResults
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
 
 GroupBy = Literal["outlet", "date", "technique"]
@@ -51,6 +51,8 @@ class CorpusReport:
     top_fragments: pd.DataFrame
     period: str
     errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The technique set of the model that made the results (its order orders the tables).
+    techniques: TechniqueSet = PTC_14
 
     def table(self, by: str) -> pd.DataFrame:
         """The main table for one grouping (``outlet``, ``date`` or ``technique``)."""
@@ -122,7 +124,9 @@ def _top_technique(spans: pd.DataFrame, key: str) -> pd.Series:
     return counts.drop_duplicates(key).set_index(key)["technique"]
 
 
-def _technique_shares(spans: pd.DataFrame, key: str, order: Sequence[str]) -> pd.DataFrame:
+def _technique_shares(
+    spans: pd.DataFrame, key: str, order: Sequence[str], techniques: TechniqueSet
+) -> pd.DataFrame:
     """Spans per (group, technique) and their share of the group's spans, in long form."""
     columns = [key, "technique", "spans", "share"]
     if spans.empty:
@@ -130,7 +134,9 @@ def _technique_shares(spans: pd.DataFrame, key: str, order: Sequence[str]) -> pd
     counts = spans.groupby([key, "technique"]).size().rename("spans").reset_index()
     counts["share"] = counts["spans"] / counts.groupby(key)["spans"].transform("sum")
     counts[key] = pd.Categorical(counts[key], categories=list(order), ordered=True)
-    counts["technique"] = pd.Categorical(counts["technique"], categories=TECHNIQUES, ordered=True)
+    counts["technique"] = pd.Categorical(
+        counts["technique"], categories=list(techniques), ordered=True
+    )
     counts = counts.sort_values([key, "technique"]).astype({key: str, "technique": str})
     return counts[columns].reset_index(drop=True)
 
@@ -139,7 +145,9 @@ def _normal_fragment(fragment: str) -> str:
     return " ".join(fragment.split()).casefold()
 
 
-def top_fragments(spans: pd.DataFrame, top: int = DEFAULT_TOP_FRAGMENTS) -> pd.DataFrame:
+def top_fragments(
+    spans: pd.DataFrame, top: int = DEFAULT_TOP_FRAGMENTS, techniques: TechniqueSet = PTC_14
+) -> pd.DataFrame:
     """The most frequent fragments of each technique (case and spacing ignored).
 
     Each is shown in its most common spelling with the number of spans and articles.
@@ -165,12 +173,16 @@ def top_fragments(spans: pd.DataFrame, top: int = DEFAULT_TOP_FRAGMENTS) -> pd.D
     )
     table["rank"] = table.groupby("technique").cumcount() + 1
     table = table[table["rank"] <= top]
-    table["technique"] = pd.Categorical(table["technique"], categories=TECHNIQUES, ordered=True)
+    table["technique"] = pd.Categorical(
+        table["technique"], categories=list(techniques), ordered=True
+    )
     table = table.sort_values(["technique", "rank"]).astype({"technique": str})
     return table[columns].reset_index(drop=True)
 
 
-def _technique_table(spans: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
+def _technique_table(
+    spans: pd.DataFrame, articles: pd.DataFrame, techniques: TechniqueSet
+) -> pd.DataFrame:
     """Per technique: spans, articles and outlets using it, share of all spans, density."""
     total_words = int(articles["words"].sum()) if not articles.empty else 0
     columns = [
@@ -185,7 +197,7 @@ def _technique_table(spans: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFram
     ]
     rows = []
     total_spans = len(spans)
-    for label in TECHNIQUES:
+    for label in techniques:
         used = spans[spans["technique"] == label] if not spans.empty else spans
         rows.append(
             {
@@ -206,18 +218,25 @@ def _technique_table(spans: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFram
 
 
 def build_report(
-    results: BatchResults, top: int = DEFAULT_TOP_FRAGMENTS, period: str | None = None
+    results: BatchResults,
+    top: int = DEFAULT_TOP_FRAGMENTS,
+    period: str | None = None,
+    techniques: TechniqueSet = PTC_14,
 ) -> CorpusReport:
     """All tables of a report from the result tables of a batch run.
 
     ``period`` (``day``, ``week`` or ``month``) sets the time buckets; by default they
-    follow the time the corpus covers.
+    follow the time the corpus covers. ``techniques`` is the set of the model that made
+    the results (the manifest names it).
     """
     if period is not None and period not in PERIODS:
         raise PropscanError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
     articles = results.articles.to_pandas()
     spans = results.spans.to_pandas()
     errors = results.errors.to_pandas()
+    found = sorted(set(spans["technique"].dropna()) - set(techniques)) if len(spans) else []
+    if found:  # results whose manifest does not name the model's set (a history export)
+        techniques = technique_set([*techniques, *found])
     articles["outlet"] = articles["source"].fillna(UNKNOWN_OUTLET)
     articles["parsed_date"] = parse_dates(articles["date"])
     period = period or choose_period(articles["parsed_date"])
@@ -257,12 +276,13 @@ def build_report(
         summary=summary,
         by_outlet=by_outlet,
         by_date=by_date,
-        by_technique=_technique_table(spans, articles),
-        technique_by_outlet=_technique_shares(spans, "outlet", by_outlet["outlet"]),
+        by_technique=_technique_table(spans, articles, techniques),
+        technique_by_outlet=_technique_shares(spans, "outlet", by_outlet["outlet"], techniques),
         technique_by_date=_technique_shares(
-            spans.dropna(subset=["period"]), "period", by_date["period"]
+            spans.dropna(subset=["period"]), "period", by_date["period"], techniques
         ),
-        top_fragments=top_fragments(spans, top),
+        top_fragments=top_fragments(spans, top, techniques),
         period=period,
         errors=errors,
+        techniques=techniques,
     )

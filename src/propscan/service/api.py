@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from propscan.core.techniques import all_techniques
 from propscan.service.core import AnalysisRequest
 from propscan.service.deps import Service
 from propscan.service.schemas import (
@@ -109,9 +108,10 @@ def delete_analysis(analysis_id: str, service: Service) -> Response:
     "/api/techniques",
     response_model=list[TechniqueOut],
     tags=["techniques"],
-    summary="The 14 propaganda techniques",
+    summary="The propaganda techniques of the model in use",
 )
-def list_techniques() -> Any:
+def list_techniques(service: Service) -> Any:
+    """Every technique the service's model names, in its order, with definition and colour."""
     return [
         {
             "label": technique.label,
@@ -120,7 +120,7 @@ def list_techniques() -> Any:
             "example": technique.example,
             "colour": technique.colour,
         }
-        for technique in all_techniques()
+        for technique in service.detector.techniques.descriptions()
     ]
 
 
@@ -130,7 +130,11 @@ def health(service: Service) -> Any:
     detector = service.detector
     return {
         "status": "ok",
-        "model": {"name": detector.name, "version": detector.version},
+        "model": {
+            "name": detector.name,
+            "version": detector.version,
+            "techniques": list(detector.techniques),
+        },
         "schema_version": service.store.schema_version,
         "analyses": service.store.count(),
     }

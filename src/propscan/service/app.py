@@ -23,14 +23,13 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from propscan import __version__, pipeline
+from propscan import __version__
 from propscan.core.checks import DEFAULT_MAX_CHARS
-from propscan.models.base import Detector
+from propscan.models.registry import ModelSource, resolve_model
 from propscan.service import api, pages
 from propscan.service.core import AnalysisService, Limits, ServiceError
 from propscan.service.store import Store, default_db_path
 
-ModelSource = Detector | str | os.PathLike[str] | None
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -85,7 +84,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        detector = await run_in_threadpool(_load_detector, model)
+        detector = await run_in_threadpool(resolve_model, model)
         store = await run_in_threadpool(Store, database)
         app.state.service = AnalysisService(
             detector, store, limits=limits, allow_private_urls=allow_private_urls
@@ -131,12 +130,6 @@ def create_app(
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(_ErrorBoundary)
     return app
-
-
-def _load_detector(model: ModelSource) -> Detector:
-    if model is None or isinstance(model, str | os.PathLike):
-        return pipeline.load_model(model)
-    return model
 
 
 def wants_json(request: Request) -> bool:

@@ -30,7 +30,7 @@ from propscan import __version__
 from propscan.core.analysis import SentenceScore
 from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
-from propscan.core.techniques import Technique, all_techniques
+from propscan.core.techniques import Technique, TechniqueSet
 from propscan.errors import PropscanError
 from propscan.ptc.io import EncodingProblem, decode_utf8
 from propscan.render.layout import layout, rank_by_confidence, technique_index, technique_style
@@ -80,36 +80,42 @@ class LegendEntry:
     count: int
 
 
-def slot_of(label: str | None) -> str:
-    """The colour slot of a technique in CSS class names: its index among the 14, else ``x``."""
-    index = technique_index(label)
+def slot_of(label: str | None, techniques: TechniqueSet) -> str:
+    """The colour slot of a technique in CSS class names: its index in the model's technique
+    set, else ``x``."""
+    index = technique_index(label, techniques)
     return "x" if index is None else str(index)
 
 
-def highlight_classes(span_ids: Sequence[int], spans: Sequence[Span]) -> str:
+def highlight_classes(
+    span_ids: Sequence[int], spans: Sequence[Span], techniques: TechniqueSet
+) -> str:
     """CSS classes of a segment: fill colour of its most confident span, underline of the
     most confident span of another technique, and ``multi`` when spans overlap."""
     if not span_ids:
         return ""
     ranked = rank_by_confidence(spans, span_ids)
     primary = spans[ranked[0]].technique
-    classes = [f"t{slot_of(primary)}"]
+    classes = [f"t{slot_of(primary, techniques)}"]
     other = next((spans[i].technique for i in ranked if spans[i].technique != primary), None)
     if other is not None:
-        classes.append(f"u{slot_of(other)}")
+        classes.append(f"u{slot_of(other, techniques)}")
     if len(span_ids) > 1:
         classes.append("multi")
     return " ".join(classes)
 
 
 def result_rows(
-    text: str, spans: Sequence[Span], sentences: Sequence[SentenceScore]
+    text: str,
+    spans: Sequence[Span],
+    sentences: Sequence[SentenceScore],
+    techniques: TechniqueSet,
 ) -> tuple[RowView, ...]:
     """The article as sentence rows of text pieces (escaped by the template) to highlight."""
 
     def tooltip(span_ids: tuple[int, ...]) -> str:
         return "; ".join(
-            f"{technique_style(spans[i].technique).name} {percent(spans[i].score)}"
+            f"{technique_style(spans[i].technique, techniques).name} {percent(spans[i].score)}"
             for i in rank_by_confidence(spans, span_ids)
         )
 
@@ -120,7 +126,7 @@ def result_rows(
             segments=tuple(
                 SegmentView(
                     text=text[segment.start : segment.end],
-                    classes=highlight_classes(segment.span_ids, spans),
+                    classes=highlight_classes(segment.span_ids, spans, techniques),
                     span_ids=" ".join(map(str, segment.span_ids)),
                     tooltip=tooltip(segment.span_ids) if segment.span_ids else "",
                 )
@@ -134,19 +140,24 @@ def result_rows(
 def result_context(stored: StoredAnalysis) -> dict[str, object]:
     """Everything the result page shows about one stored analysis."""
     analysis = stored.analysis
+    techniques = analysis.model.techniques
     counts = Counter(span.technique for span in analysis.spans)
     legend = [
-        LegendEntry(slot_of(technique.label), technique, counts[technique.label])
-        for technique in all_techniques()
+        LegendEntry(slot_of(technique.label, techniques), technique, counts[technique.label])
+        for technique in techniques.descriptions()
         if counts[technique.label]
     ]
     script_data = {
-        "spans": [{"slot": slot_of(s.technique), "score": s.score} for s in analysis.spans],
+        "spans": [
+            {"slot": slot_of(s.technique, techniques), "score": s.score} for s in analysis.spans
+        ],
         "techniques": {
-            slot_of(label): {
+            slot_of(label, techniques): {
                 "label": label,
-                "name": technique_style(label).name,
-                "definition": technique_style(label).definition if label is not None else "",
+                "name": technique_style(label, techniques).name,
+                "definition": (
+                    technique_style(label, techniques).definition if label is not None else ""
+                ),
             }
             for label in counts
         },
@@ -155,10 +166,15 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         "stored": stored,
         "analysis": analysis,
         "title": display_title(analysis.title, analysis.text),
-        "rows": result_rows(analysis.text, analysis.spans, analysis.sentences),
+        "rows": result_rows(analysis.text, analysis.spans, analysis.sentences, techniques),
         "legend": legend,
         "span_list": [
-            (index, slot_of(span.technique), technique_style(span.technique).name, span)
+            (
+                index,
+                slot_of(span.technique, techniques),
+                technique_style(span.technique, techniques).name,
+                span,
+            )
             for index, span in enumerate(analysis.spans)
         ],
         "script_data": script_data,
@@ -174,7 +190,12 @@ def render_error(request: Request, status: int, message: str) -> Response:
 def _form_page(
     request: Request, service: Service, form: dict[str, str], error: str | None, status: int
 ) -> Response:
-    context = {"form": form, "error": error, "max_chars": service.limits.max_text_chars}
+    context = {
+        "form": form,
+        "error": error,
+        "max_chars": service.limits.max_text_chars,
+        "technique_count": len(service.detector.techniques),
+    }
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
 
 
@@ -309,26 +330,29 @@ def history(
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about(request: Request) -> Response:
-    techniques = [(slot_of(t.label), t) for t in all_techniques()]
+def about(request: Request, service: Service) -> Response:
+    techniques = [
+        (str(slot), t) for slot, t in enumerate(service.detector.techniques.descriptions())
+    ]
     return templates.TemplateResponse(request, "about.html", {"techniques": techniques})
 
 
 @router.get("/assets/techniques.css")
-def technique_stylesheet() -> Response:
+def technique_stylesheet(service: Service) -> Response:
     """Each technique's colour as CSS classes: ``tN`` fills with it, ``uN`` underlines."""
     return Response(
-        technique_css(),
+        technique_css(service.detector.techniques),
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600"},
     )
 
 
 @functools.cache
-def technique_css() -> str:
+def technique_css(techniques: TechniqueSet) -> str:
+    """The stylesheet of the model's technique set (slot ``N`` is its ``N``-th technique)."""
     rules = [
-        f".t{slot_of(t.label)}{{--c:{t.colour}}}\n.u{slot_of(t.label)}{{--u:{t.colour}}}\n"
-        for t in all_techniques()
+        f".t{slot}{{--c:{t.colour}}}\n.u{slot}{{--u:{t.colour}}}\n"
+        for slot, t in enumerate(techniques.descriptions())
     ]
     rules.append(".tx{--c:#dddddd}\n.ux{--u:#888888}\n")
     return "".join(rules)

@@ -75,6 +75,10 @@ class ModelOut(BaseModel):
     version: str
 
 
+class ModelTechniquesOut(ModelOut):
+    techniques: list[str] = Field(description="The model's technique set, in its order.")
+
+
 class AnalysisOut(BaseModel):
     """The same object as ``propscan analyze --format json``, plus the permanent ``id``."""
 
@@ -88,7 +92,7 @@ class AnalysisOut(BaseModel):
     source: str | None
     spans: list[SpanOut]
     sentences: list[SentenceOut]
-    model: ModelOut
+    model: ModelTechniquesOut
     threshold: float | None
 
 
@@ -111,7 +115,7 @@ class HistoryOut(BaseModel):
 
 
 class TechniqueOut(BaseModel):
-    label: str = Field(description="The exact PTC label.")
+    label: str = Field(description="The exact label, as spans carry it.")
     name: str
     definition: str
     example: str
@@ -120,7 +124,7 @@ class TechniqueOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: str
-    model: ModelOut
+    model: ModelTechniquesOut
     schema_version: int
     analyses: int
 

@@ -9,6 +9,7 @@ server leaves either the whole analysis or nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import sqlite3
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.spans import Span
+from propscan.core.techniques import technique_set
 from propscan.errors import PropscanError
 
 DB_ENV_VAR = "PROPSCAN_DB"
@@ -72,6 +74,10 @@ MIGRATIONS: tuple[str, ...] = (
         score REAL NOT NULL
     );
     CREATE INDEX sentences_by_analysis ON sentences (analysis_seq);
+    """,
+    # the model's technique set, as a JSON list (NULL: PTC's 14, what earlier models named)
+    """
+    ALTER TABLE models ADD COLUMN techniques TEXT
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -273,14 +279,14 @@ class Store:
         with self._connection() as connection:
             row = connection.execute(
                 "SELECT a.seq, a.created_at, a.threshold, t.text, t.title, t.url, t.source,"
-                " m.name, m.version"
+                " m.name, m.version, m.techniques"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id WHERE a.public_id = ?",
                 (analysis_id,),
             ).fetchone()
             if row is None:
                 return None
-            seq, created_at, threshold, text, title, url, source, name, version = row
+            seq, created_at, threshold, text, title, url, source, name, version, labels = row
             spans = tuple(
                 Span(start, end, technique, score)
                 for start, end, technique, score in connection.execute(
@@ -301,7 +307,7 @@ class Store:
             text=text,
             spans=spans,
             sentences=sentences,
-            model=ModelInfo(name=name, version=version),
+            model=_model_info(name, version, labels),
             threshold=threshold,
             title=title,
             url=url,
@@ -393,10 +399,20 @@ def _statements(script: str) -> list[str]:
     return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
+def _model_info(name: str, version: str, techniques: str | None) -> ModelInfo:
+    labels = None if techniques is None else json.loads(techniques)
+    return ModelInfo(name, version, technique_set(labels))
+
+
 def _upsert_model(connection: sqlite3.Connection, model: ModelInfo) -> int:
+    techniques = json.dumps(list(model.techniques))
     connection.execute(
-        "INSERT INTO models (name, version) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (model.name, model.version),
+        "INSERT INTO models (name, version, techniques) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (model.name, model.version, techniques),
+    )
+    connection.execute(  # rows stored before the column existed
+        "UPDATE models SET techniques = ? WHERE name = ? AND version = ? AND techniques IS NULL",
+        (techniques, model.name, model.version),
     )
     row = connection.execute(
         "SELECT id FROM models WHERE name = ? AND version = ?", (model.name, model.version)

@@ -21,7 +21,7 @@ import numpy as np
 
 from propscan import __version__
 from propscan.core.spans import Span
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
 from propscan.models.baseline.features import (
@@ -98,9 +98,6 @@ class TechniqueModel:
             raise ValueError(f"technique weights of shape {self.coef.shape}, expected {width} wide")
         if any(len(space.idf) != len(space.terms) for space in self.spaces):
             raise ValueError("idf weights and vocabulary differ in length")
-        unknown = set(self.classes) - set(TECHNIQUES)
-        if unknown:
-            raise ValueError(f"unknown techniques {sorted(unknown)}")
 
     @cached_property
     def _weights(self) -> np.ndarray:
@@ -108,9 +105,9 @@ class TechniqueModel:
         once here rather than copied from ``coef`` at every call."""
         return np.ascontiguousarray(self.coef.T, dtype=np.float64)
 
-    def probabilities(self, text: str, spans: Sequence[Span]) -> np.ndarray:
-        """Rows of probabilities over :data:`TECHNIQUES` (0 for techniques never seen)."""
-        result = np.zeros((len(spans), len(TECHNIQUES)))
+    def probabilities(self, text: str, spans: Sequence[Span], labels: TechniqueSet) -> np.ndarray:
+        """Rows of probabilities over ``labels`` (0 for techniques never seen in training)."""
+        result = np.zeros((len(spans), len(labels)))
         if not spans:
             return result
         context = ArticleContext.of(text)
@@ -119,7 +116,7 @@ class TechniqueModel:
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
         probabilities = exponentials / exponentials.sum(axis=1, keepdims=True)
-        columns = [TECHNIQUES.index(label) for label in self.classes]
+        columns = [labels.index(label) for label in self.classes]
         result[:, columns] = probabilities
         return result
 
@@ -135,6 +132,13 @@ class BaselineDetector:
     training: Mapping[str, Any] = field(default_factory=dict)
     name: str = MODEL_NAME
     version: str = __version__
+    #: The labels the model names: those of its training data (it may have seen fewer).
+    techniques: TechniqueSet = PTC_14
+
+    def __post_init__(self) -> None:
+        unknown = set(self.technique_model.classes) - set(self.techniques)
+        if unknown:
+            raise ValueError(f"techniques {sorted(unknown)} are not in the model's technique set")
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans with their most probable technique (and the second one when it is likely too)."""
@@ -159,15 +163,16 @@ class BaselineDetector:
         self, text: str, found: Sequence[Candidate], second_technique_threshold: float
     ) -> list[Span]:
         """Spans of ``found`` labelled with their one or two most probable techniques."""
-        rows = self.technique_model.probabilities(text, [candidate.span for candidate in found])
-        return label_top_two(found, rows, TECHNIQUES, second_technique_threshold)
+        spans = [candidate.span for candidate in found]
+        rows = self.technique_model.probabilities(text, spans, self.techniques)
+        return label_top_two(found, rows, self.techniques, second_technique_threshold)
 
     def classify(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
-        """Probability of each of the 14 techniques for each span of ``text``."""
+        """Probability of each of the model's techniques for each span of ``text``."""
         for span in spans:
             span.check_within(text)
-        rows = self.technique_model.probabilities(text, spans)
-        return [{t: float(p) for t, p in zip(TECHNIQUES, row, strict=True)} for row in rows]
+        rows = self.technique_model.probabilities(text, spans, self.techniques)
+        return [{t: float(p) for t, p in zip(self.techniques, row, strict=True)} for row in rows]
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``model.json``, the weights as ``.npz`` arrays and the vocabularies as JSON."""
@@ -208,7 +213,8 @@ class BaselineDetector:
                 "si_threshold": self.si_threshold,
                 "second_technique_threshold": self.second_technique_threshold,
                 "hash_bits": self.span_model.hash_bits,
-                "techniques": list(self.technique_model.classes),
+                "techniques": list(self.techniques),
+                "classes": list(self.technique_model.classes),
                 "feature_spaces": [space.kind for space in spaces],
                 "training": dict(self.training),
             },
@@ -234,9 +240,13 @@ class BaselineDetector:
                     TfidfSpace(kind, tuple(vocabulary[kind]), arrays[f"idf_{kind}"])
                     for kind in config["feature_spaces"]
                 )
+                # models written before "classes" listed the classes as "techniques"
+                # and named PTC's 14
+                classes = config.get("classes", config["techniques"])
                 technique_model = TechniqueModel(
-                    spaces, tuple(config["techniques"]), arrays["coef"], arrays["intercept"]
+                    spaces, tuple(classes), arrays["coef"], arrays["intercept"]
                 )
+            techniques = technique_set(config["techniques"]) if "classes" in config else PTC_14
             return cls(
                 span_model,
                 technique_model,
@@ -245,6 +255,7 @@ class BaselineDetector:
                 config.get("training", {}),
                 str(config.get("name", MODEL_NAME)),
                 str(config.get("version", "")),
+                techniques,
             )
         except (OSError, KeyError, ValueError, TypeError) as error:
             raise PropscanError(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,9 +22,16 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from tqdm import tqdm
 
 from propscan.core.spans import Annotations, Article, to_si_annotations
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
-from propscan.models.baseline.detector import HASH_BITS, BaselineDetector, SpanModel, TechniqueModel
+from propscan.models.base import techniques_of
+from propscan.models.baseline.detector import (
+    HASH_BITS,
+    KIND,
+    BaselineDetector,
+    SpanModel,
+    TechniqueModel,
+)
 from propscan.models.baseline.features import (
     ArticleContext,
     KeyCache,
@@ -34,8 +43,9 @@ from propscan.models.baseline.features import (
     tokenize,
 )
 from propscan.models.decoding import Candidate, label_top_two
+from propscan.models.registry import TrainingOptions
 from propscan.ptc.scoring import score_flc, score_si
-from propscan.ptc.splits import check_gold, validation_ids
+from propscan.ptc.splits import Split, check_gold, validation_ids
 
 #: Stochastic gradient steps of the span model (about 15 passes over the PTC train split).
 SPAN_MODEL_UPDATES = 5_000_000
@@ -141,7 +151,12 @@ def _tune_thresholds(
     )
     texts = {article.id: article.text for article in articles}
     rows = {
-        aid: (found, detector.technique_model.probabilities(texts[aid], [c.span for c in found]))
+        aid: (
+            found,
+            detector.technique_model.probabilities(
+                texts[aid], [c.span for c in found], detector.techniques
+            ),
+        )
         for aid, found in found_at(si_threshold).items()
     }
     gold_flc = gold.restrict(article.id for article in articles)
@@ -149,7 +164,7 @@ def _tune_thresholds(
     def flc_at(threshold: float) -> Annotations:
         return Annotations(
             {
-                aid: tuple(label_top_two(found, probabilities, TECHNIQUES, threshold))
+                aid: tuple(label_top_two(found, probabilities, detector.techniques, threshold))
                 for aid, (found, probabilities) in rows.items()
             }
         )
@@ -171,13 +186,15 @@ def train_baseline(
     *,
     seed: int = 0,
     validation_fraction: float = 0.1,
+    techniques: TechniqueSet | None = None,
     progress: bool = True,
 ) -> BaselineDetector:
     """Train on ``articles`` minus the held-out validation part, which tunes the thresholds.
 
     The validation part is :func:`propscan.ptc.splits.validation_ids` of the article ids
     (``validation_fraction`` of them); when it is empty (tiny training sets, or a fraction
-    of 0) the default thresholds are kept.
+    of 0) the default thresholds are kept. ``techniques`` is the model's label set
+    (default: the gold labels of ``articles``).
     """
     check_gold(articles, gold, "training")
     held_out = validation_ids((article.id for article in articles), validation_fraction)
@@ -185,9 +202,11 @@ def train_baseline(
     tune_articles = [article for article in articles if article.id in held_out]
     if not fit_articles:
         raise PropscanError("cannot train: every training article is in the validation part")
+    span_model = _fit_span_model(fit_articles, gold, seed, progress)
     detector = BaselineDetector(
-        _fit_span_model(fit_articles, gold, seed, progress),
+        span_model,
         _fit_technique_model(fit_articles, gold, seed),
+        techniques=techniques or techniques_of(gold.restrict(a.id for a in articles)),
     )
     training: dict[str, Any] = {
         "seed": seed,
@@ -195,14 +214,44 @@ def train_baseline(
         "validation_articles": len(tune_articles),
     }
     if not tune_articles:
-        return BaselineDetector(detector.span_model, detector.technique_model, training=training)
+        return replace(detector, training=training)
     si_threshold, second_technique_threshold, metrics = _tune_thresholds(
         detector, tune_articles, gold
     )
-    return BaselineDetector(
-        detector.span_model,
-        detector.technique_model,
-        si_threshold,
-        second_technique_threshold,
-        {**training, **{key: round(value, 4) for key, value in metrics.items()}},
+    return replace(
+        detector,
+        si_threshold=si_threshold,
+        second_technique_threshold=second_technique_threshold,
+        training={**training, **{key: round(value, 4) for key, value in metrics.items()}},
     )
+
+
+DESCRIPTION = (
+    "A classical model: a linear token classifier over hashed word features for span "
+    "identification and a logistic regression over span n-grams and document features "
+    "for techniques."
+)
+
+
+def train_model(
+    split: Split, out: Path, options: TrainingOptions, progress: bool = True
+) -> dict[str, Any]:
+    """Train on ``split`` into ``out``; returns the model card's facts (``TRAINERS`` entry)."""
+    articles = split.articles[: options.max_articles] if options.max_articles else split.articles
+    model = train_baseline(
+        articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress
+    )
+    model.save(out)
+    return {
+        "kind": KIND,
+        "name": model.name,
+        "version": model.version,
+        "description": DESCRIPTION,
+        "settings": {"seed": options.seed},
+        "scores": {},
+        "data": {
+            "corpus": "PTC v2",
+            "train articles": len(articles),
+            "validation": "held-out ~10% of train (by id hash)",
+        },
+    }

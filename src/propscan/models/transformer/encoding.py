@@ -81,25 +81,14 @@ def tokenize(tokenizer: Tokenizer, texts: Sequence[str]) -> list[TokenizedText]:
     return results
 
 
-def make_windows(n_tokens: int, size: int, stride: int, balanced: bool = False) -> list[Window]:
-    """Windows of at most ``size`` tokens every ``stride`` tokens, the last flush with the end.
-
-    ``balanced`` keeps the number of windows but spreads them evenly, each as short as an
-    overlap of ``size - stride`` tokens with its neighbours allows: a 300-token text gets
-    two windows of 165 tokens rather than two of 254 that overlap by 208, so fewer tokens
-    are encoded and every window of a text has one length (one encoder call, no padding).
-    """
+def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
+    """Windows of at most ``size`` tokens every ``stride`` tokens, the last flush with the end."""
     if size <= 0 or stride <= 0 or stride > size:
         raise ValueError(f"need 0 < stride <= size, got size={size} stride={stride}")
     if n_tokens <= size:
         return [Window(0, n_tokens)] if n_tokens else []
-    if not balanced:
-        starts = [*range(0, n_tokens - size, stride), n_tokens - size]
-        return [Window(start, start + size) for start in starts]
-    count = -(-(n_tokens - size) // stride) + 1
-    length = -(-(n_tokens + (count - 1) * (size - stride)) // count)
-    starts = [i * (n_tokens - length) // (count - 1) for i in range(count)]
-    return [Window(start, start + length) for start in starts]
+    starts = [*range(0, n_tokens - size, stride), n_tokens - size]
+    return [Window(start, start + size) for start in starts]
 
 
 def token_ranges(offsets: np.ndarray, spans: Sequence[Span]) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from propscan.models.base import write_model_config
-from propscan.models.transformer.detector import ENCODER_FILE, SPAN_HEAD_FILE
+from propscan.models.transformer.detector import SPAN_HEAD_FILE
 from propscan.models.transformer.network import TransformerNetwork
 
 
@@ -29,13 +28,7 @@ class _ExportWrapper(nn.Module):
         return self.model(input_ids, attention_mask)
 
 
-def export_onnx(
-    model: TransformerNetwork,
-    path: Path,
-    special: dict[str, int],
-    fused: bool = True,
-    skip_layer_norm: bool = False,
-) -> Path:
+def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) -> Path:
     """Export the encoder and token heads to ONNX with dynamic batch and length, then fuse.
 
     The graph is traced with the plain ("eager") attention, whose pattern onnxruntime's
@@ -43,11 +36,8 @@ def export_onnx(
     fused embedding, skip and bias-GELU layer norms); traced from torch's fused
     scaled-dot-product attention it stays a chain of small operators. On the shipped
     model the fused int8 graph encodes about 1.4x more tokens per second
-    (``benchmarks/encoder_levers.py``). Training keeps its own attention implementation.
-    ``fused=False`` traces that implementation and leaves the graph as traced (what
-    models before 0.2.1 shipped; the benchmark compares the two). ``skip_layer_norm``
-    also fuses each residual addition into its layer norm (what models before 0.3.1
-    shipped).
+    (``benchmarks/results/encoder_levers.md``). Training keeps its own attention
+    implementation.
     """
     model.eval()
     example = torch.full((2, 16), special["pad"], dtype=torch.long)
@@ -55,16 +45,13 @@ def export_onnx(
     mask = torch.ones_like(example)
     path.parent.mkdir(parents=True, exist_ok=True)
     encoder = model.encoder
-    if not fused:
-        _trace(model, example, mask, path)
-        return path
     trained_attention = encoder.config._attn_implementation
     encoder.set_attn_implementation("eager")
     try:
         _trace(model, example, mask, path)
     finally:
         encoder.set_attn_implementation(trained_attention)
-    fuse_onnx(path, encoder.config, skip_layer_norm)
+    fuse_onnx(path, encoder.config)
     return path
 
 
@@ -90,13 +77,12 @@ def _trace(
     )
 
 
-def fuse_onnx(path: Path, encoder_config: Any, skip_layer_norm: bool = False) -> None:
+def fuse_onnx(path: Path, encoder_config: Any) -> None:
     """Rewrite ``path`` with onnxruntime's transformer fusions for the encoder's layout.
 
     Any Hugging Face encoder may be exported; one whose graph the optimiser does not
-    recognise keeps its unfused (equally correct, slower) operators. Unless
-    ``skip_layer_norm``, the fused residual layer norms are then split again
-    (:func:`unfuse_skip_layer_norm`).
+    recognise keeps its unfused (equally correct, slower) operators. The fused residual
+    layer norms are then split again (:func:`unfuse_skip_layer_norm`).
     """
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -106,8 +92,7 @@ def fuse_onnx(path: Path, encoder_config: Any, skip_layer_norm: bool = False) ->
         num_heads=int(encoder_config.num_attention_heads),
         hidden_size=int(encoder_config.hidden_size),
     )
-    if not skip_layer_norm:
-        unfuse_skip_layer_norm(optimized.model)
+    unfuse_skip_layer_norm(optimized.model)
     optimized.save_model_to_file(str(path))
 
 
@@ -117,9 +102,8 @@ def unfuse_skip_layer_norm(graph_model: Any) -> int:
 
     onnxruntime's fused kernel is the slower of the two on a 2-core CPU: the split int8
     graph encodes 1.05-1.33x more tokens per second, with the same outputs up to float
-    rounding (``benchmarks/encoder_levers.py``); the detector keeps onnxruntime from
-    fusing them again at load. Works on fp32 and int8 graphs alike, so an encoder
-    exported before 0.3.1 can be rewritten as it is (``scripts/unfuse_layer_norm.py``).
+    rounding (``benchmarks/results/encoder_levers.md``); the detector keeps onnxruntime
+    from fusing them again at load.
     """
     from onnx import helper
 
@@ -154,21 +138,17 @@ def unfuse_skip_layer_norm(graph_model: Any) -> int:
     return replaced
 
 
-def write_onnx_model(
+def export_model(
     model: TransformerNetwork,
     onnx_path: Path,
     out: Path,
     encoder_dir: Path,
-    config: dict[str, Any],
+    special: dict[str, int],
 ) -> Path:
-    """Export ``model`` to ``onnx_path`` and write a loadable model directory ``out`` around it.
-
-    ``out`` gets the span head, the tokenizer and ``model.json``; its encoder is a copy of
-    ``onnx_path`` (or its int8 version, decided by the caller).
-    """
-    export_onnx(model, onnx_path, config["special_tokens"])
+    """Export ``model``'s encoder to ``onnx_path``, and its span head and the encoder's
+    tokenizer into the model directory ``out`` (whose ``model.json`` the caller writes)."""
+    export_onnx(model, onnx_path, special)
+    out.mkdir(parents=True, exist_ok=True)
     model.span_head_numpy().save(out / SPAN_HEAD_FILE)
     shutil.copy2(encoder_dir / "tokenizer.json", out / "tokenizer.json")
-    shutil.copy2(onnx_path, out / ENCODER_FILE)
-    write_model_config(out, config)
     return onnx_path

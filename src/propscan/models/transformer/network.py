@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from propscan.core.techniques import TECHNIQUES
 from propscan.errors import PropscanError
-from propscan.models.transformer.detector import N_SPAN_FEATURES, SpanHead
+from propscan.models.transformer.heads import N_SPAN_FEATURES, SpanHead
 
 try:
     import torch
@@ -68,8 +67,9 @@ class TransformerNetwork(nn.Module):
         )
 
 
-def build_network(encoder_dir: Path) -> TransformerNetwork:
-    """A fresh network around the Hugging Face encoder in ``encoder_dir``."""
+def build_network(encoder_dir: Path, n_techniques: int) -> TransformerNetwork:
+    """A fresh network around the Hugging Face encoder in ``encoder_dir``, with technique
+    heads of ``n_techniques`` outputs."""
     from transformers import AutoModel
 
     try:
@@ -78,7 +78,7 @@ def build_network(encoder_dir: Path) -> TransformerNetwork:
         raise PropscanError(
             f"{encoder_dir}: cannot load a Hugging Face encoder ({error})"
         ) from error
-    return TransformerNetwork(encoder, encoder.config.hidden_size, len(TECHNIQUES))
+    return TransformerNetwork(encoder, encoder.config.hidden_size, n_techniques)
 
 
 class TorchEncoder:

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from propscan.core.spans import Annotations, Article, Span, merge_spans
+from propscan.core.spans import Annotations, Article, Span, merge_spans, to_si_annotations
 from propscan.models.decoding import Calibration, DecodingSettings, decode_subword_spans
-from propscan.models.transformer.detector import TokenOutputs, TransformerDetector
-from propscan.ptc.scoring import score_flc, score_si
+from propscan.models.transformer.decoder import SpanDecoder
+from propscan.models.transformer.detector import TransformerDetector
+from propscan.models.transformer.scheduling import TokenOutputs
+from propscan.ptc.scoring import score_flc, score_si, top_techniques
 
 TOKEN_THRESHOLDS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 MERGE_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60, 90)
@@ -50,46 +52,43 @@ class Choice:
 
 @dataclass
 class Encoded:
-    """Validation articles with their gold spans and encoder outputs, computed once."""
+    """Validation articles with their gold spans and encoder outputs, computed once and
+    then decoded many times."""
 
     articles: Sequence[Article]
     gold: Annotations
     outputs: Sequence[TokenOutputs]
 
+    @classmethod
+    def of(
+        cls, detector: TransformerDetector, articles: Sequence[Article], gold: Annotations
+    ) -> Encoded:
+        return cls(
+            articles,
+            gold.restrict(a.id for a in articles),
+            detector.encode([a.text for a in articles]),
+        )
+
     @property
     def si_gold(self) -> Annotations:
-        return Annotations({a.id: tuple(merge_spans(self.gold[a.id])) for a in self.articles})
+        return to_si_annotations(self.gold)
 
 
-def encode(
-    detector: TransformerDetector, articles: Sequence[Article], gold: Annotations
-) -> Encoded:
-    """Encoder outputs of ``articles``, computed once and then decoded many times."""
-    return Encoded(
-        articles, gold.restrict(a.id for a in articles), detector.encode([a.text for a in articles])
-    )
-
-
-def _phrases(
-    detector: TransformerDetector, data: Encoded, settings: DecodingSettings, threshold: float
-) -> Annotations:
-    detector.settings = replace(settings, si_threshold=threshold)
+def _phrases(decoder: SpanDecoder, data: Encoded, threshold: float) -> Annotations:
+    decoder = replace(decoder, settings=replace(decoder.settings, si_threshold=threshold))
     return Annotations(
         {
-            article.id: tuple(c.span for c in detector.phrases(article.text, output))
+            article.id: tuple(c.span for c in decoder.phrases(article.text, output))
             for article, output in zip(data.articles, data.outputs, strict=True)
         }
     )
 
 
-def predict(
-    detector: TransformerDetector, data: Encoded, settings: DecodingSettings
-) -> Annotations:
-    """FLC predictions of every validation article under ``settings``."""
-    detector.settings = settings
+def predict(decoder: SpanDecoder, data: Encoded) -> Annotations:
+    """FLC predictions of every validation article under ``decoder``'s settings."""
     return Annotations(
         {
-            article.id: detector.decode(article.text, output).spans
+            article.id: decoder.decode(article.text, output).spans
             for article, output in zip(data.articles, data.outputs, strict=True)
         }
     )
@@ -141,11 +140,9 @@ def _best(setting: str, grid: Sequence[Any], score: Callable[[Any], float]) -> C
     return Choice(setting, values[best], tuple(values), round(scores[best], 4))
 
 
-def candidate_table(
-    detector: TransformerDetector, data: Encoded, settings: DecodingSettings
-) -> tuple[np.ndarray, np.ndarray]:
+def candidate_table(decoder: SpanDecoder, data: Encoded) -> tuple[np.ndarray, np.ndarray]:
     """Features (logit probability, log length) and gold share of every candidate phrase."""
-    detector.settings = settings
+    settings = decoder.settings
     features, targets = [], []
     token_threshold = settings.token_threshold if settings.token_threshold is not None else 0.5
     for article, output in zip(data.articles, data.outputs, strict=True):
@@ -158,7 +155,7 @@ def candidate_table(
         for candidate in decode_subword_spans(
             article.text,
             output.tokens.offsets,
-            detector.token_probabilities(output),
+            decoder.token_probabilities(output),
             token_threshold,
             max_gap=settings.merge_gap,
             min_characters=settings.min_characters,
@@ -215,11 +212,8 @@ def calibration_report(
     }
 
 
-def technique_accuracy(
-    detector: TransformerDetector, data: Encoded, settings: DecodingSettings
-) -> float:
+def technique_accuracy(decoder: SpanDecoder, data: Encoded) -> float:
     """Share of gold spans whose most probable technique is one of their gold techniques."""
-    detector.settings = settings
     correct = total = 0
     for article, output in zip(data.articles, data.outputs, strict=True):
         labels: dict[tuple[int, int], set[str]] = {}
@@ -228,17 +222,17 @@ def technique_accuracy(
         if not labels:
             continue
         offsets = sorted(labels)
-        rows = detector.technique_probabilities(
+        rows = decoder.technique_probabilities(
             article.text, output, [Span(start, end) for start, end in offsets]
         )
         for offset, row in zip(offsets, rows, strict=True):
-            correct += detector.techniques[int(np.argmax(row))] in labels[offset]
+            correct += decoder.techniques[int(np.argmax(row))] in labels[offset]
             total += 1
     return correct / total if total else 0.0
 
 
 def tune_decoding(
-    detector: TransformerDetector, data: Encoded, fixed: dict[str, Any] | None = None
+    decoder: SpanDecoder, data: Encoded, fixed: dict[str, Any] | None = None
 ) -> tuple[DecodingSettings, list[Choice], dict[str, float]]:
     """Choose every decoding setting on ``data``; ``fixed`` settings are kept as given.
 
@@ -248,7 +242,7 @@ def tune_decoding(
     maximise FLC F1.
     """
     fixed = dict(fixed or {})
-    has_companion = detector.companion is not None
+    has_companion = decoder.companion is not None
     has_sentence_head = any(output.sentence_prob is not None for output in data.outputs)
     grids: dict[str, tuple[Any, ...]] = {
         "token_threshold": TOKEN_THRESHOLDS,
@@ -269,11 +263,11 @@ def tune_decoding(
         "repetition_needs_recurrence": True,
         "fragment_gap": -1,
     }
-    settings = replace(detector.settings, **{**start, **fixed})
+    settings = replace(decoder.settings, **{**start, **fixed})
     si_gold = data.si_gold
 
     def si_f1(candidate: DecodingSettings, threshold: float = 0.0) -> float:
-        return score_si(si_gold, _phrases(detector, data, candidate, threshold)).f1
+        return score_si(si_gold, _phrases(decoder.with_settings(candidate), data, threshold)).f1
 
     choices: dict[str, Choice] = {}
     # the token threshold first, from plain runs, so that the search starts where the
@@ -294,7 +288,7 @@ def tune_decoding(
             choices[name] = choice
             settings = replace(settings, **{name: choice.value})
 
-    features, targets = candidate_table(detector, data, settings)
+    features, targets = candidate_table(decoder.with_settings(settings), data)
     calibration = (
         Calibration(*fixed["calibration"])
         if "calibration" in fixed
@@ -308,7 +302,7 @@ def tune_decoding(
         settings = replace(settings, si_threshold=choices["si_threshold"].value)
 
     def tc_accuracy(name: str, value: Any) -> float:
-        return technique_accuracy(detector, data, replace(settings, **{name: value}))
+        return technique_accuracy(decoder.with_settings(replace(settings, **{name: value})), data)
 
     # the technique settings, each given the ones chosen before it
     tc_grids = {
@@ -322,8 +316,8 @@ def tune_decoding(
         settings = replace(settings, **{name: choices[name].value})
 
     def flc_f1(name: str, value: Any) -> float:
-        candidate = replace(settings, **{name: value})
-        return score_flc(data.gold, predict(detector, data, candidate)).f1
+        candidate = decoder.with_settings(replace(settings, **{name: value}))
+        return score_flc(data.gold, predict(candidate, data)).f1
 
     # the FLC settings, each given the ones chosen before it
     flc_grids = {
@@ -337,7 +331,6 @@ def tune_decoding(
             continue
         choices[name] = _best(name, grid, functools.partial(flc_f1, name))
         settings = replace(settings, **{name: choices[name].value})
-    detector.settings = settings
     report = calibration_report(features, targets, calibration)
     return settings, list(choices.values()), report
 
@@ -395,9 +388,7 @@ def bootstrap_scores(
     seed: int = 0,
 ) -> dict[str, ScoreWithInterval]:
     """SI, TC and FLC F1 with 95% percentile intervals from resampling articles."""
-    si = _span_sums(
-        Annotations({i: tuple(merge_spans(gold[i])) for i in ids}), predicted, ids, False
-    )
+    si = _span_sums(to_si_annotations(gold.restrict(ids)), predicted, ids, False)
     flc = _span_sums(gold, predicted, ids, True)
     tc = np.asarray([technique_hits.get(i, (0, 0)) for i in ids], dtype=np.float64).reshape(-1, 2)
     rng = np.random.default_rng(seed)
@@ -421,14 +412,7 @@ def bootstrap_scores(
     }
 
 
-def top_techniques(scores: Sequence[float], techniques: Sequence[str], k: int) -> Counter[str]:
-    """The ``k`` highest-scoring techniques (ties by name): a span with ``k`` gold labels
-    gets this many (the TC convention of ``evaluate``)."""
-    ranked = sorted(range(len(scores)), key=lambda j: (-scores[j], techniques[j]))
-    return Counter(techniques[j] for j in ranked[:k])
-
-
-def technique_hits(detector: TransformerDetector, data: Encoded) -> dict[str, tuple[int, int]]:
+def technique_hits(decoder: SpanDecoder, data: Encoded) -> dict[str, tuple[int, int]]:
     """Per article, (correct, total) gold labels when each gold span gets as many of its
     most probable techniques as gold gives it labels (the TC convention of ``evaluate``)."""
     hits = {}
@@ -437,12 +421,12 @@ def technique_hits(detector: TransformerDetector, data: Encoded) -> dict[str, tu
         if not repeats:
             continue
         offsets = sorted(repeats)
-        rows = detector.technique_probabilities(
+        rows = decoder.technique_probabilities(
             article.text, output, [Span(start, end) for start, end in offsets]
         )
         correct = 0
         for offset, row in zip(offsets, rows, strict=True):
-            predicted = top_techniques(row, detector.techniques, repeats[offset])
+            predicted = Counter(top_techniques(row, decoder.techniques, repeats[offset]))
             gold_here = Counter(
                 str(s.technique) for s in data.gold[article.id] if (s.start, s.end) == offset
             )

@@ -1,0 +1,228 @@
+"""The transformer's training loop: batches, losses, AdamW, and checkpoints to resume from.
+
+One encoder pass per window trains four heads at once (see
+:mod:`~propscan.models.transformer.examples`). Every ``checkpoint_every`` steps the
+model, optimiser, scheduler, step, loss history and torch's random state are saved; the
+data order is a function of the seed and the epoch, so a run resumed from its last
+checkpoint continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.errors import PropscanError
+from propscan.models.transformer.encoding import batch_windows
+from propscan.models.transformer.examples import WindowExample
+from propscan.models.transformer.network import TransformerNetwork, linear_schedule
+from propscan.models.transformer.recipe import TrainingSettings
+
+try:
+    import torch
+    from torch import nn
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise PropscanError(
+        "training needs the 'train' extra: pip install 'propscan[train]'"
+    ) from error
+
+
+def batch_tensors(batch: Sequence[WindowExample], special: dict[str, int]) -> dict[str, Any]:
+    """Padded ``[CLS] window [SEP]`` inputs and the targets of the window tokens."""
+    input_ids, mask = batch_windows(
+        [example.ids for example in batch], special["cls"], special["sep"], special["pad"]
+    )
+    width = input_ids.shape[1]
+    n_techniques = batch[0].techniques.shape[1]
+    si = torch.zeros((len(batch), width))
+    techniques = torch.zeros((len(batch), width, n_techniques))
+    token_mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    sentence = torch.zeros((len(batch), width))
+    for row, example in enumerate(batch):
+        n = len(example.ids)
+        si[row, 1 : n + 1] = torch.from_numpy(example.si)
+        techniques[row, 1 : n + 1] = torch.from_numpy(example.techniques)
+        token_mask[row, 1 : n + 1] = True
+        sentence[row, 1 : n + 1] = torch.from_numpy(example.sentence)
+    return {
+        "input_ids": torch.from_numpy(input_ids),
+        "mask": torch.from_numpy(mask),
+        "si": si,
+        "techniques": techniques,
+        "token_mask": token_mask,
+        "sentence": sentence,
+    }
+
+
+def span_batch(
+    hidden: torch.Tensor, batch: Sequence[WindowExample]
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Span representations as :func:`~.heads.span_representations` builds them at inference."""
+    representations, labels = [], []
+    for row, example in enumerate(batch):
+        for first, last, k, features in example.spans:
+            a, b = first + 1, last + 1  # +1 for [CLS]
+            representations.append(
+                torch.cat(
+                    [
+                        hidden[row, a],
+                        hidden[row, b - 1],
+                        hidden[row, a:b].mean(0),
+                        torch.from_numpy(features),
+                    ]
+                )
+            )
+            labels.append(k)
+    if not representations:
+        return None
+    return torch.stack(representations), torch.tensor(labels)
+
+
+class _Loss:
+    """Token propaganda, technique and sentence losses, plus the span classifier's."""
+
+    def __init__(self, settings: TrainingSettings, special: dict[str, int]) -> None:
+        self.settings = settings
+        self.special = special
+        self.bce = nn.BCEWithLogitsLoss(reduction="none")
+        self.cross_entropy = nn.CrossEntropyLoss()
+
+    def __call__(self, model: TransformerNetwork, batch: Sequence[WindowExample]) -> torch.Tensor:
+        tensors = batch_tensors(batch, self.special)
+        si_logits, technique_logits, hidden, sentence_logits = model(
+            tensors["input_ids"], tensors["mask"]
+        )
+        token_mask = tensors["token_mask"]
+        si_loss = self.bce(si_logits, tensors["si"])[token_mask].mean()
+        technique_loss = self.bce(technique_logits, tensors["techniques"])[token_mask].mean()
+        sentence_loss = self.bce(sentence_logits, tensors["sentence"])[token_mask].mean()
+        loss = (
+            si_loss
+            + self.settings.technique_loss_weight * technique_loss
+            + self.settings.sentence_loss_weight * sentence_loss
+        )
+        spans = span_batch(hidden, batch)
+        if spans is not None:
+            span_loss = self.cross_entropy(model.classify_spans(spans[0]), spans[1])
+            loss = loss + self.settings.span_loss_weight * span_loss
+        return loss
+
+
+def checkpoint_path(out_dir: Path) -> Path:
+    return out_dir / "checkpoint" / "last.pt"
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)  # a kill mid-save never corrupts the last checkpoint
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    return order
+
+
+def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.optim.AdamW:
+    """AdamW: one learning rate for the encoder, one for the heads."""
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    head_params = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
+    return torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": settings.encoder_lr},
+            {"params": head_params, "lr": settings.head_lr},
+        ],
+        weight_decay=settings.weight_decay,
+    )
+
+
+def _restore(
+    checkpoint: Path,
+    model: TransformerNetwork,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
+) -> tuple[int, list[float], float]:
+    """Step, loss history and seconds of fitting saved in ``checkpoint`` (zeros without one)."""
+    if not checkpoint.exists():
+        return 0, [], 0.0
+    state = torch.load(checkpoint, weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["step"], state["history"], state.get("fit_seconds", 0.0)
+
+
+def fit(
+    model: TransformerNetwork,
+    examples: list[WindowExample],
+    special: dict[str, int],
+    settings: TrainingSettings,
+    out_dir: Path,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``."""
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(settings.seed)
+    optimizer = _optimizer(model, settings)
+    steps_per_epoch = math.ceil(len(examples) / settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    if settings.max_steps is not None:
+        total_steps = min(total_steps, settings.max_steps)
+    scheduler = linear_schedule(optimizer, total_steps, settings.warmup_fraction)
+    checkpoint = checkpoint_path(out_dir)
+    step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler)
+    loss_of = _Loss(settings, special)
+    bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
+    started = time.monotonic()
+    model.train()
+    while step < total_steps:
+        epoch, position = divmod(step, steps_per_epoch)
+        order = _epoch_order(len(examples), settings.seed, epoch)
+        batch = [
+            examples[i]
+            for i in order[position * settings.batch_size : (position + 1) * settings.batch_size]
+        ]
+        loss = loss_of(model, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        history.append(round(loss.item(), 4))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(history[-50:]):.3f}", epoch=epoch + 1)
+        if step % settings.checkpoint_every == 0 or step == total_steps:
+            _save_checkpoint(
+                checkpoint,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "history": history,
+                    "torch_rng": torch.get_rng_state(),
+                    "fit_seconds": earlier_seconds + time.monotonic() - started,
+                    "settings": asdict(settings),
+                },
+            )
+    bar.close()
+    model.eval()
+    return {
+        "steps": step,
+        "final_loss": float(np.mean(history[-50:])) if history else None,
+        "fit_seconds": round(earlier_seconds + time.monotonic() - started, 1),
+        "fit_seconds_before_resume": round(earlier_seconds, 1),
+    }

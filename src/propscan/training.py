@@ -1,0 +1,78 @@
+"""``propscan train``: train a model of any kind on a corpus, score it on dev, write its card.
+
+The kind's trainer (:data:`propscan.models.registry.TRAINERS`) fits and exports the model
+and returns what its card says about it; this module reads the corpus, scores the
+finished model on dev (reported, never used for choices) and writes the card.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from propscan.errors import PropscanError
+from propscan.evaluation.evaluate import evaluate
+from propscan.evaluation.model_card import write_model_card
+from propscan.models.base import Detector
+from propscan.models.registry import TrainingOptions, load_detector, trainer
+from propscan.ptc.splits import load_combined_split, load_split, resolve_data_dir
+
+
+def dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, Any] | None:
+    """Scores and speed on the dev split (reported, never used for choices), if present."""
+    try:
+        dev = load_split(data, "dev")
+    except PropscanError:
+        return None
+    result = evaluate(detector, dev.articles, dev.gold, out_dir / "dev-evaluation")
+    characters = sum(len(article.text) for article in dev.articles)
+    speed = {
+        "articles per second (span finding on dev, one process)": round(
+            len(dev.articles) / result.predict_seconds, 2
+        ),
+        "characters per second": round(characters / result.predict_seconds),
+    }
+    return {"scores": result.summary(), "speed": speed}
+
+
+def train_with_card(
+    out: str | os.PathLike[str],
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    kind: str = "transformer",
+    options: TrainingOptions | None = None,
+    evaluate_dev: bool = True,
+    progress: bool = True,
+) -> tuple[Path, dict[str, Any]]:
+    """Train a model of ``kind`` on the train split into ``out``, score it on dev and write
+    its card.
+
+    ``data`` is a corpus directory or several, trained on together (dev scores come from
+    the first); a run resumes from ``out/checkpoint``. Returns the card's path and the
+    facts it was written from.
+    """
+    train = trainer(kind)
+    folder = Path(out)
+    given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
+    roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
+    split = load_combined_split(roots, "train")
+    started = time.monotonic()
+    facts = train(split, folder, options or TrainingOptions(), progress)
+    if len(roots) > 1:
+        facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
+    detector = load_detector(folder)
+    if evaluate_dev:
+        dev = dev_evaluation(detector, roots[0], folder)
+        if dev is not None:
+            facts["scores"]["dev"] = dev["scores"]
+            facts["speed"] = dev["speed"]
+    # a resumed run counts the fitting its checkpoints (both stages') already hold
+    resumed = sum(
+        (facts.get(stage) or {}).get("fit_seconds_before_resume", 0.0)
+        for stage in ("fit", "selection_fit")
+    )
+    facts["training_seconds"] = round(time.monotonic() - started + resumed, 1)
+    return write_model_card(folder, facts), facts
