@@ -59,15 +59,24 @@ def test_missing_corpus_directory_exits_2_with_a_message(tmp_path: Path) -> None
 def test_directory_that_is_not_a_corpus_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["corpus", "stats", "--data", str(tmp_path)])
     assert result.exit_code == 2
-    assert "has no train-articles/ folder" in result.stderr
+    assert "is not a corpus directory; expected a PTC directory" in result.stderr
+    assert "or a SemEval-2021 Task 6 meme directory (training_set_task2.txt" in result.stderr
 
 
 def test_unknown_split_exits_2_naming_the_choices() -> None:
-    result = runner.invoke(app, ["corpus", "stats", "--data", str(MINI), "--split", "test"])
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(MINI), "--split", "valid"])
     assert result.exit_code == 2
     message = " ".join(result.stderr.replace("│", " ").split())  # unwrap the error panel
     assert "Invalid value for '--split'" in message
-    assert "'test' is not one of 'train', 'dev'" in message
+    assert "'valid' is not one of 'train', 'dev', 'test'" in message
+
+
+def test_a_split_the_corpus_lacks_exits_2_naming_its_splits() -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--data", str(MINI), "--split", "test"])
+    assert result.exit_code == 2
+    assert "unknown split 'test' of the PTC corpus" in result.stderr
+    assert "expected one of train, dev" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_techniques_json_has_the_14_with_descriptions() -> None:

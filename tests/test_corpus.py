@@ -261,11 +261,15 @@ def test_resolve_data_dir_prefers_argument_then_environment(
 
 
 def test_load_split_errors_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(PropscanError, match="unknown split 'test'; expected one of train, dev"):
+    with pytest.raises(
+        PropscanError, match="unknown split 'test' of the PTC corpus at .*; expected one of train, dev"
+    ):
         load_split(MINI, "test")
-    with pytest.raises(PropscanError, match="has no train-articles/ folder"):
+    with pytest.raises(PropscanError, match="is not a corpus directory; expected a PTC directory"):
         load_split(tmp_path, "train")
     (tmp_path / "train-articles").mkdir()
+    with pytest.raises(PropscanError, match="has no dev-articles/ folder"):
+        load_split(tmp_path, "dev")
     with pytest.raises(PropscanError, match="no article files"):
         load_split(tmp_path, "train")
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from propscan.cli.app import app
+from propscan.cli.corpus import SplitName, Unmapped, UnmappedOption
 from propscan.evaluation.model_card import train_with_card
 
 
@@ -18,10 +19,16 @@ def train(
     data: Annotated[
         list[Path] | None,
         typer.Option(
-            help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2); "
-            "repeat to train on several corpora together (dev scores come from the first).",
+            help="Corpus directory, PTC or SemEval-2021 Task 6 memes (default: $PROPSCAN_DATA, "
+            "else ../shared/data/ptc-v2); repeat to train on several corpora together (dev "
+            "scores come from the first; memes are fitted on, never held out).",
         ),
     ] = None,
+    meme_split: Annotated[
+        list[SplitName] | None,
+        typer.Option(help="Meme corpus split to fit on; repeat for several (default: train)."),
+    ] = None,
+    unmapped: UnmappedOption = Unmapped.drop,
     encoder: Annotated[
         Path | None,
         typer.Option(
@@ -75,6 +82,8 @@ def train(
         refit=refit,
         evaluate_dev=evaluate_dev,
         progress=progress,
+        unmapped=unmapped.value,
+        meme_splits=[split.value for split in meme_split or [SplitName.train]],
     )
     typer.echo(
         json.dumps({"model": str(out), "card": str(card), "scores": facts["scores"]}, indent=2)

@@ -21,6 +21,7 @@ from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import SUMMARY_COLUMNS, evaluate
 from propscan.models.base import Detector
 from propscan.models.registry import load_detector
+from propscan.ptc.memes import UnmappedPolicy
 from propscan.ptc.splits import Split, load_combined_split, load_split, resolve_data_dir
 
 CARD_FILE = "MODEL_CARD.md"
@@ -243,19 +244,28 @@ def train_with_card(
     refit: bool = True,
     evaluate_dev: bool = True,
     progress: bool = True,
+    unmapped: UnmappedPolicy = "drop",
+    meme_splits: Sequence[str] = ("train",),
 ) -> tuple[Path, dict[str, Any]]:
     """Train a model on PTC train into ``out``, score it on dev and write its model card.
 
     ``data`` is a corpus directory or several, trained on together (dev scores come from
-    the first); ``baseline`` trains the classical model instead of the transformer; a
-    run resumes from ``out/checkpoint``. Returns the card's path and the facts it was
-    written from.
+    the first); a meme corpus among them adds its ``meme_splits`` for fitting only, with
+    spans outside the 14 handled as ``unmapped`` says. ``baseline`` trains the classical
+    model instead of the transformer; a run resumes from ``out/checkpoint``. Returns the
+    card's path and the facts it was written from.
     """
     folder = Path(out)
     given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
     roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
     root = roots[0]
-    split = load_combined_split(roots, "train")
+    split = load_combined_split(roots, "train", unmapped=unmapped, meme_splits=meme_splits)
+    memes = sum(article.corpus is not None for article in split.articles)
+    if memes == len(split.articles):
+        raise PropscanError(
+            "memes are for fitting only: training holds out PTC articles to choose its "
+            "settings; add a PTC corpus with --data"
+        )
     started = time.monotonic()
     if baseline:
         facts = _train_baseline(
@@ -281,6 +291,11 @@ def train_with_card(
         )
     if len(roots) > 1:
         facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
+    if memes:
+        facts["data"]["memes"] = (
+            f"{memes} SemEval-2021 Task 6 meme texts (splits {', '.join(meme_splits)}; spans "
+            f"of techniques outside the 14: {unmapped}) for fitting only, never held out"
+        )
     detector = load_detector(folder)
     if evaluate_dev:
         dev = dev_evaluation(detector, root, folder)

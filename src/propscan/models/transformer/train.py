@@ -57,7 +57,7 @@ from propscan.models.transformer.network import (
     linear_schedule,
 )
 from propscan.models.transformer.quantization import quantize_dynamic_encoder
-from propscan.ptc.splits import validation_ids
+from propscan.ptc.splits import held_out_ids
 
 try:
     import torch
@@ -678,7 +678,7 @@ def _split_articles(
     articles: Sequence[Article], settings: TrainingSettings
 ) -> tuple[list[Article], list[Article], list[Article]]:
     """Articles to fit on, held-out articles that choose decoding, and all of them."""
-    held_out = validation_ids((article.id for article in articles), settings.validation_fraction)
+    held_out = held_out_ids(articles, settings.validation_fraction)  # PTC articles only
     train_articles = [a for a in articles if a.id not in held_out]
     validation = [a for a in articles if a.id in held_out]
     everything = list(articles)
