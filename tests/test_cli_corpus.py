@@ -111,3 +111,42 @@ def test_techniques_table_shows_names_labels_and_examples() -> None:
     for technique in all_techniques():
         assert technique.label in result.stdout
         assert technique.name in result.stdout
+
+
+def test_stats_of_a_meme_corpus_show_the_14_and_the_spans_outside(memes_dir: Path) -> None:
+    payload = _stats_json("--data", str(memes_dir))
+    assert payload["corpus"] == "semeval2021-task6"
+    assert [split["split"] for split in payload["splits"]] == ["train", "dev", "test"]
+    train = payload["splits"][0]
+    assert list(train["spans_per_technique"]) == list(TECHNIQUES)
+    assert train["spans_per_technique"]["Whataboutism,Straw_Men,Red_Herring"] == 2
+    assert train["spans_outside_14"] == {"dropped": 1, "unlabelled": 0}
+    assert train["spans_per_original_technique"]["Smears"] == 1
+    assert len(train["spans_per_original_technique"]) == 20
+    kept = _stats_json("--data", str(memes_dir), "--split", "dev", "--unmapped", "unlabelled")
+    assert kept["splits"][0]["spans_outside_14"] == {"dropped": 0, "unlabelled": 2}
+    assert kept["splits"][0]["spans"] == 5
+    ptc = _stats_json("--data", str(MINI), "--split", "dev")["splits"][0]
+    assert ptc["spans_outside_14"] is None and ptc["spans_per_original_technique"] is None
+
+
+def test_stats_table_of_memes_lists_the_original_techniques_when_asked(memes_dir: Path) -> None:
+    args = ["corpus", "stats", "--data", str(memes_dir), "--split", "test"]
+    plain = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert plain.exit_code == 0, plain.output
+    assert "meme corpus statistics" in plain.stdout and "outside the 14, dropped" in plain.stdout
+    assert "Reductio ad hitlerum" not in plain.stdout
+    original = runner.invoke(app, [*args, "--original"], env={"COLUMNS": "200"})
+    assert original.exit_code == 0, original.output
+    assert "Reductio ad hitlerum -> Bandwagon,Reductio_ad_hitlerum" in original.stdout
+    assert "Smears -> outside the 14" in original.stdout
+    refused = runner.invoke(app, ["corpus", "stats", "--data", str(MINI), "--original"])
+    assert refused.exit_code == 2 and "PTC labels are already the 14" in refused.stderr
+
+
+def test_stats_of_the_real_meme_corpus(real_memes_dir: Path) -> None:
+    payload = _stats_json("--data", str(real_memes_dir), "--split", "train")
+    train = payload["splits"][0]
+    assert (train["articles"], train["spans"]) == (688, 1259)
+    assert train["spans_outside_14"] == {"dropped": 239, "unlabelled": 0}
+    assert sum(train["spans_per_original_technique"].values()) == 1498
