@@ -293,8 +293,9 @@ def train_with_card(
         facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
     if memes:
         facts["data"]["memes"] = (
-            f"{memes} SemEval-2021 Task 6 meme texts (splits {', '.join(meme_splits)}; spans "
-            f"of techniques outside the 14: {unmapped}) for fitting only, never held out"
+            f"{memes} SemEval-2021 Task 6 meme texts in the training data (splits "
+            f"{', '.join(meme_splits)}; spans of techniques outside the 14: {unmapped}) "
+            "for fitting only, never held out"
         )
     detector = load_detector(folder)
     if evaluate_dev:
