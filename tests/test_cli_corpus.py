@@ -150,3 +150,11 @@ def test_stats_of_the_real_meme_corpus(real_memes_dir: Path) -> None:
     assert (train["articles"], train["spans"]) == (688, 1259)
     assert train["spans_outside_14"] == {"dropped": 239, "unlabelled": 0}
     assert sum(train["spans_per_original_technique"].values()) == 1498
+
+
+def test_stats_cover_the_splits_a_partial_corpus_has(tmp_path: Path) -> None:
+    (tmp_path / "dev_set_task2.txt").write_text("[]\n", encoding="utf-8")
+    payload = _stats_json("--data", str(tmp_path))
+    assert [split["split"] for split in payload["splits"]] == ["dev"]
+    missing = runner.invoke(app, ["corpus", "stats", "--data", str(tmp_path), "--split", "test"])
+    assert missing.exit_code == 2 and "has no test_set_task2.txt" in missing.stderr

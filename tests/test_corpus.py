@@ -417,3 +417,11 @@ def test_the_real_meme_corpus_loads_beside_ptc(real_memes_dir: Path) -> None:
     assert train.original is not None and len(train.original) == 1498
     assert len(train.gold) == 1498 - 239  # Smears, Glittering generalities, Obfuscation
     assert all(article.id.startswith("meme") for article in train.articles)
+
+
+def test_present_splits_are_those_whose_files_are_there(memes_dir: Path, tmp_path: Path) -> None:
+    from propscan.ptc.splits import present_splits
+
+    assert present_splits(memes_dir) == MEME_SPLITS and present_splits(MINI) == SPLITS
+    (tmp_path / "dev_set_task2.txt").write_text("[]", encoding="utf-8")
+    assert present_splits(tmp_path) == ("dev",)

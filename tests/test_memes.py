@@ -126,8 +126,11 @@ def _one_label(**changes: Any) -> list[dict[str, Any]]:
         ),
         (json.dumps(_one_label(end=40)), r"meme '12', label 1: end offset 40 is beyond the text"),
         (json.dumps(_one_label(start=4)), r"meme '12', label 1: offsets 4:4 are not"),
-        (json.dumps(_one_label(start=True)), r"label 1: field 'start' must be a int, got bool"),
-        (json.dumps(_one_label(start="0")), r"label 1: field 'start' must be a int, got str"),
+        (
+            json.dumps(_one_label(start=True)),
+            r"field 'start' must be an integer, got bool",
+        ),
+        (json.dumps(_one_label(start="0")), r"field 'start' must be an integer, got str"),
         (
             json.dumps(_one_label(technique="Smear")),
             r"meme '12', label 1: unknown meme corpus technique 'Smear'; did you mean 'Smears'",

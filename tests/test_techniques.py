@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from propscan.core.techniques import (
+    MEME_TO_14,
+    MEME_TO_18,
     MERGE_18_TO_14,
     TECHNIQUES,
     TECHNIQUES_18,
     all_techniques,
     check_technique,
     get_technique,
+    meme_technique,
     original_techniques,
 )
 from propscan.errors import PropscanError
@@ -96,3 +99,26 @@ def test_check_technique_explains_the_18_to_14_merge() -> None:
         check_technique("Bandwagon")
     with pytest.raises(PropscanError, match="dropped"):
         check_technique("Obfuscation,Intentional_Vagueness,Confusion")
+
+
+def test_meme_techniques_map_onto_the_18_and_through_the_merge_onto_the_14() -> None:
+    assert len(MEME_TO_18) == len(MEME_TO_14) == 20
+    assert {label for label in MEME_TO_18.values() if label is not None} == set(TECHNIQUES_18)
+    assert {label for label in MEME_TO_14.values() if label is not None} == set(TECHNIQUES)
+    assert sorted(name for name, label in MEME_TO_14.items() if label is None) == [
+        "Glittering generalities (Virtue)",
+        "Obfuscation, Intentional vagueness, Confusion",
+        "Smears",
+    ]
+    whatabout = "Whataboutism,Straw_Men,Red_Herring"
+    assert meme_technique("Presenting Irrelevant Data (Red Herring)") == whatabout
+    assert meme_technique("Reductio ad hitlerum") == "Bandwagon,Reductio_ad_hitlerum"
+    assert meme_technique("Thought-terminating cliché") == "Thought-terminating_Cliches"
+    assert meme_technique("Smears") is None
+
+
+def test_unknown_meme_technique_names_the_close_one() -> None:
+    with pytest.raises(PropscanError, match="'Flag waving'; did you mean 'Flag-waving'"):
+        meme_technique("Flag waving")
+    with pytest.raises(PropscanError, match="expected one of: Appeal to authority, "):
+        meme_technique("Loaded_Language")

@@ -15,7 +15,7 @@ from propscan.cli.app import app
 from propscan.core.techniques import MEME_TO_14
 from propscan.errors import PropscanError
 from propscan.ptc.memes import MEMES_CORPUS, is_meme_dir
-from propscan.ptc.splits import corpus_splits, load_split, resolve_data_dir
+from propscan.ptc.splits import load_split, present_splits, resolve_data_dir
 from propscan.ptc.stats import PERCENTILES, STATS_SCHEMA_VERSION, CorpusStats, corpus_stats
 
 
@@ -106,7 +106,9 @@ def stats_command(
     ] = None,
     split: Annotated[
         SplitName | None,
-        typer.Option(help="Only this split (default: all; PTC has train and dev, memes test too)."),
+        typer.Option(
+            help="Only this split (default: all there; PTC has train and dev, memes test too)."
+        ),
     ] = None,
     unmapped: UnmappedOption = Unmapped.drop,
     original: Annotated[
@@ -128,7 +130,7 @@ def stats_command(
         raise PropscanError(
             "--original lists the meme corpus's own techniques; PTC labels are already the 14"
         )
-    names = [split.value] if split is not None else list(corpus_splits(root))
+    names = [split.value] if split is not None else list(present_splits(root))
     stats = [corpus_stats(load_split(root, name, unmapped=unmapped.value)) for name in names]
     if output_format is OutputFormat.json:
         payload = {

@@ -52,6 +52,7 @@ UNMAPPED_POLICIES: tuple[UnmappedPolicy, ...] = ("drop", "unlabelled")
 FRAGMENT_SEARCH_DISTANCE = 5
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _LABEL_FIELDS = ("start", "end", "technique", "text_fragment")
+_KIND_NAMES: dict[type, str] = {int: "an integer", str: "a string", list: "a list"}
 
 
 class FragmentMismatchWarning(UserWarning):
@@ -118,62 +119,59 @@ def locate_fragment(text: str, start: int, end: int, fragment: str) -> tuple[int
     return None
 
 
-class _Where:
-    """Names a meme (and a label of it) in error messages of one file."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def error(self, meme: str, problem: str) -> InputFormatError:
-        return InputFormatError(self.path, None, f"{meme}: {problem}")
+def _error(path: Path, meme: str, problem: str) -> InputFormatError:
+    """A problem of one meme (or one label of it) in the file ``path``."""
+    return InputFormatError(path, None, f"{meme}: {problem}")
 
 
-def _field(record: dict[str, Any], name: str, kind: type, where: _Where, meme: str) -> Any:
+def _field(record: dict[str, Any], name: str, kind: type, path: Path, meme: str) -> Any:
     if name not in record:
-        raise where.error(meme, f"missing field {name!r}")
+        raise _error(path, meme, f"missing field {name!r}")
     value = record[name]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise where.error(
-            meme, f"field {name!r} must be a {kind.__name__}, got {type(value).__name__}"
+        raise _error(
+            path, meme, f"field {name!r} must be {_KIND_NAMES[kind]}, got {type(value).__name__}"
         )
     return value
 
 
-def _meme_id(record: Any, index: int, where: _Where) -> str:
+def _meme_id(record: Any, index: int, path: Path) -> str:
     meme = f"meme #{index + 1}"
     if not isinstance(record, dict):
-        raise where.error(meme, f"expected an object {{id, text, labels}}, got {record!r:.40}")
+        raise _error(path, meme, f"expected an object {{id, text, labels}}, got {record!r:.40}")
     meme_id = record.get("id")
     if isinstance(meme_id, int) and not isinstance(meme_id, bool):
         meme_id = str(meme_id)
     if not isinstance(meme_id, str) or not is_file_safe_id(meme_id):
-        raise where.error(
-            meme, f"id must be a non-empty string without spaces, dots or slashes, got {meme_id!r}"
+        raise _error(
+            path,
+            meme,
+            f"id must be a non-empty string without spaces, dots or slashes, got {meme_id!r}",
         )
     return meme_id
 
 
-def _label_span(label: Any, number: int, text: str, where: _Where, meme: str) -> Span:
+def _label_span(label: Any, number: int, text: str, path: Path, meme: str) -> Span:
     """One label as a span with the corpus's technique name, offsets checked (and repaired)."""
     name = f"{meme}, label {number}"
     if not isinstance(label, dict):
-        raise where.error(name, f"expected an object {{{', '.join(_LABEL_FIELDS)}}}")
-    start = _field(label, "start", int, where, name)
-    end = _field(label, "end", int, where, name)
-    technique = _field(label, "technique", str, where, name)
-    fragment = _field(label, "text_fragment", str, where, name)
+        raise _error(path, name, f"expected an object {{{', '.join(_LABEL_FIELDS)}}}")
+    start = _field(label, "start", int, path, name)
+    end = _field(label, "end", int, path, name)
+    technique = _field(label, "technique", str, path, name)
+    fragment = _field(label, "text_fragment", str, path, name)
     if not 0 <= start < end:
-        raise where.error(name, f"offsets {start}:{end} are not 0 <= start < end")
+        raise _error(path, name, f"offsets {start}:{end} are not 0 <= start < end")
     if end > len(text):
-        raise where.error(name, f"end offset {end} is beyond the text ({len(text)} characters)")
+        raise _error(path, name, f"end offset {end} is beyond the text ({len(text)} characters)")
     try:
         meme_technique(technique)
     except PropscanError as error:
-        raise where.error(name, str(error)) from None
+        raise _error(path, name, str(error)) from None
     located = locate_fragment(text, start, end, fragment)
     if located is None:
         warnings.warn(
-            f"{where.path}: {name}: text_fragment {fragment!r:.60} is not at {start}:{end} "
+            f"{path}: {name}: text_fragment {fragment!r:.60} is not at {start}:{end} "
             f"nor within {FRAGMENT_SEARCH_DISTANCE} characters; the offsets are kept",
             FragmentMismatchWarning,
             stacklevel=2,
@@ -187,28 +185,28 @@ def parse_memes(
 ) -> MemeSplit:
     """The memes of one split file's text; ``path`` only names the file in errors."""
     policy = check_unmapped(unmapped)
-    where = _Where(path)
+    file = Path(path)
     try:
         records = json.loads(content.removeprefix("\ufeff"))
     except json.JSONDecodeError as error:
         raise InputFormatError(
-            where.path, error.lineno, f"not valid JSON ({error.msg} at column {error.colno})"
+            file, error.lineno, f"not valid JSON ({error.msg} at column {error.colno})"
         ) from None
     if not isinstance(records, list):
-        raise InputFormatError(where.path, None, "expected a JSON list of memes")
+        raise InputFormatError(file, None, "expected a JSON list of memes")
     articles: dict[str, Article] = {}
     gold: dict[str, tuple[Span, ...]] = {}
     original: dict[str, tuple[Span, ...]] = {}
     for index, record in enumerate(records):
-        meme_id = _meme_id(record, index, where)
+        meme_id = _meme_id(record, index, file)
         meme = f"meme {meme_id!r}"
-        text = _field(record, "text", str, where, meme)
-        labels = _field(record, "labels", list, where, meme)
+        text = _field(record, "text", str, file, meme)
+        labels = _field(record, "labels", list, file, meme)
         article_id = meme_article_id(meme_id)
         if article_id in articles:
-            raise where.error(meme, "appears twice in the file; meme ids must be unique")
+            raise _error(file, meme, "appears twice in the file; meme ids must be unique")
         spans = [
-            _label_span(label, number, text, where, meme)
+            _label_span(label, number, text, file, meme)
             for number, label in enumerate(labels, start=1)
         ]
         mapped = [Span(span.start, span.end, meme_technique(str(span.technique))) for span in spans]

@@ -67,6 +67,13 @@ def corpus_splits(root: str | os.PathLike[str]) -> tuple[str, ...]:
     return MEME_SPLITS if memes else SPLITS
 
 
+def present_splits(root: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The splits of the corpus at ``root`` whose files are there, in the layout's order."""
+    if corpus_splits(root) == MEME_SPLITS:
+        return tuple(name for name in MEME_SPLITS if split_file(root, name).is_file())
+    return tuple(name for name in SPLITS if articles_dir(root, name).is_dir())
+
+
 @dataclass(frozen=True)
 class Split:
     """One corpus split: its articles and their gold FLC annotations.
