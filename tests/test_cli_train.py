@@ -77,7 +77,8 @@ def test_train_baseline_on_ptc_and_memes_fits_memes_and_holds_out_ptc(
     result = runner.invoke(app, [*args, "--unmapped", "unlabelled", "--no-progress"])
     assert result.exit_code == 0, result.output
     facts = json.loads((out / "training.json").read_text(encoding="utf-8"))
-    assert facts["data"]["memes"].startswith("7 SemEval-2021 Task 6 meme texts (splits train, test")
+    assert facts["data"]["memes"].startswith("7 SemEval-2021 Task 6 meme texts in the training")
+    assert "(splits train, test; " in facts["data"]["memes"]
     assert "outside the 14: unlabelled) for fitting only" in facts["data"]["memes"]
     assert "dev" in facts["scores"]  # from the first corpus: PTC dev
     assert load_detector(out).predict(["WAKE UP PEOPLE! They lied."])[0] is not None
