@@ -1,8 +1,9 @@
-"""Shared fixtures: a small corpus written for the tests, and the real PTC corpus when present.
+"""Shared fixtures: small corpora written for the tests, and the real corpora when present.
 
 Most tests run on ``tests/fixtures/ptc`` (a dozen short articles in the PTC layout, see
-``fixtures/make_ptc_fixture.py``), so they need nothing outside the repository. Tests
-that need the real corpus or the example article ask for ``real_*`` or ``example_text``
+``fixtures/make_ptc_fixture.py``) and ``tests/fixtures/memes`` (a few hand-made memes in
+the SemEval-2021 Task 6 layout), so they need nothing outside the repository. Tests
+that need a real corpus or the example article ask for ``real_*`` or ``example_text``
 and are skipped, with the reason, when they are missing.
 """
 
@@ -17,6 +18,8 @@ from propscan.ptc.splits import DEFAULT_DATA_DIR, Split, load_split
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "ptc"
+FIXTURE_MEMES = Path(__file__).parent / "fixtures" / "memes"
+REAL_MEMES = REPO.parent / "shared" / "data" / "semeval2021-task6"
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "abu-kamal-article.txt"
 
 
@@ -53,6 +56,20 @@ def real_dev_split(real_data_dir: Path) -> Split:
 @pytest.fixture(scope="session")
 def real_train_split(real_data_dir: Path) -> Split:
     return load_split(real_data_dir, "train")
+
+
+@pytest.fixture(scope="session")
+def memes_dir() -> Path:
+    """The fixture memes in the SemEval-2021 Task 6 layout (train, dev and test)."""
+    return FIXTURE_MEMES
+
+
+@pytest.fixture(scope="session")
+def real_memes_dir() -> Path:
+    """The SemEval-2021 Task 6 meme corpus (../shared/data/semeval2021-task6); skips without it."""
+    if not (REAL_MEMES / "training_set_task2.txt").is_file():
+        pytest.skip(f"the meme corpus is not at {REAL_MEMES}")
+    return REAL_MEMES
 
 
 @pytest.fixture(params=["fixture", "real"])

@@ -37,7 +37,7 @@ from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding import decode_word_spans
 from propscan.models.registry import load_detector
 from propscan.ptc.scoring import score_flc, score_si
-from propscan.ptc.splits import Split, validation_ids
+from propscan.ptc.splits import Split, load_split, validation_ids
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +258,15 @@ def test_model_json_names_the_second_technique_threshold_and_reads_the_old_name(
     (old / "model.json").write_text(json.dumps(config), encoding="utf-8")
     loaded = BaselineDetector.load(old)
     assert loaded.second_technique_threshold == config["second_threshold"]
+
+
+def test_memes_are_fitted_on_but_never_held_out(train_split: Split, memes_dir: Path) -> None:
+    memes = load_split(memes_dir, "train", unmapped="unlabelled")
+    assert any(span.technique is None for _, span in memes.gold)
+    articles = [*train_split.articles, *memes.articles]
+    gold = Annotations({**train_split.gold.spans, **memes.gold.spans})
+    detector = train_baseline(articles, gold, seed=0, progress=False)
+    held_out = validation_ids(article.id for article in train_split.articles)
+    assert detector.training["validation_articles"] == len(held_out)
+    assert detector.training["articles"] == len(articles) - len(held_out)
+    assert set(detector.technique_model.classes) <= set(TECHNIQUES)

@@ -66,3 +66,26 @@ def test_train_refuses_an_encoder_directory_without_a_tokenizer(
     )
     assert result.exit_code == 2
     assert "tokenizer.json" in result.output
+
+
+def test_train_baseline_on_ptc_and_memes_fits_memes_and_holds_out_ptc(
+    tmp_path: Path, data_dir: Path, memes_dir: Path
+) -> None:
+    out = tmp_path / "model"
+    args = ["train", "--baseline", "--out", str(out), "--data", str(data_dir)]
+    args += ["--data", str(memes_dir), "--meme-split", "train", "--meme-split", "test"]
+    result = runner.invoke(app, [*args, "--unmapped", "unlabelled", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert facts["data"]["memes"].startswith("7 SemEval-2021 Task 6 meme texts in the training")
+    assert "(splits train, test; " in facts["data"]["memes"]
+    assert "outside the 14: unlabelled) for fitting only" in facts["data"]["memes"]
+    assert "dev" in facts["scores"]  # from the first corpus: PTC dev
+    assert load_detector(out).predict(["WAKE UP PEOPLE! They lied."])[0] is not None
+
+
+def test_train_on_memes_alone_is_refused(tmp_path: Path, memes_dir: Path) -> None:
+    args = ["train", "--baseline", "--out", str(tmp_path / "m"), "--data", str(memes_dir)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "memes are for fitting only" in result.stderr and "add a PTC corpus" in result.stderr

@@ -26,6 +26,7 @@ from propscan.ptc.io import (
     write_article_labels,
     write_labels,
 )
+from propscan.ptc.memes import MEME_SPLITS
 from propscan.ptc.splits import SPLITS, Split, load_split, resolve_data_dir
 from propscan.ptc.stats import corpus_stats, count_overlaps, percentile
 
@@ -261,11 +262,13 @@ def test_resolve_data_dir_prefers_argument_then_environment(
 
 
 def test_load_split_errors_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(PropscanError, match="unknown split 'test'; expected one of train, dev"):
+    with pytest.raises(PropscanError, match=r"unknown split 'test' of the PTC corpus at .*mini"):
         load_split(MINI, "test")
-    with pytest.raises(PropscanError, match="has no train-articles/ folder"):
+    with pytest.raises(PropscanError, match="is not a corpus directory; expected a PTC directory"):
         load_split(tmp_path, "train")
     (tmp_path / "train-articles").mkdir()
+    with pytest.raises(PropscanError, match="has no dev-articles/ folder"):
+        load_split(tmp_path, "dev")
     with pytest.raises(PropscanError, match="no article files"):
         load_split(tmp_path, "train")
 
@@ -328,3 +331,97 @@ def test_combined_split_lets_a_corrected_copy_replace_the_original(tmp_path: Pat
     (tmp_path / "train-articles" / f"article{article.id}.txt").write_text("changed", "utf-8")
     with pytest.raises(PropscanError, match="with different texts"):
         load_combined_split([MINI, tmp_path], "train")
+
+
+def test_a_meme_directory_loads_its_three_splits(memes_dir: Path) -> None:
+    from propscan.ptc.splits import corpus_splits
+
+    assert corpus_splits(memes_dir) == MEME_SPLITS == ("train", "dev", "test")
+    assert corpus_splits(MINI) == SPLITS
+    dev = load_split(memes_dir, "dev")
+    assert dev.name == "dev" and [a.id for a in dev.articles] == [
+        "meme10_batch_2",
+        "meme11_batch_2",
+    ]
+    assert dev.original is not None and len(dev.original) == 5
+    assert [s.technique for s in dev.gold["meme11_batch_2"]] == ["Slogans"]
+    kept = load_split(memes_dir, "dev", unmapped="unlabelled")
+    assert [s.technique for s in kept.gold["meme11_batch_2"]] == [None, None, "Slogans"]
+    assert load_split(MINI, "train").original is None
+
+
+def test_meme_directory_errors_name_the_problem(memes_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(
+        PropscanError, match=r"unknown split 'valid' of the meme corpus .*train, dev, test"
+    ):
+        load_split(memes_dir, "valid")
+    (tmp_path / "training_set_task2.txt").write_text("[]", encoding="utf-8")
+    assert load_split(tmp_path, "train").articles == []
+    with pytest.raises(
+        PropscanError, match=r"has no test_set_task2\.txt; is the meme corpus complete"
+    ):
+        load_split(tmp_path, "test")
+    (tmp_path / "train-articles").mkdir()
+    with pytest.raises(PropscanError, match="holds both a PTC corpus and a meme corpus"):
+        load_split(tmp_path, "train")
+
+
+def test_combined_split_takes_the_memes_train_split_or_the_ones_asked(
+    memes_dir: Path,
+) -> None:
+    from propscan.ptc.splits import load_combined_split
+
+    ptc = load_split(MINI, "train")
+    combined = load_combined_split([MINI, memes_dir], "train")
+    memes = [a for a in combined.articles if a.corpus is not None]
+    assert [a.id for a in combined.articles[: len(ptc.articles)]] == [a.id for a in ptc.articles]
+    assert [a.id for a in memes] == [f"meme{n}" for n in (1, 2, 3, 4, 5, 7)]
+    assert combined.gold.restrict(a.id for a in ptc.articles) == ptc.gold
+    every = load_combined_split(
+        [MINI, memes_dir], "train", unmapped="unlabelled", meme_splits=("train", "dev", "test")
+    )
+    ids = [a.id for a in every.articles]
+    assert len(ids) == len(set(ids)) == len(ptc.articles) + 6 + 2 + 1
+    # meme 7 is in train (no spans) and test (Bandwagon): the later split's spans win
+    assert [s.technique for s in every.gold["meme7"]] == ["Bandwagon,Reductio_ad_hitlerum"]
+    assert Span(0, 26) in every.gold["meme1"]
+
+
+def test_held_out_articles_are_ptc_ones_only(memes_dir: Path) -> None:
+    from propscan.ptc.splits import held_out_ids, load_combined_split, validation_ids
+
+    combined = load_combined_split([MINI, memes_dir], "train", meme_splits=MEME_SPLITS)
+    memes = [a.id for a in combined.articles if a.corpus is not None]
+    assert validation_ids(memes), "some meme ids would be held out by their hash alone"
+    ptc = [a.id for a in combined.articles if a.corpus is None]
+    assert held_out_ids(combined.articles) == validation_ids(ptc)
+    assert held_out_ids(combined.articles, 1.0) == set(ptc)
+
+
+def test_check_gold_accepts_unlabelled_meme_spans_only_when_asked(memes_dir: Path) -> None:
+    from propscan.ptc.splits import check_gold
+
+    memes = load_split(memes_dir, "train", unmapped="unlabelled")
+    check_gold(memes.articles, memes.gold, "training", unlabelled_ok=True)
+    with pytest.raises(PropscanError, match="meme1 has no technique; evaluation needs FLC"):
+        check_gold(memes.articles, memes.gold, "evaluation")
+    news = Article("5", "They lied.")
+    with pytest.raises(PropscanError, match="article 5 has no technique; training needs FLC"):
+        check_gold([news], Annotations({"5": (Span(5, 9),)}), "training", unlabelled_ok=True)
+
+
+def test_the_real_meme_corpus_loads_beside_ptc(real_memes_dir: Path) -> None:
+    sizes = {name: len(load_split(real_memes_dir, name).articles) for name in MEME_SPLITS}
+    assert sizes == {"train": 688, "dev": 63, "test": 200}
+    train = load_split(real_memes_dir, "train")
+    assert train.original is not None and len(train.original) == 1498
+    assert len(train.gold) == 1498 - 239  # Smears, Glittering generalities, Obfuscation
+    assert all(article.id.startswith("meme") for article in train.articles)
+
+
+def test_present_splits_are_those_whose_files_are_there(memes_dir: Path, tmp_path: Path) -> None:
+    from propscan.ptc.splits import present_splits
+
+    assert present_splits(memes_dir) == MEME_SPLITS and present_splits(MINI) == SPLITS
+    (tmp_path / "dev_set_task2.txt").write_text("[]", encoding="utf-8")
+    assert present_splits(tmp_path) == ("dev",)

@@ -107,3 +107,25 @@ def test_api_docs_example(tmp_path: Path) -> None:
             page = client.get(path)
             assert page.status_code == 200
             assert "cdn" not in page.text.lower() and "https://" not in page.text
+
+
+def test_meme_corpus_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands as written, on the fixture corpora instead of the shared ones."""
+    fixtures = Path(__file__).parent / "fixtures"
+    corpora = {
+        "../shared/data/ptc-v2": str(fixtures / "ptc"),
+        "../shared/data/semeval2021-task6": str(fixtures / "memes"),
+    }
+    monkeypatch.chdir(tmp_path)
+    steps = commands(code_block("More labelled data: the SemEval-2021 Task 6 memes", "bash"))
+    assert [step[1] for step in steps] == ["corpus", "train"]
+    for step in steps:
+        args = [corpora.get(arg, arg) for arg in step[1:]]
+        if args[0] == "train":
+            args += ["--no-evaluate-dev", "--no-progress"]
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, f"{shlex.join(step)}: {result.output}"
+        if args[0] == "corpus":
+            assert "Smears -> outside the 14" in result.stdout
+    facts = json.loads(Path("runs/with-memes/training.json").read_text(encoding="utf-8"))
+    assert "meme texts in the training data (splits train;" in facts["data"]["memes"]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from propscan.core.techniques import (
+    MEME_TO_14,
+    MEME_TO_18,
     MERGE_18_TO_14,
     PTC_14,
     PTC_18,
@@ -16,6 +18,7 @@ from propscan.core.techniques import (
     TECHNIQUES_18,
     TechniqueSet,
     get_technique,
+    meme_technique,
     technique_set,
 )
 from propscan.errors import PropscanError
@@ -138,3 +141,26 @@ def test_parse_cuts_only_between_whole_labels_of_the_set() -> None:
         custom.parse("Doubt")
     with pytest.raises(PropscanError, match="at least one of the 2 labels"):
         custom.parse(" , ")
+
+
+def test_meme_techniques_map_onto_the_18_and_through_the_merge_onto_the_14() -> None:
+    assert len(MEME_TO_18) == len(MEME_TO_14) == 20
+    assert {label for label in MEME_TO_18.values() if label is not None} == set(TECHNIQUES_18)
+    assert {label for label in MEME_TO_14.values() if label is not None} == set(TECHNIQUES)
+    assert sorted(name for name, label in MEME_TO_14.items() if label is None) == [
+        "Glittering generalities (Virtue)",
+        "Obfuscation, Intentional vagueness, Confusion",
+        "Smears",
+    ]
+    whatabout = "Whataboutism,Straw_Men,Red_Herring"
+    assert meme_technique("Presenting Irrelevant Data (Red Herring)") == whatabout
+    assert meme_technique("Reductio ad hitlerum") == "Bandwagon,Reductio_ad_hitlerum"
+    assert meme_technique("Thought-terminating cliché") == "Thought-terminating_Cliches"
+    assert meme_technique("Smears") is None
+
+
+def test_unknown_meme_technique_names_the_close_one() -> None:
+    with pytest.raises(PropscanError, match="'Flag waving'; did you mean 'Flag-waving'"):
+        meme_technique("Flag waving")
+    with pytest.raises(PropscanError, match="expected one of: Appeal to authority, "):
+        meme_technique("Loaded_Language")

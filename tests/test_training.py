@@ -28,7 +28,7 @@ from propscan.models.transformer.export import export_model  # noqa: E402
 from propscan.models.transformer.fitting import _optimizer, fit  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
 from propscan.models.transformer.recipe import TrainingSettings  # noqa: E402
-from propscan.models.transformer.train import train_transformer  # noqa: E402
+from propscan.models.transformer.train import split_articles, train_transformer  # noqa: E402
 
 TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
 
@@ -326,3 +326,27 @@ def test_an_article_gets_the_same_spans_alone_or_in_a_batch(trained, dev_split) 
     together = detector.predict(texts, threshold=0.3)
     alone = [detector.predict([text], threshold=0.3)[0] for text in texts]
     assert together == alone
+
+
+def test_memes_are_fitted_on_but_never_held_out_to_choose_decoding(
+    train_split, memes_dir: Path
+) -> None:
+    from propscan.ptc.splits import load_split
+
+    memes = load_split(memes_dir, "train")
+    articles = [*train_split.articles, *memes.articles]
+    fit_on, validation, everything = split_articles(articles, TrainingSettings())
+    assert validation and all(article.corpus is None for article in validation)
+    assert {a.id for a in memes.articles} <= {a.id for a in fit_on}
+    assert everything == articles
+
+
+def test_spans_without_a_technique_teach_span_finding_only(tiny_encoder: Path) -> None:
+    tokenizer = load_tokenizer(tiny_encoder)
+    article = Article("meme1", "THEY LIED ABOUT EVERYTHING", corpus="semeval2021-task6")
+    gold = Annotations({"meme1": (Span(0, 26), Span(5, 9, "Loaded_Language"))})
+    (example,) = make_examples(tokenizer, [article], gold, TrainingSettings(), PTC_14)
+    loaded = PTC_14.index("Loaded_Language")
+    assert example.si.all()
+    assert example.techniques.sum(axis=0).nonzero()[0].tolist() == [loaded]
+    assert [k for *_, k, _ in example.spans] == [loaded]

@@ -18,6 +18,7 @@ from propscan.evaluation.evaluate import evaluate
 from propscan.evaluation.model_card import write_model_card
 from propscan.models.base import Detector
 from propscan.models.registry import TrainingOptions, load_detector, trainer
+from propscan.ptc.memes import UnmappedPolicy
 from propscan.ptc.splits import load_combined_split, load_split, resolve_data_dir
 
 
@@ -46,23 +47,38 @@ def train_with_card(
     options: TrainingOptions | None = None,
     evaluate_dev: bool = True,
     progress: bool = True,
+    unmapped: UnmappedPolicy = "drop",
+    meme_splits: Sequence[str] = ("train",),
 ) -> tuple[Path, dict[str, Any]]:
     """Train a model of ``kind`` on the train split into ``out``, score it on dev and write
     its card.
 
     ``data`` is a corpus directory or several, trained on together (dev scores come from
-    the first); a run resumes from ``out/checkpoint``. Returns the card's path and the
-    facts it was written from.
+    the first); a meme corpus among them adds its ``meme_splits`` for fitting only, with
+    spans outside the 14 handled as ``unmapped`` says. A run resumes from
+    ``out/checkpoint``. Returns the card's path and the facts it was written from.
     """
     train = trainer(kind)
     folder = Path(out)
     given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
     roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
-    split = load_combined_split(roots, "train")
+    split = load_combined_split(roots, "train", unmapped=unmapped, meme_splits=meme_splits)
+    memes = sum(article.corpus is not None for article in split.articles)
+    if memes == len(split.articles):
+        raise PropscanError(
+            "memes are for fitting only: training holds out PTC articles to choose its "
+            "settings; add a PTC corpus with --data"
+        )
     started = time.monotonic()
     facts = train(split, folder, options or TrainingOptions(), progress)
     if len(roots) > 1:
         facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
+    if memes:
+        facts["data"]["memes"] = (
+            f"{memes} SemEval-2021 Task 6 meme texts in the training data (splits "
+            f"{', '.join(meme_splits)}; spans of techniques outside the 14: {unmapped}) "
+            "for fitting only, never held out"
+        )
     detector = load_detector(folder)
     if evaluate_dev:
         dev = dev_evaluation(detector, roots[0], folder)

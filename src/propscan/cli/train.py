@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from propscan.cli.app import app
+from propscan.cli.corpus import SplitName, Unmapped, UnmappedOption
 from propscan.errors import PropscanError
 from propscan.models.registry import TrainingOptions
 from propscan.training import train_with_card
@@ -26,14 +27,20 @@ def train(
     data: Annotated[
         list[Path] | None,
         typer.Option(
-            help="PTC corpus directory (default: $PROPSCAN_DATA, else ../shared/data/ptc-v2); "
-            "repeat to train on several corpora together (dev scores come from the first).",
+            help="Corpus directory, PTC or SemEval-2021 Task 6 memes (default: $PROPSCAN_DATA, "
+            "else ../shared/data/ptc-v2); repeat to train on several corpora together (dev "
+            "scores come from the first; memes are fitted on, never held out).",
         ),
     ] = None,
     kind: Annotated[
         ModelKind | None,
         typer.Option(help="The kind of model to train (default: transformer)."),
     ] = None,
+    meme_split: Annotated[
+        list[SplitName] | None,
+        typer.Option(help="Meme corpus split to fit on; repeat for several (default: train)."),
+    ] = None,
+    unmapped: UnmappedOption = Unmapped.drop,
     encoder: Annotated[
         Path | None,
         typer.Option(
@@ -95,6 +102,8 @@ def train(
         options=options,
         evaluate_dev=evaluate_dev,
         progress=progress,
+        unmapped=unmapped.value,
+        meme_splits=[split.value for split in meme_split or [SplitName.train]],
     )
     typer.echo(
         json.dumps({"model": str(out), "card": str(card), "scores": facts["scores"]}, indent=2)

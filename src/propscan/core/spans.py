@@ -94,7 +94,11 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """A news article; ``title`` and ``source`` (the outlet) are optional metadata."""
+    """A news article; ``title`` and ``source`` (the outlet) are optional metadata.
+
+    ``corpus`` names the labelled corpus of a text read from one other than PTC (the
+    memes of :mod:`propscan.ptc.memes`), so that training can tell news from the rest.
+    """
 
     id: str
     text: str
@@ -102,6 +106,7 @@ class Article:
     source: str | None = None
     date: str | None = None
     url: str | None = None
+    corpus: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -401,3 +401,51 @@ def get_technique(label: str) -> Technique:
     if technique is None:
         raise _unknown_technique(label, tuple(_BY_LABEL))
     return technique
+
+
+# --- The SemEval-2021 Task 6 meme corpus -----------------------------------------------
+# Annotated by the PTC group under the same guidelines, with 20 techniques named in its
+# own spelling. Each is mapped once here onto the 18 PTC originals, so the PTC merge
+# above gives its label among the 14; techniques PTC never had map to ``None``.
+
+#: The meme corpus's 20 technique names onto the 18 PTC originals (``None``: PTC has none).
+MEME_TO_18: dict[str, str | None] = {
+    "Appeal to authority": "Appeal_to_Authority",
+    "Appeal to fear/prejudice": "Appeal_to_fear-prejudice",
+    "Bandwagon": "Bandwagon",
+    "Black-and-white Fallacy/Dictatorship": "Black-and-White_Fallacy",
+    "Causal Oversimplification": "Causal_Oversimplification",
+    "Doubt": "Doubt",
+    "Exaggeration/Minimisation": "Exaggeration,Minimisation",
+    "Flag-waving": "Flag-Waving",
+    "Glittering generalities (Virtue)": None,
+    "Loaded Language": "Loaded_Language",
+    "Misrepresentation of Someone's Position (Straw Man)": "Straw_Men",
+    "Name calling/Labeling": "Name_Calling,Labeling",
+    "Obfuscation, Intentional vagueness, Confusion": "Obfuscation,Intentional_Vagueness,Confusion",
+    "Presenting Irrelevant Data (Red Herring)": "Red_Herring",
+    "Reductio ad hitlerum": "Reductio_ad_hitlerum",
+    "Repetition": "Repetition",
+    "Slogans": "Slogans",
+    "Smears": None,
+    "Thought-terminating cliché": "Thought-terminating_Cliches",
+    "Whataboutism": "Whataboutism",
+}
+
+#: The meme corpus's 20 technique names onto the 14 labels (``None``: outside the 14).
+MEME_TO_14: dict[str, str | None] = {
+    name: None if original is None else MERGE_18_TO_14[original]
+    for name, original in MEME_TO_18.items()
+}
+
+
+def meme_technique(name: str) -> str | None:
+    """The label among the 14 of a meme corpus technique, ``None`` when PTC has none."""
+    if name not in MEME_TO_14:
+        close = difflib.get_close_matches(name, MEME_TO_14, n=1, cutoff=0.6)
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        raise PropscanError(
+            f"unknown meme corpus technique {name!r}; {suggestion}"
+            f"expected one of: {', '.join(MEME_TO_14)}"
+        )
+    return MEME_TO_14[name]

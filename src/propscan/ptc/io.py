@@ -49,6 +49,11 @@ _BOM = "\ufeff"
 _FILE_SAFE_ID = re.compile(r"^[^\s./\\]+$")
 
 
+def is_file_safe_id(article_id: str) -> bool:
+    """Whether ``article_id`` can be written into a file name and read back from it."""
+    return _FILE_SAFE_ID.match(article_id) is not None
+
+
 def _check_task(task: str) -> Task:
     if task not in _TASK_FILE_PART:
         raise PropscanError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
@@ -398,7 +403,7 @@ def write_article_labels(
             f"to write: {shown}"
         )
     for article_id in ids:
-        if not _FILE_SAFE_ID.match(article_id):
+        if not is_file_safe_id(article_id):
             raise PropscanError(
                 f"article id {article_id!r} cannot be used in a file name "
                 "(no spaces, dots or slashes)"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propscan.core.spans import Annotations
-from propscan.core.techniques import TECHNIQUES
+from propscan.core.techniques import MEME_TO_14, TECHNIQUES
 from propscan.ptc.splits import Split
 
 #: Version of the JSON written by :meth:`CorpusStats.to_dict` (``propscan corpus stats``).
@@ -57,7 +57,13 @@ def count_overlaps(annotations: Annotations) -> OverlapCounts:
 
 @dataclass(frozen=True)
 class CorpusStats:
-    """Size, technique counts, span lengths and overlaps of one split."""
+    """Size, technique counts, span lengths and overlaps of one split.
+
+    For a corpus mapped onto the 14 (the memes), ``spans_outside_14`` counts the spans of
+    techniques PTC lacks that were dropped or kept without a technique (those are in
+    ``spans``), and ``spans_per_original_technique`` counts spans by the corpus's own
+    names; both are ``None`` for PTC.
+    """
 
     split: str
     articles: int
@@ -67,6 +73,8 @@ class CorpusStats:
     spans_per_technique: dict[str, int]
     span_length: dict[str, int] | None
     overlaps: OverlapCounts
+    spans_outside_14: dict[str, int] | None = None
+    spans_per_original_technique: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,14 +91,34 @@ class CorpusStats:
                 "same_offsets_pairs": self.overlaps.same_offsets_pairs,
                 "spans_overlapping": self.overlaps.spans_overlapping,
             },
+            "spans_outside_14": _copy(self.spans_outside_14),
+            "spans_per_original_technique": _copy(self.spans_per_original_technique),
         }
+
+
+def _copy(counts: dict[str, int] | None) -> dict[str, int] | None:
+    return dict(counts) if counts is not None else None
+
+
+def _original_counts(split: Split) -> tuple[dict[str, int], dict[str, int]] | None:
+    """Spans outside the 14 (dropped, unlabelled) and spans per original technique."""
+    if split.original is None:
+        return None
+    counts = Counter(str(span.technique) for _, span in split.original)
+    outside = sum(n for name, n in counts.items() if MEME_TO_14.get(name) is None)
+    unlabelled = sum(span.technique is None for _, span in split.gold)
+    return (
+        {"dropped": outside - unlabelled, "unlabelled": unlabelled},
+        {name: counts.get(name, 0) for name in MEME_TO_14},
+    )
 
 
 def corpus_stats(split: Split) -> CorpusStats:
     """Statistics of a split; words are whitespace-separated, lengths are in characters.
 
     ``span_length`` maps ``p10`` … ``p90`` and ``max`` to nearest-rank values (``None``
-    without spans); ``spans_per_technique`` lists all 14 techniques, zeros included.
+    without spans); ``spans_per_technique`` lists all 14 techniques, zeros included (and
+    ``spans_per_original_technique`` all 20 of the memes).
     """
     counts = Counter(span.technique for _, span in split.gold)
     lengths = sorted(span.length for _, span in split.gold)
@@ -98,6 +126,7 @@ def corpus_stats(split: Split) -> CorpusStats:
     if lengths:
         span_length = {f"p{p}": percentile(lengths, p) for p in PERCENTILES}
         span_length["max"] = lengths[-1]
+    outside, original = _original_counts(split) or (None, None)
     return CorpusStats(
         split=split.name,
         articles=len(split.articles),
@@ -107,4 +136,6 @@ def corpus_stats(split: Split) -> CorpusStats:
         spans_per_technique={label: counts.get(label, 0) for label in TECHNIQUES},
         span_length=span_length,
         overlaps=count_overlaps(split.gold),
+        spans_outside_14=outside,
+        spans_per_original_technique=original,
     )

@@ -45,7 +45,7 @@ from propscan.models.baseline.features import (
 from propscan.models.decoding import Candidate, label_top_two
 from propscan.models.registry import TrainingOptions
 from propscan.ptc.scoring import score_flc, score_si
-from propscan.ptc.splits import Split, check_gold, validation_ids
+from propscan.ptc.splits import Split, check_gold, held_out_ids
 
 #: Stochastic gradient steps of the span model (about 15 passes over the PTC train split).
 SPAN_MODEL_UPDATES = 5_000_000
@@ -89,6 +89,8 @@ def _fit_technique_model(
     for article in articles:
         context = ArticleContext.of(article.text)
         for span in gold[article.id]:
+            if span.technique is None:  # a meme span outside the 14: for span finding only
+                continue
             contexts.append(context)
             spans.append(span)
     if not spans:
@@ -191,13 +193,13 @@ def train_baseline(
 ) -> BaselineDetector:
     """Train on ``articles`` minus the held-out validation part, which tunes the thresholds.
 
-    The validation part is :func:`propscan.ptc.splits.validation_ids` of the article ids
-    (``validation_fraction`` of them); when it is empty (tiny training sets, or a fraction
-    of 0) the default thresholds are kept. ``techniques`` is the model's label set
-    (default: the gold labels of ``articles``).
+    The validation part is :func:`propscan.ptc.splits.held_out_ids` of the articles
+    (``validation_fraction`` of the PTC ones: memes are for fitting only); when it is
+    empty (tiny training sets, or a fraction of 0) the default thresholds are kept.
+    ``techniques`` is the model's label set (default: the gold labels of ``articles``).
     """
-    check_gold(articles, gold, "training")
-    held_out = validation_ids((article.id for article in articles), validation_fraction)
+    check_gold(articles, gold, "training", unlabelled_ok=True)
+    held_out = held_out_ids(articles, validation_fraction)
     fit_articles = [article for article in articles if article.id not in held_out]
     tune_articles = [article for article in articles if article.id in held_out]
     if not fit_articles:

@@ -55,7 +55,7 @@ from propscan.models.transformer.tuning import (
     technique_hits,
     tune_decoding,
 )
-from propscan.ptc.splits import Split, validation_ids
+from propscan.ptc.splits import Split, held_out_ids
 
 #: int8 is kept when held-out SI and FLC F1 drop by at most this much against fp32.
 QUANTIZATION_TOLERANCE = 0.005
@@ -204,7 +204,7 @@ def split_articles(
     articles: Sequence[Article], settings: TrainingSettings
 ) -> tuple[list[Article], list[Article], list[Article]]:
     """Articles to fit on, held-out articles that choose decoding, and all of them."""
-    held_out = validation_ids((article.id for article in articles), settings.validation_fraction)
+    held_out = held_out_ids(articles, settings.validation_fraction)  # PTC articles only
     train_articles = [a for a in articles if a.id not in held_out]
     validation = [a for a in articles if a.id in held_out]
     everything = list(articles)
