@@ -18,6 +18,7 @@ next to the held-out SI F1 of the model that chose the decoding (the model card'
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def main() -> None:
     si = score_si(gold, predicted)
 
     ranges = []
-    for low, high in zip(EDGES, EDGES[1:], strict=False):
+    for low, high in itertools.pairwise(EDGES):
         part = [row for row in rows if low <= row[0] < high]
         ranges.append({"from": low, "to": high, **summary(part)})
     bands = [
