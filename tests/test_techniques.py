@@ -51,30 +51,7 @@ def test_every_technique_is_described() -> None:
         assert 0 < len(technique.example) <= 100
 
 
-def _relative_luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of a ``#RRGGBB`` colour."""
-
-    def linear(channel: int) -> float:
-        value = channel / 255
-        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (linear(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def test_colours_are_distinct_light_highlights_for_black_text() -> None:
-    colours = [technique.colour for technique in PTC_14.descriptions()]
-    assert all(re.fullmatch(r"#[0-9A-F]{6}", colour) for colour in colours)
-    assert len(set(colours)) == 14
-    for colour in colours:
-        contrast_with_black = (_relative_luminance(colour) + 0.05) / 0.05
-        assert contrast_with_black >= 7, colour  # WCAG AAA for body text
-
-
-def test_merged_originals_share_the_colour_of_their_14_label() -> None:
-    for label, merged in MERGE_18_TO_14.items():
-        if merged is not None:
-            assert get_technique(label).colour == get_technique(merged).colour
+def test_obfuscation_outside_the_14_has_a_colour_of_its_own() -> None:
     obfuscation = get_technique("Obfuscation,Intentional_Vagueness,Confusion")
     assert obfuscation.colour not in {technique.colour for technique in PTC_14.descriptions()}
 

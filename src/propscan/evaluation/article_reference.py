@@ -1,0 +1,57 @@
+"""The reference an article score is ranked against: a model's own marks on PTC train.
+
+:func:`make_reference` runs a model over the train articles of a PTC corpus at its own
+threshold and records every article's share of marked sentences;
+:func:`write_reference` stores it beside the model's ``model.json``
+(``scripts/article_reference.py MODEL_DIR`` does both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from propscan.core.article_score import REFERENCE_FILE, ArticleReference, marked_sentences
+from propscan.errors import PropscanError
+from propscan.models.base import read_model_config
+from propscan.pipeline import analyze_many, load_model
+from propscan.ptc.splits import load_split
+
+
+def make_reference(
+    model_dir: str | os.PathLike[str], data: str | os.PathLike[str] | None = None
+) -> ArticleReference:
+    """Every PTC train article's share of marked sentences, as the model in ``model_dir``
+    marks them at its own threshold (recorded, so that a view can tell when an analysis
+    made at another threshold is not comparable)."""
+    model = load_model(model_dir)
+    train = load_split(data, "train")
+    shares = []
+    for analysis in analyze_many([article.text for article in train.articles], model):
+        marked, sentences = marked_sentences(analysis)
+        shares.append(marked / sentences if sentences else 0.0)
+    return ArticleReference(
+        corpus=f"PTC train ({len(train.articles)} news articles)",
+        model=f"{model.name} {model.version}",
+        threshold=tuned_threshold(model_dir),
+        values=tuple(shares),
+    )
+
+
+def tuned_threshold(model_dir: str | os.PathLike[str]) -> float:
+    """The decision threshold a model directory's ``model.json`` records."""
+    config = read_model_config(Path(model_dir))
+    decoding = config.get("decoding")
+    found = decoding.get("si_threshold") if isinstance(decoding, dict) else None
+    found = config.get("si_threshold") if found is None else found
+    if isinstance(found, bool) or not isinstance(found, int | float):
+        raise PropscanError(f"{model_dir}/model.json records no decision threshold (si_threshold)")
+    return float(found)
+
+
+def write_reference(reference: ArticleReference, model_dir: str | os.PathLike[str]) -> Path:
+    """Store ``reference`` as :data:`REFERENCE_FILE` in ``model_dir``; returns its path."""
+    path = Path(model_dir) / REFERENCE_FILE
+    path.write_text(json.dumps(reference.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return path
