@@ -16,9 +16,7 @@ from propscan.errors import PropscanError
 from propscan.models.decoding import (
     Calibration,
     Candidate,
-    DecodingSettings,
     bridged_runs,
-    current_setting_names,
     decode_subword_spans,
     drop_dangling_end,
     extend_to_words,
@@ -31,6 +29,7 @@ from propscan.models.decoding import (
     technique_fragments,
     trim_span,
 )
+from propscan.models.decoding_settings import DecodingSettings, current_setting_names
 
 
 def test_trim_span_strips_whitespace_and_ptc_edge_punctuation() -> None:

@@ -2,13 +2,13 @@
 
 Every ``import`` statement of every module is read from the source (imports inside
 functions included, since they run too), so a lazy import cannot hide a loop or an
-upward dependency. The layers, from the bottom: ``errors`` and the package root;
-``core`` and ``examples``; ``ptc``, ``fetch`` and ``outputs``; ``models``; ``pipeline``;
-``evaluation``, ``render`` and ``training``; ``batch``; ``report``; ``integrations``; ``service``;
-``cli``; ``__main__`` (``python -m propscan``). A module may import its own
-layer and the layers below. The package root is imported for ``__version__``; the public
-names it offers (``propscan.analyze`` ...) load lazily, so only its type-checking imports
-reach up.
+upward dependency. The layers, from the bottom: ``errors``, ``version`` and the package
+root; ``core`` and ``examples``; ``ptc``, ``fetch`` and ``files``; ``models``;
+``pipeline``; ``evaluation``, ``render`` and ``training``; ``batch``; ``report``;
+``integrations``; ``service``; ``cli``; ``__main__`` (``python -m propscan``). A module may
+import its own layer and the layers below. The public names the package root offers
+(``propscan.analyze`` ...) load lazily, so only its type-checking imports reach up; no
+module imports the root (``version`` holds ``__version__``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import propscan
 PACKAGE_DIR = Path(propscan.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("propscan", "propscan.errors"),
+    ("propscan", "propscan.errors", "propscan.version"),
     ("propscan.core", "propscan.examples"),
-    ("propscan.ptc", "propscan.fetch", "propscan.outputs"),
+    ("propscan.ptc", "propscan.fetch", "propscan.files"),
     ("propscan.models",),
     ("propscan.pipeline",),
     ("propscan.evaluation", "propscan.render", "propscan.training"),
@@ -39,7 +39,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 #: The model interface: it names no implementation, not even lazily.
-INTERFACE = ("propscan.models.base", "propscan.models.registry", "propscan.models.decoding")
+INTERFACE = (
+    "propscan.models.base",
+    "propscan.models.registry",
+    "propscan.models.decoding",
+    "propscan.models.decoding_settings",
+)
 IMPLEMENTATIONS = ("propscan.models.baseline", "propscan.models.transformer")
 
 
@@ -188,3 +193,42 @@ def test_models_and_batch_never_import_the_service() -> None:
     for module, targets in EVERY.items():
         if module.startswith(("propscan.models", "propscan.batch", "propscan.pipeline")):
             assert not [t for t in targets if t.startswith("propscan.service")], module
+
+
+def test_no_module_imports_the_package_root() -> None:
+    """The root offers the public names lazily; a module that imported it would reach up."""
+    assert [module for module, targets in RUNTIME.items() if "propscan" in targets] == []
+
+
+#: Where technique labels may be written out: the catalogue, and the tables of corpora
+#: whose own names it maps (tests and data files are outside the package's modules).
+CATALOGUE = ("propscan.core.techniques",)
+
+
+def _string_literals(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+
+
+def _label_literals(source: str, labels: frozenset[str]) -> list[tuple[int, str]]:
+    return [(line, value) for line, value in _string_literals(ast.parse(source)) if value in labels]
+
+
+def test_technique_labels_are_spelt_only_in_the_catalogue() -> None:
+    """A model owns its technique set: code outside the catalogue names no label itself."""
+    from propscan.core.techniques import MERGE_18_TO_14, TECHNIQUES
+
+    labels = frozenset({*TECHNIQUES, *MERGE_18_TO_14})
+    found = {
+        module: hits
+        for module, path in MODULES.items()
+        if module not in CATALOGUE
+        and (hits := _label_literals(path.read_text(encoding="utf-8"), labels))
+    }
+    assert found == {}
+
+
+def test_a_label_literal_is_caught() -> None:
+    labels = frozenset({"Doubt"})
+    assert _label_literals('KEEP = "Doubt"\nNOTE = "Doubt about it"\n', labels) == [(1, "Doubt")]

@@ -19,13 +19,9 @@ and the ``cli``; a module imports only from the layers below it.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("propscan")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+from propscan.version import __version__
 
 if TYPE_CHECKING:
     from propscan.core.analysis import Analysis

@@ -147,7 +147,7 @@ def _article(
 
 
 def _user_agent() -> str:
-    from propscan import __version__
+    from propscan.version import __version__
 
     return f"propscan/{__version__} (+article analysis)"
 

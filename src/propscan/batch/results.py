@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from propscan.batch.chunks import ChunkResult
 from propscan.errors import PropscanError
-from propscan.outputs import output_folder, writing
+from propscan.files import output_folder, writing
 
 ResultFormat = Literal["parquet", "jsonl"]
 RESULT_FORMATS: tuple[str, ...] = ("parquet", "jsonl")

@@ -14,27 +14,24 @@ import typer
 from rich.console import Console
 
 from propscan.cli.app import app
-from propscan.core.analysis import Analysis
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
+from propscan.files import write_file
 from propscan.models.registry import resolve_model
-from propscan.outputs import write_file
 from propscan.pipeline import analyze, check_options
 from propscan.ptc.io import article_id_from_filename, decode_utf8, read_text
-from propscan.render.html import render_html
-from propscan.render.text import render_json, render_ptc, render_terminal, render_text
+from propscan.render.formats import FORMATS, format_help
+from propscan.render.formats import output_format as output_format_named
+from propscan.render.text import render_terminal
 
 STDIN = "-"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-    ptc = "ptc"
-    html = "html"
+#: The ``--format`` choices: one per entry of the format table.
+OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
 
 
 @app.command("analyze")
@@ -57,11 +54,7 @@ def analyze_command(
     ] = None,
     output_format: Annotated[
         OutputFormat,
-        typer.Option(
-            "--format",
-            help="text: highlighted article; json: all results; ptc: SemEval FLC lines; "
-            "html: a self-contained report page.",
-        ),
+        typer.Option("--format", help=format_help()),
     ] = OutputFormat.text,
     threshold: Annotated[
         float | None,
@@ -116,13 +109,14 @@ def analyze_command(
             url=article.url,
             source=article.source,
         )
+    chosen = output_format_named(output_format.value)
     if out is None:
         if output_format is OutputFormat.text:
             render_terminal(analysis, Console())
         else:
-            sys.stdout.write(render(analysis, output_format, article.id))
+            sys.stdout.write(chosen.render(analysis, article.id))
         return
-    write_file(out, render(analysis, output_format, article.id))
+    write_file(out, chosen.render(analysis, article.id))
     typer.echo(f"Wrote {output_format} to {out}", err=True)
 
 
@@ -163,17 +157,6 @@ def _fetch(url: str, allow_private: bool) -> Article:
         if error.reason == "private_address":
             raise PropscanError(f"{error}; pass --allow-private-urls to fetch it anyway") from None
         raise
-
-
-def render(analysis: Analysis, output_format: OutputFormat, article_id: str) -> str:
-    """The analysis as text in ``output_format`` (plain text for the ``text`` format)."""
-    if output_format is OutputFormat.json:
-        return render_json(analysis)
-    if output_format is OutputFormat.ptc:
-        return render_ptc(analysis, article_id)
-    if output_format is OutputFormat.html:
-        return render_html(analysis)
-    return render_text(analysis)
 
 
 @contextlib.contextmanager

@@ -16,9 +16,9 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from propscan import __version__
 from propscan.errors import PropscanError
-from propscan.outputs import os_reason
+from propscan.files import os_reason
+from propscan.version import __version__
 
 #: Exit status for input the user can fix (usage errors use 2 as well).
 USER_ERROR_EXIT = 2

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
+from propscan.core.techniques import REPETITION
 from propscan.models.decoding import DANGLING_END_WORDS
 from propscan.models.repetition import STOP_WORDS
 from propscan.ptc.scoring import score_flc
@@ -48,8 +49,8 @@ def phrase_quality(
         "predicted fragments": len(fragments),
         "ending in a dangling function word": round(dangling / count, 4),
         "lone stop word": round(lone / count, 4),
-        "Repetition predicted": sum(s.technique == "Repetition" for _, s in predicted),
-        "Repetition in gold": sum(s.technique == "Repetition" for _, s in gold),
+        f"{REPETITION} predicted": sum(s.technique == REPETITION for _, s in predicted),
+        f"{REPETITION} in gold": sum(s.technique == REPETITION for _, s in gold),
         "mean predicted characters": round(
             sum(end - start for _, start, end in fragments) / count, 1
         ),

@@ -61,7 +61,7 @@ def _escape(text: str) -> str:
 
 def render_html(analysis: Analysis) -> str:
     """A self-contained HTML report: highlighted article, sentence scores, spans and legend."""
-    from propscan import __version__
+    from propscan.version import __version__
 
     title = analysis.title or "Untitled article"
     parts = [

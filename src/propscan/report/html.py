@@ -10,11 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from propscan import __version__
 from propscan.batch.results import read_manifest, read_results
 from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
-from propscan.outputs import output_folder, writing
+from propscan.files import output_folder, writing
 from propscan.report.plots import (
     plot_outlet_density,
     plot_technique_mix,
@@ -29,6 +28,7 @@ from propscan.report.tables import (
     CorpusReport,
     build_report,
 )
+from propscan.version import __version__
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;

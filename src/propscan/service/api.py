@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from propscan.service.core import AnalysisRequest
+from propscan.service.analyses import AnalysisRequest
 from propscan.service.deps import Service
 from propscan.service.schemas import (
     MAX_LIMIT,

@@ -23,12 +23,12 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from propscan import __version__
 from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.registry import ModelSource, resolve_model
 from propscan.service import api, pages
-from propscan.service.core import AnalysisService, Limits, ServiceError
+from propscan.service.analyses import AnalysisService, Limits, ServiceError
 from propscan.service.store import Store, default_db_path
+from propscan.version import __version__
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from propscan.service.core import AnalysisService
+from propscan.service.analyses import AnalysisService
 
 
 def get_service(request: Request) -> AnalysisService:

@@ -26,19 +26,19 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from propscan import __version__
 from propscan.core.analysis import SentenceScore
 from propscan.core.checks import check_threshold
 from propscan.core.spans import Span
 from propscan.core.techniques import Technique, TechniqueSet
 from propscan.errors import PropscanError
 from propscan.ptc.io import EncodingProblem, decode_utf8
+from propscan.render.formats import download_format, downloads
 from propscan.render.layout import layout, rank_by_confidence, technique_index, technique_style
-from propscan.render.text import render_ptc
-from propscan.service.core import AnalysisRequest, ServiceError
+from propscan.service.analyses import AnalysisRequest, ServiceError
 from propscan.service.deps import Service
 from propscan.service.schemas import MAX_OFFSET
 from propscan.service.store import StoredAnalysis, display_title
+from propscan.version import __version__
 
 HISTORY_PAGE_SIZE = 20
 #: Last history page that the paging bound of the API allows.
@@ -178,6 +178,7 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
             for index, span in enumerate(analysis.spans)
         ],
         "script_data": script_data,
+        "downloads": downloads(),
     }
 
 
@@ -291,19 +292,26 @@ def download_json(analysis_id: str, service: Service) -> Response:
     return JSONResponse(stored.to_dict(), headers=_attachment(f"propscan-{analysis_id}.json"))
 
 
-@router.get("/a/{analysis_id}.labels")
-def download_labels(analysis_id: str, service: Service) -> Response:
-    """The spans as a PTC FLC labels file (``ID TECHNIQUE START END``), id = the analysis id."""
-    stored = service.get(analysis_id)
-    labels = render_ptc(stored.analysis, analysis_id)
-    return PlainTextResponse(labels, headers=_attachment(f"article{analysis_id}.labels"))
-
-
 @router.get("/a/{analysis_id}.txt")
 def download_text(analysis_id: str, service: Service) -> Response:
     """The article text exactly as analysed: the offsets of the labels file index it."""
     stored = service.get(analysis_id)
     return PlainTextResponse(stored.analysis.text, headers=_attachment(f"article{analysis_id}.txt"))
+
+
+@router.get("/a/{analysis_id}.{suffix}")
+def download(analysis_id: str, suffix: str, service: Service) -> Response:
+    """The analysis in each output format that has a download suffix (``.labels``: PTC FLC
+    lines with the analysis id as article id, ``.html``: the self-contained report page)."""
+    chosen = download_format(suffix)
+    if chosen is None:
+        raise ServiceError(404, "not_found", f"no download ending in .{suffix}")
+    stored = service.get(analysis_id)
+    return Response(
+        chosen.render(stored.analysis, analysis_id),
+        media_type=chosen.media_type,
+        headers=_attachment(f"article{analysis_id}.{suffix}"),
+    )
 
 
 @router.get("/a/{analysis_id}", response_class=HTMLResponse)

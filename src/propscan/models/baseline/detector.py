@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from propscan import __version__
 from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
@@ -37,11 +36,12 @@ from propscan.models.baseline.features import (
 )
 from propscan.models.decoding import (
     Candidate,
-    current_setting_names,
     decode_word_spans,
     label_top_two,
     resolve_threshold,
 )
+from propscan.models.decoding_settings import current_setting_names
+from propscan.version import __version__
 
 KIND = "baseline"
 MODEL_NAME = "propscan-baseline"

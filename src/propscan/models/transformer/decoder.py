@@ -20,13 +20,13 @@ from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.decoding import (
     Calibration,
     Candidate,
-    DecodingSettings,
     decode_subword_spans,
     fragments_within,
     label_top_two,
     repetition_rules,
     technique_fragments,
 )
+from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.encoding import token_ranges
 from propscan.models.transformer.heads import SpanHead, span_features, span_representations

@@ -29,7 +29,7 @@ from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
-from propscan.models.decoding import DecodingSettings
+from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.decoder import SpanDecoder
 from propscan.models.transformer.encoding import load_tokenizer

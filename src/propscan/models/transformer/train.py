@@ -27,7 +27,7 @@ from propscan.errors import PropscanError
 from propscan.models.base import techniques_of, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.baseline.train import train_baseline
-from propscan.models.decoding import DecodingSettings
+from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.registry import TrainingOptions
 from propscan.models.transformer.detector import (
     COMPANION_DIR,

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from propscan.core.spans import Annotations, Article, Span, merge_spans, to_si_annotations
-from propscan.models.decoding import Calibration, DecodingSettings, decode_subword_spans
+from propscan.models.decoding import Calibration, decode_subword_spans
+from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.transformer.decoder import SpanDecoder
 from propscan.models.transformer.detector import TransformerDetector
 from propscan.models.transformer.scheduling import TokenOutputs
