@@ -2,12 +2,14 @@
 
     python benchmarks/ablation.py --variant NAME --model DIR [--fixed KEY=VALUE ...]
     python benchmarks/ablation.py --variant NAME --train-out DIR [--train KEY=VALUE ...]
-                                  [--encoder HF_MODEL_DIR]
+                                  [--encoder HF_MODEL_DIR] [--memes DIR [--meme-split S ...]
+                                  [--unmapped drop|unlabelled]] [--device cuda]
     python benchmarks/ablation.py --model DIR --decoding-variant NAME KEY=VALUE ... [...]
 
 With ``--train`` settings (any field of ``TrainingSettings``, e.g. ``epochs=1`` or
 ``max_steps=60`` for fast screening) a model is trained first; otherwise the given model
-is re-tuned; each ``--decoding-variant`` re-tunes the same model with its settings held
+is re-tuned (``--memes`` adds the SemEval-2021 meme texts to the fitting articles, never to
+the held-out ones; ``--device cuda`` fits on a GPU); each ``--decoding-variant`` re-tunes the same model with its settings held
 and adds a row of its own (the encoder runs once for all of them). Decoding is chosen
 on the validation part of train with
 ``--fixed`` settings held (e.g. ``merge_gap=-1`` switches merging off); validation scores
@@ -68,7 +70,25 @@ def main() -> None:
         type=float,
         help="held-out share of train (default: the model's training setting)",
     )
-    parser.add_argument("--data", default=None)
+    parser.add_argument("--data", default=None, help="the PTC corpus (train and dev)")
+    parser.add_argument(
+        "--memes",
+        type=Path,
+        help="also fit on this SemEval-2021 Task 6 meme corpus (never held out)",
+    )
+    parser.add_argument(
+        "--meme-split",
+        action="append",
+        default=[],
+        help="meme splits to fit on (repeat; default: train)",
+    )
+    parser.add_argument(
+        "--unmapped",
+        default="drop",
+        choices=("drop", "unlabelled"),
+        help="meme spans of techniques outside the 14",
+    )
+    parser.add_argument("--device", default="cpu", help="where torch fits: cpu or cuda")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--write-settings", action="store_true", help="store the chosen decoding in the model"
@@ -84,9 +104,12 @@ def main() -> None:
         technique_hits,
         tune_decoding,
     )
-    from propscan.ptc.splits import load_split, validation_ids
+    from propscan.ptc.splits import held_out_ids, load_combined_split, load_split, resolve_data_dir
 
-    train = load_split(args.data, "train")
+    corpora = [resolve_data_dir(args.data), *([args.memes] if args.memes else [])]
+    train = load_combined_split(
+        corpora, "train", unmapped=args.unmapped, meme_splits=args.meme_split or ["train"]
+    )
     minutes = None
     if args.train_out is not None:
         from propscan.models.transformer.recipe import TrainingSettings
@@ -105,6 +128,7 @@ def main() -> None:
             techniques=train.techniques,
             encoder=args.encoder,
             settings=TrainingSettings(**overrides),
+            device=args.device,
         )
         minutes = round((time.monotonic() - started) / 60, 1)
         model_dir = args.train_out
@@ -123,7 +147,7 @@ def main() -> None:
     fraction = args.validation_fraction if args.validation_fraction is not None else fraction
 
     detector = TransformerDetector.load(model_dir)
-    held_out = validation_ids((a.id for a in train.articles), fraction)
+    held_out = held_out_ids(train.articles, fraction)
     validation = [a for a in train.articles if a.id in held_out]
     data = Encoded.of(detector, validation, train.gold)
     dev = load_split(args.data, "dev")
@@ -173,6 +197,10 @@ def main() -> None:
             "calibration": calibration,
             "fixed": fixed,
             "train": _pairs(args.train),
+            "memes": None
+            if args.memes is None
+            else {"splits": args.meme_split or ["train"], "unmapped": args.unmapped},
+            "device": args.device,
             "encoder": None if args.encoder is None else str(args.encoder),
         }
         with (args.out / "ablations.jsonl").open("a", encoding="utf-8") as log:

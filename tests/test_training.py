@@ -23,7 +23,7 @@ from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import fitting  # noqa: E402
 from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
-from propscan.models.transformer.examples import make_examples  # noqa: E402
+from propscan.models.transformer.examples import WindowExample, make_examples  # noqa: E402
 from propscan.models.transformer.export import export_model  # noqa: E402
 from propscan.models.transformer.fitting import _optimizer, fit  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
@@ -211,7 +211,7 @@ def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Pat
         special = special_token_ids(tokenizer)
         tensors = fitting.batch_tensors([example], special)
         hidden = model(tensors["input_ids"], tensors["mask"])[2]
-        representations, _ = fitting.span_batch(hidden, [example])
+        representations, _, _ = fitting.span_batch(hidden, [example])
         trained_rows = torch.softmax(model.classify_spans(representations), -1).numpy()
     config = {"kind": "transformer", "name": "tiny", "version": "0", "special_tokens": special}
     detector = TransformerDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)
@@ -350,3 +350,35 @@ def test_spans_without_a_technique_teach_span_finding_only(tiny_encoder: Path) -
     assert example.si.all()
     assert example.techniques.sum(axis=0).nonzero()[0].tolist() == [loaded]
     assert [k for *_, k, _ in example.spans] == [loaded]
+
+
+def test_technique_balance_weighs_rare_techniques_up_at_mean_weight_one() -> None:
+    empty = np.zeros((0, 3), dtype=np.float32)
+    example = WindowExample(np.zeros(0, dtype=np.int64), empty[:, 0], empty, empty[:, 0])
+    example.spans = [(0, 1, 0, np.zeros(3))] * 9 + [(0, 1, 1, np.zeros(3))]
+    assert fitting.technique_weights([example], 0.0) is None
+    weights = fitting.technique_weights([example], 1.0)
+    assert weights is not None and weights[1] == pytest.approx(9 * weights[0])
+    assert 9 * weights[0] + weights[1] == pytest.approx(10.0)  # mean weight 1 over spans
+    assert weights[2] == pytest.approx(weights[1])  # a technique never seen weighs as once
+
+
+def test_a_window_of_weight_zero_adds_nothing_to_the_loss(tiny_encoder: Path, train_split) -> None:
+    torch.manual_seed(3)
+    model = build_network(tiny_encoder, len(PTC_14)).eval()
+    tokenizer = load_tokenizer(tiny_encoder)
+    special = special_token_ids(tokenizer)
+    settings = TrainingSettings(other_corpus_weight=0.0)
+    news, other = train_split.articles[:2]
+    examples = make_examples(
+        tokenizer,
+        [news, replace(other, corpus="elsewhere")],
+        train_split.gold,
+        settings,
+        PTC_14,
+    )
+    alone = [e for e in examples if e.weight == 1.0]
+    assert alone and len(alone) < len(examples)
+    loss = fitting._Loss(settings, special)
+    with torch.no_grad():
+        assert loss(model, examples).item() == pytest.approx(loss(model, alone).item(), rel=1e-5)

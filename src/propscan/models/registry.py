@@ -48,6 +48,9 @@ class TrainingOptions:
     quantize: bool = True
     refit: bool = True
     encoder: Path | None = None
+    #: Where torch computes (``cpu``, or ``cuda`` where a GPU is); kinds without torch
+    #: ignore it.
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)

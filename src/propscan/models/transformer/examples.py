@@ -33,6 +33,8 @@ class WindowExample:
     techniques: np.ndarray
     sentence: np.ndarray
     spans: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
+    #: The window's weight in every loss (``other_corpus_weight`` for non-PTC articles).
+    weight: float = 1.0
 
 
 def sentence_targets(text: str, token_starts: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
@@ -81,12 +83,14 @@ def make_examples(
             features = span_features(index.repeats(span.start, span.end), found[1] - found[0])
             gold_spans.append((found[0], found[1], k, features))
         windows = make_windows(n, settings.window_tokens, settings.window_stride)
+        weight = 1.0 if article.corpus is None else settings.other_corpus_weight
         window_examples = [
             WindowExample(
                 tokens.ids[w.start : w.end],
                 si[w.start : w.end],
                 technique_targets[w.start : w.end],
                 sentence[w.start : w.end],
+                weight=weight,
             )
             for w in windows
         ]

@@ -36,7 +36,8 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 
 def batch_tensors(batch: Sequence[WindowExample], special: dict[str, int]) -> dict[str, Any]:
-    """Padded ``[CLS] window [SEP]`` inputs and the targets of the window tokens."""
+    """Padded ``[CLS] window [SEP]`` inputs, the targets of the window tokens and each
+    token's weight (its window's)."""
     input_ids, mask = batch_windows(
         [example.ids for example in batch], special["cls"], special["sep"], special["pad"]
     )
@@ -46,12 +47,14 @@ def batch_tensors(batch: Sequence[WindowExample], special: dict[str, int]) -> di
     techniques = torch.zeros((len(batch), width, n_techniques))
     token_mask = torch.zeros((len(batch), width), dtype=torch.bool)
     sentence = torch.zeros((len(batch), width))
+    weights = torch.zeros((len(batch), width))
     for row, example in enumerate(batch):
         n = len(example.ids)
         si[row, 1 : n + 1] = torch.from_numpy(example.si)
         techniques[row, 1 : n + 1] = torch.from_numpy(example.techniques)
         token_mask[row, 1 : n + 1] = True
         sentence[row, 1 : n + 1] = torch.from_numpy(example.sentence)
+        weights[row, 1 : n + 1] = example.weight
     return {
         "input_ids": torch.from_numpy(input_ids),
         "mask": torch.from_numpy(mask),
@@ -59,14 +62,16 @@ def batch_tensors(batch: Sequence[WindowExample], special: dict[str, int]) -> di
         "techniques": techniques,
         "token_mask": token_mask,
         "sentence": sentence,
+        "weights": weights,
     }
 
 
 def span_batch(
     hidden: torch.Tensor, batch: Sequence[WindowExample]
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Span representations as :func:`~.heads.span_representations` builds them at inference."""
-    representations, labels = [], []
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """Span representations as :func:`~.heads.span_representations` builds them at
+    inference, their technique columns, and their windows' weights."""
+    representations, labels, weights = [], [], []
     for row, example in enumerate(batch):
         for first, last, k, features in example.spans:
             a, b = first + 1, last + 1  # +1 for [CLS]
@@ -76,34 +81,79 @@ def span_batch(
                         hidden[row, a],
                         hidden[row, b - 1],
                         hidden[row, a:b].mean(0),
-                        torch.from_numpy(features),
+                        torch.from_numpy(features).to(hidden.device),
                     ]
                 )
             )
             labels.append(k)
+            weights.append(example.weight)
     if not representations:
         return None
-    return torch.stack(representations), torch.tensor(labels)
+    device = hidden.device
+    return (
+        torch.stack(representations),
+        torch.tensor(labels, device=device),
+        torch.tensor(weights, device=device),
+    )
+
+
+def technique_weights(examples: Sequence[WindowExample], balance: float) -> np.ndarray | None:
+    """Per-technique weights of the span classifier's loss (None when ``balance`` is 0).
+
+    A technique seen ``n`` times among the gold spans weighs ``n ** -balance`` (one seen
+    never weighs as one seen once), scaled so that the mean weight over the spans is 1:
+    the loss keeps its size next to the token losses.
+    """
+    if balance == 0.0 or not examples:
+        return None
+    techniques = [technique for example in examples for _, _, technique, _ in example.spans]
+    n_techniques = examples[0].techniques.shape[1]
+    counts = np.bincount(np.asarray(techniques, dtype=np.int64), minlength=n_techniques)
+    weights = np.maximum(counts, 1).astype(np.float64) ** -balance
+    if counts.sum() > 0:
+        weights /= (weights * counts).sum() / counts.sum()
+    return weights.astype(np.float32)
 
 
 class _Loss:
-    """Token propaganda, technique and sentence losses, plus the span classifier's."""
+    """Token propaganda, technique and sentence losses, plus the span classifier's; every
+    token and span weighs as its window does (a weighted mean, so the loss keeps its size)."""
 
-    def __init__(self, settings: TrainingSettings, special: dict[str, int]) -> None:
+    def __init__(
+        self,
+        settings: TrainingSettings,
+        special: dict[str, int],
+        examples: Sequence[WindowExample] = (),
+        device: str = "cpu",
+    ) -> None:
         self.settings = settings
         self.special = special
+        self.device = device
         self.bce = nn.BCEWithLogitsLoss(reduction="none")
-        self.cross_entropy = nn.CrossEntropyLoss()
+        balance = technique_weights(examples, settings.technique_balance)
+        self.cross_entropy = nn.CrossEntropyLoss(
+            weight=None if balance is None else torch.from_numpy(balance).to(device),
+            reduction="none",
+        )
 
     def __call__(self, model: TransformerNetwork, batch: Sequence[WindowExample]) -> torch.Tensor:
-        tensors = batch_tensors(batch, self.special)
+        tensors = {
+            name: tensor.to(self.device)
+            for name, tensor in batch_tensors(batch, self.special).items()
+        }
         si_logits, technique_logits, hidden, sentence_logits = model(
             tensors["input_ids"], tensors["mask"]
         )
         token_mask = tensors["token_mask"]
-        si_loss = self.bce(si_logits, tensors["si"])[token_mask].mean()
-        technique_loss = self.bce(technique_logits, tensors["techniques"])[token_mask].mean()
-        sentence_loss = self.bce(sentence_logits, tensors["sentence"])[token_mask].mean()
+        weights = tensors["weights"][token_mask]
+
+        def token_mean(losses: torch.Tensor) -> torch.Tensor:
+            return (losses[token_mask] * weights).sum() / weights.sum()
+
+        si_loss = token_mean(self.bce(si_logits, tensors["si"]))
+        per_technique = self.bce(technique_logits, tensors["techniques"]).mean(-1)
+        technique_loss = token_mean(per_technique)
+        sentence_loss = token_mean(self.bce(sentence_logits, tensors["sentence"]))
         loss = (
             si_loss
             + self.settings.technique_loss_weight * technique_loss
@@ -111,7 +161,14 @@ class _Loss:
         )
         spans = span_batch(hidden, batch)
         if spans is not None:
-            span_loss = self.cross_entropy(model.classify_spans(spans[0]), spans[1])
+            representations, labels, span_weights = spans
+            losses = self.cross_entropy(model.classify_spans(representations), labels)
+            class_weights = (
+                torch.ones_like(losses)
+                if self.cross_entropy.weight is None
+                else self.cross_entropy.weight[labels]
+            )
+            span_loss = (losses * span_weights).sum() / (class_weights * span_weights).sum()
             loss = loss + self.settings.span_loss_weight * span_loss
         return loss
 
@@ -155,11 +212,13 @@ def _restore(
     """Step, loss history and seconds of fitting saved in ``checkpoint`` (zeros without one)."""
     if not checkpoint.exists():
         return 0, [], 0.0
-    state = torch.load(checkpoint, weights_only=False)
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     return state["step"], state["history"], state.get("fit_seconds", 0.0)
 
 
@@ -170,11 +229,18 @@ def fit(
     settings: TrainingSettings,
     out_dir: Path,
     progress: bool = True,
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``."""
+    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``.
+
+    ``device`` is where torch computes (``cuda`` on a GPU machine: the same recipe, much
+    faster; the numbers differ from a CPU run's only by floating-point rounding). The
+    model is back on the CPU when fitting ends.
+    """
     from tqdm.auto import tqdm
 
     torch.manual_seed(settings.seed)
+    model.to(device)
     optimizer = _optimizer(model, settings)
     steps_per_epoch = math.ceil(len(examples) / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -183,7 +249,7 @@ def fit(
     scheduler = linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = checkpoint_path(out_dir)
     step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler)
-    loss_of = _Loss(settings, special)
+    loss_of = _Loss(settings, special, examples, device)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
     started = time.monotonic()
     model.train()
@@ -214,11 +280,15 @@ def fit(
                     "step": step,
                     "history": history,
                     "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": (
+                        torch.cuda.get_rng_state_all() if device.startswith("cuda") else None
+                    ),
                     "fit_seconds": earlier_seconds + time.monotonic() - started,
                     "settings": asdict(settings),
                 },
             )
     bar.close()
+    model.to("cpu")
     model.eval()
     return {
         "steps": step,

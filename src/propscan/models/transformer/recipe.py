@@ -55,6 +55,13 @@ class TrainingSettings:
     #: Weight of the auxiliary target "this token's sentence holds propaganda".
     sentence_loss_weight: float = 0.5
     span_loss_weight: float = 1.0
+    #: Weight of a window from another corpus than PTC (the memes) in every loss, against
+    #: 1.0 for a PTC window: memes are short and informal, news is what propscan reads.
+    other_corpus_weight: float = 1.0
+    #: Class balance of the span classifier: each gold span's loss is weighted by its
+    #: technique's train frequency to the power ``-technique_balance`` (mean weight 1 over
+    #: the spans); 0 is off, 1 weighs every technique alike.
+    technique_balance: float = 0.0
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True
@@ -103,6 +110,8 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "technique_loss_weight": (0.0, 100.0),
     "sentence_loss_weight": (0.0, 100.0),
     "span_loss_weight": (0.0, 100.0),
+    "other_corpus_weight": (0.0, 100.0),
+    "technique_balance": (0.0, 1.0),
     "max_steps": (1, 10**9),
     "max_articles": (1, 10**9),
     "checkpoint_every": (1, 10**9),

@@ -119,6 +119,7 @@ def fit_stage(
     settings: TrainingSettings,
     techniques: TechniqueSet,
     progress: bool,
+    device: str = "cpu",
 ) -> tuple[TransformerNetwork, dict[str, int], dict[str, Any]]:
     """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``)."""
     random.seed(settings.seed)
@@ -130,7 +131,7 @@ def fit_stage(
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings, techniques)
     model = build_network(encoder_dir, len(techniques))
-    return model, special, fit(model, examples, special, settings, out, progress)
+    return model, special, fit(model, examples, special, settings, out, progress, device)
 
 
 def export_stage(
@@ -228,6 +229,7 @@ def train_transformer(
     name: str = MODEL_NAME,
     version: str = MODEL_VERSION,
     progress: bool = True,
+    device: str = "cpu",
 ) -> TrainingReport:
     """Fine-tune, choose decoding on held-out train articles, export to ONNX in ``out_dir``.
 
@@ -235,6 +237,7 @@ def train_transformer(
     ``settings.refit`` (the default) the model chosen on the held-out part is kept in
     ``out_dir/selection`` and a second model with the same recipe is fitted on every
     article and exported to ``out_dir`` with the settings chosen for the first.
+    ``device`` is where torch fits (see :func:`~.fitting.fit`).
     """
     settings = settings or TrainingSettings()
     started = time.monotonic()
@@ -246,7 +249,7 @@ def train_transformer(
 
     selection = out / SELECTION_DIR if settings.refit else out
     model, special, fit_report = fit_stage(
-        train_articles, gold, selection, encoder_dir, settings, techniques, progress
+        train_articles, gold, selection, encoder_dir, settings, techniques, progress, device
     )
     config: dict[str, Any] = {
         "kind": KIND,
@@ -285,7 +288,7 @@ def train_transformer(
     if settings.refit:
         selection_fit = fit_report
         model, _, fit_report = fit_stage(
-            everything, gold, out, encoder_dir, settings, techniques, progress
+            everything, gold, out, encoder_dir, settings, techniques, progress, device
         )
         export_stage(model, config, everything, gold, out, encoder_dir, settings, 0.0, progress)
         if quantized:
@@ -341,6 +344,7 @@ def train_model(
         encoder=options.encoder,
         settings=settings,
         progress=progress,
+        device=options.device,
     )
     return {
         "kind": KIND,
