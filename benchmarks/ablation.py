@@ -9,9 +9,9 @@
 With ``--train`` settings (any field of ``TrainingSettings``, e.g. ``epochs=1`` or
 ``max_steps=60`` for fast screening) a model is trained first; otherwise the given model
 is re-tuned (``--memes`` adds the SemEval-2021 meme texts to the fitting articles, never to
-the held-out ones; ``--device cuda`` fits on a GPU); each ``--decoding-variant`` re-tunes the same model with its settings held
-and adds a row of its own (the encoder runs once for all of them). Decoding is chosen
-on the validation part of train with
+the held-out ones; ``--device cuda`` fits on a GPU); each ``--decoding-variant`` re-tunes
+the same model with its settings held and adds a row of its own (the encoder runs once for
+all of them). Decoding is chosen on the validation part of train with
 ``--fixed`` settings held (e.g. ``merge_gap=-1`` switches merging off); validation scores
 come with a 95% bootstrap interval over articles, dev scores are reported only. Appends
 a row to ``benchmarks/results/ablations.md`` (and ``ablations.jsonl``) and keeps every
