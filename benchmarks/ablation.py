@@ -47,6 +47,59 @@ def _pairs(items: list[str]) -> dict[str, Any]:
     return parsed
 
 
+def _append(out: Path, row: dict[str, Any], cells: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table = out / "ablations.md"
+    if not table.exists():
+        table.write_text(
+            "# Ablations\n\nEach row: `python benchmarks/ablation.py ...` (arguments in "
+            "`ablations.jsonl`). Validation = the held-out part of train that chose every "
+            "setting (95% bootstrap interval over articles); dev is reported only.\n\n" + HEADER,
+            encoding="utf-8",
+        )
+    with (out / "ablations.jsonl").open("a", encoding="utf-8") as log:
+        log.write(json.dumps(row, default=str) + "\n")
+    with table.open("a", encoding="utf-8") as lines:
+        lines.write(cells)
+
+
+def _row_from_card(variant: str, model_dir: Path, out: Path) -> None:
+    """A row from the card of a ``propscan train`` run: validation scores of the model that
+    chose the decoding, dev scores of the model in ``model_dir`` (refitted on all of train
+    when the recipe refits; dev is never fitted on)."""
+    facts = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    validation = facts["scores"]["validation"]
+    intervals = validation["intervals (95%, bootstrap over articles)"]
+    dev = facts["scores"]["dev"]
+    keys = {"si": "si_f1", "tc": "tc_micro_f1", "flc": "flc_f1"}
+    cell = {
+        task: f"{validation[key]:.3f} [{intervals[task][0]:.3f}, {intervals[task][1]:.3f}]"
+        for task, key in keys.items()
+    }
+    minutes = round(facts.get("training_seconds", 0) / 60, 1)
+    edges = validation.get("choices at a grid edge") or []
+    row = {
+        "variant": variant,
+        "model": str(model_dir),
+        "from_card": True,
+        "validation": {task: validation[key] for task, key in keys.items()},
+        "intervals": intervals,
+        "dev": {task: dev[key] for task, key in keys.items()},
+        "training_minutes": minutes,
+        "settings": facts.get("settings"),
+        "data": facts.get("data"),
+        "decoding": facts.get("decoding"),
+    }
+    _append(
+        out,
+        row,
+        f"| {variant} | {cell['si']} | {cell['tc']} | {cell['flc']} | {dev['si_f1']:.3f} "
+        f"| {dev['tc_micro_f1']:.3f} | {dev['flc_f1']:.3f} | {minutes} "
+        f"| {', '.join(edges) or 'none'} |\n",
+    )
+    print(json.dumps(row, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", help="short description of the row")
@@ -91,9 +144,21 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="where torch fits: cpu or cuda")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
+        "--from-card",
+        type=Path,
+        metavar="MODEL_DIR",
+        help="add the row of a model made by 'propscan train' from its card (training.json): "
+        "validation = its selection model, dev = the model in MODEL_DIR",
+    )
+    parser.add_argument(
         "--write-settings", action="store_true", help="store the chosen decoding in the model"
     )
     args = parser.parse_args()
+    if args.from_card is not None:
+        if not args.variant:
+            parser.error("--from-card needs --variant")
+        _row_from_card(args.variant, args.from_card, args.out)
+        return
 
     from propscan.models.base import read_model_config, write_model_config
     from propscan.models.transformer.detector import TransformerDetector
@@ -156,15 +221,6 @@ def main() -> None:
     variants += [(name, _pairs(items)) for name, *items in args.decoding_variant]
     if not variants:
         parser.error("give --variant or at least one --decoding-variant")
-    args.out.mkdir(parents=True, exist_ok=True)
-    table = args.out / "ablations.md"
-    if not table.exists():
-        table.write_text(
-            "# Ablations\n\nEach row: `python benchmarks/ablation.py ...` (arguments in "
-            "`ablations.jsonl`). Validation = the held-out part of train that chose every "
-            "setting (95% bootstrap interval over articles); dev is reported only.\n\n" + HEADER,
-            encoding="utf-8",
-        )
     for name, fixed in variants:
         settings, choices, calibration = tune_decoding(detector.decoder, data, fixed)
         chosen_decoder = detector.decoder.with_settings(settings)
@@ -203,15 +259,14 @@ def main() -> None:
             "device": args.device,
             "encoder": None if args.encoder is None else str(args.encoder),
         }
-        with (args.out / "ablations.jsonl").open("a", encoding="utf-8") as log:
-            log.write(json.dumps(row, default=str) + "\n")
-        with table.open("a", encoding="utf-8") as out:
-            out.write(
-                f"| {name} | {scores['si']} | {scores['tc']} | {scores['flc']} "
-                f"| {dev_scores['si']:.3f} | {dev_scores['tc']:.3f} "
-                f"| {dev_scores['flc']:.3f} | {minutes if minutes is not None else ''} "
-                f"| {', '.join(edges) or 'none'} |\n"
-            )
+        _append(
+            args.out,
+            row,
+            f"| {name} | {scores['si']} | {scores['tc']} | {scores['flc']} "
+            f"| {dev_scores['si']:.3f} | {dev_scores['tc']:.3f} "
+            f"| {dev_scores['flc']:.3f} | {minutes if minutes is not None else ''} "
+            f"| {', '.join(edges) or 'none'} |\n",
+        )
         print(json.dumps(row, default=str))
         chosen = settings
     if args.write_settings:

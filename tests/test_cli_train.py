@@ -89,3 +89,19 @@ def test_train_on_memes_alone_is_refused(tmp_path: Path, memes_dir: Path) -> Non
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "memes are for fitting only" in result.stderr and "add a PTC corpus" in result.stderr
+
+
+def test_recipe_settings_are_checked_by_name_and_value(tmp_path: Path, data_dir: Path) -> None:
+    base = ["train", "--data", str(data_dir), "--out", str(tmp_path / "m"), "--no-progress"]
+    cases = {
+        ("--setting", "bogus=1"): "unknown training setting 'bogus'",
+        ("--setting", "epochs"): "expected KEY=VALUE",
+        ("--setting", "epochs=six"): "not a number",
+        ("--setting", "technique_balance=2.0"): "technique_balance=2.0 is invalid",
+        ("--kind", "baseline", "--setting", "epochs=2"): "the baseline has no training setting",
+        ("--device", "tpu"): "unknown device 'tpu'",
+    }
+    for extra, message in cases.items():
+        result = runner.invoke(app, [*base, *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert message in result.output, (extra, result.output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -81,6 +82,14 @@ def train(
         ),
     ] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="A recipe setting over its default, e.g. epochs=6 or other_corpus_weight=0.5 "
+            "(repeat for several; see the model card for the names).",
+        ),
+    ] = None,
     device: Annotated[
         str,
         typer.Option(
@@ -102,6 +111,7 @@ def train(
         refit=refit,
         encoder=encoder,
         device=_checked_device(device),
+        settings=_parsed_settings(setting or []),
     )
     card, facts = train_with_card(
         out,
@@ -133,3 +143,19 @@ def _checked_device(device: str) -> str:
     if not torch.cuda.is_available():
         raise PropscanError(f"--device {device}: torch sees no CUDA GPU on this machine; use cpu")
     return device
+
+
+def _parsed_settings(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs with Python literal values (``6``, ``0.5``, ``True``)."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise PropscanError(f"--setting {pair!r}: expected KEY=VALUE, e.g. epochs=6")
+        try:
+            parsed[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise PropscanError(
+                f"--setting {pair!r}: the value is not a number, True/False or a quoted string"
+            ) from None
+    return parsed

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class TrainingOptions:
     #: Where torch computes (``cpu``, or ``cuda`` where a GPU is); kinds without torch
     #: ignore it.
     device: str = "cpu"
+    #: Recipe settings of the kind by name (the transformer's ``TrainingSettings``), over
+    #: its defaults; a kind refuses a setting it does not have.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,11 @@ def train_model(
     split: Split, out: Path, options: TrainingOptions, progress: bool = True
 ) -> dict[str, Any]:
     """Train on ``split`` into ``out``; returns the model card's facts (``TRAINERS`` entry)."""
+    if options.settings:
+        raise PropscanError(
+            f"the baseline has no training setting {next(iter(options.settings))!r}; "
+            "settings are for --kind transformer"
+        )
     articles = split.articles[: options.max_articles] if options.max_articles else split.articles
     model = train_baseline(
         articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress

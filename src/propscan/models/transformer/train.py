@@ -15,7 +15,7 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -328,13 +328,23 @@ def train_model(
     split: Split, out: Path, options: TrainingOptions, progress: bool = True
 ) -> dict[str, Any]:
     """Train on ``split`` into ``out``; returns the model card's facts (``TRAINERS`` entry)."""
+    known = {field.name for field in fields(TrainingSettings)}
+    unknown = sorted(set(options.settings) - known)
+    if unknown:
+        raise PropscanError(
+            f"unknown training setting {unknown[0]!r}; the transformer's settings are: "
+            + ", ".join(sorted(known))
+        )
     settings = TrainingSettings(
-        epochs=options.epochs,
-        seed=options.seed,
-        max_steps=options.max_steps,
-        max_articles=options.max_articles,
-        quantize=options.quantize,
-        refit=options.refit,
+        **{
+            "epochs": options.epochs,
+            "seed": options.seed,
+            "max_steps": options.max_steps,
+            "max_articles": options.max_articles,
+            "quantize": options.quantize,
+            "refit": options.refit,
+            **options.settings,
+        }
     )
     report = train_transformer(
         split.articles,
