@@ -16,6 +16,7 @@ from propscan.errors import PropscanError
 from propscan.models.decoding import (
     Calibration,
     Candidate,
+    balance_quotes,
     bridged_runs,
     decode_subword_spans,
     drop_dangling_end,
@@ -310,3 +311,61 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
     assert forced[2].argmax() == 2 and forced[2][0] > forced[2][1]  # the others keep their order
     np.testing.assert_allclose(forced[:2], once[:2])
     np.testing.assert_allclose(forced.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ("the pro-American camp", (4, 7), "pro-American"),  # a hyphenated word stays whole
+        ("it's not necessary", (3, 17), "it's not necessary"),  # so does a contraction
+        ("the nation’s pride", (11, 18), "nation’s pride"),
+        ("well - maybe", (0, 4), "well"),  # a dash between spaces joins nothing
+    ],
+)
+def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected: str) -> None:
+    start, end = extend_to_words(text, *span, joined=True)
+    assert text[start:end] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ('so-called "reformers" won', (10, 20), '"reformers"'),  # the closer is taken in
+        ('so-called "reformers won', (10, 20), "reformers"),  # an unmatched opener goes
+        ('he said it was "a disgrace" today', (16, 27), '"a disgrace"'),
+        ("the “globalist elite” again", (4, 20), "“globalist elite”"),
+        ("they are “traitors”, all", (9, 18), "“traitors”"),
+        ('all of it." Then', (0, 11), "all of it"),  # an unmatched closer goes
+        ('"', (0, 1), None),
+        ('"crooked" and "corrupt"', (0, 23), '"crooked" and "corrupt"'),  # balanced: kept
+    ],
+)
+def test_no_quotation_mark_is_left_unmatched_at_an_edge(
+    text: str, span: tuple[int, int], expected: str | None
+) -> None:
+    found = balance_quotes(text, *span)
+    assert (None if found is None else text[found[0] : found[1]]) == expected
+
+
+@given(text=st.text(alphabet=st.sampled_from("ab \"“”«»-'’ ."), max_size=30), data=st.data())
+def test_balanced_quotes_stay_inside_the_text_and_never_grow_beyond_a_partner(
+    text: str, data
+) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    found = balance_quotes(text, start, end) if end > start else None
+    if found is not None:
+        assert 0 <= found[0] < found[1] <= len(text)
+        assert start - 1 <= found[0] and found[1] <= end + 1
+
+
+def test_whole_words_drop_a_lone_identity_word_and_keep_phrases() -> None:
+    text = "The British press and the Muslim Brotherhood smear campaign."
+    offsets = np.array([[m.start(), m.end()] for m in re.finditer(r"\w+|[^\w\s]", text)])
+    probabilities = np.zeros(len(offsets))
+    probabilities[1] = 0.9  # "British" alone
+    probabilities[5:9] = 0.9  # "Muslim Brotherhood smear campaign"
+    spans = decode_subword_spans(text, offsets, probabilities, 0.5, whole_words=True)
+    assert [text[c.start : c.end] for c in spans] == ["Muslim Brotherhood smear campaign"]
+    plain = decode_subword_spans(text, offsets, probabilities, 0.5)
+    assert next(text[c.start : c.end] for c in plain) == "British"

@@ -58,6 +58,30 @@ DANGLING_END_WORDS = frozenset(_DANGLING_END_WORDS.split())
 
 _WORD_CHAR = re.compile(r"\w")
 _WORD = re.compile(r"\w+")
+#: Characters that join two words into one where letters stand on both sides: hyphens
+#: ("pro-American") and apostrophes ("it's", "nation’s").
+WORD_JOINERS = frozenset("-'\u2019\u2010\u2011")
+#: Quotation marks that open a quote, each with the marks that may close it.
+QUOTE_PAIRS: dict[str, str] = {
+    '"': '"',
+    "\u201c": "\u201d\u201c",
+    "\u00ab": "\u00bb",
+    "\u201e": "\u201c\u201d",
+}
+
+#: Words that name a people, a nationality, a faith or a skin colour. Marked alone they are
+#: almost never propaganda in PTC (the model marks "Muslim" or "British" where a writer
+#: only names who is meant), so a span of one such word alone is dropped.
+_IDENTITY_WORDS = """african africans american americans arab arabs asian asians black blacks
+    british brit brits buddhist buddhists canadian canadians catholic catholics chinese
+    christian christians english european europeans french german germans greek greeks
+    hindu hindus hispanic hispanics indian indians iranian iranians iraqi iraqis irish
+    islamic israeli israelis italian italians japanese jew jewish jews korean koreans latino
+    latinos mexican mexicans muslim muslims palestinian palestinians pakistani pakistanis
+    protestant protestants russian russians saudi saudis shia shiite shiites sikh sikhs
+    spanish sunni sunnis syrian syrians turk turkish turks ukrainian ukrainians white whites
+    western westerners"""
+IDENTITY_WORDS = frozenset(_IDENTITY_WORDS.split())
 
 
 class Candidate(NamedTuple):
@@ -160,13 +184,107 @@ def has_word_character(text: str, start: int, end: int) -> bool:
     return any(character.isalnum() for character in text[start:end])
 
 
-def extend_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two."""
-    while start > 0 and _WORD_CHAR.match(text[start - 1]) and _WORD_CHAR.match(text[start]):
+def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tuple[int, int]:
+    """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two;
+    with ``joined``, words joined by a hyphen or an apostrophe count as one word."""
+
+    def inside(position: int) -> bool:  # whether a word runs on across ``position``
+        if 0 < position < len(text) and _is_word(text[position - 1]) and _is_word(text[position]):
+            return True
+        return (
+            joined
+            and 1 < position + 1 < len(text)
+            and (text[position] in WORD_JOINERS or text[position - 1] in WORD_JOINERS)
+            and _joined_at(text, position)
+        )
+
+    while start > 0 and inside(start):
         start -= 1
-    while end < len(text) and _WORD_CHAR.match(text[end]) and _WORD_CHAR.match(text[end - 1]):
+    while end < len(text) and inside(end):
         end += 1
     return start, end
+
+
+def _is_word(character: str) -> bool:
+    return bool(_WORD_CHAR.match(character))
+
+
+def _joined_at(text: str, position: int) -> bool:
+    """Whether the boundary before ``position`` lies inside a hyphenated or contracted word."""
+    if text[position] in WORD_JOINERS:  # "pro|-American"
+        return (
+            position + 1 < len(text)
+            and _is_word(text[position - 1])
+            and _is_word(text[position + 1])
+        )
+    return position > 1 and _is_word(text[position - 2]) and _is_word(text[position])  # "it'|s"
+
+
+def _opens_quote(text: str, position: int) -> bool | None:
+    """Whether the mark at ``position`` opens (True) or closes (False) a quotation, or is no
+    quotation mark (None); a straight ``"`` opens after a space or at the start."""
+    mark = text[position]
+    if mark in "\u201c\u00ab\u201e":
+        return True
+    if mark in "\u201d\u00bb":
+        return False
+    if mark == '"':
+        return (
+            position == 0
+            or text[position - 1].isspace()
+            or text[position - 1] in "([{-\u2014\u2013"
+        )
+    return None
+
+
+def _closes(opener: str, text: str, position: int) -> bool:
+    return _opens_quote(text, position) is False and text[position] in QUOTE_PAIRS[opener]
+
+
+def balance_quotes(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``start:end`` with no quotation mark left unmatched at an edge: a quote closed (or
+    opened) just outside the span is taken in, any other unmatched mark at an edge dropped;
+    ``None`` when nothing is left."""
+    while end > start:
+        if _opens_quote(text, start) is True:
+            opener = text[start]
+            if not any(_closes(opener, text, i) for i in range(start + 1, end)):
+                if end < len(text) and _closes(opener, text, end):
+                    end += 1
+                else:
+                    start += 1
+                    found = trim_span(text, start, end)
+                    if found is None:
+                        return None
+                    start, end = found
+                continue
+        if _opens_quote(text, end - 1) is False:
+            closer = text[end - 1]
+            openers = [o for o, closers in QUOTE_PAIRS.items() if closer in closers]
+            if not any(
+                _opens_quote(text, i) is True and text[i] in openers for i in range(start, end - 1)
+            ):
+                if (
+                    start > 0
+                    and _opens_quote(text, start - 1) is True
+                    and text[start - 1] in openers
+                ):
+                    start -= 1
+                else:
+                    end -= 1
+                    found = trim_span(text, start, end)
+                    if found is None:
+                        return None
+                    start, end = found
+                continue
+        return start, end
+    return None
+
+
+def is_lone_identity_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one word naming a people, nationality, faith or colour."""
+    words = _WORD.findall(text[start:end].lower())
+    return len(words) == 1 and words[0] in IDENTITY_WORDS
 
 
 def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
@@ -199,14 +317,17 @@ def decode_subword_spans(
     max_gap: int = -1,
     min_characters: int = 0,
     trim_function_words: bool = False,
+    whole_words: bool = False,
 ) -> list[Candidate]:
     """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
     most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
     the confidence is the mean probability of the span's tokens.
 
     ``trim_function_words`` drops trailing function words and lone stop words; spans
-    shorter than ``min_characters`` are dropped. Two runs that grow into the same span
-    (pieces of one word) give it once.
+    shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
+    words and contractions whole, leaves no quotation mark unmatched at an edge and drops
+    a lone identity word. Two runs that grow into the same span (pieces of one word) give
+    it once.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
@@ -216,11 +337,16 @@ def decode_subword_spans(
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
         if trimmed is None:
             continue
-        start, end = extend_to_words(text, *trimmed)
+        start, end = extend_to_words(text, *trimmed, joined=whole_words)
         if trim_function_words:
             start, end = drop_dangling_end(text, start, end)
             if is_lone_stop_word(text, start, end):
                 continue
+        if whole_words:
+            balanced = balance_quotes(text, start, end)
+            if balanced is None or is_lone_identity_word(text, *balanced):
+                continue
+            start, end = balanced
         if end - start < min_characters:
             continue
         if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):

@@ -43,6 +43,9 @@ class DecodingSettings:
     min_characters: int = 0
     #: Drop trailing function words and lone stop words.
     trim_function_words: bool = False
+    #: Keep hyphenated words and contractions whole, leave no quotation mark unmatched at
+    #: a span's edge, and drop a lone identity word ("British", "Muslim").
+    whole_words: bool = False
     #: Platt coefficients (a, b, c) of :class:`Calibration`; the decision threshold
     #: ``si_threshold`` applies to the calibrated score when ``token_threshold`` is set.
     calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)

@@ -137,6 +137,7 @@ class SpanDecoder:
             max_gap=max_gap,
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
+            whole_words=settings.whole_words,
         )
 
     def phrases(

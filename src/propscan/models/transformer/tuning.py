@@ -161,6 +161,7 @@ def candidate_table(decoder: SpanDecoder, data: Encoded) -> tuple[np.ndarray, np
             max_gap=settings.merge_gap,
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
+            whole_words=settings.whole_words,
         ):
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
