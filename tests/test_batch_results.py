@@ -1,4 +1,4 @@
-"""Resuming onto a damaged results directory: damaged parts are redone, damage is named."""
+"""Resuming: damaged parts are redone, damage is named, finished rows are never lost."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from propscan.batch import results as result_tables
 from propscan.batch.parts import ARTICLES_SCHEMA, read_part
 from propscan.batch.results import read_results
 from propscan.batch.run import run_batch
@@ -130,3 +131,48 @@ def test_a_damaged_manifest_is_one_line(
         result = runner.invoke(app, command)
         assert result.exit_code == 2, result.output
         assert result.output.startswith(f"Error: {out / 'batch.json'}: ")
+
+
+def test_records_appended_to_the_input_are_added_on_resume(
+    tmp_path: Path, corpus: Path, model
+) -> None:
+    """A chunk finished earlier (a0..a2 of a chunk of three) keeps its rows when it grows."""
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    growing = tmp_path / "growing.jsonl"
+    growing.write_text("".join(lines[:8]), encoding="utf-8")
+    out = tmp_path / "out"
+    batch(growing, out, model)
+    growing.write_text("".join(lines), encoding="utf-8")
+    summary = batch(growing, out, model, resume=True)
+    assert (summary.done, summary.skipped) == (5, 8)
+    whole = tmp_path / "whole"
+    batch(corpus, whole, model)
+    final, expected = read_results(out), read_results(whole)
+    assert final.articles.to_pylist() == expected.articles.to_pylist()
+    assert final.spans.to_pylist() == expected.spans.to_pylist()
+
+
+def test_a_stop_while_a_grown_chunk_is_written_leaves_no_span_twice(
+    tmp_path: Path, corpus: Path, model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    growing = tmp_path / "growing.jsonl"
+    growing.write_text("".join(lines[:8]), encoding="utf-8")
+    out = tmp_path / "out"
+    batch(growing, out, model)
+    growing.write_text("".join(lines), encoding="utf-8")
+    real_commit = result_tables._commit
+
+    def stop_before_the_grown_articles_part(temporary: Path) -> None:
+        if temporary.parent.name == "articles.parquet" and "part-000002" in temporary.name:
+            raise KeyboardInterrupt  # spans part 2 holds old and new rows, articles the old
+        real_commit(temporary)
+
+    monkeypatch.setattr(result_tables, "_commit", stop_before_the_grown_articles_part)
+    with pytest.raises(KeyboardInterrupt):
+        batch(growing, out, model, resume=True)
+    monkeypatch.setattr(result_tables, "_commit", real_commit)
+    batch(growing, out, model, resume=True)
+    whole = tmp_path / "whole"
+    batch(corpus, whole, model)
+    assert read_results(out).spans.to_pylist() == read_results(whole).spans.to_pylist()

@@ -177,7 +177,7 @@ def read_part(path: Path, schema: pa.Schema) -> pa.Table:
 
 def _read_parquet_part(path: Path, schema: pa.Schema) -> pa.Table:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as error:
         raise DamagedPart(path, None, one_line(error)) from None
     for field in schema:

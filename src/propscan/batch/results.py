@@ -68,7 +68,9 @@ def _write_part(
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / (_part_name(index, result_format) + ".tmp")
     if result_format == "parquet":
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
+        # page checksums let a reader tell a damaged page from data
+        table = pa.Table.from_pylist(rows, schema=schema)
+        pq.write_table(table, temporary, write_page_checksum=True)
     else:
         with temporary.open("w", encoding="utf-8", newline="\n") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -272,19 +274,41 @@ def commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None
         _commit_chunk(results, result, result_format)
 
 
+def _finished_rows(
+    results: Path, index: int, result_format: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The spans and articles rows a chunk's committed parts hold already.
+
+    A chunk finished earlier gets more to do when its input grew since (records
+    appended to a file, then ``--resume``); its parts are rewritten with the old rows
+    kept. Spans of articles the articles part lacks were cut off by a stop between the
+    two writes and are left out, as their articles are analysed now.
+    """
+    name = _part_name(index, result_format)
+    articles_part = _table_dir(results, "articles", result_format) / name
+    if not articles_part.exists():
+        return [], []
+    articles = read_part(articles_part, ARTICLES_SCHEMA).to_pylist()
+    done = {row["id"] for row in articles}
+    spans_part = _table_dir(results, "spans", result_format) / name
+    spans = read_part(spans_part, SPANS_SCHEMA).to_pylist() if spans_part.exists() else []
+    return [row for row in spans if row["id"] in done], articles
+
+
 def _commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None:
     if result.articles:
+        finished_spans, finished_articles = _finished_rows(results, result.index, result_format)
         spans_part = _write_part(
             _table_dir(results, "spans", result_format),
             result.index,
-            result.spans,
+            finished_spans + result.spans,
             SPANS_SCHEMA,
             result_format,
         )
         articles_part = _write_part(
             _table_dir(results, "articles", result_format),
             result.index,
-            result.articles,
+            finished_articles + result.articles,
             ARTICLES_SCHEMA,
             result_format,
         )
