@@ -132,11 +132,14 @@ def test_a_csv_field_far_over_any_text_is_named_as_a_likely_open_quote(tmp_path:
         count_records(path, max_characters=100)
 
 
-def test_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+def test_a_column_named_twice_is_refused(tmp_path: Path, model) -> None:
     path = tmp_path / "in.csv"
     path.write_text("id,text,text\nc1,first,second\n", encoding="utf-8")
     with pytest.raises(PropscanError, match=r"in\.csv:1: column 'text' appears 2 times"):
         list(read_records(path))
+    with pytest.raises(PropscanError, match="appears 2 times"):
+        run_batch(path, tmp_path / "out", model=model, progress=False)
+    assert not (tmp_path / "out").exists()
     unread = tmp_path / "unread.csv"
     unread.write_text("id,text,note,note\nc1,first,a,b\n", encoding="utf-8")
     assert problems(unread) == [("line 2", None)]

@@ -150,12 +150,18 @@ def _displayable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+def _article_files(folder: Path) -> list[Path]:
+    """The article files of a folder; none is an error."""
     files = _text_files(folder)
     if not files:
         raise PropscanError(
             f"{folder}: no .txt files; give a folder of article texts (one .txt file each)"
         )
+    return files
+
+
+def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+    files = _article_files(folder)
     for position, path in enumerate(files):
         location = _displayable(str(path.relative_to(folder)))
         record_id = article_id_from_filename(path.name) or path.stem
@@ -336,10 +342,18 @@ def _csv_problem(path: Path, first: int, line: int, error: str, limit: int) -> s
     return f"{path}:{line}: not valid CSV ({error}); fix the file and run again"
 
 
-def _read_csv(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+def _csv_table(
+    path: Path, columns: Columns, max_characters: int
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header of a CSV file, checked, and its data rows."""
     rows = _csv_rows(path, max_characters)
     header_line, header = next(rows, (1, []))
     _require_columns(f"{path}:{header_line}", header, columns)
+    return header, rows
+
+
+def _read_csv(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+    header, rows = _csv_table(path, columns, max_characters)
     for position, (line, fields) in enumerate(rows):
         location = f"line {line}"
         if any(extra.strip() for extra in fields[len(header) :]):
@@ -353,18 +367,20 @@ def _read_csv(path: Path, columns: Columns, max_characters: int) -> Iterator[Inp
         yield make_record(fields_by_column, position, location, columns, max_characters)
 
 
-def _open_parquet(path: Path) -> pq.ParquetFile:
+def _open_parquet(path: Path, columns: Columns) -> pq.ParquetFile:
+    """A Parquet file whose footer reads and whose columns are the ones needed."""
     try:
-        return pq.ParquetFile(path, page_checksum_verification=True)
+        parquet = pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as error:
         raise PropscanError(f"{path}: not a readable Parquet file ({one_line(error)})") from error
+    _require_columns(str(path), parquet.schema_arrow.names, columns)
+    return parquet
 
 
 def _read_parquet(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
     """Rows in order; the rows of a row group that cannot be read fail with its number."""
-    parquet = _open_parquet(path)
+    parquet = _open_parquet(path, columns)
     available = parquet.schema_arrow.names
-    _require_columns(str(path), available, columns)
     selected = [name for name in _read_column_names(columns) if name in available]
     position = 0
     for group in range(parquet.num_row_groups):
@@ -429,19 +445,23 @@ def read_records(
 
 
 def count_records(
-    path: str | os.PathLike[str], max_characters: int = DEFAULT_MAX_CHARACTERS
+    path: str | os.PathLike[str],
+    columns: Columns = Columns(),
+    max_characters: int = DEFAULT_MAX_CHARACTERS,
 ) -> int:
     """How many records an input holds, each one :func:`read_records` gives.
 
-    This reads a CSV file through, so a file that cannot be split into records is
-    refused here, before anything is analysed.
+    What would stop :func:`read_records` stops this too (no id or text column, a
+    column named twice, a CSV file that cannot be split into records), so a run can
+    count first and refuse a bad input before it writes or analyses anything.
     """
     source = Path(path)
     kind = input_kind(source)
     if kind == "folder":
-        return len(_text_files(source))
+        return len(_article_files(source))
     if kind == "jsonl":
         return sum(1 for _ in _jsonl_lines(source))
     if kind == "csv":
-        return max(sum(1 for _ in _csv_rows(source, max_characters)) - 1, 0)
-    return _open_parquet(source).metadata.num_rows
+        return sum(1 for _ in _csv_table(source, columns, max_characters)[1])
+    metadata = _open_parquet(source, columns).metadata
+    return sum(metadata.row_group(group).num_rows for group in range(metadata.num_row_groups))

@@ -178,6 +178,8 @@ def read_table(results: str | os.PathLike[str], name: str) -> pa.Table:
         tables = [read_part(part, schema) for part in parts]
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.sort_by(_SORT_KEYS[name])
+    if (folder / MANIFEST).is_file():  # a run in which no record could be analysed
+        return schema.empty_table()
     raise PropscanError(
         f"{folder}: no {name} table ({name}.parquet or {name}.jsonl); "
         "point at a directory written by 'propscan batch'"

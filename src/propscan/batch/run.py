@@ -154,7 +154,7 @@ def run_batch(
         raise PropscanError(f"chunk size must be at least 1, got {chunk_size}")
     source = Path(input_path)
     # counted first: an input that cannot be split into records leaves no results behind
-    total = count_records(source, max_characters)
+    total = count_records(source, columns, max_characters)
     folder = Path(results)
     manifest = _manifest(source, result_format, model_info(model), options, chunk_size, columns)
     state = open_results(folder, manifest, result_format, resume=resume)
