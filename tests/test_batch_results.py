@@ -133,16 +133,22 @@ def test_a_damaged_manifest_is_one_line(
         assert result.output.startswith(f"Error: {out / 'batch.json'}: ")
 
 
-def test_records_appended_to_the_input_are_added_on_resume(
-    tmp_path: Path, corpus: Path, model
-) -> None:
-    """A chunk finished earlier (a0..a2 of a chunk of three) keeps its rows when it grows."""
+def finished_then_grown(tmp_path: Path, corpus: Path, model) -> tuple[Path, Path]:
+    """A finished run of the corpus's first eight records; the input then holds them all."""
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
     growing = tmp_path / "growing.jsonl"
     growing.write_text("".join(lines[:8]), encoding="utf-8")
     out = tmp_path / "out"
     batch(growing, out, model)
     growing.write_text("".join(lines), encoding="utf-8")
+    return growing, out
+
+
+def test_records_appended_to_the_input_are_added_on_resume(
+    tmp_path: Path, corpus: Path, model
+) -> None:
+    """A chunk finished earlier (a5, a6 of a chunk of three) keeps its rows when it grows."""
+    growing, out = finished_then_grown(tmp_path, corpus, model)
     summary = batch(growing, out, model, resume=True)
     assert (summary.done, summary.skipped) == (5, 8)
     whole = tmp_path / "whole"
@@ -155,12 +161,7 @@ def test_records_appended_to_the_input_are_added_on_resume(
 def test_a_stop_while_a_grown_chunk_is_written_leaves_no_span_twice(
     tmp_path: Path, corpus: Path, model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
-    growing = tmp_path / "growing.jsonl"
-    growing.write_text("".join(lines[:8]), encoding="utf-8")
-    out = tmp_path / "out"
-    batch(growing, out, model)
-    growing.write_text("".join(lines), encoding="utf-8")
+    growing, out = finished_then_grown(tmp_path, corpus, model)
     real_commit = result_tables._commit
 
     def stop_before_the_grown_articles_part(temporary: Path) -> None:
