@@ -4,7 +4,9 @@
 one part per chunk, each written under a temporary name and renamed into place
 (articles last: a chunk counts as done once its articles part exists); ``errors.jsonl``
 lists the records that could not be analysed; ``batch.json`` records the settings, so a
-run resumes only with the same ones.
+run resumes only with the same ones. Every file is read back through
+:mod:`propscan.batch.parts`, so damage is named; a resume analyses the chunk of a
+damaged part again.
 """
 
 from __future__ import annotations
