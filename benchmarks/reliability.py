@@ -12,12 +12,23 @@ Crash: starts the server again, lets clients store analyses, kills the server wi
 SIGKILL while requests are in flight, restarts it on the same database and counts how
 many of the analyses that had been answered (201) can be read back, byte for byte.
 
-Everything goes to 127.0.0.1 only; both parts stop by themselves (request count and
+Slow clients: against a server with the default limits, ``--slow-headers`` connections
+send part of their headers and ``--slow-bodies`` part of their body, then stall, while
+one client keeps sending ordinary requests (``benchmarks/slow_clients.py``).
+
+Batch soak: ``--batch-records`` short records, ``--hostile-share`` of them hostile, run
+by ``propscan batch`` once uninterrupted and once killed ``--kills`` times with SIGKILL
+and resumed; the two runs' tables must be identical and every record accounted for
+(``benchmarks/batch_soak.py``).
+
+Everything goes to 127.0.0.1 only; every part stops by itself (request count and
 time budget). Results: ``benchmarks/results/reliability.json`` and ``.md``. Exits 1
 when the soak saw a 5xx or a dropped connection, memory grew by 20% or more after
-warm-up, or an answered analysis was lost.
+warm-up, an answered analysis was lost, a stalled client was kept or an ordinary one
+refused, or the killed batch run lost, doubled or changed a record.
 
     python benchmarks/reliability.py [--requests 2000] [--concurrency 8] [--model DIR]
+        [--batch-records 10000] [--kills 3]
 """
 
 from __future__ import annotations
@@ -43,9 +54,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from batch_soak import batch_soak, batch_soak_lines, batch_soak_problems
 from service_load import free_loopback_port, percentile, wait_until_healthy
+from slow_clients import slow_client_lines, slow_client_problems, slow_clients
 
 from propscan.errors import PropscanError
+from propscan.service.connection_limits import ConnectionLimits
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parents[1]
@@ -484,6 +498,23 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
     }
 
 
+def stall(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Slow clients against a server with the default connection limits."""
+    database, log = scratch / "slow.db", scratch / "slow.log"
+    server, base_url, _ = start_healthy_server(database, args.model, log)
+    limits = ConnectionLimits()
+    try:
+        return slow_clients(
+            base_url,
+            stalled_headers=args.slow_headers,
+            stalled_bodies=args.slow_bodies,
+            header_timeout=limits.header_timeout,
+            body_timeout=limits.body_timeout,
+        )
+    finally:
+        stop(server)
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -501,7 +532,11 @@ def verdict(result: dict[str, Any]) -> list[str]:
         problems.append(f"memory grew by {soak_result['memory']['growth_after_warm_up']:.0%}")
     if crash_result["lost"] or crash_result["integrity_check"] != "ok":
         problems.append(f"{crash_result['lost']} answered analyses lost after kill -9")
-    return problems
+    return (
+        problems
+        + slow_client_problems(result["slow_clients"])
+        + batch_soak_problems(result["batch_soak"])
+    )
 
 
 def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
@@ -558,12 +593,15 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         f"{crash_result['recovered']} | {crash_result['lost']} | "
         f"{crash_result['integrity_check']} |",
         "",
+        *slow_client_lines(result["slow_clients"]),
+        *batch_soak_lines(result["batch_soak"]),
         "Verdict: "
         + (
             "; ".join(result["problems"])
             if result["problems"]
-            else "no 5xx, no dropped "
-            "connection, memory flat after warm-up, every answered analysis recovered."
+            else "no 5xx, no dropped connection, memory flat after warm-up, every answered "
+            "analysis recovered, every stalled client dropped while the others were served, "
+            "and the killed batch run's tables identical to the uninterrupted one's."
         ),
         "",
         f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, "
@@ -585,6 +623,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-writes", type=int, default=40, help="answered writes before kill")
     parser.add_argument("--crash-clients", type=int, default=4, help="concurrent writers")
     parser.add_argument("--budget", type=float, default=480.0, help="time limit per part (s)")
+    parser.add_argument("--slow-headers", type=int, default=20, help="stalled header senders")
+    parser.add_argument("--slow-bodies", type=int, default=100, help="stalled body senders")
+    parser.add_argument("--batch-records", type=int, default=10_000, help="batch soak records")
+    parser.add_argument("--hostile-share", type=float, default=0.01, help="hostile share")
+    parser.add_argument("--kills", type=int, default=3, help="SIGKILLs of the batch run")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results directory")
     args = parser.parse_args(argv)
     if min(args.requests, args.concurrency, args.crash_writes, args.crash_clients) < 1:
@@ -595,7 +638,15 @@ def main(argv: list[str] | None = None) -> int:
             scratch = Path(folder)
             soak_result = soak(args, scratch, texts)
             crash_result = crash(args, scratch, texts)
-    except (PropscanError, OSError, httpx.HTTPError) as error:
+            slow_result = stall(args, scratch)
+            batch_result = batch_soak(
+                scratch,
+                model=args.model,
+                records=args.batch_records,
+                hostile_share=args.hostile_share,
+                kills=args.kills,
+            )
+    except (PropscanError, OSError, RuntimeError, httpx.HTTPError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     result: dict[str, Any] = {
@@ -608,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "soak": soak_result,
         "crash": crash_result,
+        "slow_clients": slow_result,
+        "batch_soak": batch_result,
     }
     result["problems"] = verdict(result)
     for path in write_results(result, args.out):
@@ -619,7 +672,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{soak_result['latency_ms']['all']['p50']} ms, "
         f"p95 {soak_result['latency_ms']['all']['p95']} ms; "
         f"memory {soak_result['memory']['growth_after_warm_up']:+.1%}; kill -9: "
-        f"{crash_result['recovered']} of {crash_result['answered_before_kill']} recovered"
+        f"{crash_result['recovered']} of {crash_result['answered_before_kill']} recovered; "
+        f"slow clients: {slow_result['headers']['closed'] + slow_result['body']['closed']} of "
+        f"{args.slow_headers + args.slow_bodies} dropped; batch soak: "
+        f"{batch_result['records_out']} of {batch_result['records']} records out"
     )
     return 1 if result["problems"] else 0
 

@@ -8,4 +8,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 examples="${1:-${PROPSCAN_FUZZ_EXAMPLES:-500}}"
 shift || true
 PROPSCAN_FUZZ_EXAMPLES="$examples" exec python -m pytest -q \
-  tests/test_service_fuzz.py tests/test_cli_fuzz.py "$@"
+  tests/test_service_fuzz.py tests/test_cli_fuzz.py tests/test_cli_fuzz_batch.py "$@"

@@ -164,3 +164,19 @@ def test_an_id_that_is_not_utf8_is_a_failed_record_not_a_crash(
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert [(row["id"], row["location"]) for row in errors] == [(None, "line 3"), (None, "line 4")]
     assert "id '2\\udcff' is not valid UTF-8 (byte 0xFF at character 1)" in errors[0]["reason"]
+
+
+def test_a_record_nested_too_deeply_fails_alone_in_a_run_and_its_resume(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    good = [json.dumps({"id": n, "text": "They lie, all of them."}) for n in range(2)]
+    source.write_text("\n".join([good[0], deep, good[1]]) + "\n", encoding="utf-8")
+    argv = ["batch", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]
+    first = runner.invoke(app, argv)
+    assert first.exit_code == 0, first.output
+    assert "2 analysed, 0 skipped, 1 failed" in first.stderr
+    again = runner.invoke(app, [*argv, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert "0 analysed, 3 skipped, 0 failed" in again.stderr

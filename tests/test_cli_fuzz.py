@@ -1,25 +1,20 @@
 """Fuzzing the CLI's input readers: any file gives a result or a one-line error, never a traceback.
 
-Text (``analyze``), JSONL, CSV and Parquet (``batch``) and PTC labels (``score``) are
-fed arbitrary bytes and structurally plausible but hostile content.
+Text (``analyze``) and PTC labels (``score``, ``classify``) are fed arbitrary bytes and
+structurally plausible but hostile content; ``test_cli_fuzz_batch.py`` does the same
+for ``batch`` inputs and results folders.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import tempfile
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from fuzzing import any_text, fuzz
+from fuzzing import WORDY_TEXT, any_text, assert_result_or_one_line_error, fuzz, scratch
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from propscan.cli import app
 from propscan.core.techniques import TECHNIQUES
@@ -28,54 +23,6 @@ runner = CliRunner()
 FUZZ = fuzz(25)
 #: Any code point, lone surrogates included (they reach files only through escapes).
 ANY_TEXT = any_text(80)
-WORDY_TEXT = st.text(
-    st.sampled_from(list("They are liars and traitors! \n\t\x00\u200b\u00e9\U0001f642")),
-    max_size=120,
-)
-VALUES = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(),
-    ANY_TEXT,
-    WORDY_TEXT,
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-)
-RECORDS = st.lists(
-    st.fixed_dictionaries(
-        {"id": VALUES, "text": VALUES}, optional={"title": VALUES, "source": VALUES}
-    ),
-    max_size=4,
-)
-
-
-def scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix="propscan-fuzz-"))
-
-
-def assert_result_or_one_line_error(result: Result) -> None:
-    """Exit 0, or exit 2 with exactly one ``Error:`` line; never a traceback."""
-    assert "Traceback" not in result.output, result.output
-    if result.exit_code == 0:
-        return
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-
-
-def run_batch(source: Path, model: Path, *extra: str) -> Result:
-    out = source.parent / "results"
-    args = ["batch", str(source), "--out", str(out), "--model", str(model), "--format", "jsonl"]
-    result = runner.invoke(app, [*args, "--no-progress", *extra])
-    assert_result_or_one_line_error(result)
-    if result.exit_code == 0:
-        errors = out / "errors.jsonl"
-        rows = errors.read_text(encoding="utf-8").split("\n") if errors.exists() else []
-        assert all(json.loads(row)["reason"] for row in rows if row)
-    return result
-
-
 # --- article text -----------------------------------------------------------------------------
 
 
@@ -100,101 +47,6 @@ def test_analyze_reads_any_standard_input(tiny_model: Path, content: bytes) -> N
         app, ["analyze", "-", "--model", str(tiny_model), "--format", "ptc"], input=content
     )
     assert_result_or_one_line_error(result)
-
-
-# --- JSONL, CSV, Parquet ------------------------------------------------------------------------
-
-
-@FUZZ
-@given(
-    lines=st.lists(
-        st.one_of(
-            st.binary(max_size=60),
-            RECORDS.map(lambda rs: json.dumps(rs[0] if rs else {}).encode()),
-            VALUES.map(lambda value: json.dumps(value).encode()),
-        ),
-        max_size=5,
-    )
-)
-def test_batch_reads_any_jsonl(tiny_model: Path, lines: list[bytes]) -> None:
-    source = scratch() / "corpus.jsonl"
-    source.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
-    run_batch(source, tiny_model)
-
-
-@FUZZ
-@given(
-    content=st.one_of(
-        st.binary(max_size=300),
-        st.lists(st.lists(st.one_of(ANY_TEXT, WORDY_TEXT), min_size=1, max_size=4), max_size=5),
-    )
-)
-def test_batch_reads_any_csv(tiny_model: Path, content: bytes | list[list[str]]) -> None:
-    source = scratch() / "corpus.csv"
-    if isinstance(content, bytes):
-        source.write_bytes(content)
-    else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            ["id", "text", "title", "source"][: max(len(r) for r in content or [[1, 2]])]
-        )
-        writer.writerows(content)
-        source.write_bytes(buffer.getvalue().encode("utf-8", "surrogatepass"))
-    run_batch(source, tiny_model)
-
-
-def _column(values: list[Any]) -> pa.Array:
-    """An Arrow column of whatever type the values allow (strings as a last resort)."""
-    if not any(isinstance(value, dict) for value in values):  # empty structs cannot be written
-        try:
-            return pa.array(values)
-        except (pa.ArrowException, OverflowError, TypeError, ValueError):
-            pass
-    return pa.array([None if value is None else repr(value) for value in values])
-
-
-@FUZZ
-@given(
-    records=RECORDS, as_bytes=st.booleans(), garbage=st.one_of(st.none(), st.binary(max_size=200))
-)
-def test_batch_reads_any_parquet(
-    tiny_model: Path, records: list[dict[str, Any]], as_bytes: bool, garbage: bytes | None
-) -> None:
-    source = scratch() / "corpus.parquet"
-    if garbage is not None:
-        source.write_bytes(b"PAR1" + garbage)
-    else:
-        names = ["id", "text", "title", "source"]
-        columns = {name: [record.get(name) for record in records] for name in names}
-        if as_bytes:
-            columns["text"] = [
-                v.encode("utf-8", "surrogatepass") if isinstance(v, str) else None
-                for v in columns["text"]
-            ]
-        pq.write_table(
-            pa.table({name: _column(values) for name, values in columns.items()}), source
-        )
-    run_batch(source, tiny_model)
-
-
-@FUZZ
-@given(
-    stems=st.lists(
-        st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=12),
-        min_size=1,
-        max_size=3,
-        unique=True,
-    ),
-    texts=st.lists(st.binary(max_size=200), min_size=1, max_size=3),
-)
-def test_batch_reads_any_folder(tiny_model: Path, stems: list[str], texts: list[bytes]) -> None:
-    folder = scratch() / "articles"
-    folder.mkdir()
-    for stem, content in zip(stems, texts, strict=False):
-        if stem not in (".", ".."):
-            (folder / f"{stem}.txt").write_bytes(content)
-    run_batch(folder, tiny_model)
 
 
 # --- PTC labels ---------------------------------------------------------------------------------

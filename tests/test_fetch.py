@@ -224,7 +224,26 @@ def test_pages_without_article_text(site: str, path: str) -> None:
         ("fd00::1", False),
         ("::ffff:127.0.0.1", False),
         ("ff02::1", False),
+        # IPv6 forms that carry an IPv4 address are judged by the address they reach
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:c0a8:101::1", False),  # 6to4 of 192.168.1.1
+        ("2002:a9fe:a9fe::", False),  # 6to4 of 169.254.169.254
+        ("2002:5db8:d70e::1", True),  # 6to4 of 93.184.215.14
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
+        ("64:ff9b::5db8:d70e", True),  # NAT64 of 93.184.215.14
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64
+        ("::ffff:93.184.215.14", True),
+        ("::ffff:0:7f00:1", False),  # IPv4-translated 127.0.0.1
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
     ],
 )
 def test_public_address_check(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+def test_the_6to4_form_of_loopback_is_refused_before_fetching() -> None:
+    error = fetch_error("http://[2002:7f00:1::]/")
+    assert error.reason == "private_address"
+    assert "2002:7f00:1:: (standing for 127.0.0.1)" in error.problem

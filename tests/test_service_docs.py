@@ -48,6 +48,15 @@ def test_docs_pages_load_everything_from_the_service(client: TestClient, path: s
     assert "http" not in policy and "*" not in policy
 
 
+def test_no_inline_script_page_is_served_under_the_strict_policy(client: TestClient) -> None:
+    """Swagger UI's OAuth2 page is inline script, and the API has no OAuth2 flow to use it."""
+    assert client.get("/api/docs/oauth2-redirect").status_code == 404
+    for path in ("/", "/about", "/history"):
+        page = client.get(path)
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text), path
+
+
 def test_the_schema_lists_the_operations(client: TestClient) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
     assert {"/api/analyze", "/api/analyses/{analysis_id}", "/api/techniques"} <= set(paths)

@@ -87,6 +87,13 @@ def test_history_lists_newest_first_with_paging(store: Store) -> None:
         store.list(limit=0)
 
 
+def test_history_counts_and_titles_a_text_with_nul_characters(store: Store) -> None:
+    text = "\x00\x00Headline\x00 here\nBody \x00 text that goes on."
+    store.save(Analysis(text, (), (), MODEL, threshold=None))
+    (summary,) = store.list().items
+    assert (summary.characters, summary.title) == (len(text), "Headline here")
+
+
 def test_display_title_prefers_the_given_title_and_shortens_long_lines() -> None:
     assert display_title("  Given ", "First line\nsecond") == "Given"
     assert display_title(None, "\n\n  First line  \nsecond") == "First line"

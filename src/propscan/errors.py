@@ -20,3 +20,8 @@ class InputFormatError(PropscanError):
         self.path = path
         self.line = line
         self.problem = problem
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line: Arrow's and Thrift's span several."""
+    return " ".join(str(error).split())

@@ -192,17 +192,56 @@ def _checked_addresses(url: httpx.URL, allow_private: bool) -> list[str]:
                 raise FetchError(
                     str(url),
                     "private_address",
-                    f"host {url.host!r} resolves to {address}, a private, loopback or reserved "
-                    "address; only public web pages are fetched",
+                    f"host {url.host!r} resolves to {_described(address)}, a private, loopback "
+                    "or reserved address; only public web pages are fetched",
                 )
     return addresses
 
 
+#: Local-use NAT64 (RFC 8215): translated by a site's own gateway, never public.
+_LOCAL_USE_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+#: Well-known NAT64 (RFC 6052): the last 32 bits are the IPv4 address reached.
+_WELL_KNOWN_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: IPv4-mapped, 6to4, NAT64 or Teredo."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _WELL_KNOWN_NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    """Whether ``address`` is a globally routable unicast IP (not private, loopback, ...)."""
+    """Whether ``address`` is a globally routable unicast IP (not private, loopback, ...).
+
+    An IPv6 address that carries an IPv4 address (``::ffff:127.0.0.1``, the 6to4
+    ``2002:7f00:1::``, NAT64 ``64:ff9b::a00:1``) is judged by the IPv4 address it reaches.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_USE_NAT64:
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded is not None:
+            # Teredo reaches whatever client its relay serves: its own range decides too
+            return _is_public(embedded) and (ip.teredo is None or _is_public(ip))
+    return _is_public(ip)
+
+
+def _described(address: str) -> str:
+    """``address``, followed by the IPv4 address it stands for when it carries one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    embedded = embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return address if embedded is None else f"{address} (standing for {embedded})"
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (
         ip.is_private
         or ip.is_loopback

@@ -11,21 +11,32 @@ import uvicorn
 from fastapi import FastAPI
 
 from propscan.errors import PropscanError
+from propscan.service.connection_limits import ConnectionLimits
+from propscan.service.connections import ServerConfig
 from propscan.service.serving import listen
+
+_DEFAULT_LIMITS = ConnectionLimits()
 
 
 @contextmanager
 def running_server(
-    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 60.0
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    startup_timeout: float = 60.0,
+    limits: ConnectionLimits = _DEFAULT_LIMITS,
 ) -> Iterator[str]:
     """Serve ``app`` on ``host:port`` (``0`` picks a free port) while the block runs.
 
     Yields the base URL. The socket is bound before uvicorn starts, so the port is known
-    and cannot be taken by anyone else in between.
+    and cannot be taken by anyone else in between. The server has the connection
+    ``limits`` of ``propscan serve``.
     """
     listener = listen(host, port)
     bound_port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = ServerConfig(app, limits=limits, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="propscan-server", daemon=True
     )

@@ -1,15 +1,22 @@
 """Where the articles of a batch run come from: a folder of ``.txt`` files, JSONL, CSV or Parquet.
 
 Every input becomes a stream of :class:`InputRecord`: an article, or the reason it
-cannot be analysed (no id, empty text, not UTF-8, too long, a duplicate id), so one
-bad record never stops a run. ``location`` (a line, a row, a file) identifies a record.
+cannot be analysed (no id, empty text, not UTF-8, too long, nested too deeply, a
+duplicate id, an unreadable Parquet row group), so one bad record never stops a run.
+``location`` (a line, a row, a file) identifies a record. What makes a whole file
+unreadable as records is refused before anything is analysed, naming the line: a CSV
+quote that is never closed, a column named twice, a UTF-16 file. A UTF-8 byte-order
+mark is read as the encoding marker it is.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +27,7 @@ import pyarrow.parquet as pq
 
 from propscan.core.checks import DEFAULT_MAX_CHARS, has_content, unicode_problem
 from propscan.core.spans import Article
-from propscan.errors import PropscanError
+from propscan.errors import PropscanError, one_line
 from propscan.ptc.io import EncodingProblem, article_id_from_filename, decode_utf8
 
 DEFAULT_MAX_CHARACTERS = DEFAULT_MAX_CHARS
@@ -143,12 +150,18 @@ def _displayable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+def _article_files(folder: Path) -> list[Path]:
+    """The article files of a folder; none is an error."""
     files = _text_files(folder)
     if not files:
         raise PropscanError(
             f"{folder}: no .txt files; give a folder of article texts (one .txt file each)"
         )
+    return files
+
+
+def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+    files = _article_files(folder)
     for position, path in enumerate(files):
         location = _displayable(str(path.relative_to(folder)))
         record_id = article_id_from_filename(path.name) or path.stem
@@ -171,73 +184,220 @@ def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> It
             )
             yield InputRecord(position, location, record_id, problem=problem)
             continue
-        title = text.split("\n", 1)[0].strip() or None
+        title = text.split("\n", 1)[0].removeprefix("\ufeff").strip() or None
         fields = {columns.id: record_id, columns.text: text, columns.title: title}
         yield make_record(fields, position, location, columns, max_characters)
 
 
-def _read_jsonl(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
-    position = 0
+#: UTF-32 first: its little-endian mark begins with UTF-16's.
+_WIDE_UNICODE_MARKS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+
+
+def _refuse_wide_unicode(path: Path) -> None:
+    """A UTF-16 or UTF-32 file (a spreadsheet's "Unicode text") is named as such, not misread."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    for mark, encoding in _WIDE_UNICODE_MARKS.items():
+        if start.startswith(mark):
+            raise PropscanError(
+                f"{path}: the file is {encoding} (it starts with the byte-order mark "
+                f"{mark.hex(' ').upper()}); save it as UTF-8 and run again"
+            )
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSONL file with their numbers, a leading UTF-8 BOM removed."""
+    _refuse_wide_unicode(path)
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            location = f"line {number}"
-            try:
-                fields = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as error:
-                problem = f"not valid UTF-8 (byte {error.start} of the line); re-encode it as UTF-8"
+            line = raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
+            if line.strip():
+                yield number, line
+
+
+def _parse_json_object(text: str) -> tuple[Any, list[str]]:
+    """The JSON value of a line, and the keys its top-level object holds more than once."""
+    duplicates: list[str] = []
+
+    def to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # called for each object, innermost first: the last call is the top-level object
+        fields = dict(pairs)
+        counts = Counter(key for key, _ in pairs) if len(fields) < len(pairs) else {}
+        duplicates[:] = [key for key, count in counts.items() if count > 1]
+        return fields
+
+    value = json.loads(text, object_pairs_hook=to_dict)
+    return value, duplicates if isinstance(value, dict) else []
+
+
+def _read_jsonl(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
+    read = set(_read_column_names(columns))
+    for position, (number, raw) in enumerate(_jsonl_lines(path)):
+        location = f"line {number}"
+        try:
+            fields, duplicates = _parse_json_object(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            problem = f"not valid UTF-8 (byte {error.start} of the line); re-encode it as UTF-8"
+            yield InputRecord(position, location, None, problem=problem)
+        except RecursionError:
+            problem = "not readable JSON (nested too deeply); give each record as a flat object"
+            yield InputRecord(position, location, None, problem=problem)
+        except ValueError as error:
+            yield InputRecord(position, location, None, problem=f"not valid JSON ({error})")
+        else:
+            if not isinstance(fields, dict):
+                problem = f"expected a JSON object, got {type(fields).__name__}"
                 yield InputRecord(position, location, None, problem=problem)
-            except ValueError as error:
-                yield InputRecord(position, location, None, problem=f"not valid JSON ({error})")
+            elif twice := [name for name in duplicates if name in read]:
+                problem = f"the object has field {twice[0]!r} more than once; keep one"
+                yield InputRecord(position, location, None, problem=problem)
             else:
-                if isinstance(fields, dict):
-                    yield make_record(fields, position, location, columns, max_characters)
-                else:
-                    problem = f"expected a JSON object, got {type(fields).__name__}"
-                    yield InputRecord(position, location, None, problem=problem)
-            position += 1
+                yield make_record(fields, position, location, columns, max_characters)
 
 
-def _require_columns(path: Path, available: Sequence[str], columns: Columns) -> None:
+def _read_column_names(columns: Columns) -> list[str]:
+    """The input fields propscan reads, each once."""
+    names = [columns.id, columns.text, columns.title, *columns.source, columns.date, columns.url]
+    return list(dict.fromkeys(names))
+
+
+def _require_columns(where: str, available: Sequence[str], columns: Columns) -> None:
+    """The id and text columns exist, and no column propscan reads is named twice.
+
+    ``where`` names the file (and the header's line) in the error.
+    """
+    counts = Counter(available)
+    for name in _read_column_names(columns):
+        if counts[name] > 1:
+            places = [str(index + 1) for index, other in enumerate(available) if other == name]
+            raise PropscanError(
+                f"{where}: column {name!r} appears {counts[name]} times (columns "
+                f"{', '.join(places)}); rename or remove the extra one and run again"
+            )
     for name, option in ((columns.id, "--id-column"), (columns.text, "--text-column")):
         if name not in available:
             raise PropscanError(
-                f"{path}: no column {name!r} (columns: {', '.join(available) or 'none'}); "
+                f"{where}: no column {name!r} (columns: {', '.join(available) or 'none'}); "
                 f"name the right one with {option}"
             )
 
 
+def _csv_field_limit(max_characters: int) -> int:
+    """The longest CSV field read: a too-long text still fails alone, as a too-long record."""
+    return min(4 * max_characters + 1, sys.maxsize)
+
+
+def _csv_rows(path: Path, max_characters: int) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file with the number of their last line.
+
+    Quotes are read strictly, so a quote left open cannot swallow the records after it;
+    a file that cannot be split into records is refused, naming the line.
+    """
+    _refuse_wide_unicode(path)
+    limit = _csv_field_limit(max_characters)
+    # utf-8-sig reads a leading BOM as the marker it is; surrogateescape keeps bad bytes
+    # as lone surrogates, so one row that is not UTF-8 fails alone.
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle, strict=True)
+        last_line = 0
+        while True:
+            csv.field_size_limit(limit)  # the module's one global: set for each row read
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise PropscanError(
+                    _csv_problem(path, last_line + 1, reader.line_num, str(error), limit)
+                ) from error
+            last_line = reader.line_num
+            if fields:
+                yield last_line, fields
+
+
+def _csv_problem(path: Path, first: int, line: int, error: str, limit: int) -> str:
+    """Why a CSV file cannot be split into records, where, and what to do."""
+    if error == "unexpected end of data":
+        return (
+            f"{path}:{first}: a quote in the record that starts on line {first} is never "
+            f"closed (the file ends inside it, on line {line}); close the quote, write a "
+            'quote inside a quoted field as "", and run again'
+        )
+    if "field larger than field limit" in error:
+        return (
+            f"{path}:{first}: a field of the record that starts on line {first} is longer "
+            f"than {limit:,} characters, most likely a quote that is never closed; close the "
+            "quote (or split the article) and run again"
+        )
+    if "expected after" in error:
+        return (
+            f"{path}:{line}: text after the closing quote of a quoted field; write a quote "
+            'inside a quoted field as "" and run again'
+        )
+    return f"{path}:{line}: not valid CSV ({error}); fix the file and run again"
+
+
+def _csv_table(
+    path: Path, columns: Columns, max_characters: int
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header of a CSV file, checked, and its data rows."""
+    rows = _csv_rows(path, max_characters)
+    header_line, header = next(rows, (1, []))
+    _require_columns(f"{path}:{header_line}", header, columns)
+    return header, rows
+
+
 def _read_csv(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
-    csv.field_size_limit(max(csv.field_size_limit(), 4 * max_characters + 1))
-    # surrogateescape keeps bad bytes as lone surrogates, so one bad row fails alone.
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            _require_columns(path, reader.fieldnames or [], columns)
-            for position, row in enumerate(reader):
-                location = f"line {reader.line_num}"
-                yield make_record(row, position, location, columns, max_characters)
-        except csv.Error as error:
-            raise PropscanError(
-                f"{path}:{reader.line_num}: not valid CSV ({error}); fix the file and run again"
-            ) from error
+    header, rows = _csv_table(path, columns, max_characters)
+    for position, (line, fields) in enumerate(rows):
+        location = f"line {line}"
+        if any(extra.strip() for extra in fields[len(header) :]):
+            problem = (
+                f"{len(fields)} fields, but the header names {len(header)} columns; "
+                "quote a field that holds a comma"
+            )
+            yield InputRecord(position, location, None, problem=problem)
+            continue
+        fields_by_column = dict(zip(header, fields, strict=False))  # short rows: columns missing
+        yield make_record(fields_by_column, position, location, columns, max_characters)
+
+
+def _open_parquet(path: Path, columns: Columns) -> pq.ParquetFile:
+    """A Parquet file whose footer reads and whose columns are the ones needed."""
+    try:
+        parquet = pq.ParquetFile(path, page_checksum_verification=True)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise PropscanError(f"{path}: not a readable Parquet file ({one_line(error)})") from error
+    _require_columns(str(path), parquet.schema_arrow.names, columns)
+    return parquet
 
 
 def _read_parquet(path: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as error:
-        raise PropscanError(f"{path}: not a readable Parquet file ({error})") from error
+    """Rows in order; the rows of a row group that cannot be read fail with its number."""
+    parquet = _open_parquet(path, columns)
     available = parquet.schema_arrow.names
-    _require_columns(path, available, columns)
-    wanted = [columns.id, columns.text, columns.title, *columns.source, columns.date, columns.url]
-    selected = [name for name in dict.fromkeys(wanted) if name in available]
+    selected = [name for name in _read_column_names(columns) if name in available]
     position = 0
-    for batch in parquet.iter_batches(batch_size=256, columns=selected):
-        for row in batch.to_pylist():
-            yield make_record(row, position, f"row {position + 1}", columns, max_characters)
-            position += 1
+    for group in range(parquet.num_row_groups):
+        group_end = position + parquet.metadata.row_group(group).num_rows
+        try:
+            for batch in parquet.iter_batches(256, row_groups=[group], columns=selected):
+                for row in batch.to_pylist():
+                    yield make_record(row, position, f"row {position + 1}", columns, max_characters)
+                    position += 1
+        except (pa.ArrowException, OSError, ValueError) as error:
+            problem = (
+                f"row group {group + 1} of the file cannot be read from row {position + 1} on "
+                f"({one_line(error)}); write the file again"
+            )
+            for unread in range(position, group_end):
+                yield InputRecord(unread, f"row {unread + 1}", None, problem=problem)
+            position = group_end
 
 
 def input_kind(path: Path) -> str:
@@ -284,19 +444,24 @@ def read_records(
         yield record
 
 
-def count_records(path: str | os.PathLike[str]) -> int:
-    """How many records an input holds (for the progress bar), without validating them."""
+def count_records(
+    path: str | os.PathLike[str],
+    columns: Columns = Columns(),
+    max_characters: int = DEFAULT_MAX_CHARACTERS,
+) -> int:
+    """How many records an input holds, each one :func:`read_records` gives.
+
+    What would stop :func:`read_records` stops this too (no id or text column, a
+    column named twice, a CSV file that cannot be split into records), so a run can
+    count first and refuse a bad input before it writes or analyses anything.
+    """
     source = Path(path)
     kind = input_kind(source)
     if kind == "folder":
-        return len(_text_files(source))
+        return len(_article_files(source))
     if kind == "jsonl":
-        with source.open("rb") as lines:
-            return sum(1 for raw in lines if raw.strip())
+        return sum(1 for _ in _jsonl_lines(source))
     if kind == "csv":
-        with source.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-    try:
-        return pq.ParquetFile(source).metadata.num_rows
-    except (pa.ArrowException, OSError) as error:
-        raise PropscanError(f"{source}: not a readable Parquet file ({error})") from error
+        return sum(1 for _ in _csv_table(source, columns, max_characters)[1])
+    metadata = _open_parquet(source, columns).metadata
+    return sum(metadata.row_group(group).num_rows for group in range(metadata.num_row_groups))

@@ -4,7 +4,9 @@
 one part per chunk, each written under a temporary name and renamed into place
 (articles last: a chunk counts as done once its articles part exists); ``errors.jsonl``
 lists the records that could not be analysed; ``batch.json`` records the settings, so a
-run resumes only with the same ones.
+run resumes only with the same ones. Every file is read back through
+:mod:`propscan.batch.parts`, so damage is named; a resume analyses the chunk of a
+damaged part again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +23,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from propscan.batch.chunks import ChunkResult
-from propscan.errors import PropscanError
+from propscan.batch.parts import (
+    ARTICLES_SCHEMA,
+    ERRORS_SCHEMA,
+    SPANS_SCHEMA,
+    TABLE_SCHEMAS,
+    DamagedPart,
+    read_error_rows,
+    read_part,
+)
+from propscan.errors import PropscanError, one_line
 from propscan.files import output_folder, writing
 
 ResultFormat = Literal["parquet", "jsonl"]
@@ -31,36 +43,6 @@ ERRORS_FILE = "errors.jsonl"
 
 _PART = re.compile(r"^part-(?P<index>\d+)\.(?:parquet|jsonl)$")
 
-SPANS_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("start", pa.int64()),
-        ("end", pa.int64()),
-        ("technique", pa.string()),
-        ("score", pa.float64()),
-        ("fragment", pa.string()),
-        ("source", pa.string()),
-        ("date", pa.string()),
-    ]
-)
-ARTICLES_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("title", pa.string()),
-        ("source", pa.string()),
-        ("date", pa.string()),
-        ("url", pa.string()),
-        ("characters", pa.int64()),
-        ("words", pa.int64()),
-        ("sentences", pa.int64()),
-        ("propaganda_sentences", pa.int64()),
-        ("propaganda_sentence_share", pa.float64()),
-        ("spans", pa.int64()),
-        ("spans_per_1000_words", pa.float64()),
-    ]
-)
-ERRORS_SCHEMA = pa.schema([("id", pa.string()), ("location", pa.string()), ("reason", pa.string())])
-TABLE_SCHEMAS: dict[str, pa.Schema] = {"spans": SPANS_SCHEMA, "articles": ARTICLES_SCHEMA}
 _SORT_KEYS: dict[str, list[tuple[str, str]]] = {
     "spans": [
         ("id", "ascending"),
@@ -88,7 +70,9 @@ def _write_part(
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / (_part_name(index, result_format) + ".tmp")
     if result_format == "parquet":
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
+        # page checksums let a reader tell a damaged page from data
+        table = pa.Table.from_pylist(rows, schema=schema)
+        pq.write_table(table, temporary, write_page_checksum=True)
     else:
         with temporary.open("w", encoding="utf-8", newline="\n") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -107,15 +91,15 @@ def _part_indexes(folder: Path) -> set[int]:
 
 @dataclass(frozen=True)
 class ResumeState:
-    """What earlier runs into a results directory finished: these records are skipped."""
+    """What earlier runs into a results directory finished: these records are skipped.
+
+    ``damaged`` says which parts were found damaged and removed, so that their chunks
+    are analysed again.
+    """
 
     done_ids: frozenset[str] = frozenset()
     error_locations: frozenset[str] = frozenset()
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    damaged: tuple[str, ...] = ()
 
 
 def _repair_errors_file(path: Path) -> None:
@@ -128,8 +112,18 @@ def _repair_errors_file(path: Path) -> None:
             handle.truncate(data.rfind(b"\n") + 1)
 
 
+def _read_errors(results: Path) -> list[dict[str, Any]]:
+    path = results / ERRORS_FILE
+    return read_error_rows(path) if path.exists() else []
+
+
 def prepare_resume(results: Path, result_format: str) -> ResumeState:
-    """Clean what an interrupted run left half-written and say what is already done."""
+    """Clean what an interrupted run left half-written and say what is already done.
+
+    A committed part that cannot be read back whole (cut short, wrong column types) is
+    removed with its chunk's other part, so that chunk is analysed again; a damaged line
+    in ``errors.jsonl`` other than a last one cut short stops the run, naming the line.
+    """
     spans_dir = _table_dir(results, "spans", result_format)
     articles_dir = _table_dir(results, "articles", result_format)
     committed = _part_indexes(articles_dir)
@@ -138,23 +132,41 @@ def prepare_resume(results: Path, result_format: str) -> ResumeState:
             for path in folder.iterdir():
                 match = _PART.match(path.name)
                 if path.name.endswith(".tmp") or (match and int(match["index"]) not in committed):
-                    path.unlink()
+                    _remove(path)
     _repair_errors_file(results / ERRORS_FILE)
-    done = read_table(results, "articles").column("id").to_pylist() if committed else []
-    errors = _read_rows(results / ERRORS_FILE) if (results / ERRORS_FILE).is_file() else []
-    return ResumeState(frozenset(done), frozenset(row["location"] for row in errors))
+    error_locations = frozenset(row["location"] for row in _read_errors(results))
+    done: list[str] = []
+    damaged: list[str] = []
+    for index in sorted(committed):
+        name = _part_name(index, result_format)
+        parts = (spans_dir / name, articles_dir / name)
+        try:
+            read_part(parts[0], SPANS_SCHEMA)
+            done.extend(read_part(parts[1], ARTICLES_SCHEMA).column("id").to_pylist())
+        except DamagedPart as damage:
+            damaged.append(f"{damage.path} ({damage.what})")
+            for path in parts:
+                _remove(path)
+    return ResumeState(frozenset(done), error_locations, tuple(damaged))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def read_table(results: str | os.PathLike[str], name: str) -> pa.Table:
     """One result table (``spans``, ``articles`` or ``errors``) in a stable row order.
 
     Reads dataset folders of Parquet or JSONL parts as written by :func:`run_batch`,
-    and single ``spans.parquet``/``spans.jsonl`` files as well.
+    and single ``spans.parquet``/``spans.jsonl`` files as well. A damaged file is an
+    error naming it (and its row or line where known).
     """
     folder = Path(results)
     if name == "errors":
-        path = folder / ERRORS_FILE
-        rows = _read_rows(path) if path.is_file() else []
+        rows = _read_errors(folder)
         return pa.Table.from_pylist(rows, schema=ERRORS_SCHEMA).sort_by(_SORT_KEYS[name])
     schema = TABLE_SCHEMAS[name]
     for result_format in RESULT_FORMATS:
@@ -165,12 +177,11 @@ def read_table(results: str | os.PathLike[str], name: str) -> pa.Table:
             parts = [location]
         else:
             parts = sorted(p for p in location.iterdir() if _PART.match(p.name))
-        if result_format == "parquet":
-            tables = [pq.read_table(part, schema=schema) for part in parts]
-        else:
-            tables = [pa.Table.from_pylist(_read_rows(part), schema=schema) for part in parts]
+        tables = [read_part(part, schema) for part in parts]
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.sort_by(_SORT_KEYS[name])
+    if (folder / MANIFEST).is_file():  # a run in which no record could be analysed
+        return schema.empty_table()
     raise PropscanError(
         f"{folder}: no {name} table ({name}.parquet or {name}.jsonl); "
         "point at a directory written by 'propscan batch'"
@@ -201,9 +212,14 @@ def read_manifest(results: str | os.PathLike[str]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise PropscanError(f"{path}: not valid JSON ({error}); remove the directory") from error
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        problem = f"not valid JSON ({one_line(error)})"
+    else:
+        if isinstance(manifest, dict):
+            return manifest
+        problem = f"expected a JSON object of settings, got {type(manifest).__name__}"
+    raise PropscanError(f"{path}: {problem}; remove the directory and run the batch again")
 
 
 def check_resumable(results: Path, manifest: dict[str, Any], resume: bool) -> bool:
@@ -262,19 +278,41 @@ def commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None
         _commit_chunk(results, result, result_format)
 
 
+def _finished_rows(
+    results: Path, index: int, result_format: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The spans and articles rows a chunk's committed parts hold already.
+
+    A chunk finished earlier gets more to do when its input grew since (records
+    appended to a file, then ``--resume``); its parts are rewritten with the old rows
+    kept. Spans of articles the articles part lacks were cut off by a stop between the
+    two writes and are left out, as their articles are analysed now.
+    """
+    name = _part_name(index, result_format)
+    articles_part = _table_dir(results, "articles", result_format) / name
+    if not articles_part.exists():
+        return [], []
+    articles = read_part(articles_part, ARTICLES_SCHEMA).to_pylist()
+    done = {row["id"] for row in articles}
+    spans_part = _table_dir(results, "spans", result_format) / name
+    spans = read_part(spans_part, SPANS_SCHEMA).to_pylist() if spans_part.exists() else []
+    return [row for row in spans if row["id"] in done], articles
+
+
 def _commit_chunk(results: Path, result: ChunkResult, result_format: str) -> None:
     if result.articles:
+        finished_spans, finished_articles = _finished_rows(results, result.index, result_format)
         spans_part = _write_part(
             _table_dir(results, "spans", result_format),
             result.index,
-            result.spans,
+            finished_spans + result.spans,
             SPANS_SCHEMA,
             result_format,
         )
         articles_part = _write_part(
             _table_dir(results, "articles", result_format),
             result.index,
-            result.articles,
+            finished_articles + result.articles,
             ARTICLES_SCHEMA,
             result_format,
         )

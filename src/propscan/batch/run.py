@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from propscan.batch.inputs import (
     Columns,
     InputRecord,
     count_records,
-    input_kind,
     read_records,
 )
 from propscan.batch.results import (
@@ -49,13 +48,17 @@ _DEFAULT_COLUMNS = Columns()
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What one run did: ``done`` analysed, ``skipped`` finished earlier, ``failed`` errors."""
+    """What one run did: ``done`` analysed, ``skipped`` finished earlier, ``failed`` errors.
+
+    ``damaged`` names the parts an earlier run left damaged, whose chunks were redone.
+    """
 
     done: int
     skipped: int
     failed: int
     spans: int
     seconds: float
+    damaged: tuple[str, ...] = ()
 
     @property
     def per_second(self) -> float:
@@ -68,6 +71,8 @@ class BatchSummary:
             line += f" ({self.per_second:.1f} articles/s)"
         if self.failed:
             line += f"; reasons in {Path(results) / ERRORS_FILE}"
+        if self.damaged:
+            line += f"; analysed again the chunks of {plural(len(self.damaged), 'damaged part')}"
         return line
 
 
@@ -140,7 +145,8 @@ def run_batch(
     if chunk_size < 1:
         raise PropscanError(f"chunk size must be at least 1, got {chunk_size}")
     source = Path(input_path)
-    input_kind(source)
+    # counted first: an input that cannot be split into records leaves no results behind
+    total = count_records(source, columns, max_characters)
     folder = Path(results)
     described = describe_model(model)
     options = options.for_model(described.techniques)
@@ -154,12 +160,12 @@ def run_batch(
     if engine is None:
         engine = LocalEngine(resolve_model(model))
     records: Iterable[InputRecord] = read_records(source, columns, max_characters)
-    total = count_records(source)
     if limit is not None:
         records = (record for record in records if record.position < limit)
         total = min(total, limit)
     chunks = plan_chunks(records, chunk_size, state)
-    return _run_chunks(engine, chunks, options, folder, result_format, total, progress)
+    summary = _run_chunks(engine, chunks, options, folder, result_format, total, progress)
+    return replace(summary, damaged=state.damaged)
 
 
 def _run_chunks(

@@ -119,6 +119,8 @@ def batch(
             resume=resume,
             progress=progress,
         )
+    for part in summary.damaged:
+        typer.echo(f"Damaged, analysed again: {part}", err=True)
     typer.echo(summary.describe(out), err=True)
 
 

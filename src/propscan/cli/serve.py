@@ -9,6 +9,7 @@ import typer
 
 from propscan.cli.app import app
 from propscan.core.checks import DEFAULT_MAX_CHARS
+from propscan.service.connection_limits import ConnectionLimits
 
 
 @app.command()
@@ -47,6 +48,23 @@ def serve(
             "share of the CPU cores.",
         ),
     ] = 1,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001, help="Seconds a client has to send a request's headers (then 408)."
+        ),
+    ] = ConnectionLimits.header_timeout,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="Seconds a client has to send a request's body, once its headers are in.",
+        ),
+    ] = ConnectionLimits.body_timeout,
+    max_connections: Annotated[
+        int,
+        typer.Option(min=1, help="Open connections per worker process; more are answered 503."),
+    ] = ConnectionLimits.max_connections,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
     from propscan.pipeline import load_model
@@ -73,4 +91,7 @@ def serve(
         f"history in {database}{processes}",
         err=True,
     )
-    run_server(listener, options, workers=workers, detector=detector)
+    limits = ConnectionLimits(
+        header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
+    )
+    run_server(listener, options, workers=workers, detector=detector, limits=limits)

@@ -225,11 +225,11 @@ def render_html(
 
 def _about(results: Path) -> str:
     manifest = read_manifest(results) or {}
-    model = manifest.get("model") or {}
+    model = manifest.get("model")
     parts = [f"Results in {results.name}"]
-    if manifest.get("input"):
+    if isinstance(manifest.get("input"), str):
         parts.append(f"input {Path(manifest['input']).name}")
-    if model:
+    if isinstance(model, dict) and model:
         parts.append(f"model {model.get('name')} {model.get('version')}")
     if manifest.get("threshold") is not None:
         parts.append(f"threshold {manifest['threshold']}")

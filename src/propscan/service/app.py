@@ -27,6 +27,7 @@ from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.registry import ModelSource, resolve_model
 from propscan.service import api, pages
 from propscan.service.analyses import AnalysisService, Limits, ServiceError
+from propscan.service.head import HeadAsGet
 from propscan.service.store import Store, default_db_path
 from propscan.version import __version__
 
@@ -39,6 +40,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PACKAGE_DIR = Path(__file__).parent
 DOCS_URL = "/api/docs"
 REDOC_URL = "/api/redoc"
+#: Swagger UI's page for OAuth2 logins: the API has none, so the page is not served.
+OAUTH2_REDIRECT_URL = f"{DOCS_URL}/oauth2-redirect"
 logger = logging.getLogger("propscan.service")
 
 #: Pages may load only what this server serves: no inline script, no third-party content.
@@ -116,9 +119,13 @@ def create_app(
         docs_url=DOCS_URL,
         redoc_url=REDOC_URL,
         static_url="/api/docs-static",
-        swagger_ui_oauth2_redirect_url=f"{DOCS_URL}/oauth2-redirect",
+        swagger_ui_oauth2_redirect_url=OAUTH2_REDIRECT_URL,
         openapi_url="/api/openapi.json",
     )
+    # an inline-script page that no flow of this API uses is better not served at all
+    app.router.routes[:] = [
+        route for route in app.router.routes if getattr(route, "path", None) != OAUTH2_REDIRECT_URL
+    ]
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -127,6 +134,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # The last added runs first: the error boundary wraps everything else, so a refused
     # body or a crash gets the security headers and a request id as well.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(_ErrorBoundary)
     return app

@@ -50,7 +50,8 @@ def export_history(
     if not summaries:
         raise PropscanError(f"{path}: the history holds no analyses; nothing to export")
     folder = Path(results)
-    open_results(folder, _manifest(path, summaries, result_format), result_format, resume=False)
+    manifest = _manifest(path, summaries, result_format, _technique_sets(store, summaries))
+    open_results(folder, manifest, result_format, resume=False)
     started = time.perf_counter()
     done = spans = 0
     for index in range(0, len(summaries), chunk_size):
@@ -73,17 +74,36 @@ def _oldest_first(store: Store) -> list[AnalysisSummary]:
     return summaries
 
 
+def _technique_sets(
+    store: Store, summaries: Sequence[AnalysisSummary]
+) -> dict[tuple[str, str], list[str]]:
+    """The technique labels of each model that made an analysis (read from one of its)."""
+    sets: dict[tuple[str, str], list[str]] = {}
+    for summary in summaries:
+        key = (summary.model.name, summary.model.version)
+        if key not in sets and (stored := store.get(summary.id)) is not None:
+            sets[key] = list(stored.analysis.model.techniques)
+    return sets
+
+
 def _manifest(
-    path: Path, summaries: Sequence[AnalysisSummary], result_format: str
+    path: Path,
+    summaries: Sequence[AnalysisSummary],
+    result_format: str,
+    techniques: dict[tuple[str, str], list[str]],
 ) -> dict[str, Any]:
-    """The results' ``batch.json``: the database and the models that made the analyses."""
-    models = sorted({(s.model.name, s.model.version) for s in summaries})
+    """The results' ``batch.json``: the database and the models that made the analyses,
+    each with its technique set."""
+    models = [
+        {"name": name, "version": version, "techniques": techniques.get((name, version), [])}
+        for name, version in sorted({(s.model.name, s.model.version) for s in summaries})
+    ]
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "input": str(path.resolve()),
         "format": result_format,
-        "model": {"name": models[0][0], "version": models[0][1]} if len(models) == 1 else None,
-        "models": [{"name": name, "version": version} for name, version in models],
+        "model": models[0] if len(models) == 1 else None,
+        "models": models,
         "exported_from": "service history",
     }
 

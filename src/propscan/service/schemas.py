@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from propscan.core.checks import unicode_problem
+from propscan.core.checks import check_threshold, unicode_problem
+from propscan.errors import PropscanError
 
 #: Largest ``offset`` of the history listing: far beyond any real history, and well
 #: inside SQLite's 64-bit integers.
@@ -48,6 +49,15 @@ class AnalyzeRequestBody(BaseModel):
             if isinstance(item, str) and (problem := unicode_problem(item)):
                 raise ValueError(problem)
         return value
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _number_in_range(cls, value: Any) -> float | None:
+        """The threshold rule of the CLI and Python: a JSON number, not true or "0.5"."""
+        try:
+            return check_threshold(value)
+        except PropscanError as error:
+            raise ValueError(str(error).removeprefix("threshold ")) from None
 
     @model_validator(mode="after")
     def _text_or_url(self) -> AnalyzeRequestBody:

@@ -25,9 +25,12 @@ from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.errors import PropscanError
 from propscan.models.base import Detector
 from propscan.service.app import create_app
+from propscan.service.connection_limits import ConnectionLimits
+from propscan.service.connections import ServerConfig
 
 #: Environment variable through which ``propscan serve`` hands its options to workers.
 OPTIONS_VARIABLE = "PROPSCAN_SERVE_OPTIONS"
+_DEFAULT_LIMITS = ConnectionLimits()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -77,21 +80,24 @@ def run_server(
     *,
     workers: int = 1,
     detector: Detector | None = None,
+    limits: ConnectionLimits = _DEFAULT_LIMITS,
 ) -> None:
     """Serve on ``listener`` until SIGINT or SIGTERM, in this process or in ``workers``.
 
     One process serves ``detector`` when given (``propscan serve`` has loaded it to
     check the model). Processes cannot share a loaded model, so with several workers
     each one loads ``options.model`` itself, once, and ``detector`` is not used.
+    ``limits`` bound how long a client may take to send a request and how many
+    connections each process serves.
     """
     if workers == 1:
-        config = uvicorn.Config(options.create_app(detector), log_level="info")
+        config = ServerConfig(options.create_app(detector), limits=limits, log_level="info")
         uvicorn.Server(config).run(sockets=[listener])
         return
     os.environ[OPTIONS_VARIABLE] = json.dumps(asdict(options))
     os.environ.update(share_cores(workers))
-    config = uvicorn.Config(
-        f"{__name__}:worker_app", factory=True, workers=workers, log_level="info"
+    config = ServerConfig(
+        f"{__name__}:worker_app", limits=limits, factory=True, workers=workers, log_level="info"
     )
     supervisor = Multiprocess(config, sockets=[listener])
     supervisor.run()

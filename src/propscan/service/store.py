@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import time
@@ -83,6 +84,9 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _TITLE_PREVIEW_CHARS = 120
+#: Characters of the text read to find a title for the history list.
+_PREVIEW_CHARS = 400
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def default_db_path() -> Path:
@@ -144,10 +148,14 @@ class HistoryPage:
 
 
 def display_title(title: str | None, text: str) -> str:
-    """The given title, else the first non-empty line of the text, shortened for lists."""
-    candidate = (title or "").strip()
+    """The given title, else the first non-empty line of the text, shortened for lists.
+
+    Control characters (a NUL, an escape) are left out: a list line shows only text.
+    """
+    candidate = _CONTROLS.sub("", title or "").strip()
     if not candidate:
-        candidate = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        lines = (_CONTROLS.sub("", line).strip() for line in text.splitlines())
+        candidate = next((line for line in lines if line), "")
     if len(candidate) > _TITLE_PREVIEW_CHARS:
         candidate = candidate[: _TITLE_PREVIEW_CHARS - 1].rstrip() + "…"
     return candidate or "(untitled)"
@@ -320,13 +328,14 @@ class Store:
         if limit < 1 or offset < 0:
             raise ValueError(f"invalid page: limit={limit} offset={offset}")
         with self._connection() as connection:
+            _count_in_python(connection)
             total = connection.execute("SELECT count(*) FROM analyses").fetchone()[0]
             rows = connection.execute(
-                "SELECT a.public_id, a.created_at, t.title, substr(t.text, 1, 400), t.source,"
-                " t.url, a.span_count, length(t.text), m.name, m.version"
+                "SELECT a.public_id, a.created_at, t.title, text_start(t.text, ?), t.source,"
+                " t.url, a.span_count, text_length(t.text), m.name, m.version"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id ORDER BY a.seq DESC LIMIT ? OFFSET ?",
-                (limit, offset),
+                (_PREVIEW_CHARS, limit, offset),
             ).fetchall()
         items = tuple(
             AnalysisSummary(
@@ -392,6 +401,12 @@ def _use_wal(connection: sqlite3.Connection) -> None:
             if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def _count_in_python(connection: sqlite3.Connection) -> None:
+    """``text_length`` and ``text_start``: SQLite's ``length()`` and ``substr()`` stop at a NUL."""
+    connection.create_function("text_length", 1, len, deterministic=True)
+    connection.create_function("text_start", 2, lambda text, n: text[:n], deterministic=True)
 
 
 def _statements(script: str) -> list[str]:
