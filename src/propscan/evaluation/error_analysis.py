@@ -14,7 +14,12 @@ from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import REPETITION
-from propscan.models.decoding import DANGLING_END_WORDS
+from propscan.models.decoding import (
+    DANGLING_END_WORDS,
+    balance_quotes,
+    extend_to_words,
+    is_lone_identity_word,
+)
 from propscan.models.repetition import STOP_WORDS
 from propscan.ptc.scoring import score_flc
 
@@ -37,7 +42,9 @@ def _words(text: str, span: Span) -> list[str]:
 def phrase_quality(
     texts: Mapping[str, str], predicted: Annotations, gold: Annotations
 ) -> dict[str, Any]:
-    """Shares of predicted fragments that end in a function word or are one stop word."""
+    """Shares of predicted fragments that end in a function word or are one stop word;
+    counts of fragments (predicted, and gold beside them) that cut a word, leave a
+    quotation mark unmatched at an edge, or are a lone identity word."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -45,10 +52,18 @@ def phrase_quality(
         dangling += bool(words) and len(words) > 1 and words[-1] in DANGLING_END_WORDS
         lone += len(words) <= 1 and (not words or words[0] in STOP_WORDS)
     count = max(len(fragments), 1)
+    gold_fragments = {(article_id, s.start, s.end) for article_id, s in gold}
     return {
         "predicted fragments": len(fragments),
         "ending in a dangling function word": round(dangling / count, 4),
         "lone stop word": round(lone / count, 4),
+        **{
+            f"{name} (predicted / gold)": (
+                sum(test(texts[a], s, e) for a, s, e in fragments),
+                sum(test(texts[a], s, e) for a, s, e in gold_fragments),
+            )
+            for name, test in _SHAPE_PROBLEMS.items()
+        },
         f"{REPETITION} predicted": sum(s.technique == REPETITION for _, s in predicted),
         f"{REPETITION} in gold": sum(s.technique == REPETITION for _, s in gold),
         "mean predicted characters": round(
@@ -56,6 +71,22 @@ def phrase_quality(
         ),
         "mean gold characters": round(sum(s.length for _, s in gold) / max(len(gold), 1), 1),
     }
+
+
+def _cuts_a_word(text: str, start: int, end: int) -> bool:
+    return extend_to_words(text, start, end, joined=True) != (start, end)
+
+
+def _unmatched_quote(text: str, start: int, end: int) -> bool:
+    return balance_quotes(text, start, end) != (start, end)
+
+
+#: Fragment shapes a reader takes for a faulty mark.
+_SHAPE_PROBLEMS = {
+    "cutting a word": _cuts_a_word,
+    "with an unmatched quotation mark at an edge": _unmatched_quote,
+    "a lone identity word": is_lone_identity_word,
+}
 
 
 def _bucket(n_words: int) -> str:

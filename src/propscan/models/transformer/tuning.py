@@ -260,6 +260,7 @@ def tune_decoding(
         "min_characters": 0,
         "sentence_gate": 0.0,
         "trim_function_words": True,
+        "whole_words": True,
         "si_threshold": 0.0,
         "calibration": (1.0, 0.0, 0.0),
         "repetition_needs_recurrence": True,
