@@ -6,6 +6,7 @@ exercising exactly the code that trains the shipped model.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from propscan.core.techniques import PTC_14  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import fitting  # noqa: E402
+from propscan.models.transformer import train as train_module  # noqa: E402
 from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
 from propscan.models.transformer.examples import make_examples  # noqa: E402
@@ -194,6 +196,70 @@ def test_interrupted_training_resumes_to_the_same_weights(
         uninterrupted.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def final_weights(model_dir: Path) -> dict:
+    """The fitted weights a run ends with, and what it exported and chose from them."""
+    state = torch.load(model_dir / "checkpoint" / "last.pt", weights_only=False)
+    config = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    with np.load(model_dir / "span_head.npz") as head:
+        exported = {name: head[name] for name in head.files}
+    return {"model": state["model"], "step": state["step"], "config": config, "head": exported}
+
+
+def assert_same_run(a: dict, b: dict) -> None:
+    assert a["step"] == b["step"] and a["config"] == b["config"]
+    assert a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        torch.testing.assert_close(a["model"][name], b["model"][name], msg=name)
+    assert a["head"].keys() == b["head"].keys()
+    for name in a["head"]:
+        np.testing.assert_array_equal(a["head"][name], b["head"][name], err_msg=name)
+
+
+class Interrupted(BaseException):
+    """Stands for the kill of a run (Ctrl-C, a closed laptop): nothing catches it."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["selection fit", "tuning", "refit"])
+def test_a_whole_run_killed_and_resumed_ends_as_an_uninterrupted_one(
+    stage: str,
+    trained,
+    tiny_encoder: Path,
+    train_split,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fit, export, tuning and refit: a run stopped in any stage and started again with
+    the same command finishes with the same weights, decoding and exported heads."""
+    real_save, real_choose = fitting._save_checkpoint, train_module.choose_decoding
+    fits = []
+
+    def save_then_stop(path, state):
+        real_save(path, state)
+        if state["step"] == 1:
+            fits.append(path)
+            if stage == ("selection fit" if len(fits) == 1 else "refit"):
+                raise Interrupted
+
+    def stop_tuning(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_stop)
+    if stage == "tuning":
+        monkeypatch.setattr(train_module, "choose_decoding", stop_tuning)
+    with pytest.raises(Interrupted):
+        train_tiny(tiny_encoder, train_split, tmp_path)
+    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    monkeypatch.setattr(train_module, "choose_decoding", real_choose)
+    resumed = train_tiny(tiny_encoder, train_split, tmp_path)
+    assert_same_run(final_weights(trained.model_dir), final_weights(resumed.model_dir))
+    assert_same_run(
+        final_weights(trained.model_dir / "selection"),
+        final_weights(resumed.model_dir / "selection"),
+    )
+    assert resumed.validation == trained.validation
 
 
 def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Path) -> None:
