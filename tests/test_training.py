@@ -198,6 +198,37 @@ def test_interrupted_training_resumes_to_the_same_weights(
         torch.testing.assert_close(a, b, msg=name)
 
 
+def test_a_checkpoint_of_other_settings_or_data_is_not_continued(
+    tiny_encoder: Path, train_split, tmp_path: Path
+) -> None:
+    """Continuing it would end with weights no single run gives: a clear error instead."""
+    from propscan.errors import PropscanError
+
+    tokenizer = load_tokenizer(tiny_encoder)
+    special = special_token_ids(tokenizer)
+    settings = TrainingSettings(epochs=2, batch_size=2, max_steps=2, checkpoint_every=1)
+    examples = make_examples(
+        tokenizer, train_split.articles[:2], train_split.gold, settings, PTC_14
+    )
+    network = build_network(tiny_encoder, len(PTC_14))
+    fit(network, examples, special, settings, tmp_path, progress=False)
+    other_rate = replace(settings, encoder_lr=1e-3)
+    with pytest.raises(PropscanError, match=r"encoder_lr 0\.00012 -> 0\.001.*new --out"):
+        fit(build_network(tiny_encoder, len(PTC_14)), examples, special, other_rate, tmp_path)
+    with pytest.raises(PropscanError, match=r"examples \d+ -> \d+"):
+        fit(build_network(tiny_encoder, len(PTC_14)), examples[:-1], special, settings, tmp_path)
+    # what never changes the weights may change between sittings
+    report = fit(
+        build_network(tiny_encoder, len(PTC_14)),
+        examples,
+        special,
+        replace(settings, quantize=False, windows_per_call=2),
+        tmp_path,
+        progress=False,
+    )
+    assert report["steps"] == 2
+
+
 def final_weights(model_dir: Path) -> dict:
     """The fitted weights a run ends with, and what it exported and chose from them."""
     state = torch.load(model_dir / "checkpoint" / "last.pt", weights_only=False)
