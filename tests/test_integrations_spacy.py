@@ -194,7 +194,7 @@ def test_store_model_copies_the_weights_when_asked(tmp_path: Path) -> None:
     shutil.copytree(tmp_path / "pipeline" / "propscan" / "model", model_copy)  # path must exist
     loaded = spacy.load(tmp_path / "pipeline")
     component = loaded.get_pipe("propscan")
-    assert component.model_path == tmp_path / "pipeline" / "propscan" / "model"
+    assert component.model == str(tmp_path / "pipeline" / "propscan" / "model")
     assert spans_of(loaded(text)) == expected
 
 
