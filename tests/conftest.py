@@ -101,3 +101,19 @@ def tiny_model(train_split: Split, tmp_path_factory: pytest.TempPathFactory) -> 
 
     detector = train_baseline(train_split.articles, train_split.gold, seed=0, progress=False)
     return detector.save(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_package_site(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model as the package ``propscan-tiny`` (model name ``tiny``), written by
+    ``propscan package-model`` and installed offline by pip into a folder of its own."""
+    from support.model_packages import pip_install_model_package
+
+    return pip_install_model_package(tiny_model, "tiny", tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture
+def tiny_package(tiny_package_site: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The installed ``tiny`` model package, on ``sys.path`` for this test; its name."""
+    monkeypatch.syspath_prepend(str(tiny_package_site))
+    return "tiny"

@@ -61,29 +61,33 @@ def _score(entry: dict[str, Any], key: str) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def _megabytes(size_bytes: int) -> str:
+    return "<0.1" if size_bytes < 50_000 else f"{size_bytes / 1e6:.1f}"
+
+
 def _models_table(entries: list[dict[str, Any]]) -> Table:
     table = Table(
         title="Installed models",
-        caption="choose one with --model NAME; PTC dev scores and speed as each card records them",
+        caption="--model NAME chooses one (* without --model); F1 on PTC dev and speed "
+        "from each model card; --format json names the packages",
     )
-    headings = ("name", "model", "size", "articles/s", "SI F1", "TC F1", "FLC F1", "package")
-    for heading in headings:
-        table.add_column(heading, justify="left" if heading in ("name", "model") else "right")
+    for heading in ("name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"):
+        left = heading in ("name", "model")
+        table.add_column(heading, justify="left" if left else "right", no_wrap=True)
     for entry in entries:
+        name = escape(entry["name"]) + ("*" if entry.get("default") else "")
         if "problem" in entry:
-            problem = f"[red]{escape(entry['problem'])}[/]"
-            table.add_row(escape(entry["name"]), problem, *[""] * 5, escape(entry["package"] or ""))
+            table.add_row(name, f"[red]{escape(entry['problem'])}[/]")
             continue
         speed = entry["articles_per_second"]
         table.add_row(
-            escape(entry["name"]) + (" (default)" if entry["default"] else ""),
+            name,
             escape(f"{entry['model']['name']} {entry['model']['version']}"),
-            f"{entry['size_bytes'] / 1e6:.0f} MB",
+            _megabytes(entry["size_bytes"]),
             "" if speed is None else f"{speed:.1f}",
             _score(entry, "si_f1"),
             _score(entry, "tc_micro_f1"),
             _score(entry, "flc_f1"),
-            escape(entry["package"] or "shipped"),
         )
     return table
 
