@@ -25,9 +25,13 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _CHUNK = 1 << 20
 
 
-def _project() -> dict[str, Any]:
+def _pyproject() -> dict[str, Any]:
     with open("pyproject.toml", "rb") as file:
-        project: dict[str, Any] = tomllib.load(file)["project"]
+        return tomllib.load(file)
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = _pyproject()["project"]
     return project
 
 
@@ -137,7 +141,8 @@ def build_sdist(sdist_directory: str, config_settings: Any = None) -> str:
     """The project as ``NAME-VERSION.tar.gz``, from which :func:`build_wheel` builds again."""
     project = _project()
     base = f"{_stem(project)}-{project['version']}"
-    files = ["pyproject.toml", Path(__file__).name, project.get("readme"), _stem(project)]
+    backend_file = _pyproject()["build-system"]["build-backend"] + ".py"
+    files = ["pyproject.toml", backend_file, project.get("readme"), _stem(project)]
     with tarfile.open(Path(sdist_directory) / f"{base}.tar.gz", "w:gz") as archive:
         for name in filter(None, files):
             archive.add(name, arcname=f"{base}/{name}", filter=_reset_owner)
