@@ -160,16 +160,19 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
         )
 
 
+def fit_inputs(encoder: Path, split, settings: TrainingSettings) -> tuple[list, dict[str, int]]:
+    """The training windows of two fixture articles, and the encoder's special tokens."""
+    tokenizer = load_tokenizer(encoder)
+    examples = make_examples(tokenizer, split.articles[:2], split.gold, settings, PTC_14)
+    return examples, special_token_ids(tokenizer)
+
+
 @pytest.mark.slow
 def test_interrupted_training_resumes_to_the_same_weights(
     tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tokenizer = load_tokenizer(tiny_encoder)
-    special = special_token_ids(tokenizer)
     settings = TrainingSettings(epochs=4, batch_size=2, max_steps=4, checkpoint_every=1)
-    examples = make_examples(
-        tokenizer, train_split.articles[:2], train_split.gold, settings, PTC_14
-    )
+    examples, special = fit_inputs(tiny_encoder, train_split, settings)
 
     def fresh_model():
         torch.manual_seed(7)
@@ -204,12 +207,8 @@ def test_a_checkpoint_of_other_settings_or_data_is_not_continued(
     """Continuing it would end with weights no single run gives: a clear error instead."""
     from propscan.errors import PropscanError
 
-    tokenizer = load_tokenizer(tiny_encoder)
-    special = special_token_ids(tokenizer)
     settings = TrainingSettings(epochs=2, batch_size=2, max_steps=2, checkpoint_every=1)
-    examples = make_examples(
-        tokenizer, train_split.articles[:2], train_split.gold, settings, PTC_14
-    )
+    examples, special = fit_inputs(tiny_encoder, train_split, settings)
     network = build_network(tiny_encoder, len(PTC_14))
     fit(network, examples, special, settings, tmp_path, progress=False)
     other_rate = replace(settings, encoder_lr=1e-3)
