@@ -88,7 +88,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         detector = await run_in_threadpool(resolve_model, model)
-        models = ModelChoices.of(detector, await run_in_threadpool(installed_models))
+        installed = await run_in_threadpool(installed_models)
+        for broken in (entry for entry in installed if entry.problem is not None):
+            logger.warning("model %r is not offered: %s", broken.name, broken.problem)
+        models = ModelChoices.of(detector, installed)
         store = await run_in_threadpool(Store, database)
         app.state.service = AnalysisService(
             models, store, limits=limits, allow_private_urls=allow_private_urls

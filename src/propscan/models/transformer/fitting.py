@@ -4,7 +4,9 @@ One encoder pass per window trains four heads at once (see
 :mod:`~propscan.models.transformer.examples`). Every ``checkpoint_every`` steps the
 model, optimiser, scheduler, step, loss history and torch's random state are saved; the
 data order is a function of the seed and the epoch, so a run resumed from its last
-checkpoint continues exactly as an uninterrupted one would.
+checkpoint continues exactly as an uninterrupted one would. A checkpoint written with
+other settings or data is refused rather than continued: it would end with weights that
+no single run gives.
 """
 
 from __future__ import annotations
