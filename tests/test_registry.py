@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.model_packages import offer_model_directory, write_installed_package
 
+import propscan
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, read_model_config, write_model_config
 from propscan.models.registry import (
@@ -48,6 +49,7 @@ def test_an_installed_package_is_found_through_its_entry_point(
     assert model_directory(tiny_package) == tiny.directory
     detector = resolve_model(tiny_package)
     assert detector is resolve_model(tiny_package) is resolve_model(tiny.directory)
+    assert propscan.load_model(tiny_package) is detector
     text = "They are traitors and liars, all of them! Shameful, corrupt elites."
     assert analyze(text, tiny_package, threshold=0.2) == analyze(text, tiny_model, threshold=0.2)
 
