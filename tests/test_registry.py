@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.model_packages import offer_model_directory, write_installed_package
 
@@ -144,6 +144,8 @@ def test_a_model_is_loaded_once_per_directory_and_again_when_it_changes(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text(max_size=30))
+@example(name="~no-such-user/model")  # a home directory that cannot be found
+@example(name="")
 def test_any_name_names_a_model_or_is_a_clear_error(name: str) -> None:
     """Whatever a user types after --model, the answer is a model or a PropscanError."""
     try:

@@ -197,7 +197,7 @@ def _locate(model: str | os.PathLike[str] | None) -> tuple[Path, str | None]:
     if model is None or model == DEFAULT_MODEL_NAME:
         return _usable(_shipped_model()), DEFAULT_MODEL_NAME
     if not isinstance(model, str) or _looks_like_a_path(model):
-        return Path(model).expanduser(), None
+        return Path(os.path.expanduser(model)), None  # "~nobody/x" stays as it is
     installed = installed_models()
     found = find_installed(model, installed)
     if found is not None:
