@@ -127,7 +127,10 @@ def list_models(service: Service) -> Any:
 def list_techniques(
     service: Service,
     model: Annotated[
-        str | None, Query(description="A model's name (see /api/models); default: the default.")
+        str | None,
+        Query(
+            max_length=200, description="A model's name (see /api/models); omit for the default."
+        ),
     ] = None,
 ) -> Any:
     """Every technique the model names, in its order, with definition and colour."""
