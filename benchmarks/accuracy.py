@@ -28,7 +28,7 @@ PUBLISHED = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--model", default=None, help="model directory (default: the shipped model)"
+        "--model", default=None, help="model name or directory (default: the shipped model)"
     )
     parser.add_argument(
         "--baseline-model", default=None, help="trained baseline (default: train one now)"
@@ -40,14 +40,14 @@ def main() -> None:
     from propscan.evaluation.error_analysis import flc_gap, phrase_quality, si_by_length
     from propscan.evaluation.evaluate import FLC_FILE, SUMMARY_COLUMNS, TC_FILE, evaluate
     from propscan.models.baseline.train import train_baseline
-    from propscan.models.registry import load_detector
+    from propscan.models.registry import load_detector, model_directory
     from propscan.ptc.io import read_labels
     from propscan.ptc.splits import load_split
 
     dev = load_split(args.data, "dev")
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        shipped = load_detector(args.model)
+        shipped = load_detector(model_directory(args.model))
         result = evaluate(shipped, dev.articles, dev.gold, Path(scratch) / "model", progress=True)
         rows[f"{shipped.name} {shipped.version} (shipped), dev"] = result.summary()
         predicted = read_labels(Path(scratch) / "model" / FLC_FILE, "flc")

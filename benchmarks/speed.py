@@ -153,9 +153,9 @@ def peak_memory_of_analyze(model: str | None, path: Path) -> float:
 SCALING_CODE = """
 import json, resource, sys, time
 from pathlib import Path
-from propscan.models.registry import load_detector
+from propscan.models.registry import load_detector, model_directory
 from propscan.pipeline import analyze_many
-detector = load_detector(sys.argv[2] if len(sys.argv) > 2 else None)
+detector = load_detector(model_directory(sys.argv[2] if len(sys.argv) > 2 else None))
 analyze_many(["A short warm-up text, so that the first call is not timed."], detector)
 text = Path(sys.argv[1]).read_text(encoding="utf-8")
 started = time.perf_counter()
@@ -222,7 +222,7 @@ def length_scaling(model: str | None, texts: list[str], sizes: list[str], timeou
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--model", default=None, help="model directory (default: the shipped model)"
+        "--model", default=None, help="model name or directory (default: the shipped model)"
     )
     parser.add_argument(
         "--data",
@@ -270,7 +270,7 @@ def main() -> None:
     import torch
 
     from propscan.evaluation.model_card import model_size_bytes
-    from propscan.models.registry import load_detector
+    from propscan.models.registry import load_detector, model_directory
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.encoding import load_tokenizer
     from propscan.models.transformer.network import TorchEncoder, TransformerNetwork, build_network
@@ -280,7 +280,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     texts = texts[: args.articles] if args.articles else texts
 
-    detector, load_seconds = timed(load_detector, args.model)
+    detector, load_seconds = timed(load_detector, model_directory(args.model))
     analyze_many(texts[:2], detector)  # warm-up
     quantization = "dynamic" if detector.config.get("quantized") else None
     results: dict = {

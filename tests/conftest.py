@@ -101,3 +101,47 @@ def tiny_model(train_split: Split, tmp_path_factory: pytest.TempPathFactory) -> 
 
     detector = train_baseline(train_split.articles, train_split.gold, seed=0, progress=False)
     return detector.save(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def other_techniques_model(train_split: Split, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny baseline model named ``propscan-other`` with a technique set of its own: the
+    four most frequent fixture techniques, last letter first, so that colour slots (a
+    technique's place in its model's set) differ from the 14's."""
+    from collections import Counter
+
+    from propscan.core.spans import Annotations
+    from propscan.core.techniques import technique_set
+    from propscan.models.base import read_model_config, write_model_config
+    from propscan.models.baseline.train import train_baseline
+
+    counts = Counter(span.technique for _, span in train_split.gold)
+    labels = sorted((label for label, _ in counts.most_common(4)), reverse=True)
+    gold = Annotations(
+        {
+            article_id: tuple(span for span in spans if span.technique in labels)
+            for article_id, spans in train_split.gold.spans.items()
+        }
+    )
+    detector = train_baseline(
+        train_split.articles, gold, seed=0, techniques=technique_set(labels), progress=False
+    )
+    directory = detector.save(tmp_path_factory.mktemp("other-techniques"))
+    write_model_config(directory, {**read_model_config(directory), "name": "propscan-other"})
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_package_site(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model as the package ``propscan-tiny`` (model name ``tiny``), written by
+    ``propscan package-model`` and installed offline by pip into a folder of its own."""
+    from support.model_packages import pip_install_model_package
+
+    return pip_install_model_package(tiny_model, "tiny", tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture
+def tiny_package(tiny_package_site: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The installed ``tiny`` model package, on ``sys.path`` for this test; its name."""
+    monkeypatch.syspath_prepend(str(tiny_package_site))
+    return "tiny"

@@ -20,7 +20,7 @@ import pytest
 from propscan.batch import chunks
 from propscan.batch import results as result_tables
 from propscan.batch.chunks import AnalysisOptions, Chunk, ChunkResult
-from propscan.batch.engines import LocalEngine, ProcessEngine
+from propscan.batch.engines import LocalEngine, ProcessEngine, open_engine
 from propscan.batch.inputs import Columns, read_records
 from propscan.batch.results import BatchResults, read_results
 from propscan.batch.run import run_batch
@@ -463,6 +463,24 @@ def test_local_worker_processes_give_the_same_tables(
         engine=ProcessEngine(str(tiny_model), workers=2),
         progress=False,
     )
+    assert_same_results(read_results(tmp_path / "one"), read_results(tmp_path / "two"))
+
+
+@pytest.mark.slow
+def test_worker_processes_find_an_installed_model_by_name(
+    tmp_path: Path, corpus_with_bad_records: Path, tiny_package: str, model
+) -> None:
+    run_batch(corpus_with_bad_records, tmp_path / "one", model=model, chunk_size=2, progress=False)
+    with open_engine(model=tiny_package, workers=2) as engine:
+        assert isinstance(engine, ProcessEngine) and engine.model_path == tiny_package
+        run_batch(
+            corpus_with_bad_records,
+            tmp_path / "two",
+            model=tiny_package,
+            chunk_size=2,
+            engine=engine,
+            progress=False,
+        )
     assert_same_results(read_results(tmp_path / "one"), read_results(tmp_path / "two"))
 
 

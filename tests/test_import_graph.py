@@ -4,7 +4,7 @@ Every ``import`` statement of every module is read from the source (imports insi
 functions included, since they run too), so a lazy import cannot hide a loop or an
 upward dependency. The layers, from the bottom: ``errors``, ``version`` and the package
 root; ``core`` and ``examples``; ``ptc``, ``fetch`` and ``files``; ``models``;
-``pipeline``; ``evaluation``, ``render`` and ``training``; ``batch``; ``report``;
+``pipeline``; ``evaluation``, ``render``, ``training`` and ``packaging``; ``batch``; ``report``;
 ``integrations``; ``service``; ``cli``; ``__main__`` (``python -m propscan``). A module may
 import its own layer and the layers below. The public names the package root offers
 (``propscan.analyze`` ...) load lazily, so only its type-checking imports reach up; no
@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("propscan.ptc", "propscan.fetch", "propscan.files"),
     ("propscan.models",),
     ("propscan.pipeline",),
-    ("propscan.evaluation", "propscan.render", "propscan.training"),
+    ("propscan.evaluation", "propscan.render", "propscan.training", "propscan.packaging"),
     ("propscan.batch",),
     ("propscan.report",),
     ("propscan.integrations",),

@@ -194,7 +194,7 @@ def test_store_model_copies_the_weights_when_asked(tmp_path: Path) -> None:
     shutil.copytree(tmp_path / "pipeline" / "propscan" / "model", model_copy)  # path must exist
     loaded = spacy.load(tmp_path / "pipeline")
     component = loaded.get_pipe("propscan")
-    assert component.model_path == tmp_path / "pipeline" / "propscan" / "model"
+    assert component.model == str(tmp_path / "pipeline" / "propscan" / "model")
     assert spans_of(loaded(text)) == expected
 
 
@@ -222,3 +222,21 @@ def test_factory_is_advertised_through_the_spacy_factories_entry_point() -> None
     installed = [ep for ep in entry_points(group="spacy_factories") if ep.name == "propscan"]
     if installed:  # propscan is installed with its entry points: spaCy finds the factory
         assert installed[0].load() is make_propscan
+
+
+def test_the_model_setting_takes_an_installed_models_name(
+    tiny_package: str, tiny_model: Path, tmp_path: Path
+) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("propscan", config={"model": tiny_package, "threshold": 0.2})
+    text = sample_text()
+    by_directory = spacy.blank("en")
+    by_directory.add_pipe("propscan", config={"model": str(tiny_model), "threshold": 0.2})
+    assert spans_of(nlp(text)) == spans_of(by_directory(text))
+    nlp.to_disk(tmp_path / "pipeline")
+    settings = json.loads((tmp_path / "pipeline" / "propscan" / "propscan.json").read_text())
+    assert settings["model"]["name"] == load_model(tiny_model).name
+    assert f'model = "{tiny_package}"' in (tmp_path / "pipeline" / "config.cfg").read_text()
+    assert spans_of(spacy.load(tmp_path / "pipeline")(text)) == spans_of(nlp(text))
+    with pytest.raises(PropscanError, match="unknown model 'mpnet'"):
+        spacy.blank("en").add_pipe("propscan", config={"model": "mpnet"})

@@ -247,12 +247,8 @@ def test_missing_shipped_model_gives_a_helpful_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(registry, "DEFAULT_MODEL_DIR", tmp_path / "default_model")
-    registry._shipped_model.cache_clear()
-    try:
-        with pytest.raises(PropscanError, match="ships no model; pass a model directory"):
-            load_model()
-    finally:
-        registry._shipped_model.cache_clear()
+    with pytest.raises(PropscanError, match="ships no model; pass a model directory"):
+        load_model()
 
 
 def test_shipped_model_is_loaded_once(
@@ -260,12 +256,8 @@ def test_shipped_model_is_loaded_once(
 ) -> None:
     shipped = shutil.copytree(tiny_model, tmp_path / "default_model")
     monkeypatch.setattr(registry, "DEFAULT_MODEL_DIR", shipped)
-    registry._shipped_model.cache_clear()
-    try:
-        assert load_model() is load_model()
-        assert analyze("These traitors lie to you every day.").model.name == load_model().name
-    finally:
-        registry._shipped_model.cache_clear()
+    assert load_model() is load_model() is load_model("default")
+    assert analyze("These traitors lie to you every day.").model.name == load_model().name
 
 
 def test_real_article_with_the_tiny_model(tiny_model: Path, dev_split: Split) -> None:

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from support.browser import PHONE_VIEWPORT, browser_missing, chromium
+from support.model_packages import offer_model_directory
 from support.server import running_server
 
 from propscan.core.techniques import get_technique
+from propscan.models.registry import describe_model
 from propscan.service.app import create_app
 
 if TYPE_CHECKING:
@@ -200,3 +202,47 @@ def test_readable_at_phone_width(browser: Browser, base_url: str, sample_article
             ), f"{path} scrolls sideways at phone width"
     finally:
         context.close()
+
+
+@pytest.fixture
+def choice_url(
+    other_techniques_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: Path
+) -> Iterator[str]:
+    """A service of the tiny model with ``other`` (a model of another technique set) installed."""
+    offer_model_directory(tmp_path / "site", "other", other_techniques_model)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    with running_server(create_app(model=tiny_model, db_path=tmp_path / "history.db")) as url:
+        yield url
+
+
+def test_the_reader_chooses_the_model_and_its_colours_follow(
+    page: Page, choice_url: str, sample_article: str, other_techniques_model: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    other = describe_model(other_techniques_model)
+    page.goto(f"{choice_url}/")
+    menu = page.get_by_label("Model")
+    expect(menu).to_have_value("propscan-baseline")  # the service's own model first
+    menu.select_option("other")
+    page.get_by_label("Article text").fill(sample_article)
+    page.locator(".options summary").click()
+    page.get_by_label("Detection threshold (optional, 0–1)").fill("0")
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_url(re.compile(r"/a/[A-Za-z0-9_-]+$"))
+    analysis = httpx.get(f"{choice_url}/api/analyses/{page.url.rsplit('/', 1)[1]}").json()
+    assert analysis["model"]["name"] == other.name and analysis["spans"]
+    expect(page.locator(".meta")).to_contain_text(f"{other.name} {other.version}")
+    # each highlight is filled with the colour of its most confident span's technique
+    for mark in page.locator("mark.seg[data-spans]").all()[:20]:
+        ids = (mark.get_attribute("data-spans") or "").split()
+        best = max(ids, key=lambda i: analysis["spans"][int(i)]["score"])
+        colour = other.techniques.describe(analysis["spans"][int(best)]["technique"]).colour
+        fill = mark.evaluate("m => getComputedStyle(m).getPropertyValue('--c').trim()")
+        assert fill.lower() == colour.lower()
+    # the form comes back with the model of the last failed attempt still chosen
+    page.goto(f"{choice_url}/")
+    page.get_by_label("Model").select_option("other")
+    page.get_by_role("button", name="Analyse").click()
+    expect(page.locator("#form-error")).to_contain_text("empty")
+    expect(page.get_by_label("Model")).to_have_value("other")

@@ -6,6 +6,7 @@ exercising exactly the code that trains the shipped model.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from propscan.core.techniques import PTC_14  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
 from propscan.models.registry import load_detector  # noqa: E402
 from propscan.models.transformer import fitting  # noqa: E402
+from propscan.models.transformer import train as train_module  # noqa: E402
 from propscan.models.transformer.detector import TransformerDetector  # noqa: E402
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids  # noqa: E402
 from propscan.models.transformer.examples import WindowExample, make_examples  # noqa: E402
@@ -158,16 +160,19 @@ def test_onnx_export_agrees_with_torch(tiny_encoder: Path, dev_split, tmp_path: 
         )
 
 
+def fit_inputs(encoder: Path, split, settings: TrainingSettings) -> tuple[list, dict[str, int]]:
+    """The training windows of two fixture articles, and the encoder's special tokens."""
+    tokenizer = load_tokenizer(encoder)
+    examples = make_examples(tokenizer, split.articles[:2], split.gold, settings, PTC_14)
+    return examples, special_token_ids(tokenizer)
+
+
 @pytest.mark.slow
 def test_interrupted_training_resumes_to_the_same_weights(
     tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tokenizer = load_tokenizer(tiny_encoder)
-    special = special_token_ids(tokenizer)
     settings = TrainingSettings(epochs=4, batch_size=2, max_steps=4, checkpoint_every=1)
-    examples = make_examples(
-        tokenizer, train_split.articles[:2], train_split.gold, settings, PTC_14
-    )
+    examples, special = fit_inputs(tiny_encoder, train_split, settings)
 
     def fresh_model():
         torch.manual_seed(7)
@@ -194,6 +199,97 @@ def test_interrupted_training_resumes_to_the_same_weights(
         uninterrupted.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_a_checkpoint_of_other_settings_or_data_is_not_continued(
+    tiny_encoder: Path, train_split, tmp_path: Path
+) -> None:
+    """Continuing it would end with weights no single run gives: a clear error instead."""
+    from propscan.errors import PropscanError
+
+    settings = TrainingSettings(epochs=2, batch_size=2, max_steps=2, checkpoint_every=1)
+    examples, special = fit_inputs(tiny_encoder, train_split, settings)
+    network = build_network(tiny_encoder, len(PTC_14))
+    fit(network, examples, special, settings, tmp_path, progress=False)
+    other_rate = replace(settings, encoder_lr=1e-3)
+    with pytest.raises(PropscanError, match=r"encoder_lr 0\.00012 -> 0\.001.*new --out"):
+        fit(build_network(tiny_encoder, len(PTC_14)), examples, special, other_rate, tmp_path)
+    with pytest.raises(PropscanError, match=r"examples \d+ -> \d+"):
+        fit(build_network(tiny_encoder, len(PTC_14)), examples[:-1], special, settings, tmp_path)
+    # what never changes the weights may change between sittings
+    report = fit(
+        build_network(tiny_encoder, len(PTC_14)),
+        examples,
+        special,
+        replace(settings, quantize=False, windows_per_call=2),
+        tmp_path,
+        progress=False,
+    )
+    assert report["steps"] == 2
+
+
+def final_weights(model_dir: Path) -> dict:
+    """The fitted weights a run ends with, and what it exported and chose from them."""
+    state = torch.load(model_dir / "checkpoint" / "last.pt", weights_only=False)
+    config = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    with np.load(model_dir / "span_head.npz") as head:
+        exported = {name: head[name] for name in head.files}
+    return {"model": state["model"], "step": state["step"], "config": config, "head": exported}
+
+
+def assert_same_run(a: dict, b: dict) -> None:
+    assert a["step"] == b["step"] and a["config"] == b["config"]
+    assert a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        torch.testing.assert_close(a["model"][name], b["model"][name], msg=name)
+    assert a["head"].keys() == b["head"].keys()
+    for name in a["head"]:
+        np.testing.assert_array_equal(a["head"][name], b["head"][name], err_msg=name)
+
+
+class Interrupted(BaseException):
+    """Stands for the kill of a run (Ctrl-C, a closed laptop): nothing catches it."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["selection fit", "tuning", "refit"])
+def test_a_whole_run_killed_and_resumed_ends_as_an_uninterrupted_one(
+    stage: str,
+    trained,
+    tiny_encoder: Path,
+    train_split,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fit, export, tuning and refit: a run stopped in any stage and started again with
+    the same command finishes with the same weights, decoding and exported heads."""
+    real_save, real_choose = fitting._save_checkpoint, train_module.choose_decoding
+    fits = []
+
+    def save_then_stop(path, state):
+        real_save(path, state)
+        if state["step"] == 1:
+            fits.append(path)
+            if stage == ("selection fit" if len(fits) == 1 else "refit"):
+                raise Interrupted
+
+    def stop_tuning(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_stop)
+    if stage == "tuning":
+        monkeypatch.setattr(train_module, "choose_decoding", stop_tuning)
+    with pytest.raises(Interrupted):
+        train_tiny(tiny_encoder, train_split, tmp_path)
+    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    monkeypatch.setattr(train_module, "choose_decoding", real_choose)
+    resumed = train_tiny(tiny_encoder, train_split, tmp_path)
+    assert_same_run(final_weights(trained.model_dir), final_weights(resumed.model_dir))
+    assert_same_run(
+        final_weights(trained.model_dir / "selection"),
+        final_weights(resumed.model_dir / "selection"),
+    )
+    assert resumed.validation == trained.validation
 
 
 def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Path) -> None:

@@ -29,9 +29,10 @@ BATCH_SIZE = 64
 ModelArg = ModelSource
 
 
-def load_model(path: str | os.PathLike[str] | None = None) -> Detector:
-    """The model in directory ``path``, or the model shipped with propscan (loaded once)."""
-    return resolve_model(path)
+def load_model(model: str | os.PathLike[str] | None = None) -> Detector:
+    """The model ``model`` names: ``None`` or ``"default"`` for the shipped one, the name of
+    an installed model package (``"mpnet"``), or a model directory; each is loaded once."""
+    return resolve_model(model)
 
 
 def check_options(
@@ -57,7 +58,8 @@ def analyze(
 ) -> Analysis:
     """Find propaganda spans in one article and score its sentences.
 
-    ``model`` is a loaded detector, a model directory or ``None`` for the shipped model;
+    ``model`` is a loaded detector, an installed model's name, a model directory or
+    ``None`` for the shipped model;
     ``threshold`` overrides the model's tuned decision threshold; ``techniques`` keeps only
     spans of those labels.
     """

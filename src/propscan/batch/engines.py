@@ -21,7 +21,8 @@ machine. On several machines::
 Only the client reads the input and writes the results; workers receive chunks of
 text and send back rows. Workers need propscan installed (the same version) and
 the model directory at the same path (the shipped model is inside the package; a
-model of your own goes on a shared filesystem or is copied to each machine).
+model package is found by name, so install it on every worker; a model directory of
+your own goes on a shared filesystem or is copied to each machine).
 ``--nthreads 1`` with ``PROPSCAN_THREADS`` set to the cores per worker process
 keeps one model per process using its share of the cores.
 """
@@ -39,13 +40,13 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from propscan.batch.chunks import AnalysisOptions, Chunk, ChunkResult, analyze_chunk
 from propscan.errors import PropscanError
 from propscan.models.base import Detector
+from propscan.models.registry import model_reference
 from propscan.pipeline import load_model
 
 #: Environment variable that caps the threads of one model (read by the transformer).
@@ -281,8 +282,8 @@ def open_engine(
 ) -> Iterator[Engine]:
     """The engine a run asks for: this process, ``workers`` local processes, or Dask.
 
-    ``model`` is a model directory or ``None`` for the shipped model; worker processes
-    load it themselves, once each.
+    ``model`` is an installed model's name, a model directory or ``None`` for the shipped
+    model; worker processes load it themselves, once each (by name, or by absolute path).
     """
     if kind not in ENGINES:
         raise PropscanError(f"unknown engine {kind!r}; use one of {', '.join(ENGINES)}")
@@ -290,7 +291,7 @@ def open_engine(
         raise PropscanError(f"--workers must be at least 1, got {workers}")
     if scheduler is not None and kind != "dask":
         raise PropscanError("--scheduler needs --engine dask")
-    model_path = None if model is None else str(Path(model).resolve())
+    model_path = model_reference(model)
     if kind == "dask":
         with DaskEngine(model_path, scheduler=scheduler, workers=workers) as engine:
             yield engine

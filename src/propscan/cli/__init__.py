@@ -13,6 +13,7 @@ from propscan.cli import (  # noqa: F401
     corpus,
     evaluate,
     labelstudio,
+    models,
     score,
     serve,
     techniques,

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from propscan.cli.app import app
+from propscan.cli.models import ModelOption
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
@@ -48,10 +49,7 @@ def analyze_command(
         bool,
         typer.Option("--example", help="Analyse the short sample article shipped with propscan."),
     ] = False,
-    model: Annotated[
-        Path | None,
-        typer.Option(help="Model directory (default: the model shipped with propscan)."),
-    ] = None,
+    model: ModelOption = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help=format_help()),

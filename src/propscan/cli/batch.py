@@ -16,6 +16,7 @@ from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import app
+from propscan.cli.models import ModelOption
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
@@ -42,10 +43,7 @@ def batch(
     result_format: Annotated[
         str, typer.Option("--format", help="Table format: parquet or jsonl.")
     ] = "parquet",
-    model: Annotated[
-        Path | None,
-        typer.Option(help="Model directory (default: the model shipped with propscan)."),
-    ] = None,
+    model: ModelOption = None,
     threshold: Annotated[
         float | None, typer.Option(help="Decision threshold 0..1 (default: the model's own).")
     ] = None,

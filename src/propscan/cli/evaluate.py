@@ -13,17 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.models import ModelOption
 from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
-from propscan.models.registry import load_detector
+from propscan.models.registry import resolve_model
 from propscan.ptc.io import read_articles, read_spans_to_classify, write_labels
 from propscan.ptc.splits import Split, load_labelled, load_split, resolve_data_dir
 
-ModelOption = Annotated[
-    Path | None,
-    typer.Option("--model", help="Model directory (default: the model shipped with propscan)."),
-]
 ProgressOption = Annotated[
     bool, typer.Option(help="Show progress bars on stderr (only when it is a terminal).")
 ]
@@ -107,7 +104,7 @@ def evaluate_command(
 ) -> None:
     """Score a model on labelled articles (SI, TC, FLC) and write its predictions."""
     corpus = _corpus(data, split, articles, gold)
-    detector = load_detector(model)
+    detector = resolve_model(model)
     result = evaluate(
         detector, corpus.articles, corpus.gold, out, threshold=threshold, progress=progress
     )
@@ -139,7 +136,7 @@ def classify_command(
     to_label = read_spans_to_classify(spans, by_id)
     if len(to_label) == 0:
         raise PropscanError(f"{spans}: no spans to classify")
-    detector = load_detector(model)
+    detector = resolve_model(model)
     chosen = [by_id[article_id] for article_id in to_label.article_ids]
     labelled = classify_gold_spans(detector, chosen, to_label, progress)
     try:

@@ -12,6 +12,7 @@ import typer
 
 from propscan.cli.app import app
 from propscan.cli.corpus import corpus_app
+from propscan.cli.models import model_option
 from propscan.errors import PropscanError
 from propscan.integrations import labelstudio
 from propscan.models.registry import describe_model
@@ -60,10 +61,10 @@ def export_labelstudio(
         ),
     ] = False,
     model: Annotated[
-        Path | None,
-        typer.Option(
-            help="Model whose techniques the config lists (default: the model that made the "
-            "results, else the shipped model)."
+        str | None,
+        model_option(
+            "Model whose techniques the config lists, by name or directory (default: the "
+            "model that made the results, else the shipped model)."
         ),
     ] = None,
 ) -> None:
@@ -131,9 +132,10 @@ def import_labelstudio(
         ),
     ] = False,
     model: Annotated[
-        Path | None,
-        typer.Option(
-            help="Model whose techniques the project labels with (default: the shipped model)."
+        str | None,
+        model_option(
+            "Model whose techniques the project labels with, by name or directory "
+            "(default: the shipped model)."
         ),
     ] = None,
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from propscan.cli.app import app
+from propscan.cli.models import model_option
 from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.service.connection_limits import ConnectionLimits
 
@@ -27,8 +28,12 @@ def serve(
         ),
     ] = None,
     model: Annotated[
-        Path | None,
-        typer.Option(help="Model directory (default: the model shipped with propscan)."),
+        str | None,
+        model_option(
+            "The model used when a request names none: an installed model's name or a model "
+            "directory (default: the model shipped with propscan). Requests and the page can "
+            "choose any installed model."
+        ),
     ] = None,
     allow_private_urls: Annotated[
         bool,
@@ -67,6 +72,7 @@ def serve(
     ] = ConnectionLimits.max_connections,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
+    from propscan.models.registry import model_reference
     from propscan.pipeline import load_model
     from propscan.service.serving import ServeOptions, listen, run_server
     from propscan.service.store import Store, default_db_path
@@ -79,7 +85,7 @@ def serve(
     Store(database)
     options = ServeOptions(
         db=str(database.resolve()),
-        model=None if model is None else str(model.resolve()),
+        model=model_reference(model),
         allow_private_urls=allow_private_urls,
         max_text_chars=max_chars,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.models import model_option
 from propscan.core.techniques import MERGE_18_TO_14, PTC_18, Technique
 from propscan.errors import PropscanError
 from propscan.models.registry import describe_model
@@ -74,8 +74,8 @@ def techniques_command(
         OutputFormat, typer.Option("--format", help="Table for reading, JSON for scripts.")
     ] = OutputFormat.table,
     model: Annotated[
-        Path | None,
-        typer.Option(help="Model whose techniques to list (default: the shipped model)."),
+        str | None,
+        model_option("Model whose techniques to list: a name or a directory (default: shipped)."),
     ] = None,
 ) -> None:
     """The propaganda techniques a model names, with definitions and examples."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from propscan.evaluation.evaluate import SUMMARY_COLUMNS
+from propscan.models.registry import InstalledModel
 
 CARD_FILE = "MODEL_CARD.md"
 FACTS_FILE = "training.json"
@@ -31,6 +33,70 @@ def model_size_bytes(directory: str | os.PathLike[str]) -> int:
         for path in root.rglob("*")
         if path.is_file() and not SCRATCH_DIRS & set(path.relative_to(root).parts[:-1])
     )
+
+
+#: The scores a model listing shows for each split of a card.
+HEADLINE_SCORES = ("si_f1", "tc_micro_f1", "flc_f1")
+#: The prefix of the card's speed fact that a listing shows.
+_SPEED_FACT = "articles per second"
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What a model's card says to someone choosing between models: size, speed, scores.
+
+    ``articles_per_second`` and ``scores`` (split -> SI, TC and FLC F1) are what the card
+    records; a model saved without a card has its size only.
+    """
+
+    size_bytes: int
+    articles_per_second: float | None
+    scores: dict[str, dict[str, float]]
+    description: str | None
+
+
+def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
+    """The :class:`CardSummary` of the model in ``directory`` (from its ``training.json``)."""
+    path = Path(directory) / FACTS_FILE
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (ValueError, UnicodeDecodeError):
+        facts = {}  # a card is documentation: a damaged one must not hide the model
+    facts = facts if isinstance(facts, dict) else {}
+    speed = facts.get("speed") if isinstance(facts.get("speed"), dict) else {}
+    per_second = next((v for k, v in speed.items() if str(k).startswith(_SPEED_FACT)), None)
+    scores = facts.get("scores") if isinstance(facts.get("scores"), dict) else {}
+    return CardSummary(
+        size_bytes=int(facts.get("size_bytes") or model_size_bytes(directory)),
+        articles_per_second=float(per_second) if isinstance(per_second, int | float) else None,
+        scores={
+            split: {key: float(numbers[key]) for key in HEADLINE_SCORES if key in numbers}
+            for split, numbers in scores.items()
+            if isinstance(numbers, dict)
+        },
+        description=facts.get("description"),
+    )
+
+
+def installed_model_entry(model: InstalledModel) -> dict[str, Any]:
+    """One installed model as ``propscan models --format json`` and ``GET /api/models`` list
+    it: the name to choose it by, what its ``model.json`` and card say, or its problem."""
+    entry: dict[str, Any] = {"name": model.name, "package": model.package}
+    if model.directory is None or model.description is None:
+        return {**entry, "problem": model.problem}
+    card = read_card_summary(model.directory)
+    return {
+        **entry,
+        "model": {
+            "name": model.description.name,
+            "version": model.description.version,
+            "techniques": list(model.description.techniques),
+        },
+        "size_bytes": card.size_bytes,
+        "articles_per_second": card.articles_per_second,
+        "scores": card.scores,
+        "description": card.description,
+    }
 
 
 def _table(rows: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ technique, grown to whole tokens (``alignment_mode="expand"``); the group's attr
 the scores (``"scores"``, as spaCy's ``spancat`` does) and propscan's own character
 offsets (``"char_offsets"``, one ``[start, end)`` row per span), so nothing is lost when
 the tokenizer cuts words differently. The model is not part of the pipeline's files:
-its path (or ``null`` for the shipped model) is stored in the pipeline's config,
+its name or path (``null`` for the shipped model) is stored in the pipeline's config,
 unless ``store_model`` asks for a copy.
 """
 
@@ -37,8 +37,8 @@ from spacy.util import minibatch
 from propscan.core.analysis import Analysis
 from propscan.core.checks import check_threshold
 from propscan.errors import PropscanError
-from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
-from propscan.models.registry import describe_model
+from propscan.models.base import Detector, read_model_config
+from propscan.models.registry import describe_model, model_directory
 from propscan.pipeline import analyze_many, load_model
 
 #: The factory name: ``nlp.add_pipe(FACTORY_NAME)``.
@@ -86,9 +86,9 @@ class PropscanComponent(Pipe):
         self.spans_key = spans_key
         self.threshold = check_threshold(threshold)
         self.store_model = bool(store_model)
-        self.model_path = None if model is None else Path(model)
+        self.model = model
         # read now, so that a wrong model or technique is an error here, not at the first doc
-        self.model_techniques = describe_model(self.model_path).techniques
+        self.model_techniques = describe_model(model).techniques
         self.techniques = None if techniques is None else self.model_techniques.parse(techniques)
         self._detector: Detector | None = None
 
@@ -96,7 +96,7 @@ class PropscanComponent(Pipe):
     def detector(self) -> Detector:
         """The propscan model, loaded on first use (the shipped one when ``model`` is null)."""
         if self._detector is None:
-            self._detector = load_model(self.model_path)
+            self._detector = load_model(self.model)
         return self._detector
 
     @detector.setter
@@ -166,7 +166,7 @@ class PropscanComponent(Pipe):
         """Write the component's settings; the model itself only when ``store_model`` is set."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        source = self.model_path if self.model_path is not None else DEFAULT_MODEL_DIR
+        source = model_directory(self.model)
         config = read_model_config(source)
         settings = {
             "format_version": COMPONENT_FORMAT_VERSION,
@@ -196,7 +196,7 @@ class PropscanComponent(Pipe):
             )
         stored = folder / _STORED_MODEL_DIR
         if settings.get("stored_model") and (stored / "model.json").is_file():
-            self.model_path = stored
+            self.model = str(stored)
             self._detector = None
         return self
 
@@ -215,7 +215,8 @@ def make_propscan(
     techniques: list[str] | None,
     store_model: bool,
 ) -> PropscanComponent:
-    """The ``propscan`` factory: ``model`` is a model directory or null for the shipped one."""
+    """The ``propscan`` factory: ``model`` is an installed model's name, a model directory, or
+    null for the shipped one."""
     return PropscanComponent(
         nlp,
         name,

@@ -3,17 +3,21 @@
 Implementations are imported only when a model of their kind is loaded or trained, so
 the interface (:mod:`propscan.models.base`) and this registry import none of them, and a
 new kind is one line in each table. :func:`resolve_model` is the one place that turns
-what a caller names (a loaded detector, a model directory, or nothing for the shipped
-model) into a detector; :func:`describe_model` reads the same without loading it.
+what a caller names into a detector: a loaded detector, ``None`` or ``"default"`` for the
+shipped model, the name of an installed model package (found through the
+:data:`ENTRY_POINT_GROUP` entry points, as spaCy finds its pipelines), or a model
+directory. :func:`describe_model` reads the same without loading it, and
+:func:`installed_models` lists what can be named.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +38,16 @@ TRAINERS: dict[str, str] = {
     "transformer": "propscan.models.transformer.train:train_model",
 }
 
-#: What names a model: a loaded detector, a model directory, or None for the shipped one.
+#: What names a model: a loaded detector, ``None`` or ``"default"`` for the shipped one, the
+#: name of an installed model package, or a model directory.
 ModelSource = Detector | str | os.PathLike[str] | None
+
+#: Entry point group through which an installed package offers a model: the entry point's
+#: name is the model's name, its object a function returning the model directory (or the
+#: directory itself), e.g. ``mpnet = "propscan_mpnet:model_dir"``.
+ENTRY_POINT_GROUP = "propscan.models"
+#: The name that always means the model shipped with propscan.
+DEFAULT_MODEL_NAME = "default"
 
 
 @dataclass(frozen=True)
@@ -66,13 +78,29 @@ class ModelDescription:
     techniques: TechniqueSet
 
 
+@dataclass(frozen=True)
+class InstalledModel:
+    """A model that can be named: the shipped one, or one an installed package offers.
+
+    ``package`` is the distribution offering it (``None``: shipped with propscan);
+    ``problem`` says why it cannot be used (a broken package), and then ``directory`` and
+    ``description`` are ``None``.
+    """
+
+    name: str
+    directory: Path | None
+    description: ModelDescription | None
+    package: str | None = None
+    problem: str | None = None
+
+
 def _imported(target: str) -> Any:
     module, name = target.split(":")
     return getattr(import_module(module), name)
 
 
 def load_detector(directory: str | os.PathLike[str] | None = None) -> Detector:
-    """Load the model in ``directory``, or the model shipped with propscan."""
+    """Load the model in ``directory``, or the model shipped with propscan (not cached)."""
     path = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
     kind = read_model_config(path).get("kind")
     target = LOADERS.get(kind) if isinstance(kind, str) else None
@@ -90,30 +118,150 @@ def trainer(kind: str) -> Any:
     return _imported(target)
 
 
-def resolve_model(model: ModelSource) -> Detector:
-    """The detector ``model`` names; the shipped model is loaded once per process."""
-    if model is None:
-        return _shipped_model()
-    if isinstance(model, str | os.PathLike):
-        return load_detector(model)
-    return model
+def _read_description(directory: Path) -> ModelDescription:
+    config = read_model_config(directory)
+    return ModelDescription(
+        str(config.get("name")), str(config.get("version")), technique_set(config.get("techniques"))
+    )
 
 
-@functools.cache
-def _shipped_model() -> Detector:
+def _shipped_model() -> InstalledModel:
     if not (DEFAULT_MODEL_DIR / "model.json").is_file():
-        raise PropscanError(
+        problem = (
             "this installation of propscan ships no model; pass a model directory "
-            "(--model DIR) made with 'propscan train'"
+            "(--model DIR) made with 'propscan train', or install a model package"
         )
-    return load_detector(DEFAULT_MODEL_DIR)
+        return InstalledModel(DEFAULT_MODEL_NAME, None, None, problem=problem)
+    return InstalledModel(
+        DEFAULT_MODEL_NAME, DEFAULT_MODEL_DIR, _read_description(DEFAULT_MODEL_DIR)
+    )
+
+
+def _packaged_model(entry: EntryPoint, offered_by: list[str]) -> InstalledModel:
+    """The model one entry point offers, or what is wrong with it."""
+    package = f"{entry.dist.name} {entry.dist.version}" if entry.dist is not None else None
+    try:
+        if entry.name == DEFAULT_MODEL_NAME:
+            raise PropscanError(f"the name {DEFAULT_MODEL_NAME!r} is kept for the shipped model")
+        if len(offered_by) > 1:
+            raise PropscanError(f"offered by {len(offered_by)} packages: {', '.join(offered_by)}")
+        offered = entry.load()
+        directory = Path(offered() if callable(offered) else offered)
+        return InstalledModel(entry.name, directory, _read_description(directory), package)
+    except Exception as error:  # a broken third-party package must not break the listing
+        problem = f"model package {package or entry.value!r} is broken: {error}"
+        return InstalledModel(entry.name, None, None, package, problem)
+
+
+def installed_models() -> list[InstalledModel]:
+    """The shipped model, then the models installed packages offer, by name."""
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda entry: entry.name)
+    offered_by: dict[str, list[str]] = {}
+    for entry in found:
+        offered_by.setdefault(entry.name, []).append(entry.dist.name if entry.dist else entry.value)
+    return [_shipped_model(), *(_packaged_model(entry, offered_by[entry.name]) for entry in found)]
+
+
+def _looks_like_a_path(value: str) -> bool:
+    return any(mark in value for mark in ("/", os.sep)) or value.startswith((".", "~"))
+
+
+def find_installed(
+    name: str, installed: list[InstalledModel] | None = None
+) -> InstalledModel | None:
+    """The installed model called ``name``: by its name, else by the name in its
+    ``model.json`` (``propscan-minilm`` for the shipped one)."""
+    models = installed_models() if installed is None else installed
+    by_name = next((model for model in models if model.name == name), None)
+    if by_name is not None:
+        return by_name
+    return next(
+        (m for m in models if m.description is not None and m.description.name == name), None
+    )
+
+
+def _usable(model: InstalledModel) -> Path:
+    if model.directory is None:
+        raise PropscanError(model.problem or f"model {model.name!r} cannot be used")
+    return model.directory
+
+
+def unknown_model_message(name: str, installed: list[InstalledModel]) -> str:
+    """Why ``name`` names no model, listing the models that can be named."""
+    usable = [
+        f"{model.name} ({model.description.name} {model.description.version})"
+        for model in installed
+        if model.description is not None
+    ]
+    return (
+        f"unknown model {name!r}; installed: {', '.join(usable) or 'none'} "
+        "(see 'propscan models'), or give a model directory made by 'propscan train'"
+    )
+
+
+def _locate(model: str | os.PathLike[str] | None) -> tuple[Path, str | None]:
+    """The directory of the model ``model`` names, and its installed name if it has one."""
+    if model is None or model == DEFAULT_MODEL_NAME:
+        return _usable(_shipped_model()), DEFAULT_MODEL_NAME
+    if not isinstance(model, str) or _looks_like_a_path(model):
+        return Path(os.path.expanduser(model)), None  # "~nobody/x" stays as it is
+    installed = installed_models()
+    found = find_installed(model, installed)
+    if found is not None:
+        return _usable(found), found.name
+    if Path(model).is_dir():
+        return Path(model), None
+    raise PropscanError(unknown_model_message(model, installed))
+
+
+def model_directory(model: str | os.PathLike[str] | None) -> Path:
+    """The directory of the model ``model`` names (see :data:`ModelSource`).
+
+    A bare name is looked up among the installed models first, then taken as a directory
+    (write ``./mpnet`` for a directory that shares a model's name).
+    """
+    return _locate(model)[0]
+
+
+def model_reference(model: str | os.PathLike[str] | None) -> str | None:
+    """How another process names the same model: ``None`` for the shipped one, an
+    installed model's name, else the directory's absolute path."""
+    directory, name = _locate(model)
+    if name == DEFAULT_MODEL_NAME or directory.resolve() == DEFAULT_MODEL_DIR.resolve():
+        return None
+    return name if name is not None else str(directory.resolve())
+
+
+_LOADED: dict[Path, tuple[tuple[int, int, int], Detector]] = {}
+_LOADING = threading.Lock()
+
+
+def _loaded(directory: Path) -> Detector:
+    """The model in ``directory``, loaded once per process (again if its model.json changes)."""
+    try:
+        status = (directory / "model.json").stat()
+    except OSError:
+        return load_detector(directory)  # no model.json: load_detector says what is wrong
+    key = directory.resolve()
+    stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
+    cached = _LOADED.get(key)
+    if cached is None or cached[0] != stamp:
+        with _LOADING:  # one load at a time; a loaded model is never waited for
+            cached = _LOADED.get(key)
+            if cached is None or cached[0] != stamp:
+                cached = _LOADED[key] = (stamp, load_detector(key))
+    return cached[1]
+
+
+def resolve_model(model: ModelSource) -> Detector:
+    """The detector ``model`` names; each model directory is loaded once per process."""
+    if model is None or isinstance(model, str | os.PathLike):
+        return _loaded(model_directory(model))
+    return model
 
 
 def describe_model(model: ModelSource) -> ModelDescription:
     """Name, version and techniques of ``model``, without loading it when it is not loaded."""
     if model is not None and not isinstance(model, str | os.PathLike):
         return ModelDescription(model.name, model.version, model.techniques)
-    config = read_model_config(model if model is not None else DEFAULT_MODEL_DIR)
-    return ModelDescription(
-        str(config.get("name")), str(config.get("version")), technique_set(config.get("techniques"))
-    )
+    return _read_description(model_directory(model))

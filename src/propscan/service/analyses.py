@@ -17,6 +17,7 @@ from propscan.errors import PropscanError
 from propscan.fetch import FetchError, fetch_article
 from propscan.models.base import Detector
 from propscan.pipeline import analyze
+from propscan.service.model_choices import ModelChoice, ModelChoices, UnknownModel
 from propscan.service.store import HistoryPage, Store, StoredAnalysis
 
 _ANALYSIS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -69,19 +70,36 @@ class AnalysisRequest:
     source: str | None = None
     threshold: float | None = None
     techniques: Sequence[str] | None = None
+    #: The name of a model the service offers; ``None`` for its default.
+    model: str | None = None
 
 
 @dataclass(frozen=True)
 class AnalysisService:
-    """Analyses articles with one loaded model and keeps every result in the store."""
+    """Analyses articles with the model each request chooses and keeps every result."""
 
-    detector: Detector
+    models: ModelChoices
     store: Store
     limits: Limits = Limits()
     allow_private_urls: bool = False
 
+    @property
+    def detector(self) -> Detector:
+        """The model of requests that name none."""
+        return self.models.default
+
+    def model(self, name: str | None) -> ModelChoice:
+        """The model a request names (``None``: the default), or a 422 listing the names."""
+        try:
+            return self.models.choice(name)
+        except UnknownModel as error:
+            raise ServiceError(422, "unknown_model", str(error)) from None
+
     def analyze(self, request: AnalysisRequest) -> StoredAnalysis:
-        """Analyse the requested article and store the result (blocking: call off the loop)."""
+        """Analyse the requested article and store the result (blocking: call off the loop).
+
+        A model other than the default loads here on first use and stays loaded."""
+        self.model(request.model)  # an unknown model fails before any page is fetched
         if request.text is not None and request.url is not None:
             raise ServiceError(
                 422, "text_and_url", "give either the article text or its URL, not both"
@@ -101,7 +119,7 @@ class AnalysisService:
         try:
             analysis = analyze(
                 text,
-                self.detector,
+                self.models.detector(request.model),
                 threshold=request.threshold,
                 techniques=list(request.techniques) if request.techniques is not None else None,
                 title=title,

@@ -16,6 +16,7 @@ from propscan.service.schemas import (
     ErrorOut,
     HealthOut,
     HistoryOut,
+    ModelChoiceOut,
     TechniqueOut,
 )
 
@@ -43,8 +44,8 @@ router = APIRouter(responses=UNEXPECTED)
         415: _error("The body is not sent as JSON (Content-Type: application/json)."),
         422: _error(
             "Empty text, text with lone surrogates, both or neither of text and url, an unknown "
-            "technique, a threshold outside [0, 1], or a URL that is unreachable, too large or "
-            "has no article."
+            "technique or model, a threshold outside [0, 1], or a URL that is unreachable, too "
+            "large or has no article."
         ),
     },
 )
@@ -105,13 +106,34 @@ def delete_analysis(analysis_id: str, service: Service) -> Response:
 
 
 @router.get(
+    "/api/models",
+    response_model=list[ModelChoiceOut],
+    tags=["models"],
+    summary="The models an analysis may choose, the default first",
+)
+def list_models(service: Service) -> Any:
+    """The service's default model and every installed model package, with size, speed and
+    scores from each model card; `model` in POST /api/analyze takes their `name`."""
+    return service.models.listing()
+
+
+@router.get(
     "/api/techniques",
     response_model=list[TechniqueOut],
     tags=["techniques"],
-    summary="The propaganda techniques of the model in use",
+    summary="The propaganda techniques of a model",
+    responses={422: _error("An unknown model.")},
 )
-def list_techniques(service: Service) -> Any:
-    """Every technique the service's model names, in its order, with definition and colour."""
+def list_techniques(
+    service: Service,
+    model: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="A model's name (see /api/models); omit for the default."
+        ),
+    ] = None,
+) -> Any:
+    """Every technique the model names, in its order, with definition and colour."""
     return [
         {
             "label": technique.label,
@@ -120,7 +142,7 @@ def list_techniques(service: Service) -> Any:
             "example": technique.example,
             "colour": technique.colour,
         }
-        for technique in service.detector.techniques.descriptions()
+        for technique in service.model(model).description.techniques.descriptions()
     ]
 
 

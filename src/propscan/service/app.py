@@ -24,10 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propscan.core.checks import DEFAULT_MAX_CHARS
-from propscan.models.registry import ModelSource, resolve_model
+from propscan.models.registry import ModelSource, installed_models, resolve_model
 from propscan.service import api, pages
 from propscan.service.analyses import AnalysisService, Limits, ServiceError
 from propscan.service.head import HeadAsGet
+from propscan.service.model_choices import ModelChoices
 from propscan.service.store import Store, default_db_path
 from propscan.version import __version__
 
@@ -79,8 +80,10 @@ def create_app(
 ) -> FastAPI:
     """The propscan service.
 
-    ``model`` is a loaded detector, a model directory, or ``None`` for the shipped model;
-    ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory.
+    ``model``, the model of requests that name none, is a loaded detector, an installed
+    model's name, a model directory, or ``None`` for the shipped model; a request may name
+    any installed model instead. ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's
+    data directory.
     """
     limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
     database = Path(db_path) if db_path is not None else default_db_path()
@@ -88,9 +91,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         detector = await run_in_threadpool(resolve_model, model)
+        installed = await run_in_threadpool(installed_models)
+        for broken in (entry for entry in installed if entry.problem is not None):
+            logger.warning("model %r is not offered: %s", broken.name, broken.problem)
+        models = ModelChoices.of(detector, installed)
         store = await run_in_threadpool(Store, database)
         app.state.service = AnalysisService(
-            detector, store, limits=limits, allow_private_urls=allow_private_urls
+            models, store, limits=limits, allow_private_urls=allow_private_urls
         )
         yield
 
@@ -110,7 +117,7 @@ def create_app(
             "address), 404 for an unknown id, 413 for text or a body over the size limit, "
             "415 for a body that is not sent as JSON, 422 for a request that is well-formed "
             "but cannot be analysed (empty text, unpaired surrogates, an unreachable or "
-            "oversized page, a page with no article, an unknown technique, paging out of "
+            "oversized page, a page with no article, an unknown technique or model, paging out of "
             "range), and 500 for an unexpected error: its message names the request id "
             "(also in the `X-Request-ID` header of every response) under which the server "
             "logged it."

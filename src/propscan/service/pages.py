@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Query, Request
@@ -179,7 +179,23 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         ],
         "script_data": script_data,
         "downloads": downloads(),
+        # the colours of this analysis's technique set, whichever model the service runs now
+        "technique_stylesheet": f"/a/{stored.id}/techniques.css",
     }
+
+
+def model_label(entry: dict[str, Any]) -> str:
+    """A model as the form's menu shows it: name and version, then size, speed and dev SI."""
+    facts = []
+    if entry.get("size_bytes"):
+        facts.append(f"{entry['size_bytes'] / 1e6:.0f} MB")
+    if entry.get("articles_per_second"):
+        facts.append(f"{entry['articles_per_second']:.1f} articles/s")
+    dev_si = (entry.get("scores") or {}).get("dev", {}).get("si_f1")
+    if dev_si is not None:
+        facts.append(f"dev SI F1 {dev_si:.2f}")
+    label = f"{entry['model']['name']} {entry['model']['version']}"
+    return f"{label} ({', '.join(facts)})" if facts else label
 
 
 def render_error(request: Request, status: int, message: str) -> Response:
@@ -196,6 +212,8 @@ def _form_page(
         "error": error,
         "max_chars": service.limits.max_text_chars,
         "technique_count": len(service.detector.techniques),
+        "models": [(entry["name"], model_label(entry)) for entry in service.models.listing()],
+        "chosen_model": form.get("model") or service.models.default_name,
     }
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
 
@@ -243,13 +261,14 @@ def form_request(form: dict[str, str]) -> AnalysisRequest:
     url = form.get("url", "").strip()
     title = form.get("title", "").strip() or None
     threshold = parse_threshold(form.get("threshold", ""))
+    model = form.get("model", "").strip() or None
     if url and text.strip():
         raise ServiceError(
             422, "text_and_url", "fill in either the article text or its URL, not both"
         )
     if url:
-        return AnalysisRequest(url=url, title=title, threshold=threshold)
-    return AnalysisRequest(text=text, title=title, threshold=threshold)
+        return AnalysisRequest(url=url, title=title, threshold=threshold, model=model)
+    return AnalysisRequest(text=text, title=title, threshold=threshold, model=model)
 
 
 def parse_threshold(value: str) -> float | None:
@@ -320,6 +339,12 @@ def result(analysis_id: str, request: Request, service: Service) -> Response:
     return templates.TemplateResponse(request, "result.html", result_context(stored))
 
 
+@router.get("/a/{analysis_id}/techniques.css")
+def analysis_stylesheet(analysis_id: str, service: Service) -> Response:
+    """The colours of the technique set of the model that made this analysis."""
+    return _stylesheet(service.get(analysis_id).analysis.model.techniques)
+
+
 @router.post("/a/{analysis_id}/delete")
 def delete(analysis_id: str, request: Request, service: Service) -> Response:
     refuse_cross_site(request)
@@ -347,9 +372,14 @@ def about(request: Request, service: Service) -> Response:
 
 @router.get("/assets/techniques.css")
 def technique_stylesheet(service: Service) -> Response:
-    """Each technique's colour as CSS classes: ``tN`` fills with it, ``uN`` underlines."""
+    """Each technique's colour as CSS classes: ``tN`` fills with it, ``uN`` underlines (the
+    default model's set; a result page links the set of the model that made it)."""
+    return _stylesheet(service.detector.techniques)
+
+
+def _stylesheet(techniques: TechniqueSet) -> Response:
     return Response(
-        technique_css(service.detector.techniques),
+        technique_css(techniques),
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600"},
     )

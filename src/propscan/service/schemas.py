@@ -40,8 +40,16 @@ class AnalyzeRequestBody(BaseModel):
     techniques: list[str] | None = Field(
         None, description="Keep only spans of these technique labels (see /api/techniques)."
     )
+    model: str | None = Field(
+        None,
+        max_length=200,
+        description=(
+            "The name of the model to analyse with (see /api/models); omit for the service's "
+            "default. Models other than the default load on first use. Unknown: 422."
+        ),
+    )
 
-    @field_validator("text", "url", "title", "source", "techniques", mode="before")
+    @field_validator("text", "url", "title", "source", "techniques", "model", mode="before")
     @classmethod
     def _valid_unicode(cls, value: Any) -> Any:
         """Lone surrogates (JSON escapes such as \\ud800) cannot be analysed or stored."""
@@ -130,6 +138,22 @@ class TechniqueOut(BaseModel):
     definition: str
     example: str
     colour: str
+
+
+class ModelChoiceOut(BaseModel):
+    """A model a request may name, with what its card says about choosing it."""
+
+    name: str = Field(description="What the `model` field of POST /api/analyze takes.")
+    default: bool = Field(description="Used when a request names no model.")
+    loaded: bool = Field(description="Loaded already; another loads on its first analysis.")
+    package: str | None = Field(description="The package offering it; null: shipped or given.")
+    model: ModelTechniquesOut
+    size_bytes: int | None = Field(description="Size on disk.")
+    articles_per_second: float | None = Field(description="Speed on PTC dev, from its card.")
+    scores: dict[str, dict[str, float]] = Field(
+        description="Split (dev, validation) -> si_f1, tc_micro_f1, flc_f1, from its card."
+    )
+    description: str | None
 
 
 class HealthOut(BaseModel):

@@ -52,7 +52,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """What shapes the application, the same in every worker (``model``: a directory)."""
+    """What shapes the application, the same in every worker (``model``: an installed model's
+    name or a directory's absolute path, as :func:`~propscan.models.registry.model_reference`
+    gives them; ``None`` for the shipped model)."""
 
     db: str
     model: str | None = None

@@ -4,7 +4,9 @@ One encoder pass per window trains four heads at once (see
 :mod:`~propscan.models.transformer.examples`). Every ``checkpoint_every`` steps the
 model, optimiser, scheduler, step, loss history and torch's random state are saved; the
 data order is a function of the seed and the epoch, so a run resumed from its last
-checkpoint continues exactly as an uninterrupted one would.
+checkpoint continues exactly as an uninterrupted one would. A checkpoint written with
+other settings or data is refused rather than continued: it would end with weights that
+no single run gives.
 """
 
 from __future__ import annotations
@@ -203,16 +205,45 @@ def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.o
     )
 
 
+#: Settings that never change the fitted weights: a run may resume with others.
+_NOT_FITTED_SETTINGS = frozenset(
+    {"quantize", "refit", "companion", "inference_window_stride", "windows_per_call"}
+)
+
+
+def _fitted_on(settings: TrainingSettings, examples: int) -> dict[str, Any]:
+    """What decides the weights a fit ends with, besides the data itself."""
+    fitted = {k: v for k, v in asdict(settings).items() if k not in _NOT_FITTED_SETTINGS}
+    return {**fitted, "examples": examples}
+
+
+def _check_same_run(checkpoint: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse to continue a checkpoint of another run: it would end with other weights."""
+    changed = [
+        f"{key} {saved.get(key)!r} -> {value!r}"
+        for key, value in current.items()
+        if key in saved and saved[key] != value
+    ]
+    if changed:
+        raise PropscanError(
+            f"{checkpoint}: written by a run with other settings or data ({', '.join(changed)}); "
+            "resume with the same command, or train into a new --out directory"
+        )
+
+
 def _restore(
     checkpoint: Path,
     model: TransformerNetwork,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LambdaLR,
+    fitted_on: dict[str, Any],
 ) -> tuple[int, list[float], float]:
     """Step, loss history and seconds of fitting saved in ``checkpoint`` (zeros without one)."""
     if not checkpoint.exists():
         return 0, [], 0.0
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    # checkpoints written before ``fitted_on`` existed hold the settings alone
+    _check_same_run(checkpoint, state.get("fitted_on", state.get("settings", {})), fitted_on)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -248,7 +279,8 @@ def fit(
         total_steps = min(total_steps, settings.max_steps)
     scheduler = linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = checkpoint_path(out_dir)
-    step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler)
+    fitted_on = _fitted_on(settings, len(examples))
+    step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler, fitted_on)
     loss_of = _Loss(settings, special, examples, device)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
     started = time.monotonic()
@@ -285,6 +317,7 @@ def fit(
                     ),
                     "fit_seconds": earlier_seconds + time.monotonic() - started,
                     "settings": asdict(settings),
+                    "fitted_on": fitted_on,
                 },
             )
     bar.close()

@@ -1,0 +1,141 @@
+"""``propscan models`` and ``propscan package-model``: the models to choose from, and a
+trained model made into a package that adds itself to them.
+
+Every command that runs a model takes ``--model NAME|DIR`` (:data:`ModelOption`): an
+installed model's name, ``default`` for the shipped one, or a model directory.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from propscan.cli.app import app
+from propscan.evaluation.model_card import installed_model_entry
+from propscan.models.registry import DEFAULT_MODEL_NAME, installed_models
+from propscan.packaging.build import write_model_package
+
+#: Version of the JSON written by ``propscan models --format json``.
+MODELS_SCHEMA_VERSION = 1
+MODEL_HELP = (
+    "Model to use: an installed model's name (see 'propscan models'), or a model directory "
+    "(default: the model shipped with propscan)."
+)
+
+
+def model_option(help: str = MODEL_HELP) -> Any:
+    """The ``--model NAME|DIR`` option, with a help text of the command's own."""
+    return typer.Option("--model", metavar="NAME|DIR", help=help, show_default=False)
+
+
+#: ``--model`` as most commands take it.
+ModelOption = Annotated[str | None, model_option()]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def models_listing() -> list[dict[str, Any]]:
+    """Every installed model as ``propscan models --format json`` lists it."""
+    return [
+        {
+            **installed_model_entry(model),
+            "default": model.name == DEFAULT_MODEL_NAME,
+            "directory": None if model.directory is None else str(model.directory),
+        }
+        for model in installed_models()
+    ]
+
+
+def _score(entry: dict[str, Any], key: str) -> str:
+    value = (entry.get("scores") or {}).get("dev", {}).get(key)
+    return "" if value is None else f"{value:.3f}"
+
+
+def _megabytes(size_bytes: int) -> str:
+    return "<0.1" if size_bytes < 50_000 else f"{size_bytes / 1e6:.1f}"
+
+
+def _models_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="Installed models",
+        caption="--model NAME chooses one (* without --model); F1 on PTC dev and speed "
+        "from each model card; --format json names the packages",
+    )
+    for heading in ("name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"):
+        left = heading in ("name", "model")
+        table.add_column(heading, justify="left" if left else "right", no_wrap=True)
+    for entry in entries:
+        name = escape(entry["name"]) + ("*" if entry.get("default") else "")
+        if "problem" in entry:
+            table.add_row(name, f"[red]{escape(entry['problem'])}[/]")
+            continue
+        speed = entry["articles_per_second"]
+        table.add_row(
+            name,
+            escape(f"{entry['model']['name']} {entry['model']['version']}"),
+            _megabytes(entry["size_bytes"]),
+            "" if speed is None else f"{speed:.1f}",
+            _score(entry, "si_f1"),
+            _score(entry, "tc_micro_f1"),
+            _score(entry, "flc_f1"),
+        )
+    return table
+
+
+@app.command("models")
+def models_command(
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Table for reading, JSON for scripts.")
+    ] = OutputFormat.table,
+) -> None:
+    """The models to choose from with --model: size, speed and scores from each card."""
+    entries = models_listing()
+    if output_format is OutputFormat.json:
+        payload = {"schema_version": MODELS_SCHEMA_VERSION, "models": entries}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        Console().print(_models_table(entries))
+
+
+@app.command("package-model")
+def package_model_command(
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="The model to package: a directory made by 'propscan train', or a model's name.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name", help="The name to choose it by (--model NAME); the package is propscan-NAME."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="New directory to write the package to.")],
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="Rename the model in its model.json (results record this name; default: keep).",
+        ),
+    ] = None,
+) -> None:
+    """Write a model as a Python package; 'pip install OUT' then adds it to 'propscan models'."""
+    package = write_model_package(model, name, out, model_name=model_name)
+    typer.echo(
+        f"Wrote {package.distribution} {package.version} to {out}; install it with "
+        f"'python -m pip install {out}', then use --model {package.name}",
+        err=True,
+    )
