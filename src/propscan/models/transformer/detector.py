@@ -187,16 +187,6 @@ class TransformerDetector:
         """Run every window of every text through the encoder, batching across texts."""
         return self.windowed.encode(texts)
 
-    def decode(
-        self,
-        text: str,
-        outputs: TokenOutputs,
-        threshold: float | None = None,
-        repetition: RepetitionIndex | None = None,
-    ) -> Prediction:
-        """:meth:`SpanDecoder.decode` with this model's settings."""
-        return self.decoder.decode(text, outputs, threshold, repetition)
-
     # -- the Detector protocol ----------------------------------------------------------
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans of every text; ``threshold`` (0..1, checked by the caller) overrides the
@@ -208,7 +198,7 @@ class TransformerDetector:
         with one_thread_per_pool():
             encoded = self.windowed.encode_each(short)
             return [
-                self.decode(text, next(encoded), threshold)
+                self.decoder.decode(text, next(encoded), threshold)
                 if len(text) <= SECTION_CHARS
                 else self._predict_in_sections(text, threshold)
                 for text in texts
@@ -227,7 +217,7 @@ class TransformerDetector:
         for start, end in sections(text, SECTION_CHARS):
             piece = text[start:end]
             outputs = self.encode([piece])[0]
-            found = self.decode(piece, outputs, threshold, repetition.shifted(start))
+            found = self.decoder.decode(piece, outputs, threshold, repetition.shifted(start))
             spans += (replace(s, start=s.start + start, end=s.end + start) for s in found.spans)
             offsets.append(found.token_scores.offsets + start)
             scores.append(found.token_scores.scores)
