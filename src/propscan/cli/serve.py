@@ -47,9 +47,18 @@ def serve(
             "share of the CPU cores.",
         ),
     ] = 1,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token",
+            help="Make a new token for the browser extension and show it once "
+            "(the old one stops working).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
     from propscan.pipeline import load_model
+    from propscan.service.security import ensure_token, token_file
     from propscan.service.serving import ServeOptions, listen, run_server
     from propscan.service.store import Store, default_db_path
 
@@ -59,11 +68,26 @@ def serve(
     detector = load_model(model)
     database = db if db is not None else default_db_path()
     Store(database)
+    tokens = token_file(database)
+    digest, token = ensure_token(tokens, renew=new_token)
+    if token is not None:
+        typer.echo(
+            f"propscan: browser-extension token (shown only now; paste it into the extension's "
+            f"options): {token}",
+            err=True,
+        )
+    else:
+        typer.echo(
+            f"propscan: browser-extension token as before ({tokens}); "
+            "'--new-token' makes a new one",
+            err=True,
+        )
     options = ServeOptions(
         db=str(database.resolve()),
         model=None if model is None else str(model.resolve()),
         allow_private_urls=allow_private_urls,
         max_text_chars=max_chars,
+        extension_token_digest=digest,
     )
     address, bound_port = listener.getsockname()[:2]
     url = f"http://{f'[{address}]' if ':' in address else address}:{bound_port}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,12 @@ from propscan import __version__, pipeline
 from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.base import Detector
 from propscan.service import api, pages
+from propscan.service.asgi import ASGIApp, Message, Receive, Scope, Send, with_headers
 from propscan.service.core import AnalysisService, Limits, ServiceError
+from propscan.service.security import OriginGuard
 from propscan.service.store import Store, default_db_path
 
 ModelSource = Detector | str | os.PathLike[str] | None
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PACKAGE_DIR = Path(__file__).parent
 DOCS_URL = "/api/docs"
@@ -74,11 +71,13 @@ def create_app(
     allow_private_urls: bool = False,
     max_text_chars: int = DEFAULT_MAX_CHARS,
     fetch_timeout: float = 10.0,
+    extension_token_digest: str | None = None,
 ) -> FastAPI:
     """The propscan service.
 
     ``model`` is a loaded detector, a model directory, or ``None`` for the shipped model;
-    ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory.
+    ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory;
+    ``extension_token_digest`` lets the browser extension in (see :mod:`.security`).
     """
     limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
     database = Path(db_path) if db_path is not None else default_db_path()
@@ -109,7 +108,10 @@ def create_app(
             "415 for a body that is not sent as JSON, 422 for a request that is well-formed "
             "but cannot be analysed (empty text, unpaired surrogates, an unreachable or "
             "oversized page, a page with no article, an unknown technique, paging out of "
-            "range), and 500 for an unexpected error: its message names the request id "
+            "range), 403 for a POST or DELETE that another web site sent (its `Origin` or "
+            "`Sec-Fetch-Site` header says so), 401 for a browser-extension request without "
+            "the token `propscan serve` showed (`Authorization: Bearer TOKEN`), and 500 "
+            "for an unexpected error: its message names the request id "
             "(also in the `X-Request-ID` header of every response) under which the server "
             "logged it."
         ),
@@ -129,6 +131,7 @@ def create_app(
     # The last added runs first: the error boundary wraps everything else, so a refused
     # body or a crash gets the security headers and a request id as well.
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(OriginGuard, token_digest=extension_token_digest, refuse=error_response)
     app.add_middleware(_ErrorBoundary)
     return app
 
@@ -321,14 +324,3 @@ class _ErrorBoundary:
                 logger.exception("request %s: the error page failed", request_id)
                 response = JSONResponse({"error": "internal_error", "message": message}, 500)
             await response(scope, receive, send_with_id)
-
-
-def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """``send``, adding ``extra`` headers to the start of the response."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *extra]
-        await send(message)
-
-    return sending
