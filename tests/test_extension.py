@@ -1,0 +1,429 @@
+"""The browser extension in Chromium, against a live ``propscan serve``.
+
+Debian's Chromium runs headless with the built extension (``extension/dist/chromium``);
+fixture pages are served on one loopback port and ``propscan serve`` (the tiny model)
+listens on another. Each test clicks the extension's button on a page, as a reader does,
+and uses the popup: every mark's text must be its span's fragment exactly, the popup's
+counts the API's, and "clear marks" must give back the page's serialised DOM. Needs
+Chromium, Playwright and the extension's npm packages: run ``bash scripts/test.sh``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from support.browser import browser_missing
+from support.extension import ExtensionBrowser, build_extension, chromium_with_extension
+from support.pages import closed_address, serving_pages, silent_server
+from support.serve import Served, propscan_serve
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.slow
+
+#: The service's text limit in these tests: the long page fits, the longer one does not.
+MAX_CHARS = 60_000
+LONG_PAGE = "/long-45000.html"
+TOO_LONG_PAGE = "/long-70000.html"
+
+#: The text of each span's marks, in page order, with the block each mark is in.
+MARKS_BY_SPAN = """() => {
+  const bySpan = {};
+  const blockOf = (node) => {
+    for (let e = node.parentElement; e; e = e.parentElement) {
+      const display = getComputedStyle(e).display;
+      if (!display.startsWith("inline") && display !== "contents") return e;
+    }
+    return null;
+  };
+  const blocks = [];
+  for (const mark of document.querySelectorAll("mark[data-propscan-spans]")) {
+    const block = blockOf(mark);
+    if (!blocks.includes(block)) blocks.push(block);
+    for (const id of mark.getAttribute("data-propscan-spans").split(" ")) {
+      (bySpan[id] ??= []).push([mark.textContent, blocks.indexOf(block)]);
+    }
+  }
+  return bySpan;
+}"""
+
+#: Where each block of text is: marks must not move anything.
+LAYOUT = """() => [...document.querySelectorAll("h1, h2, p, li, blockquote, figure")].map(e => {
+  const r = e.getBoundingClientRect();
+  return [e.tagName, r.x, r.y, r.width, r.height];
+})"""
+
+SERIALISED = "() => document.documentElement.outerHTML"
+
+
+def rendered(marks: list[list[Any]]) -> str:
+    """The text a span's marks show: white space collapsed as the page renders it, and
+    a blank line where the span goes on in the next block."""
+    blocks: dict[int, str] = {}
+    for text, block in marks:
+        blocks[block] = blocks.get(block, "") + text
+    return "\n\n".join(re.sub(r"[ \t\n\r\f]+", " ", text) for text in blocks.values())
+
+
+@pytest.fixture(scope="module")
+def service(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("extension-service")
+    with propscan_serve(
+        folder / "serve.log",
+        "--model",
+        tiny_model,
+        "--db",
+        folder / "history.db",
+        "--max-chars",
+        str(MAX_CHARS),
+    ) as served:
+        assert served.token, "propscan serve shows a token the first time"
+        yield served
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[str]:
+    with serving_pages() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(service: Served) -> Iterator[ExtensionBrowser]:
+    problem = browser_missing()
+    if problem is not None:
+        pytest.fail(f"{problem}: run 'bash scripts/test.sh' to install Chromium and Playwright")
+    with chromium_with_extension(build_extension()) as launched:
+        yield launched
+
+
+@pytest.fixture
+def configured(browser: ExtensionBrowser, service: Served) -> ExtensionBrowser:
+    """The extension set up for the live service (each test may change the settings)."""
+    assert service.token is not None
+    options = browser.configure(service.url, service.token)
+    options.get_by_text("Saved.").wait_for()
+    options.close()
+    return browser
+
+
+@pytest.fixture
+def reader(configured: ExtensionBrowser) -> Iterator[Page]:
+    """A tab for the page being read."""
+    page = configured.context.new_page()
+    yield page
+    for other in configured.context.pages:
+        other.close()
+
+
+def mark_page(browser: ExtensionBrowser, page: Page) -> Page:
+    """Click the button on ``page``, press "Mark" in its popup and wait for the outcome."""
+    popup = browser.open_popup(page)
+    popup.locator("#mark").click()
+    popup.wait_for_function(
+        "() => !document.getElementById('result').hidden "
+        "|| !document.getElementById('error').hidden"
+    )
+    return popup
+
+
+def analysis_of(popup: Page, service: Served) -> dict[str, Any]:
+    """The stored analysis that the popup's permanent link points to."""
+    link = popup.locator("#link").get_attribute("href") or ""
+    assert link.startswith(f"{service.url}/a/"), link
+    analysis_id = link.rsplit("/", 1)[1]
+    response = httpx.get(f"{service.url}/api/analyses/{analysis_id}", timeout=30)
+    assert response.status_code == 200
+    return response.json()
+
+
+def check_marks(page: Page, analysis: dict[str, Any]) -> None:
+    """Every span is marked, and its marks show exactly its fragment."""
+    by_span = page.evaluate(MARKS_BY_SPAN)
+    assert set(by_span) == {str(i) for i in range(len(analysis["spans"]))}
+    for index, span in enumerate(analysis["spans"]):
+        assert rendered(by_span[str(index)]) == span["fragment"], (index, span)
+
+
+def popup_counts(popup: Page) -> dict[str, int]:
+    rows = popup.locator("#techniques li")
+    return {
+        rows.nth(i).locator(".name").inner_text(): int(rows.nth(i).locator(".count").inner_text())
+        for i in range(rows.count())
+    }
+
+
+def api_counts(analysis: dict[str, Any], service: Served) -> dict[str, int]:
+    techniques = httpx.get(f"{service.url}/api/techniques", timeout=30).json()
+    names = {technique["label"]: technique["name"] for technique in techniques}
+    return dict(Counter(names.get(span["technique"], "Unlabelled") for span in analysis["spans"]))
+
+
+def stored_count(service: Served) -> int:
+    return httpx.get(f"{service.url}/healthz", timeout=30).json()["analyses"]
+
+
+# --- marking ---------------------------------------------------------------------------------
+
+
+def test_a_news_article_is_marked_exactly_and_cleared_without_a_trace(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    from playwright.sync_api import expect
+
+    reader.goto(f"{pages}/article.html")
+    before, layout = reader.evaluate(SERIALISED), reader.evaluate(LAYOUT)
+    popup = mark_page(configured, reader)
+    analysis = analysis_of(popup, service)
+
+    # the article's text, read across links, emphasis, quotes and paragraphs; no menus
+    text = analysis["text"]
+    assert text.startswith(
+        "Protest Outside Parliament Turns Angry 🎉\n\nProtesters gathered outside parliament"
+    )
+    assert "corrupt thieves who had betrayed every working family in the country." in text
+    assert "greedy\u00a0vultures and 𝒜ll the ministers spendthrift bureaucrats" in text
+    assert "\n\nAnother speaker" in text and "Sport" not in text and "Privacy" not in text
+    assert analysis["title"] == "Protest Outside Parliament | The Marren Herald"
+    assert analysis["source"] == "The Marren Herald"
+    assert analysis["spans"], "the tiny model finds spans in the article"
+    assert any(ord(c) > 0xFFFF for c in text[: analysis["spans"][-1]["end"]]), "astral text"
+
+    check_marks(reader, analysis)
+    assert popup_counts(popup) == api_counts(analysis, service)
+    spans = len(analysis["spans"])
+    expect(popup.locator("#shown-count")).to_have_text(f"{spans} of {spans} fragments shown")
+    assert reader.evaluate(LAYOUT) == layout, "marks moved the page's text"
+    assert reader.evaluate("document.querySelectorAll('mark.own').length") == 1
+    assert configured.storage("local")["token"] not in reader.evaluate(SERIALISED)
+
+    popup.get_by_role("button", name="Clear marks").click()
+    expect(popup.locator("#status")).to_have_text("Marks cleared; the page is as it was.")
+    assert reader.evaluate(SERIALISED) == before
+
+
+def test_the_tooltip_names_technique_confidence_and_definition(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    from playwright.sync_api import expect
+
+    reader.goto(f"{pages}/article.html")
+    popup = mark_page(configured, reader)
+    analysis = analysis_of(popup, service)
+    techniques = {
+        t["label"]: t for t in httpx.get(f"{service.url}/api/techniques", timeout=30).json()
+    }
+    reader.bring_to_front()
+    mark = reader.locator("mark[data-propscan-spans]").first
+    mark.hover()
+    tip = reader.locator("propscan-tip")
+    expect(tip).to_be_visible()
+    ids = [int(i) for i in (mark.get_attribute("data-propscan-spans") or "").split()]
+    top = max(ids, key=lambda i: (analysis["spans"][i]["score"] or 0, -i))
+    span = analysis["spans"][top]
+    technique = techniques[span["technique"]]
+    first_row = tip.locator("propscan-tip-row").first
+    expect(first_row).to_contain_text(f"{technique['name']} {round(100 * span['score'])}%")
+    expect(first_row).to_contain_text(technique["definition"])
+    reader.keyboard.press("Escape")
+    expect(tip).to_be_hidden()
+    mark.focus()  # keyboard users get it too
+    expect(tip).to_be_visible()
+    assert tip.get_attribute("role") == "tooltip"
+    assert mark.get_attribute("aria-describedby") == tip.get_attribute("id")
+
+
+def test_filters_hide_techniques_and_low_confidence(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    from playwright.sync_api import expect
+
+    reader.goto(f"{pages}/article.html")
+    popup = mark_page(configured, reader)
+    spans = analysis_of(popup, service)["spans"]
+    counts = Counter(span["technique"] for span in spans)
+    label = max(counts, key=lambda key: counts[key])
+    row = popup.locator("#techniques li", has=popup.locator(f"[data-label='{label}']"))
+    row = popup.locator(f"#techniques li[data-label='{label}']")
+    row.get_by_role("checkbox").uncheck()
+    total = len(spans)
+    shown = popup.locator("#shown-count")
+    expect(shown).to_have_text(f"{total - counts[label]} of {total} fragments shown")
+    for mark in reader.locator("mark[data-propscan-spans]").all():
+        ids = (mark.get_attribute("data-propscan-spans") or "").split()
+        only_this = {spans[int(i)]["technique"] for i in ids} == {label}
+        assert (mark.get_attribute("data-propscan-off") is not None) == only_this
+    row.get_by_role("checkbox").check()
+    expect(shown).to_have_text(f"{total} of {total} fragments shown")
+    expect(reader.locator("mark[data-propscan-off]")).to_have_count(0)
+
+    popup.locator("#min-score").fill("1")
+    kept = sum(1 for span in spans if span["score"] is None or span["score"] >= 1)
+    expect(shown).to_have_text(f"{kept} of {total} fragments shown")
+    expect(popup.locator("#min-score-value")).to_have_text("100%")
+
+
+def test_only_the_article_is_read_on_a_page_with_sidebars_ads_and_an_iframe(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    reader.goto(f"{pages}/sidebars.html")
+    frame_before = reader.frame_locator("iframe").locator("body").inner_html()
+    before = reader.evaluate(SERIALISED)
+    popup = mark_page(configured, reader)
+    analysis = analysis_of(popup, service)
+    text = analysis["text"]
+    assert text.startswith("Residents fear the plan will turn our quiet streets into a crime zone")
+    assert "decision is expected before the end of the month." in text
+    for elsewhere in ("Most read", "SALE", "Sponsored:", "Win a free cruise", "Reader42", "Home"):
+        assert elsewhere not in text
+    check_marks(reader, analysis)
+    assert popup_counts(popup) == api_counts(analysis, service)
+    assert reader.frame_locator("iframe").locator("body").inner_html() == frame_before
+    popup.get_by_role("button", name="Clear marks").click()
+    popup.get_by_text("Marks cleared").wait_for()
+    assert reader.evaluate(SERIALISED) == before
+
+
+def test_a_very_long_article_is_marked_exactly(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    reader.goto(f"{pages}{LONG_PAGE}")
+    popup = mark_page(configured, reader)
+    analysis = analysis_of(popup, service)
+    assert 45_000 <= len(analysis["text"]) <= MAX_CHARS
+    assert analysis["text"].count("\n\n") >= 150  # every paragraph, in order
+    assert len(analysis["spans"]) > 50
+    check_marks(reader, analysis)
+    assert popup_counts(popup) == api_counts(analysis, service)
+
+
+def test_the_permanent_link_opens_the_result_on_the_service(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    reader.goto(f"{pages}/article.html")
+    popup = mark_page(configured, reader)
+    analysis = analysis_of(popup, service)
+    with configured.context.expect_page() as opened:
+        popup.get_by_role("link", name="Full result on your propscan service").click()
+    result = opened.value
+    result.wait_for_load_state()
+    assert result.url == f"{service.url}/a/{analysis['id']}"
+    assert result.locator("mark.seg[data-spans]").count() > 0
+
+
+# --- what goes wrong ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("/not-article.html", "This page does not look like an article"),
+        (TOO_LONG_PAGE, f"more than the limit of {MAX_CHARS:,}"),
+    ],
+    ids=["not an article", "too long"],
+)
+def test_pages_propscan_cannot_analyse_are_left_as_they_were(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served, page: str, message: str
+) -> None:
+    reader.goto(f"{pages}{page}")
+    before = reader.evaluate(SERIALISED)
+    stored = stored_count(service)
+    popup = mark_page(configured, reader)
+    error = popup.locator("#error").inner_text()
+    assert message in error
+    if page == TOO_LONG_PAGE:  # the service's own words, whatever the length
+        refused = httpx.post(f"{service.url}/api/analyze", json={"text": "x" * 70_000}, timeout=60)
+        pattern = re.escape(refused.json()["message"]).replace("70,000", r"[\d,]+")
+        assert re.fullmatch(f"The propscan service refused: {pattern}", error), error
+    assert reader.evaluate(SERIALISED) == before
+    assert stored_count(service) == stored
+    assert popup.get_by_role("button", name="Try again").is_visible()
+
+
+def test_service_down_wrong_address_refused_token_and_timeout_are_explained(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    assert service.token is not None
+    reader.goto(f"{pages}/article.html")
+    before = reader.evaluate(SERIALISED)
+    stored = stored_count(service)
+    with silent_server() as hung, serving_pages() as other_site:
+        cases = [
+            (closed_address(), service.token, 60, "No propscan service answered at"),
+            (other_site, service.token, 60, "No propscan service answered at"),
+            (f"{service.url}/typo", service.token, 60, "it is not a propscan service"),
+            (service.url, service.token + "x", 60, "the token is not this service's"),
+            (hung, service.token, 2, "did not answer within 2 s"),
+        ]
+        for url, token, timeout, message in cases:
+            configured.configure(url, token, timeout).close()
+            popup = mark_page(configured, reader)
+            error = popup.locator("#error").inner_text()
+            assert message in error, (url, error)
+            assert url in error or "token" in message
+            assert reader.evaluate(SERIALISED) == before
+            popup.close()
+    assert stored_count(service) == stored
+
+
+def test_settings_the_extension_cannot_use_are_refused_on_the_options_page(
+    configured: ExtensionBrowser,
+) -> None:
+    options = configured.configure("127.0.0.1:8000", "abc")
+    options.get_by_text("Not saved: the service address must start with http://").wait_for()
+    options.close()
+    options = configured.configure("http://127.0.0.1:8000", "")
+    options.get_by_text("Not saved: paste the token").wait_for()
+
+
+def test_the_options_page_tests_the_connection(
+    configured: ExtensionBrowser, service: Served
+) -> None:
+    assert service.token is not None
+    options = configured.configure(service.url, service.token)
+    options.get_by_role("button", name="Save and test the connection").click()
+    options.get_by_text(f"Connected to the propscan service at {service.url}").wait_for()
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+def test_a_page_on_another_port_cannot_use_the_service_while_the_extension_can(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    target = httpx.post(
+        f"{service.url}/api/analyze", json={"text": "A shameful betrayal."}, timeout=60
+    ).json()["id"]
+    stored = stored_count(service)
+
+    reader.goto(f"{pages}/attack.html")
+    outcome = reader.evaluate("(args) => window.attack(args)", [service.url, target])
+    assert outcome == {
+        "json post": "failed",  # the browser's preflight gets no CORS answer
+        "plain post": "opaque",  # sent, refused with 403 by the origin rule
+        "read history": "failed",
+        "delete": "failed",
+    }, outcome
+    reader.goto(f"{pages}/attack.html")
+    with reader.expect_navigation():
+        reader.evaluate("(args) => window.postForm(args)", [f"{service.url}/analyze", "text"])
+    assert "another web site sent this request" in reader.content()
+    reader.goto(f"{pages}/attack.html")
+    with reader.expect_navigation():
+        reader.evaluate(
+            "(args) => window.postForm(args)", [f"{service.url}/a/{target}/delete", "none"]
+        )
+    assert "another web site sent this request" in reader.content()
+    assert stored_count(service) == stored
+    assert httpx.get(f"{service.url}/api/analyses/{target}", timeout=30).status_code == 200
+
+    reader.goto(f"{pages}/article.html")
+    popup = mark_page(configured, reader)
+    check_marks(reader, analysis_of(popup, service))
+    assert stored_count(service) == stored + 1
