@@ -12,10 +12,16 @@ Crash: starts the server again, lets clients store analyses, kills the server wi
 SIGKILL while requests are in flight, restarts it on the same database and counts how
 many of the analyses that had been answered (201) can be read back, byte for byte.
 
+Foreign origin: starts the server again and sends every state-changing request as
+another web site would make a browser send it (a foreign or ``null`` Origin, a
+cross-site or same-site Sec-Fetch-Site, a browser extension without the token), then
+checks that each was refused and nothing was stored or deleted, while the same requests
+from the service's own pages and from programs without an Origin still work.
+
 Everything goes to 127.0.0.1 only; both parts stop by themselves (request count and
 time budget). Results: ``benchmarks/results/reliability.json`` and ``.md``. Exits 1
 when the soak saw a 5xx or a dropped connection, memory grew by 20% or more after
-warm-up, or an answered analysis was lost.
+warm-up, an answered analysis was lost, or a foreign request was served.
 
     python benchmarks/reliability.py [--requests 2000] [--concurrency 8] [--model DIR]
 """
@@ -484,6 +490,92 @@ def crash(args: argparse.Namespace, scratch: Path, texts: list[str]) -> dict[str
     }
 
 
+# --- foreign origins --------------------------------------------------------------------------
+
+#: Headers of requests that another web site (or a browser extension without the token)
+#: makes the reader's browser send.
+FOREIGN_HEADERS = {
+    "another site": {"origin": "http://evil.example"},
+    "another loopback port": {"origin": "http://127.0.0.1:9", "sec-fetch-site": "same-site"},
+    "opaque origin": {"origin": "null"},
+    "cross-site fetch": {"sec-fetch-site": "cross-site"},
+    "extension without token": {"origin": "chrome-extension://abcdefghijklmnopabcdefghijklmnop"},
+}
+
+
+def foreign_origin(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Every state-changing route from every foreign origin: refused, nothing changed."""
+    server, base_url, _ = start_healthy_server(
+        scratch / "origin.db", args.model, scratch / "origin.log"
+    )
+    form = {"text": FALLBACK_TEXTS[0]}
+    try:
+        with httpx.Client(base_url=base_url, timeout=120, follow_redirects=False) as client:
+            target = client.post("/api/analyze", json=form).json()["id"]
+            requests: list[tuple[str, str, dict[str, Any]]] = [
+                ("POST", "/api/analyze", {"json": form}),
+                ("POST", "/analyze", {"data": form}),
+                ("DELETE", f"/api/analyses/{target}", {}),
+                ("POST", f"/a/{target}/delete", {}),
+            ]
+            stored_before = client.get("/healthz").json()["analyses"]
+            statuses = Counter(
+                str(client.request(method, path, headers=headers, **body).status_code)
+                for method, path, body in requests
+                for headers in FOREIGN_HEADERS.values()
+            )
+            stored_after = client.get("/healthz").json()["analyses"]
+            target_kept = client.get(f"/api/analyses/{target}").status_code == 200
+            own = {"origin": base_url, "sec-fetch-site": "same-origin"}
+            allowed = [
+                client.post("/api/analyze", json=form).status_code,  # a program: no Origin
+                client.post("/analyze", data=form, headers=own).status_code,
+                client.post(f"/a/{target}/delete", headers=own).status_code,
+            ]
+    finally:
+        stop(server)
+    return {
+        "foreign_requests": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "refused": statuses["403"] + statuses["401"],
+        "stored_before": stored_before,
+        "stored_after": stored_after,
+        "target_kept": target_kept,
+        "own_page_and_program_statuses": allowed,
+    }
+
+
+def foreign_origin_problems(result: dict[str, Any]) -> list[str]:
+    problems = []
+    if result["refused"] != result["foreign_requests"]:
+        problems.append(f"{result['foreign_requests'] - result['refused']} foreign requests served")
+    if result["stored_after"] != result["stored_before"] or not result["target_kept"]:
+        problems.append("a foreign request changed the stored analyses")
+    if result["own_page_and_program_statuses"] != [201, 303, 303]:
+        problems.append("the service's own page or a program was refused")
+    return problems
+
+
+def foreign_origin_lines(result: dict[str, Any]) -> list[str]:
+    statuses = ", ".join(f"{count} × {status}" for status, count in result["statuses"].items())
+    return [
+        "## Requests from other web sites",
+        "",
+        f"Each POST and DELETE route with {len(FOREIGN_HEADERS)} foreign origins "
+        "(another site, another loopback port, `null`, a cross-site fetch, a browser "
+        "extension without the token).",
+        "",
+        "| foreign requests | refused (403/401) | answers | analyses before → after "
+        "| target kept | own page and program |",
+        "|---:|---:|---|---|---|---|",
+        f"| {result['foreign_requests']} | {result['refused']} | {statuses} | "
+        f"{result['stored_before']} → {result['stored_after']} | "
+        f"{'yes' if result['target_kept'] else 'NO'} | "
+        f"{' '.join(map(str, result['own_page_and_program_statuses']))} |",
+        "",
+    ]
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -501,6 +593,7 @@ def verdict(result: dict[str, Any]) -> list[str]:
         problems.append(f"memory grew by {soak_result['memory']['growth_after_warm_up']:.0%}")
     if crash_result["lost"] or crash_result["integrity_check"] != "ok":
         problems.append(f"{crash_result['lost']} answered analyses lost after kill -9")
+    problems += foreign_origin_problems(result["foreign_origin"])
     return problems
 
 
@@ -558,12 +651,14 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         f"{crash_result['recovered']} | {crash_result['lost']} | "
         f"{crash_result['integrity_check']} |",
         "",
+        *foreign_origin_lines(result["foreign_origin"]),
         "Verdict: "
         + (
             "; ".join(result["problems"])
             if result["problems"]
             else "no 5xx, no dropped "
-            "connection, memory flat after warm-up, every answered analysis recovered."
+            "connection, memory flat after warm-up, every answered analysis recovered, "
+            "every foreign request refused."
         ),
         "",
         f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, "
@@ -595,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
             scratch = Path(folder)
             soak_result = soak(args, scratch, texts)
             crash_result = crash(args, scratch, texts)
+            foreign_result = foreign_origin(args, scratch)
     except (PropscanError, OSError, httpx.HTTPError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
@@ -608,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "soak": soak_result,
         "crash": crash_result,
+        "foreign_origin": foreign_result,
     }
     result["problems"] = verdict(result)
     for path in write_results(result, args.out):

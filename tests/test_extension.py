@@ -133,6 +133,15 @@ def mark_page(browser: ExtensionBrowser, page: Page) -> Page:
     return popup
 
 
+def marked(
+    browser: ExtensionBrowser, page: Page, url: str, service: Served
+) -> tuple[Page, dict[str, Any]]:
+    """Open ``url`` in ``page`` and mark it: the popup, and the analysis behind it."""
+    page.goto(url)
+    popup = mark_page(browser, page)
+    return popup, analysis_of(popup, service)
+
+
 def analysis_of(popup: Page, service: Served) -> dict[str, Any]:
     """The stored analysis that the popup's permanent link points to."""
     link = popup.locator("#link").get_attribute("href") or ""
@@ -149,6 +158,23 @@ def check_marks(page: Page, analysis: dict[str, Any]) -> None:
     assert set(by_span) == {str(i) for i in range(len(analysis["spans"]))}
     for index, span in enumerate(analysis["spans"]):
         assert rendered(by_span[str(index)]) == span["fragment"], (index, span)
+
+
+def check_marks_and_counts(page: Page, popup: Page, service: Served) -> dict[str, Any]:
+    """The analysis behind the popup, checked against the marks and the popup's counts."""
+    analysis = analysis_of(popup, service)
+    check_marks(page, analysis)
+    assert popup_counts(popup) == api_counts(analysis, service)
+    return analysis
+
+
+def clear_marks(page: Page, popup: Page, serialised_before: str) -> None:
+    """Press "Clear marks"; the page's DOM must be what it was before marking."""
+    from playwright.sync_api import expect
+
+    popup.get_by_role("button", name="Clear marks").click()
+    expect(popup.locator("#status")).to_have_text("Marks cleared; the page is as it was.")
+    assert page.evaluate(SERIALISED) == serialised_before
 
 
 def popup_counts(popup: Page) -> dict[str, int]:
@@ -180,7 +206,7 @@ def test_a_news_article_is_marked_exactly_and_cleared_without_a_trace(
     reader.goto(f"{pages}/article.html")
     before, layout = reader.evaluate(SERIALISED), reader.evaluate(LAYOUT)
     popup = mark_page(configured, reader)
-    analysis = analysis_of(popup, service)
+    analysis = check_marks_and_counts(reader, popup, service)
 
     # the article's text, read across links, emphasis, quotes and paragraphs; no menus
     text = analysis["text"]
@@ -195,17 +221,12 @@ def test_a_news_article_is_marked_exactly_and_cleared_without_a_trace(
     assert analysis["spans"], "the tiny model finds spans in the article"
     assert any(ord(c) > 0xFFFF for c in text[: analysis["spans"][-1]["end"]]), "astral text"
 
-    check_marks(reader, analysis)
-    assert popup_counts(popup) == api_counts(analysis, service)
     spans = len(analysis["spans"])
     expect(popup.locator("#shown-count")).to_have_text(f"{spans} of {spans} fragments shown")
     assert reader.evaluate(LAYOUT) == layout, "marks moved the page's text"
     assert reader.evaluate("document.querySelectorAll('mark.own').length") == 1
     assert configured.storage("local")["token"] not in reader.evaluate(SERIALISED)
-
-    popup.get_by_role("button", name="Clear marks").click()
-    expect(popup.locator("#status")).to_have_text("Marks cleared; the page is as it was.")
-    assert reader.evaluate(SERIALISED) == before
+    clear_marks(reader, popup, before)
 
 
 def test_the_tooltip_names_technique_confidence_and_definition(
@@ -213,9 +234,7 @@ def test_the_tooltip_names_technique_confidence_and_definition(
 ) -> None:
     from playwright.sync_api import expect
 
-    reader.goto(f"{pages}/article.html")
-    popup = mark_page(configured, reader)
-    analysis = analysis_of(popup, service)
+    _, analysis = marked(configured, reader, f"{pages}/article.html", service)
     techniques = {
         t["label"]: t for t in httpx.get(f"{service.url}/api/techniques", timeout=30).json()
     }
@@ -244,12 +263,10 @@ def test_filters_hide_techniques_and_low_confidence(
 ) -> None:
     from playwright.sync_api import expect
 
-    reader.goto(f"{pages}/article.html")
-    popup = mark_page(configured, reader)
-    spans = analysis_of(popup, service)["spans"]
+    popup, analysis = marked(configured, reader, f"{pages}/article.html", service)
+    spans = analysis["spans"]
     counts = Counter(span["technique"] for span in spans)
     label = max(counts, key=lambda key: counts[key])
-    row = popup.locator("#techniques li", has=popup.locator(f"[data-label='{label}']"))
     row = popup.locator(f"#techniques li[data-label='{label}']")
     row.get_by_role("checkbox").uncheck()
     total = len(spans)
@@ -276,39 +293,32 @@ def test_only_the_article_is_read_on_a_page_with_sidebars_ads_and_an_iframe(
     frame_before = reader.frame_locator("iframe").locator("body").inner_html()
     before = reader.evaluate(SERIALISED)
     popup = mark_page(configured, reader)
-    analysis = analysis_of(popup, service)
-    text = analysis["text"]
+    text = check_marks_and_counts(reader, popup, service)["text"]
     assert text.startswith("Residents fear the plan will turn our quiet streets into a crime zone")
     assert "decision is expected before the end of the month." in text
     for elsewhere in ("Most read", "SALE", "Sponsored:", "Win a free cruise", "Reader42", "Home"):
         assert elsewhere not in text
-    check_marks(reader, analysis)
-    assert popup_counts(popup) == api_counts(analysis, service)
     assert reader.frame_locator("iframe").locator("body").inner_html() == frame_before
-    popup.get_by_role("button", name="Clear marks").click()
-    popup.get_by_text("Marks cleared").wait_for()
-    assert reader.evaluate(SERIALISED) == before
+    clear_marks(reader, popup, before)
 
 
 def test_a_very_long_article_is_marked_exactly(
     configured: ExtensionBrowser, reader: Page, pages: str, service: Served
 ) -> None:
     reader.goto(f"{pages}{LONG_PAGE}")
+    before = reader.evaluate(SERIALISED)
     popup = mark_page(configured, reader)
-    analysis = analysis_of(popup, service)
+    analysis = check_marks_and_counts(reader, popup, service)
     assert 45_000 <= len(analysis["text"]) <= MAX_CHARS
     assert analysis["text"].count("\n\n") >= 150  # every paragraph, in order
     assert len(analysis["spans"]) > 50
-    check_marks(reader, analysis)
-    assert popup_counts(popup) == api_counts(analysis, service)
+    clear_marks(reader, popup, before)
 
 
 def test_the_permanent_link_opens_the_result_on_the_service(
     configured: ExtensionBrowser, reader: Page, pages: str, service: Served
 ) -> None:
-    reader.goto(f"{pages}/article.html")
-    popup = mark_page(configured, reader)
-    analysis = analysis_of(popup, service)
+    popup, analysis = marked(configured, reader, f"{pages}/article.html", service)
     with configured.context.expect_page() as opened:
         popup.get_by_role("link", name="Full result on your propscan service").click()
     result = opened.value
@@ -424,6 +434,5 @@ def test_a_page_on_another_port_cannot_use_the_service_while_the_extension_can(
     assert httpx.get(f"{service.url}/api/analyses/{target}", timeout=30).status_code == 200
 
     reader.goto(f"{pages}/article.html")
-    popup = mark_page(configured, reader)
-    check_marks(reader, analysis_of(popup, service))
+    check_marks_and_counts(reader, mark_page(configured, reader), service)
     assert stored_count(service) == stored + 1

@@ -84,7 +84,14 @@ def serving_pages() -> Iterator[str]:
     """The fixture pages on a free loopback port; ``/long-N.html`` is an article of N
     characters. Yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Pages, directory=str(PAGES)))
-    thread = threading.Thread(target=server.serve_forever, name="fixture-pages", daemon=True)
+    with serving_in_thread(server) as url:
+        yield url
+
+
+@contextmanager
+def serving_in_thread(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Run ``server`` (bound to a loopback port) in a thread while the block runs; its URL."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -19,29 +19,28 @@ export class Tooltip {
     this.spansAt = spansAt;
     this.techniques = techniques;
     this.element = null;
-    this.onEnter = (event) => this.show(event.target);
-    this.onLeave = (event) => {
+    const enter = (event) => this.show(event.target);
+    const leave = (event) => {
       if (this.spansAt(event.target)) this.hide();
     };
-    this.onKey = (event) => {
+    const key = (event) => {
       if (event.key === "Escape") this.hide();
     };
+    this.listeners = [
+      ["mouseover", enter],
+      ["focusin", enter],
+      ["mouseout", leave],
+      ["focusout", leave],
+      ["keydown", key],
+    ];
   }
 
   attach() {
-    this.doc.addEventListener("mouseover", this.onEnter, true);
-    this.doc.addEventListener("focusin", this.onEnter, true);
-    this.doc.addEventListener("mouseout", this.onLeave, true);
-    this.doc.addEventListener("focusout", this.onLeave, true);
-    this.doc.addEventListener("keydown", this.onKey, true);
+    for (const [type, listener] of this.listeners) this.doc.addEventListener(type, listener, true);
   }
 
   detach() {
-    this.doc.removeEventListener("mouseover", this.onEnter, true);
-    this.doc.removeEventListener("focusin", this.onEnter, true);
-    this.doc.removeEventListener("mouseout", this.onLeave, true);
-    this.doc.removeEventListener("focusout", this.onLeave, true);
-    this.doc.removeEventListener("keydown", this.onKey, true);
+    for (const [type, listener] of this.listeners) this.doc.removeEventListener(type, listener, true);
     this.element?.remove();
     this.element = null;
   }
