@@ -31,6 +31,7 @@ function manifest(browser) {
     action: { default_title: "Mark propaganda with propscan", default_popup: "popup.html", default_icon: ICONS },
     icons: ICONS,
     options_ui: { page: "options.html", open_in_tab: true },
+    commands: { _execute_action: { suggested_key: { default: "Alt+Shift+P" } } },
     content_security_policy: {
       extension_pages: "script-src 'self'; object-src 'none'; base-uri 'none'",
     },

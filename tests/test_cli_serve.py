@@ -128,7 +128,7 @@ def test_the_extension_token_is_shown_once_and_every_worker_honours_it(
 
     with propscan_serve(tmp_path / "2.log", *options) as served:
         assert served.token is None  # shown once only
-        assert "token as before" in served.log.read_text()
+        assert "token is the one shown when it was made" in served.log.read_text()
         assert answers(served.url, token) == {200}
 
     with propscan_serve(tmp_path / "3.log", *options, "--new-token") as served:

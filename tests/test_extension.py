@@ -10,7 +10,9 @@ Chromium, Playwright and the extension's npm packages: run ``bash scripts/test.s
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,8 @@ from support.browser import browser_missing
 from support.extension import ExtensionBrowser, build_extension, chromium_with_extension
 from support.pages import closed_address, serving_pages, silent_server
 from support.serve import Served, propscan_serve
+
+import propscan
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -193,6 +197,31 @@ def api_counts(analysis: dict[str, Any], service: Served) -> dict[str, int]:
 
 def stored_count(service: Served) -> int:
     return httpx.get(f"{service.url}/healthz", timeout=30).json()["analyses"]
+
+
+# --- the build ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("browser_name", ["chromium", "firefox"])
+def test_the_build_asks_for_no_access_to_pages_beyond_a_click(browser_name: str) -> None:
+    folder = build_extension().parent / browser_name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["manifest_version"] == 3
+    assert manifest["version"] == propscan.__version__
+    assert sorted(manifest["permissions"]) == ["activeTab", "scripting", "storage"]
+    assert "host_permissions" not in manifest and "content_scripts" not in manifest
+    background = manifest["background"]
+    assert background == (
+        {"service_worker": "background.js"}
+        if browser_name == "chromium"
+        else {"scripts": ["background.js"]}
+    )
+    files = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+    assert {"background.js", "content.js", "popup.html", "options.html", "marks.css"} <= files
+    with zipfile.ZipFile(
+        folder.parent / f"propscan-{browser_name}-{manifest['version']}.zip"
+    ) as zipped:
+        assert set(zipped.namelist()) == files
 
 
 # --- marking ---------------------------------------------------------------------------------

@@ -31,8 +31,12 @@ async function tellPage(tabId, message) {
   return answer;
 }
 
+/** Browsers stop an idle worker after 30 s; an API call now and then keeps it for a long analysis. */
+const KEEP_ALIVE_MS = 20_000;
+
 async function analyse(tabId) {
   await setState(tabId, { status: "working" });
+  const keepAlive = setInterval(() => api.runtime.getPlatformInfo(), KEEP_ALIVE_MS);
   try {
     const settings = await loadSettings(api.storage.local);
     if (!settings.token) {
@@ -77,6 +81,8 @@ async function analyse(tabId) {
     const message =
       error instanceof ServiceProblem ? error.message : `Something went wrong in the extension: ${error}`;
     await setState(tabId, { status: "error", message });
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 

@@ -78,8 +78,8 @@ def serve(
         )
     else:
         typer.echo(
-            f"propscan: browser-extension token as before ({tokens}); "
-            "'--new-token' makes a new one",
+            "propscan: the browser extension's token is the one shown when it was made "
+            f"(its hash is in {tokens}); --new-token makes a new one",
             err=True,
         )
     options = ServeOptions(
