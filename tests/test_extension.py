@@ -10,6 +10,8 @@ Chromium, Playwright and the extension's npm packages: run ``bash scripts/test.s
 
 from __future__ import annotations
 
+import html
+import itertools
 import json
 import re
 import zipfile
@@ -20,9 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from fuzzing import fuzz
+from hypothesis import given, target
+from hypothesis import strategies as st
 from support.browser import browser_missing
 from support.extension import ExtensionBrowser, build_extension, chromium_with_extension
-from support.pages import closed_address, serving_pages, silent_server
+from support.pages import (
+    article_sentences,
+    closed_address,
+    propaganda_sentences,
+    serving_pages,
+    silent_server,
+)
 from support.serve import Served, propscan_serve
 
 import propscan
@@ -37,9 +48,9 @@ MAX_CHARS = 60_000
 LONG_PAGE = "/long-45000.html"
 TOO_LONG_PAGE = "/long-70000.html"
 
-#: The text of each span's marks, in page order, with the block each mark is in.
+#: Each span's marks in page order: their text, and what the reader sees between one mark
+#: and the next: nothing, a line break (<br>) or a new block (a blank line).
 MARKS_BY_SPAN = """() => {
-  const bySpan = {};
   const blockOf = (node) => {
     for (let e = node.parentElement; e; e = e.parentElement) {
       const display = getComputedStyle(e).display;
@@ -47,15 +58,24 @@ MARKS_BY_SPAN = """() => {
     }
     return null;
   };
-  const blocks = [];
+  const between = (a, b) => {
+    if (blockOf(a) !== blockOf(b)) return "\\n\\n";
+    const range = document.createRange();
+    range.setStartAfter(a);
+    range.setEndBefore(b);
+    return range.cloneContents().querySelector("br") ? "\\n" : "";
+  };
+  const bySpan = {};
   for (const mark of document.querySelectorAll("mark[data-propscan-spans]")) {
-    const block = blockOf(mark);
-    if (!blocks.includes(block)) blocks.push(block);
     for (const id of mark.getAttribute("data-propscan-spans").split(" ")) {
-      (bySpan[id] ??= []).push([mark.textContent, blocks.indexOf(block)]);
+      const marks = (bySpan[id] ??= []);
+      const gap = marks.length ? between(marks[marks.length - 1].node, mark) : "";
+      marks.push({ node: mark, text: mark.textContent, gap });
     }
   }
-  return bySpan;
+  return Object.fromEntries(
+    Object.entries(bySpan).map(([id, marks]) => [id, marks.map(m => [m.gap, m.text])]),
+  );
 }"""
 
 #: Where each block of text is: marks must not move anything.
@@ -65,15 +85,24 @@ LAYOUT = """() => [...document.querySelectorAll("h1, h2, p, li, blockquote, figu
 })"""
 
 SERIALISED = "() => document.documentElement.outerHTML"
+#: Numbers for generated pages, so that each is a new address (and a new click).
+GENERATED = itertools.count()
 
 
-def rendered(marks: list[list[Any]]) -> str:
-    """The text a span's marks show: white space collapsed as the page renders it, and
-    a blank line where the span goes on in the next block."""
-    blocks: dict[int, str] = {}
-    for text, block in marks:
-        blocks[block] = blocks.get(block, "") + text
-    return "\n\n".join(re.sub(r"[ \t\n\r\f]+", " ", text) for text in blocks.values())
+def rendered(marks: list[list[str]]) -> str:
+    """The text a span's marks show: white space collapsed as the page renders it, a
+    line break at a <br> and a blank line where the span goes on in the next block."""
+    shown, line = "", ""
+    for gap, text in marks:
+        if gap:
+            shown, line = shown + collapsed(line) + gap, ""
+        line += text
+    return shown + collapsed(line)
+
+
+def collapsed(text: str) -> str:
+    """Runs of CSS's collapsible white space as one space, as a page shows them."""
+    return re.sub(r"[ \t\n\r\f]+", " ", text)
 
 
 @pytest.fixture(scope="module")
@@ -354,6 +383,83 @@ def test_the_permanent_link_opens_the_result_on_the_service(
     result.wait_for_load_state()
     assert result.url == f"{service.url}/a/{analysis['id']}"
     assert result.locator("mark.seg[data-spans]").count() > 0
+
+
+#: Inline elements to nest (no links: a paragraph of links is rightly no article).
+INLINE_TAGS = ("em", "strong", "span class='x'", "b", "i", "q", "small", "abbr title='t'", "sub")
+SEPARATORS = (" ", " ", " ", "  ", "\n      ", "\t", " \n ", "<br>")
+EDGES = ("", "", " ", "\n  ")
+DECORATIONS = ("", "", "", "🙂", "🇺🇸", "👍🏽", "𝒜", "é", "—")
+
+
+@st.composite
+def inline_markup(draw: st.DrawFn, words: list[str], depth: int = 0) -> str:
+    """``words`` in nested inline elements, with white space of every kind between and
+    at the edges of elements, and now and then a word cut in two by an element."""
+    parts = []
+    while words:
+        size = draw(st.integers(1, min(4, len(words))))
+        chunk, words = words[:size], words[size:]
+        if depth < 2 and draw(st.integers(0, 2)) == 0:
+            tag = draw(st.sampled_from(INLINE_TAGS))
+            inner = draw(inline_markup(chunk, depth + 1))
+            lead, trail = draw(st.sampled_from(EDGES)), draw(st.sampled_from(EDGES))
+            parts.append(f"<{tag}>{lead}{inner}{trail}</{tag.split()[0]}>")
+            continue
+        text = ""
+        for word in chunk:
+            if len(word) > 3 and draw(st.integers(0, 9)) == 0:
+                word = f"{word[:2]}<b>{word[2:]}</b>"
+            text += (draw(st.sampled_from(SEPARATORS)) if text else "") + word
+        parts.append(text)
+    markup = parts[0]
+    for part in parts[1:]:
+        markup += draw(st.sampled_from(SEPARATORS)) + part
+    return markup
+
+
+@st.composite
+def generated_pages(draw: st.DrawFn) -> str:
+    """A news page whose paragraphs are fixture sentences in random inline markup, with
+    emoji, astral characters and hidden words strewn in."""
+    sentences, loaded = article_sentences(), propaganda_sentences()
+    paragraphs = []
+    for _ in range(draw(st.integers(3, 5))):
+        chosen = [draw(st.sampled_from(loaded))]
+        while len(" ".join(chosen)) < 200:  # paragraphs of an article, not of a teaser
+            chosen.append(draw(st.sampled_from(sentences)))
+        words = [
+            html.escape(word) + draw(st.sampled_from(DECORATIONS))
+            for word in " ".join(chosen).split()
+        ]
+        if draw(st.booleans()):
+            words.insert(draw(st.integers(0, len(words))), "<span hidden>HIDDEN WORDS</span>")
+        paragraphs.append(f"<p>{draw(inline_markup(words))}</p>")
+    body = "\n".join(paragraphs)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Report</title>"
+        "</head><body><header><a href='/'>Valley Courier</a></header><main><article>"
+        f"<h1>The Generated Report</h1>\n{body}</article></main><footer>© Valley Courier"
+        "</footer></body></html>"
+    )
+
+
+@fuzz(6)
+@given(page_html=generated_pages())
+def test_marks_fit_any_inline_markup(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served, page_html: str
+) -> None:
+    url = f"{pages}/generated-{next(GENERATED)}.html"
+    reader.route(url, lambda route: route.fulfill(body=page_html, content_type="text/html"))
+    reader.goto(url)
+    before = reader.evaluate(SERIALISED)
+    popup = mark_page(configured, reader)
+    assert popup.locator("#error").is_hidden(), popup.locator("#error").inner_text()
+    analysis = check_marks_and_counts(reader, popup, service)
+    target(len(analysis["spans"]))  # look for pages with many marks
+    assert "HIDDEN" not in analysis["text"]
+    clear_marks(reader, popup, before)
+    popup.close()
 
 
 # --- what goes wrong ---------------------------------------------------------------------------

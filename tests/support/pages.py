@@ -13,6 +13,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from propscan.ptc.splits import load_split
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAGES = FIXTURES / "pages"
 #: The news article is served under a strict policy, as many news sites are: no inline
@@ -27,6 +29,22 @@ def article_sentences() -> list[str]:
     for path in sorted((FIXTURES / "ptc" / "train-articles").glob("*.txt")):
         lines = path.read_text(encoding="utf-8-sig").splitlines()[1:]
         sentences += [line.strip() for line in lines if line.strip()]
+    return sentences
+
+
+def propaganda_sentences() -> list[str]:
+    """The lines of the fixture training articles that hold a gold span: a model trained
+    on them finds spans there."""
+    split = load_split(FIXTURES / "ptc", "train")
+    sentences = []
+    for article in split.articles:
+        start = 0
+        for line in article.text.splitlines(keepends=True):
+            end = start + len(line)
+            spans = split.gold[article.id]
+            if line.strip() and any(s.start < end and start < s.end for s in spans):
+                sentences.append(line.strip())
+            start = end
     return sentences
 
 
