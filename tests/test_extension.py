@@ -565,6 +565,15 @@ def test_a_page_on_another_port_cannot_use_the_service_while_the_extension_can(
             "(args) => window.postForm(args)", [f"{service.url}/a/{target}/delete", "none"]
         )
     assert "another web site sent this request" in reader.content()
+    # a page whose own name is made to point at 127.0.0.1 (DNS rebinding) is refused too
+    rebound = f"evil.example:{service.url.rsplit(':', 1)[1]}"
+    response = httpx.post(
+        f"{service.url}/api/analyze",
+        json={"text": "Planted by another site."},
+        headers={"host": rebound, "origin": f"http://{rebound}"},
+        timeout=30,
+    )
+    assert response.status_code == 421
     assert stored_count(service) == stored
     assert httpx.get(f"{service.url}/api/analyses/{target}", timeout=30).status_code == 200
 

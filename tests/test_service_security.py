@@ -24,6 +24,7 @@ from propscan.service.security import (
     STATE_CHANGING,
     check_request,
     ensure_token,
+    loopback_hosts,
     read_token_digest,
     same_origin,
     token_digest,
@@ -225,6 +226,63 @@ def test_a_service_without_a_token_refuses_every_extension(
         assert response.status_code == 401
         assert "propscan serve" in response.json()["message"]
         assert client.get("/api/techniques").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8000", 200),
+        ("localhost:8000", 200),
+        ("[::1]:8000", 200),
+        ("LOCALHOST", 200),
+        ("evil.example:8000", 421),
+        ("127.0.0.1.nip.example", 421),
+        ("", 421),
+    ],
+)
+def test_a_loopback_service_answers_only_to_loopback_names(
+    detector: Detector, tmp_path: Path, host: str, status: int
+) -> None:
+    """DNS rebinding: a page whose own name now points at 127.0.0.1 is its own origin."""
+    app = create_app(
+        detector,
+        tmp_path / "history.db",
+        extension_token_digest=token_digest(TOKEN),
+        allowed_hosts=loopback_hosts("127.0.0.1"),
+    )
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        same = {"host": host, "origin": f"http://{host}"}
+        preflight = {"host": host, "origin": EXTENSION, "access-control-request-method": "POST"}
+        for response in (
+            client.get("/api/techniques", headers={"host": host}),
+            client.get("/", headers={"host": host}),
+            client.post("/api/analyze", json={"text": TEXT}, headers=same),
+            client.options("/api/analyze", headers=preflight),
+        ):
+            expected = {200: {200, 201, 204}, 421: {421}}[status]
+            assert response.status_code in expected, (response.request.url, response.text)
+        if status == 421:
+            refused = client.get("/api/techniques", headers={"host": host}).json()
+            assert refused["error"] == "unknown_host"
+            assert "127.0.0.1, ::1, localhost" in refused["message"]
+            assert count(client) == 0
+
+
+@pytest.mark.parametrize(
+    ("listen", "names"),
+    [
+        ("127.0.0.1", ("127.0.0.1", "::1", "localhost")),
+        ("127.0.0.2", ("127.0.0.1", "127.0.0.2", "::1", "localhost")),
+        ("::1", ("127.0.0.1", "::1", "localhost")),
+        ("localhost", ("127.0.0.1", "::1", "localhost")),
+        ("0.0.0.0", None),
+        ("::", None),
+        ("192.168.1.20", None),
+        ("news.example", None),
+    ],
+)
+def test_only_a_loopback_listener_limits_the_names(listen: str, names: Any) -> None:
+    assert loopback_hosts(listen) == names
 
 
 # --- the rule as a function --------------------------------------------------------------------

@@ -58,7 +58,7 @@ def serve(
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
     from propscan.pipeline import load_model
-    from propscan.service.security import ensure_token, token_file
+    from propscan.service.security import ensure_token, loopback_hosts, token_file
     from propscan.service.serving import ServeOptions, listen, run_server
     from propscan.service.store import Store, default_db_path
 
@@ -88,6 +88,7 @@ def serve(
         allow_private_urls=allow_private_urls,
         max_text_chars=max_chars,
         extension_token_digest=digest,
+        allowed_hosts=loopback_hosts(host),
     )
     address, bound_port = listener.getsockname()[:2]
     url = f"http://{f'[{address}]' if ':' in address else address}:{bound_port}"

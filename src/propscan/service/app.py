@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,14 @@ def create_app(
     max_text_chars: int = DEFAULT_MAX_CHARS,
     fetch_timeout: float = 10.0,
     extension_token_digest: str | None = None,
+    allowed_hosts: Collection[str] | None = None,
 ) -> FastAPI:
     """The propscan service.
 
     ``model`` is a loaded detector, a model directory, or ``None`` for the shipped model;
     ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's data directory;
-    ``extension_token_digest`` lets the browser extension in (see :mod:`.security`).
+    ``extension_token_digest`` lets the browser extension in and ``allowed_hosts`` (any
+    when ``None``) are the names the service answers to (see :mod:`.security`).
     """
     limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
     database = Path(db_path) if db_path is not None else default_db_path()
@@ -109,7 +111,8 @@ def create_app(
             "but cannot be analysed (empty text, unpaired surrogates, an unreachable or "
             "oversized page, a page with no article, an unknown technique, paging out of "
             "range), 403 for a POST or DELETE that another web site sent (its `Origin` or "
-            "`Sec-Fetch-Site` header says so), 401 for a browser-extension request without "
+            "`Sec-Fetch-Site` header says so), 421 for a request to a service on a loopback "
+            "address under another name, 401 for a browser-extension request without "
             "the token `propscan serve` showed (`Authorization: Bearer TOKEN`), and 500 "
             "for an unexpected error: its message names the request id "
             "(also in the `X-Request-ID` header of every response) under which the server "
@@ -131,7 +134,12 @@ def create_app(
     # The last added runs first: the error boundary wraps everything else, so a refused
     # body or a crash gets the security headers and a request id as well.
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
-    app.add_middleware(OriginGuard, token_digest=extension_token_digest, refuse=error_response)
+    app.add_middleware(
+        OriginGuard,
+        token_digest=extension_token_digest,
+        refuse=error_response,
+        allowed_hosts=None if allowed_hosts is None else frozenset(allowed_hosts),
+    )
     app.add_middleware(_ErrorBoundary)
     return app
 

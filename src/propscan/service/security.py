@@ -13,6 +13,10 @@ propscan service (a form post, a ``fetch``), with the reader's network position.
   ``Authorization: Bearer TOKEN``; only then does it pass, and only such origins get
   CORS headers, so no web page can read an answer of the service.
 
+* A service that listens on a loopback address answers only requests addressed to a
+  loopback name (``Host``): a page whose own name an attacker points at 127.0.0.1 (DNS
+  rebinding) would otherwise be the service's own origin.
+
 ``propscan serve`` makes the token, shows it once and keeps only its SHA-256 digest, in
 a file beside the history database (:func:`token_file`).
 """
@@ -21,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +50,8 @@ EXTENSION_SCHEMES = ("chrome-extension", "moz-extension")
 #: ``Sec-Fetch-Site`` values of a request that another site (or another port) started.
 FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Names by which a service on a loopback address is reached.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 TOKEN_DIGEST_PREFIX = "sha256:"
 
 ALLOWED_METHODS = "GET, POST, DELETE"
@@ -156,6 +163,38 @@ def same_origin(origin: str, host: str | None) -> bool:
         return False
 
 
+def loopback_hosts(listen_host: str) -> tuple[str, ...] | None:
+    """The host names a service listening on ``listen_host`` answers to: loopback names
+    for a loopback address, any name (``None``) for an address others can reach."""
+    if listen_host == "localhost":
+        return tuple(sorted(LOOPBACK_NAMES))
+    try:
+        address = ipaddress.ip_address(listen_host)
+    except ValueError:
+        return None
+    return tuple(sorted(LOOPBACK_NAMES | {str(address)})) if address.is_loopback else None
+
+
+def host_name(host: str | None) -> str | None:
+    """The name in a ``Host`` header, without port or IPv6 brackets."""
+    try:
+        return urlsplit(f"//{host}").hostname if host else None
+    except ValueError:
+        return None
+
+
+def check_host(headers: Headers, allowed_hosts: Collection[str] | None) -> Refusal | None:
+    """Refuse a request addressed to a name the service does not answer to."""
+    if allowed_hosts is None or host_name(headers.get("host")) in allowed_hosts:
+        return None
+    return Refusal(
+        421,
+        "unknown_host",
+        f"this propscan service answers only at {', '.join(sorted(allowed_hosts))}; "
+        "a request for another name (a web page that renamed the address) is refused",
+    )
+
+
 def check_request(method: str, headers: Headers, digest: str | None) -> Refusal | None:
     """Why this request must be refused, or ``None`` when it may be served."""
     if extension_origin(headers) is not None:
@@ -224,22 +263,30 @@ class OriginGuard:
     (JSON envelope under ``/api``, an error page elsewhere) as every other error.
     """
 
-    def __init__(self, app: ASGIApp, token_digest: str | None, refuse: Refuse) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token_digest: str | None,
+        refuse: Refuse,
+        allowed_hosts: Collection[str] | None = None,
+    ) -> None:
         self.app = app
         self.token_digest = token_digest
         self.refuse = refuse
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        refusal = check_host(headers, self.allowed_hosts)
         origin = extension_origin(headers)
-        if origin is not None and _is_preflight(scope["method"], headers):
+        if origin is not None and refusal is None and _is_preflight(scope["method"], headers):
             await self._preflight(origin, send)
             return
         send_cors = send if origin is None else with_headers(send, cors_headers(origin))
-        refusal = check_request(scope["method"], headers, self.token_digest)
+        refusal = refusal or check_request(scope["method"], headers, self.token_digest)
         if refusal is None:
             await self.app(scope, receive, send_cors)
             return
