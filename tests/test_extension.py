@@ -283,7 +283,9 @@ def test_a_news_article_is_marked_exactly_and_cleared_without_a_trace(
     expect(popup.locator("#shown-count")).to_have_text(f"{spans} of {spans} fragments shown")
     assert reader.evaluate(LAYOUT) == layout, "marks moved the page's text"
     assert reader.evaluate("document.querySelectorAll('mark.own').length") == 1
+    # the page's own scripts find the token neither in the page nor in the extension's storage
     assert configured.storage("local")["token"] not in reader.evaluate(SERIALISED)
+    assert reader.evaluate("typeof chrome === 'undefined' || chrome.storage === undefined")
     clear_marks(reader, popup, before)
 
 
@@ -514,6 +516,19 @@ def test_service_down_wrong_address_refused_token_and_timeout_are_explained(
             assert url in error or "token" in message
             assert reader.evaluate(SERIALISED) == before
             popup.close()
+    assert stored_count(service) == stored
+
+
+def test_before_it_is_set_up_the_extension_sends_nothing(
+    configured: ExtensionBrowser, reader: Page, pages: str, service: Served
+) -> None:
+    configured.evaluate("() => chrome.storage.local.clear()")  # as just installed
+    reader.goto(f"{pages}/article.html")
+    before = reader.evaluate(SERIALISED)
+    stored = stored_count(service)
+    popup = mark_page(configured, reader)
+    assert "Set the service address and the token" in popup.locator("#error").inner_text()
+    assert reader.evaluate(SERIALISED) == before
     assert stored_count(service) == stored
 
 

@@ -26,7 +26,7 @@ async function getState(tabId) {
 
 /** Ask the content script of a tab to do something; its errors become problems to show. */
 async function tellPage(tabId, message) {
-  const answer = await api.tabs.sendMessage(tabId, message);
+  const answer = await api.tabs.sendMessage(tabId, message).catch(() => null);
   if (!answer?.ok) throw new ServiceProblem(answer?.message ?? "The page did not answer; reload it and try again.");
   return answer;
 }
