@@ -410,7 +410,7 @@ def inline_markup(draw: st.DrawFn, words: list[str], depth: int = 0) -> str:
             continue
         text = ""
         for word in chunk:
-            if len(word) > 3 and draw(st.integers(0, 9)) == 0:
+            if len(word) > 3 and "<" not in word and draw(st.integers(0, 9)) == 0:
                 word = f"{word[:2]}<b>{word[2:]}</b>"
             text += (draw(st.sampled_from(SEPARATORS)) if text else "") + word
         parts.append(text)
