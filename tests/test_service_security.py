@@ -51,6 +51,7 @@ ALLOWED = {
     "own origin": {"origin": OWN, "sec-fetch-site": "same-origin"},
     "own origin, default port spelt out": {"origin": "http://testserver:80"},
     "typed in the address bar": {"sec-fetch-site": "none"},
+    "own page under no-referrer": {"origin": "null", "sec-fetch-site": "same-origin"},
 }
 
 

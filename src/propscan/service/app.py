@@ -58,7 +58,8 @@ def security_headers(policy: str) -> list[tuple[bytes, bytes]]:
     """Sent with every response, pages, API and API docs alike (the docs with their policy)."""
     return [
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        # no referrer to other sites; the own pages' form posts keep their Origin
+        (b"referrer-policy", b"same-origin"),
         (b"content-security-policy", policy.encode()),
         (b"x-frame-options", b"DENY"),
     ]
