@@ -21,11 +21,19 @@ by ``propscan batch`` once uninterrupted and once killed ``--kills`` times with 
 and resumed; the two runs' tables must be identical and every record accounted for
 (``benchmarks/batch_soak.py``).
 
+Foreign origin: starts the server again and sends every state-changing request as
+another web site would make a browser send it (a foreign or ``null`` Origin, a
+cross-site or same-site Sec-Fetch-Site, a browser extension without the token), then
+checks that each was refused and nothing was stored or deleted, while the same requests
+from the service's own pages and from programs without an Origin still work
+(``benchmarks/foreign_origin.py``).
+
 Everything goes to 127.0.0.1 only; every part stops by itself (request count and
 time budget). Results: ``benchmarks/results/reliability.json`` and ``.md``. Exits 1
 when the soak saw a 5xx or a dropped connection, memory grew by 20% or more after
 warm-up, an answered analysis was lost, a stalled client was kept or an ordinary one
-refused, or the killed batch run lost, doubled or changed a record.
+refused, the killed batch run lost, doubled or changed a record, or a foreign request
+was served.
 
     python benchmarks/reliability.py [--requests 2000] [--concurrency 8] [--model DIR]
         [--batch-records 10000] [--kills 3]
@@ -55,6 +63,7 @@ from urllib.parse import urlencode
 
 import httpx
 from batch_soak import batch_soak, batch_soak_lines, batch_soak_problems
+from foreign_origin import foreign_origin, foreign_origin_lines, foreign_origin_problems
 from service_load import free_loopback_port, percentile, wait_until_healthy
 from slow_clients import slow_client_lines, slow_client_problems, slow_clients
 
@@ -515,6 +524,16 @@ def stall(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         stop(server)
 
 
+def foreign(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Requests from other web sites against a fresh server."""
+    database, log = scratch / "origin.db", scratch / "origin.log"
+    server, base_url, _ = start_healthy_server(database, args.model, log)
+    try:
+        return foreign_origin(base_url, FALLBACK_TEXTS[0])
+    finally:
+        stop(server)
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -536,6 +555,7 @@ def verdict(result: dict[str, Any]) -> list[str]:
         problems
         + slow_client_problems(result["slow_clients"])
         + batch_soak_problems(result["batch_soak"])
+        + foreign_origin_problems(result["foreign_origin"])
     )
 
 
@@ -595,13 +615,15 @@ def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         "",
         *slow_client_lines(result["slow_clients"]),
         *batch_soak_lines(result["batch_soak"]),
+        *foreign_origin_lines(result["foreign_origin"]),
         "Verdict: "
         + (
             "; ".join(result["problems"])
             if result["problems"]
             else "no 5xx, no dropped connection, memory flat after warm-up, every answered "
             "analysis recovered, every stalled client dropped while the others were served, "
-            "and the killed batch run's tables identical to the uninterrupted one's."
+            "the killed batch run's tables identical to the uninterrupted one's, and every "
+            "foreign request refused."
         ),
         "",
         f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, "
@@ -639,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
             soak_result = soak(args, scratch, texts)
             crash_result = crash(args, scratch, texts)
             slow_result = stall(args, scratch)
+            foreign_result = foreign(args, scratch)
             batch_result = batch_soak(
                 scratch,
                 model=args.model,
@@ -661,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
         "crash": crash_result,
         "slow_clients": slow_result,
         "batch_soak": batch_result,
+        "foreign_origin": foreign_result,
     }
     result["problems"] = verdict(result)
     for path in write_results(result, args.out):

@@ -1,4 +1,5 @@
-"""``propscan serve --workers``: worker processes share the port, each with its own model."""
+"""``propscan serve``: worker processes share the port, each with its own model, and the
+browser extension's token is made once, shown once and honoured by every worker."""
 
 from __future__ import annotations
 
@@ -6,43 +7,18 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from support.serve import propscan_serve
 
 psutil = pytest.importorskip("psutil")
 
 ARTICLE = "They are corrupt traitors and liars, all of them!\nShameful elites destroy our nation.\n"
 STARTED = re.compile(r"Started server process \[(\d+)\]")
-
-
-@contextmanager
-def serving(
-    log: Path, *args: str | Path, timeout: float = 120
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``propscan serve ARGS`` on a free port; its URL and process once both workers are up."""
-    command = [sys.executable, "-c", "from propscan.cli import main; main()", "serve"]
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [*command, "--port", "0", *map(str, args)], stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while (text := log.read_text()).count("Application startup complete.") < 2:
-            assert server.poll() is None and time.monotonic() < deadline, text
-            time.sleep(0.1)
-        match = re.search(r"serving (http://\S+),", text)
-        assert match, text
-        yield match.group(1), server
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
 
 def connection_owners(workers: list[int], port: int) -> dict[int, int]:
@@ -62,7 +38,10 @@ def test_two_workers_answer_concurrent_requests_and_stop_cleanly(
 ) -> None:
     log = tmp_path / "serve.log"
     database = tmp_path / "history.db"
-    with serving(log, "--workers", "2", "--model", tiny_model, "--db", database) as (url, server):
+    with propscan_serve(
+        log, "--workers", "2", "--model", tiny_model, "--db", database, workers=2
+    ) as served:
+        url, server = served.url, served.process
         workers = [int(found) for found in STARTED.findall(log.read_text())]
         assert len(set(workers)) == 2, log.read_text()
         assert {child.pid for child in psutil.Process(server.pid).children()} >= set(workers)
@@ -121,3 +100,38 @@ def test_a_worker_that_cannot_start_stops_the_server_with_an_error(
     assert result.stderr.splitlines()[-1] == (
         "Error: a worker process failed to start; its error is in the log above"
     )
+
+
+@pytest.mark.slow
+def test_the_extension_token_is_shown_once_and_every_worker_honours_it(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "history.db"
+    options = ("--model", tiny_model, "--db", database)
+    extension = {"origin": "chrome-extension://abcdefghijklmnopabcdefghijklmnop"}
+
+    def answers(url: str, token: str) -> set[int]:
+        """Statuses of requests on new connections, which either worker may take."""
+        headers = {**extension, "authorization": f"Bearer {token}"}
+        return {
+            httpx.get(f"{url}/api/techniques", headers=headers, timeout=60).status_code
+            for _ in range(8)
+        }
+
+    with propscan_serve(tmp_path / "1.log", *options, "--workers", "2", workers=2) as served:
+        token = served.token
+        assert token and len(token) >= 40
+        assert answers(served.url, token) == {200}
+        assert answers(served.url, token[:-1] + "x") == {401}
+    assert token not in (tmp_path / "history.db.token").read_text()
+    assert (tmp_path / "history.db.token").stat().st_mode & 0o077 == 0
+
+    with propscan_serve(tmp_path / "2.log", *options) as served:
+        assert served.token is None  # shown once only
+        assert "token is the one shown when it was made" in served.log.read_text()
+        assert answers(served.url, token) == {200}
+
+    with propscan_serve(tmp_path / "3.log", *options, "--new-token") as served:
+        assert served.token is not None and served.token != token
+        assert answers(served.url, token) == {401}
+        assert answers(served.url, served.token) == {200}

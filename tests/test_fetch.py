@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support.pages import serving_in_thread
 
 from propscan import fetch
 from propscan.fetch import FetchError, article_id_for_url, fetch_article, is_public_address
@@ -94,14 +94,8 @@ class _Server(ThreadingHTTPServer):
 @contextlib.contextmanager
 def serve_site() -> Iterator[str]:
     """The test site on a free port of 127.0.0.1, as its base URL."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_in_thread(_Server(("127.0.0.1", 0), _Handler)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

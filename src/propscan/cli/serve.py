@@ -70,10 +70,19 @@ def serve(
         int,
         typer.Option(min=1, help="Open connections per worker process; more are answered 503."),
     ] = ConnectionLimits.max_connections,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token",
+            help="Make a new token for the browser extension and show it once "
+            "(the old one stops working).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the propscan web page and REST API (docs at /api/openapi.json)."""
     from propscan.models.registry import model_reference
     from propscan.pipeline import load_model
+    from propscan.service.security import ensure_token, loopback_hosts, token_file
     from propscan.service.serving import ServeOptions, listen, run_server
     from propscan.service.store import Store, default_db_path
 
@@ -83,11 +92,27 @@ def serve(
     detector = load_model(model)
     database = db if db is not None else default_db_path()
     Store(database)
+    tokens = token_file(database)
+    digest, token = ensure_token(tokens, renew=new_token)
+    if token is not None:
+        typer.echo(
+            f"propscan: browser-extension token (shown only now; paste it into the extension's "
+            f"options): {token}",
+            err=True,
+        )
+    else:
+        typer.echo(
+            "propscan: the browser extension's token is the one shown when it was made "
+            f"(its hash is in {tokens}); --new-token makes a new one",
+            err=True,
+        )
     options = ServeOptions(
         db=str(database.resolve()),
         model=model_reference(model),
         allow_private_urls=allow_private_urls,
         max_text_chars=max_chars,
+        extension_token_digest=digest,
+        allowed_hosts=loopback_hosts(host),
     )
     address, bound_port = listener.getsockname()[:2]
     url = f"http://{f'[{address}]' if ':' in address else address}:{bound_port}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,12 @@ from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.registry import ModelSource, installed_models, resolve_model
 from propscan.service import api, pages
 from propscan.service.analyses import AnalysisService, Limits, ServiceError
+from propscan.service.asgi import ASGIApp, Message, Receive, Scope, Send, with_headers
 from propscan.service.head import HeadAsGet
 from propscan.service.model_choices import ModelChoices
+from propscan.service.security import OriginGuard
 from propscan.service.store import Store, default_db_path
 from propscan.version import __version__
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PACKAGE_DIR = Path(__file__).parent
 DOCS_URL = "/api/docs"
@@ -64,7 +60,8 @@ def security_headers(policy: str) -> list[tuple[bytes, bytes]]:
     """Sent with every response, pages, API and API docs alike (the docs with their policy)."""
     return [
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        # no referrer to other sites; the own pages' form posts keep their Origin
+        (b"referrer-policy", b"same-origin"),
         (b"content-security-policy", policy.encode()),
         (b"x-frame-options", b"DENY"),
     ]
@@ -77,13 +74,17 @@ def create_app(
     allow_private_urls: bool = False,
     max_text_chars: int = DEFAULT_MAX_CHARS,
     fetch_timeout: float = 10.0,
+    extension_token_digest: str | None = None,
+    allowed_hosts: Collection[str] | None = None,
 ) -> FastAPI:
     """The propscan service.
 
     ``model``, the model of requests that name none, is a loaded detector, an installed
     model's name, a model directory, or ``None`` for the shipped model; a request may name
     any installed model instead. ``db_path`` defaults to ``$PROPSCAN_DB`` or the user's
-    data directory.
+    data directory; ``extension_token_digest`` lets the browser extension in and
+    ``allowed_hosts`` (any when ``None``) are the names the service answers to (see
+    :mod:`.security`).
     """
     limits = Limits(max_text_chars=max_text_chars, fetch_timeout=fetch_timeout)
     database = Path(db_path) if db_path is not None else default_db_path()
@@ -118,7 +119,11 @@ def create_app(
             "415 for a body that is not sent as JSON, 422 for a request that is well-formed "
             "but cannot be analysed (empty text, unpaired surrogates, an unreachable or "
             "oversized page, a page with no article, an unknown technique or model, paging out of "
-            "range), and 500 for an unexpected error: its message names the request id "
+            "range), 403 for a POST or DELETE that another web site sent (its `Origin` or "
+            "`Sec-Fetch-Site` header says so), 421 for a request to a service on a loopback "
+            "address under another name, 401 for a browser-extension request without "
+            "the token `propscan serve` showed (`Authorization: Bearer TOKEN`), and 500 "
+            "for an unexpected error: its message names the request id "
             "(also in the `X-Request-ID` header of every response) under which the server "
             "logged it."
         ),
@@ -143,6 +148,12 @@ def create_app(
     # body or a crash gets the security headers and a request id as well.
     app.add_middleware(HeadAsGet)
     app.add_middleware(_BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(
+        OriginGuard,
+        token_digest=extension_token_digest,
+        refuse=error_response,
+        allowed_hosts=None if allowed_hosts is None else frozenset(allowed_hosts),
+    )
     app.add_middleware(_ErrorBoundary)
     return app
 
@@ -329,14 +340,3 @@ class _ErrorBoundary:
                 logger.exception("request %s: the error page failed", request_id)
                 response = JSONResponse({"error": "internal_error", "message": message}, 500)
             await response(scope, receive, send_with_id)
-
-
-def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """``send``, adding ``extra`` headers to the start of the response."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *extra]
-        await send(message)
-
-    return sending

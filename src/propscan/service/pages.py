@@ -218,14 +218,6 @@ def _form_page(
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
 
 
-def refuse_cross_site(request: Request) -> None:
-    """Refuse form posts that another web site made the browser send (CSRF)."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise ServiceError(
-            403, "cross_site", "forms of other web sites cannot submit to propscan; use this page"
-        )
-
-
 def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     """The fields of a URL-encoded form (first value of each), each checked to be UTF-8."""
     if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
@@ -293,7 +285,6 @@ async def submit(request: Request, service: Service) -> Response:
     """Analyse the form's article and go to its permanent page (or show the form again)."""
     form: dict[str, str] = {}
     try:
-        refuse_cross_site(request)
         form = parse_form(await request.body(), request.headers.get("content-type", ""))
         stored = await run_in_threadpool(service.analyze, form_request(form))
     except ServiceError as error:
@@ -346,8 +337,7 @@ def analysis_stylesheet(analysis_id: str, service: Service) -> Response:
 
 
 @router.post("/a/{analysis_id}/delete")
-def delete(analysis_id: str, request: Request, service: Service) -> Response:
-    refuse_cross_site(request)
+def delete(analysis_id: str, service: Service) -> Response:
     service.delete(analysis_id)
     return RedirectResponse("/history", status_code=303)
 

@@ -60,6 +60,8 @@ class ServeOptions:
     model: str | None = None
     allow_private_urls: bool = False
     max_text_chars: int = DEFAULT_MAX_CHARS
+    extension_token_digest: str | None = None
+    allowed_hosts: tuple[str, ...] | None = None
 
     def create_app(self, detector: Detector | None = None) -> FastAPI:
         """The application; a ``detector`` already loaded is used instead of ``model``."""
@@ -68,6 +70,8 @@ class ServeOptions:
             self.db,
             allow_private_urls=self.allow_private_urls,
             max_text_chars=self.max_text_chars,
+            extension_token_digest=self.extension_token_digest,
+            allowed_hosts=self.allowed_hosts,
         )
 
 
