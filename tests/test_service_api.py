@@ -349,6 +349,7 @@ def test_get_list_and_delete(client: TestClient) -> None:
         "span_count",
         "characters",
         "model",
+        "article_score",
     }
     rest = client.get("/api/analyses", params={"limit": 2, "offset": 2}).json()
     assert [item["id"] for item in rest["items"]] == [ids[0]]
@@ -439,6 +440,7 @@ class _GatedDetector:
         self.inner = inner
         self.name, self.version = inner.name, inner.version
         self.techniques = inner.techniques
+        self.decision_threshold, self.directory = inner.decision_threshold, inner.directory
         self.started = threading.Event()
         self.release = threading.Event()
 
@@ -529,17 +531,22 @@ def test_result_page_highlights_exactly_the_spans_even_after_emoji(
         assert without_whitespace(highlighted[index]) == without_whitespace(span["fragment"])
 
 
-def test_result_page_shows_legend_slider_scores_and_downloads(
+def test_result_page_shows_legend_band_filter_scores_and_downloads(
     client: TestClient, sample_article: str
 ) -> None:
     body = post_text(client, sample_article)
     html = client.get(f"/a/{body['id']}").text
-    assert 'type="range"' in html and 'id="min-score"' in html
+    assert '<select id="min-band"' in html
+    assert all(f'<option value="{band}">' in html for band in ("weak", "moderate", "strong"))
+    assert f'<dd id="threshold">{body["threshold"]:.2f}</dd>' in html
+    assert body["article_score"]["note"] is not None  # the tiny model has no reference
+    assert "Article score not ranked" in html and "An article score of N means" in html
     for technique in {span["technique"] for span in body["spans"]}:
         slot = TECHNIQUES.index(technique)
         count = sum(span["technique"] == technique for span in body["spans"])
         assert f'class="count" data-slot="{slot}">{count}<' in html
-    assert html.count("<meter") == len(body["sentences"])
+    marked = [sentence for sentence in body["sentences"] if sentence["score"] > 0]
+    assert marked and html.count("<meter") == len(marked)
     for suffix in ("", ".json", ".labels", ".txt"):
         assert f'href="/a/{body["id"]}{suffix}"' in html
 

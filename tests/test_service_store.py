@@ -15,7 +15,7 @@ import pytest
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.service.store import SCHEMA_VERSION, Store, default_db_path, display_title
+from propscan.service.store import SCHEMA_VERSION, Store, default_db_path
 
 TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."
 MODEL = ModelInfo("propscan-test", "1.2.3")
@@ -85,14 +85,6 @@ def test_history_lists_newest_first_with_paging(store: Store) -> None:
     assert summary.model == MODEL
     with pytest.raises(ValueError):
         store.list(limit=0)
-
-
-def test_display_title_prefers_the_given_title_and_shortens_long_lines() -> None:
-    assert display_title("  Given ", "First line\nsecond") == "Given"
-    assert display_title(None, "\n\n  First line  \nsecond") == "First line"
-    assert display_title(None, "   ") == "(untitled)"
-    long = display_title(None, "word " * 100)
-    assert len(long) == 120 and long.endswith("…")
 
 
 def test_delete_removes_the_analysis_and_its_orphaned_article(store: Store) -> None:

@@ -41,6 +41,22 @@ SPANS_SCHEMA = pa.schema(
         ("fragment", pa.string()),
         ("source", pa.string()),
         ("date", pa.string()),
+        ("band", pa.string()),
+        ("in_quote", pa.bool_()),
+        ("speaker", pa.string()),
+        (
+            "evidence",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("word", pa.string()),
+                        ("start", pa.int64()),
+                        ("end", pa.int64()),
+                        ("score", pa.float64()),
+                    ]
+                )
+            ),
+        ),
     ]
 )
 ARTICLES_SCHEMA = pa.schema(
@@ -57,6 +73,9 @@ ARTICLES_SCHEMA = pa.schema(
         ("propaganda_sentence_share", pa.float64()),
         ("spans", pa.int64()),
         ("spans_per_1000_words", pa.float64()),
+        ("article_score", pa.float64()),
+        ("article_score_note", pa.string()),
+        ("quoted_spans", pa.int64()),
     ]
 )
 ERRORS_SCHEMA = pa.schema([("id", pa.string()), ("location", pa.string()), ("reason", pa.string())])

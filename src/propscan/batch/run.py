@@ -108,6 +108,7 @@ def _manifest(
         "model": dict(model_info),
         "threshold": options.threshold,
         "techniques": list(options.techniques) if options.techniques else None,
+        "min_band": options.min_band,
         "chunk_size": chunk_size,
         "columns": asdict(columns) | {"source": list(columns.source)},
     }
@@ -150,11 +151,11 @@ def run_batch(
         "techniques": list(described.techniques),
     }
     manifest = _manifest(source, result_format, model_info, options, chunk_size, columns)
+    total = count_records(source)  # before anything is written: it checks a folder's metadata
     state = open_results(folder, manifest, result_format, resume=resume)
     if engine is None:
         engine = LocalEngine(resolve_model(model))
     records: Iterable[InputRecord] = read_records(source, columns, max_characters)
-    total = count_records(source)
     if limit is not None:
         records = (record for record in records if record.position < limit)
         total = min(total, limit)

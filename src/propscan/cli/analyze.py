@@ -15,6 +15,7 @@ from rich.console import Console
 
 from propscan.cli.app import app
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
+from propscan.core.confidence import BAND_NAMES, parse_band
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
@@ -70,6 +71,13 @@ def analyze_command(
             "(see 'propscan techniques')."
         ),
     ] = None,
+    min_band: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Keep only marks of this confidence band or a stronger one "
+            f"({', '.join(BAND_NAMES)}; default: every mark)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the result to this file.")
     ] = None,
@@ -93,6 +101,7 @@ def analyze_command(
         )
     detector = resolve_model(model)
     threshold, keep = check_options(detector, threshold, techniques)
+    band = None if min_band is None else parse_band(min_band).name
     with _status("Reading the article…"):
         article = (
             sample_article()
@@ -105,6 +114,7 @@ def analyze_command(
             detector,
             threshold=threshold,
             techniques=keep,
+            min_band=band,
             title=article.title,
             url=article.url,
             source=article.source,

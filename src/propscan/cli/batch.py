@@ -16,6 +16,7 @@ from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import app
+from propscan.core.confidence import BAND_NAMES
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
@@ -52,6 +53,13 @@ def batch(
     technique: Annotated[
         list[str] | None,
         typer.Option("--technique", "-t", help="Keep only spans of this technique (repeatable)."),
+    ] = None,
+    min_band: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Keep only marks of this confidence band or a stronger one "
+            f"({', '.join(BAND_NAMES)}; default: every mark)."
+        ),
     ] = None,
     resume: Annotated[
         bool,
@@ -102,7 +110,7 @@ def batch(
         url=url_column,
     )
     options = AnalysisOptions(
-        threshold=threshold, techniques=tuple(technique) if technique else None
+        threshold=threshold, techniques=tuple(technique) if technique else None, min_band=min_band
     )
     with open_engine(engine, model=model, workers=workers, scheduler=scheduler) as runner:
         summary = run_batch(
