@@ -315,7 +315,11 @@ def test_url_problems_get_4xx(
 def test_unreachable_url(make_client: ClientFactory) -> None:
     client = make_client(allow_private_urls=True)
     url = f"http://127.0.0.1:{closed_port()}/article"
-    assert_error(client.post("/api/analyze", json={"url": url}), 422, "unreachable")
+    response = client.post("/api/analyze", json={"url": url})
+    assert_error(response, 422, "unreachable")
+    assert "cannot connect to 127.0.0.1: it refused the connection" in response.json()["message"]
+    page = client.post("/analyze", data={"url": url})
+    assert page.status_code == 422 and "it refused the connection" in page.text
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "example.org/a"])

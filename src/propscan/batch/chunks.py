@@ -121,6 +121,7 @@ def article_rows(
         "article_score": analysis.article_score.percentile,
         "article_score_note": analysis.article_score.note,
         "quoted_spans": sum(row["in_quote"] for row in spans),
+        "threshold": analysis.threshold,
     }
     return row, spans
 

@@ -63,12 +63,12 @@ def _rows(path: Path) -> list[tuple[int, str, str, dict[str, str]]]:
     except OSError as error:
         raise PropscanError(f"{path}: cannot read ({error.strerror})") from None
     text = decode_utf8(raw, path)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    key_column = _check_header(path, header)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
     rows = []
     try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        key_column = _check_header(path, header)
         for row in reader:
             line = reader.line_num
             if None in row or None in row.values():

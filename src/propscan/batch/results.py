@@ -76,6 +76,7 @@ ARTICLES_SCHEMA = pa.schema(
         ("article_score", pa.float64()),
         ("article_score_note", pa.string()),
         ("quoted_spans", pa.int64()),
+        ("threshold", pa.float64()),
     ]
 )
 ERRORS_SCHEMA = pa.schema([("id", pa.string()), ("location", pa.string()), ("reason", pa.string())])

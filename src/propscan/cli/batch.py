@@ -187,13 +187,41 @@ def report(
         typer.Option(help="Time buckets: day, week or month (default: chosen from the dates)."),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Heading of the HTML report.")] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Where the batch run's input is now, when it moved (the article pages "
+            "read their texts from it).",
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of the model that made the results (default: the shipped model); "
+            "its card says how far each technique's count can be trusted."
+        ),
+    ] = None,
 ) -> None:
-    """Propaganda per outlet, over time and per technique, as HTML with plots and CSV tables."""
+    """Propaganda per outlet, over time and per technique, as HTML with plots and CSV tables.
+
+    The HTML report ranks the articles by their article score, each linked to a
+    highlighted page of it in OUT/articles (its text read again from the run's input).
+    """
     _choice(by, GROUPINGS, "--by")
     _choice(output_format, ("html", "table", "json"), "--format")
     if output_format == "html" and out is None:
         raise PropscanError("--out DIR is needed to write the HTML report (or use --format table)")
-    corpus_report, page = make_report(results, out, by=by, top=top, period=period, title=title)
+    corpus_report, page = make_report(
+        results,
+        out,
+        by=by,
+        top=top,
+        period=period,
+        title=title,
+        input_path=input_path,
+        model=model,
+    )
     main = corpus_report.table(by)
     rows = json.loads(main.to_json(orient="records"))
     if output_format == "table":

@@ -148,7 +148,7 @@ def _html_article(analysis: Analysis) -> str:
         margin = (
             ""
             if not score
-            else f'<span title="{score:.2f}">{band_of(score).name}</span>'
+            else f'<span title="{band_text(score)}">{band_of(score).name}</span>'
             f'<span class="bar" style="width:{score * 100:.0f}%"></span>'
         )
         row_class = "row paragraph" if row.new_paragraph else "row"

@@ -10,6 +10,7 @@ span covering them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -18,6 +19,7 @@ from typing import Protocol
 from propscan.core.confidence import band_of
 from propscan.core.quotes import Quote
 from propscan.core.spans import Span
+from propscan.core.speakers import is_pronoun
 from propscan.core.techniques import TechniqueSet
 
 UNLABELLED_COLOUR = "#DDDDDD"
@@ -113,10 +115,16 @@ def display_title(title: str | None, text: str) -> str:
     return candidate or "(untitled)"
 
 
+def score_text(score: float) -> str:
+    """A score with two decimals, cut rather than rounded so that it never reads as the
+    next band's (0.449 is ``0.44``, as its band, moderate, says)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+
+
 def band_text(score: float | None) -> str:
     """A span's confidence as a reader reads it: its band, then its score (``strong 0.47``)."""
     band = band_of(score).name
-    return band if score is None else f"{band} {score:.2f}"
+    return band if score is None else f"{band} {score_text(score)}"
 
 
 def voice_text(quote: Quote | None, short: bool = False) -> str:
@@ -124,7 +132,7 @@ def voice_text(quote: Quote | None, short: bool = False) -> str:
     (``short``: for a table column)."""
     if quote is None:
         return "own" if short else "the outlet's own voice"
-    if quote.speaker is None:
+    if quote.speaker is None or is_pronoun(quote.speaker):  # "he" whom the text never names
         return "quote" if short else "in a quote (speaker not named)"
     return f"quote: {quote.speaker}" if short else f"in a quote from {quote.speaker}"
 

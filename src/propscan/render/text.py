@@ -164,9 +164,9 @@ def evidence_text(analysis: Analysis, span: Span) -> str:
 
 
 def bands_text(analysis: Analysis) -> str:
-    """The band thresholds in one line, down to the threshold the analysis was made at."""
-    floor = (
-        "" if analysis.threshold is None else f" (down to the threshold {analysis.threshold:.2f})"
-    )
+    """The band thresholds in one line, and the threshold the analysis was made at."""
     stronger = [f"{band.name} \u2265 {band.lowest:.2f}" for band in BANDS if band.lowest > 0]
-    return f"Confidence bands: {', '.join(stronger)}, {BANDS[-1].name} below{floor}."
+    line = f"Confidence bands: {', '.join(stronger)}, {BANDS[-1].name} below"
+    if analysis.threshold is None:
+        return line + "."
+    return f"{line}; marks start at the decision threshold {analysis.threshold:.2f}."

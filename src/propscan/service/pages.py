@@ -42,6 +42,7 @@ from propscan.render.layout import (
     fill_and_underline,
     layout,
     rank_by_confidence,
+    score_text,
     technique_index,
     technique_style,
     voice_text,
@@ -77,7 +78,7 @@ class SegmentView:
 @dataclass(frozen=True)
 class RowView:
     score: float | None
-    #: The band of the sentence's most confident mark ("" where it holds none).
+    #: The band and score of the sentence's most confident mark ("" where it holds none).
     band: str
     new_paragraph: bool
     segments: tuple[SegmentView, ...]
@@ -135,7 +136,7 @@ def result_rows(analysis: Analysis) -> tuple[RowView, ...]:
     return tuple(
         RowView(
             score=row.score,
-            band=band_of(row.score).name if row.score else "",
+            band=band_text(row.score) if row.score else "",
             new_paragraph=row.new_paragraph,
             segments=tuple(
                 SegmentView(
@@ -162,6 +163,7 @@ def script_data(analysis: Analysis) -> dict[str, object]:
                 "slot": slot_of(span.technique, techniques),
                 "score": span.score,
                 "band": band_of(span.score).name,
+                "score_text": "" if span.score is None else score_text(span.score),
                 "voice": voice_text(analysis.quote_of(span)),
                 "quoted": analysis.quote_of(span) is not None,
                 "evidence": evidence_text(analysis, span),
@@ -203,7 +205,7 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
                 slot_of(span.technique, techniques),
                 technique_style(span.technique, techniques).name,
                 span,
-                band_of(span.score).name,
+                band_text(span.score),
                 voice_text(analysis.quote_of(span)),
                 evidence_text(analysis, span),
             )

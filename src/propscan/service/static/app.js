@@ -133,8 +133,7 @@
       head.appendChild(element("span", "swatch t" + span.slot));
       head.appendChild(element("span", "tip-name", technique.name));
       head.appendChild(element("span", "tip-band band-" + span.band, span.band));
-      var confidence = span.score === null ? "" : span.score.toFixed(2);
-      head.appendChild(element("span", "tip-score", confidence));
+      head.appendChild(element("span", "tip-score", span.score_text));
       item.appendChild(head);
       var voice = span.quoted
         ? "\u275D " + span.voice.charAt(0).toUpperCase() + span.voice.slice(1)
