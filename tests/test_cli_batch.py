@@ -164,3 +164,32 @@ def test_an_id_that_is_not_utf8_is_a_failed_record_not_a_crash(
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert [(row["id"], row["location"]) for row in errors] == [(None, "line 3"), (None, "line 4")]
     assert "id '2\\udcff' is not valid UTF-8 (byte 0xFF at character 1)" in errors[0]["reason"]
+
+
+def test_report_reads_a_moved_input_and_refuses_another_model(
+    tmp_path: Path, corpus: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "results"
+    batch = ["batch", str(corpus), "--out", str(out), "--model", str(tiny_model), *COLUMNS]
+    assert runner.invoke(app, [*batch, "--min-band", "weak"]).exit_code == 0
+    moved = corpus.rename(tmp_path / "moved.jsonl")
+    gone = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "a")])
+    assert gone.exit_code == 0
+    assert "No article pages:" in (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    found = runner.invoke(
+        app, ["report", str(out), "--out", str(tmp_path / "b"), "--input", str(moved)]
+    )
+    assert found.exit_code == 0, found.output
+    assert len(list((tmp_path / "b" / "articles").glob("*.html"))) == 3
+    other = runner.invoke(
+        app, ["report", str(out), "--out", str(tmp_path / "c"), "--model", str(tmp_path)]
+    )
+    assert other.exit_code == 2 and "not a propscan model directory" in other.stderr
+
+
+def test_batch_refuses_an_unknown_band(tmp_path: Path, corpus: Path) -> None:
+    result = runner.invoke(
+        app, ["batch", str(corpus), "--out", str(tmp_path / "r"), "--min-band", "loud"]
+    )
+    assert result.exit_code == 2
+    assert "unknown confidence band 'loud'" in result.stderr and not (tmp_path / "r").exists()

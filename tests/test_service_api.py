@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from support.server import running_server
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TECHNIQUES
 from propscan.models.base import Detector, Prediction
@@ -803,3 +805,49 @@ def test_serve_starts_a_working_server(tiny_model: Path, tmp_path: Path) -> None
         server.terminate()
         server.wait(timeout=30)
     assert (tmp_path / "h.db").exists()
+
+
+def test_the_threshold_is_never_unknown(client: TestClient, detector: Detector) -> None:
+    """An analysis stores its threshold; one stored without (an older propscan) gets its
+    model's own when the service runs that model, and stays unknown otherwise."""
+    body = post_text(client, SHORT_TEXT)
+    assert body["threshold"] == detector.decision_threshold
+    store = store_of(client)
+    own = ModelInfo(detector.name, detector.version, detector.techniques)
+    legacy = store.save(Analysis("Story\nbody", (), (SentenceScore(0, 5, 0.0),), own)).id
+    assert client.get(f"/api/analyses/{legacy}").json()["threshold"] == detector.decision_threshold
+    assert (
+        f'<dd id="threshold">{detector.decision_threshold:.2f}</dd>'
+        in client.get(f"/a/{legacy}").text
+    )
+    other = store.save(Analysis("Story\nbody", (), (), ModelInfo("m", "1"))).id
+    assert client.get(f"/api/analyses/{other}").json()["threshold"] is None
+    assert '<dd id="threshold">unknown</dd>' in client.get(f"/a/{other}").text
+
+
+def test_min_band_filters_and_an_unknown_band_is_a_422(client: TestClient) -> None:
+    every = post_text(client, SHORT_TEXT, threshold=0.05)
+    strong = post_text(client, SHORT_TEXT, threshold=0.05, min_band="strong")
+    assert strong["min_band"] == "strong"
+    assert strong["spans"] == [s for s in every["spans"] if s["band"] == "strong"]
+    assert strong["article_score"]["percentile"] is None
+    response = client.post("/api/analyze", json={"text": SHORT_TEXT, "min_band": "loud"})
+    assert response.status_code == 422
+    assert "unknown confidence band 'loud'" in response.json()["message"]
+
+
+def test_the_history_shows_each_article_score_and_what_it_means(client: TestClient) -> None:
+    store = store_of(client)
+    ranked = Analysis(
+        "Ranked story\nbody",
+        (),
+        (SentenceScore(0, 12, 0.0),),
+        ModelInfo("m", "1"),
+        article_score=ArticleScore(0, 1, 61.2, "PTC train as m 1"),
+    )
+    store.save(ranked)
+    post_text(client, SHORT_TEXT)
+    page = client.get("/history").text
+    assert '<th scope="col">Article score</th>' in page and "An article score of N means" in page
+    assert re.search(r'<span title="Article score 61 of 100[^"]*">61</span>', page)
+    assert "not ranked" in page  # the tiny model has no reference articles
