@@ -220,19 +220,9 @@ def test_unknown_grouping_and_missing_results(results: Path, tmp_path: Path) -> 
         make_report(tmp_path / "other", None)
 
 
-def test_report_of_a_real_run_on_dev_articles(
-    tmp_path: Path, dev_split: Split, tiny_model: Path
-) -> None:
-    path = tmp_path / "dev.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps({"id": a.id, "text": a.text, "title": a.title}) + "\n"
-            for a in dev_split.articles[:4]
-        ),
-        encoding="utf-8",
-    )
-    run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
-    report, page = make_report(tmp_path / "results", tmp_path / "report")
+def test_report_of_a_real_run_on_dev_articles(dev_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, results = dev_run
+    report, page = make_report(results, tmp_path / "report")
     assert report.summary["articles"] == 4
     assert report.by_outlet["outlet"].tolist() == [UNKNOWN_OUTLET]
     assert report.by_date.empty

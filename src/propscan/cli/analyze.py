@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from propscan.cli.app import app
+from propscan.cli.app import MinBandOption, app
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
-from propscan.core.confidence import BAND_NAMES, parse_band
+from propscan.core.confidence import parse_band
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
@@ -71,13 +71,7 @@ def analyze_command(
             "(see 'propscan techniques')."
         ),
     ] = None,
-    min_band: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Keep only marks of this confidence band or a stronger one "
-            f"({', '.join(BAND_NAMES)}; default: every mark)."
-        ),
-    ] = None,
+    min_band: MinBandOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the result to this file.")
     ] = None,

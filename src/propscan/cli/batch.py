@@ -15,8 +15,7 @@ from propscan.batch.chunks import AnalysisOptions
 from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
-from propscan.cli.app import app
-from propscan.core.confidence import BAND_NAMES
+from propscan.cli.app import MinBandOption, app
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
@@ -54,13 +53,7 @@ def batch(
         list[str] | None,
         typer.Option("--technique", "-t", help="Keep only spans of this technique (repeatable)."),
     ] = None,
-    min_band: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Keep only marks of this confidence band or a stronger one "
-            f"({', '.join(BAND_NAMES)}; default: every mark)."
-        ),
-    ] = None,
+    min_band: MinBandOption = None,
     resume: Annotated[
         bool,
         typer.Option(

@@ -19,6 +19,7 @@ from propscan.core.sentences import split_sentences
 from propscan.core.spans import Annotations, Article
 from propscan.evaluation.evaluate import FLC_FILE, EvaluationResult
 from propscan.ptc.io import read_labels
+from propscan.ptc.scoring import SpanScores
 
 #: The key of a model card's facts (``training.json``) that holds them.
 FACTS_KEY = "reliability"
@@ -47,14 +48,19 @@ def reliability_facts(
             "predicted": round(marked_sentence_share(articles, predicted), 4),
             "gold": round(marked_sentence_share(articles, gold), 4),
         },
-        "techniques": {
-            technique: {
-                "precision": round(prf.precision, 4),
-                "recall": round(prf.recall, 4),
-                "f1": round(prf.f1, 4),
-                "predicted": prf.predicted_count,
-                "gold": prf.gold_count,
-            }
-            for technique, prf in result.flc.per_technique.items()
-        },
+        "techniques": technique_figures(result.flc),
+    }
+
+
+def technique_figures(flc: SpanScores) -> dict[str, dict[str, float | int]]:
+    """Per technique: FLC precision, recall and F1, and the spans predicted and in gold."""
+    return {
+        technique: {
+            "precision": round(prf.precision, 4),
+            "recall": round(prf.recall, 4),
+            "f1": round(prf.f1, 4),
+            "predicted": prf.predicted_count,
+            "gold": prf.gold_count,
+        }
+        for technique, prf in flc.per_technique.items()
     }

@@ -229,6 +229,7 @@ def _technique_section(report: CorpusReport, reliability: Reliability | None) ->
             _muted("The model's card has no per-technique figures: how far each count can be "
                    "trusted is unknown."),
             html_table(table, report.techniques),
+            anchor="techniques",
         )  # fmt: skip
     facts = reliability.techniques
     greyed = [
@@ -248,6 +249,7 @@ def _technique_section(report: CorpusReport, reliability: Reliability | None) ->
                "counts as hints only."),
         html_table(table, report.techniques, row_classes=greyed),
         f'<ul class="warnings">{items}</ul>' if items else "",
+        anchor="techniques",
     )  # fmt: skip
 
 
@@ -303,6 +305,7 @@ def _fragments_section(report: CorpusReport, pages: ArticlePages) -> str:
         '<div class="fragments">',
         *blocks,
         "</div>",
+        anchor="fragments",
     )  # fmt: skip
 
 
@@ -336,12 +339,14 @@ def render_html(
         _muted("Marks in own voice and in quotes: the share of an outlet's marks outside "
                "and inside quotations from the people it quotes."),
         html_table(report.by_outlet, report.techniques),
+        anchor="outlets",
     )  # fmt: skip
     date_section = _section(
         "Over time",
         f'<p class="muted">{html.escape(dates)}</p>',
         _image(plot_trend(report), "propaganda over time"),
         html_table(report.by_date, report.techniques),
+        anchor="over-time",
     )
     technique_section = _technique_section(report, reliability)
     sections = {"outlet": outlet_section, "date": date_section, "technique": technique_section}
