@@ -395,3 +395,19 @@ def test_a_reader_follows_the_ranked_list_to_an_article_page(
             expect(tab.locator("#articles h2")).to_be_visible()
         finally:
             context.close()
+
+
+def test_an_untitled_article_is_listed_by_its_first_line_as_on_its_page(
+    tmp_path: Path, dev_split: Split, tiny_model: Path
+) -> None:
+    """One title rule for the page, the CLI's HTML and the report."""
+    article = dev_split.articles[0]
+    path = tmp_path / "untitled.jsonl"
+    path.write_text(json.dumps({"id": "u1", "text": article.text}) + "\n", encoding="utf-8")
+    run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
+    _, page = make_report(tmp_path / "results", tmp_path / "report")
+    assert page is not None
+    first_line = article.text.split("\n", 1)[0].strip()
+    [(title, href)] = _links(page.read_text(encoding="utf-8")).items()
+    assert title == first_line
+    assert f"<h1>{first_line}</h1>" in (page.parent / href).read_text(encoding="utf-8")

@@ -188,9 +188,8 @@ def _articles_section(report: CorpusReport, pages: ArticlePages) -> str:
     titles = dict(zip(frame["id"], frame["title"], strict=True))
 
     def title(article_id: Any) -> str:
-        return (
-            f'<td class="title">{_link(pages.links.get(article_id), str(titles[article_id]))}</td>'
-        )
+        shown = pages.titles.get(article_id) or str(titles[article_id])
+        return f'<td class="title">{_link(pages.links.get(article_id), shown)}</td>'
 
     def score(value: Any) -> str:
         shown = "not ranked" if value is None or value != value else f"{round(float(value))}"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from propscan.batch.analyses import TextsUnavailable, read_analyses
 from propscan.render.html import render_html
+from propscan.render.layout import display_title
 
 #: The folder of article pages inside a report folder.
 PAGES_DIR = "articles"
@@ -26,10 +27,12 @@ BACK_LINK = ("../report.html#articles", "Back to the report")
 
 @dataclass(frozen=True)
 class ArticlePages:
-    """Where each article's page is (``links``: id -> path relative to the report), or why
-    there are none (``missing``)."""
+    """Where each article's page is (``links``: id -> path relative to the report) and its
+    title by the one title rule of every view (``titles``), or why there are none
+    (``missing``)."""
 
     links: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
     missing: str | None = None
 
 
@@ -47,12 +50,13 @@ def write_article_pages(
     try:
         analyses = read_analyses(results, input_path)
         folder = out / PAGES_DIR
-        links = {}
+        links, titles = {}, {}
         for article_id, analysis in analyses:
             folder.mkdir(parents=True, exist_ok=True)
             name = page_name(article_id)
             (folder / name).write_text(render_html(analysis, back=BACK_LINK), encoding="utf-8")
             links[article_id] = f"{PAGES_DIR}/{name}"
+            titles[article_id] = display_title(analysis.title, analysis.text)
     except TextsUnavailable as error:
         return ArticlePages(missing=f"No article pages: {error}.")
-    return ArticlePages(links)
+    return ArticlePages(links, titles)
