@@ -851,3 +851,9 @@ def test_the_history_shows_each_article_score_and_what_it_means(client: TestClie
     assert '<th scope="col">Article score</th>' in page and "An article score of N means" in page
     assert re.search(r'<span title="Article score 61 of 100[^"]*">61</span>', page)
     assert "not ranked" in page  # the tiny model has no reference articles
+
+
+def test_the_techniques_page_says_how_to_read_the_marks(client: TestClient) -> None:
+    page = client.get("/about").text
+    assert "<strong>strong</strong> from 0.45" in page and "<strong>weak</strong> below" in page
+    assert "An article score of N means" in page and "starts with ❝" in page

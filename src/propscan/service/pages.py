@@ -60,11 +60,10 @@ MAX_HISTORY_PAGE = MAX_OFFSET // HISTORY_PAGE_SIZE + 1
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
+templates.env.globals["article_score_meaning"] = MEANING
+templates.env.globals["bands"] = BANDS
 
 router = APIRouter(include_in_schema=False)
-
-
-templates.env.globals["article_score_meaning"] = MEANING
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,6 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         ],
         "threshold": threshold_text(analysis),
         "filters": filter_text(analysis).removeprefix(" · "),
-        "bands": BANDS,
         "bands_text": bands_text(analysis),
         "script_data": script_data(analysis),
         "downloads": downloads(),
