@@ -105,7 +105,13 @@ def take_report_screenshots(model: str | None, out: Path) -> list[Path]:
                 screenshot_page(
                     browser, page_url, out / "report-articles.png", element="#articles"
                 ),
-                screenshot_page(browser, page_url, out / "report-outlets.png", element="#outlets"),
+                screenshot_page(
+                    browser,
+                    page_url,
+                    out / "report-outlets.png",
+                    element="#outlets",
+                    max_height=1750,
+                ),
             ]
 
 
