@@ -39,6 +39,7 @@ def main() -> None:
 
     from propscan.evaluation.error_analysis import flc_gap, phrase_quality, si_by_length
     from propscan.evaluation.evaluate import FLC_FILE, SUMMARY_COLUMNS, TC_FILE, evaluate
+    from propscan.evaluation.reliability import technique_figures
     from propscan.models.baseline.train import train_baseline
     from propscan.models.registry import load_detector, model_directory
     from propscan.ptc.io import read_labels
@@ -52,7 +53,7 @@ def main() -> None:
         rows[f"{shipped.name} {shipped.version} (shipped), dev"] = result.summary()
         predicted = read_labels(Path(scratch) / "model" / FLC_FILE, "flc")
         classified_gold = read_labels(Path(scratch) / "model" / TC_FILE, "flc")
-        per_technique = result.flc.per_technique
+        per_technique = technique_figures(result.flc)
         if args.baseline_model:
             baseline = load_detector(args.baseline_model)
         else:
@@ -67,16 +68,7 @@ def main() -> None:
     analysis = {
         "phrase quality (dev predictions)": phrase_quality(texts, predicted, dev.gold),
         "SI by span length in words (dev)": si_by_length(texts, predicted, dev.gold),
-        "FLC by technique (dev)": {
-            technique: {
-                "precision": round(prf.precision, 4),
-                "recall": round(prf.recall, 4),
-                "f1": round(prf.f1, 4),
-                "predicted": prf.predicted_count,
-                "gold": prf.gold_count,
-            }
-            for technique, prf in per_technique.items()
-        },
+        "FLC by technique (dev)": per_technique,
         "FLC with either half perfect (dev)": flc_gap(predicted, classified_gold, dev.gold),
     }
 

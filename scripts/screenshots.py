@@ -1,16 +1,18 @@
-"""Regenerate the screenshots in docs/: result pages (desktop 1280 px, phone 390 px wide),
-corpus reports (1200 px wide) and the browser extension on a news page.
+"""Regenerate the screenshots in docs/: the result page, a tooltip, the history (desktop
+1280 px wide, and the page on a 390 px phone), a corpus report's top and its ranked
+article list (1200 px), and the browser extension on a news page.
 
     python scripts/screenshots.py [--model DIR] [--article FILE] [--out docs] [--no-reports]
                                   [--no-extension]
 
-Serves the example article's analysis from a throw-away database on a free loopback
-port and photographs its page with headless Chromium. Then runs ``propscan batch`` and
-``propscan report`` on two corpora made from PTC (the synthetic multi-outlet corpus of
-``benchmarks/make_synthetic_corpus.py``, grouped by outlet, and the dev articles) and
-photographs each report. Last, it builds the extension (``npm ci`` must have run in
-``extension/``), marks the fixture news article with it and photographs the page with
-a tooltip showing, the extension's popup drawn in its corner as the browser shows it.
+Serves analyses from a throw-away database on a free loopback port and photographs them
+with headless Chromium: the example article (a news article full of quotations), the
+sample op-ed shipped with propscan and two PTC dev articles, so that the history lists
+several. Then runs ``propscan batch`` and ``propscan report`` on the synthetic
+multi-outlet corpus of ``benchmarks/make_synthetic_corpus.py`` and photographs the report.
+Last, it builds the extension (``npm ci`` must have run in ``extension/``), marks the
+fixture news article with it and photographs the page with a tooltip showing, the
+extension's popup drawn in its corner as the browser shows it.
 """
 
 from __future__ import annotations
@@ -26,43 +28,71 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
 from propscan.errors import PropscanError
+from propscan.examples import sample_text
+from propscan.ptc.splits import load_split
 from propscan.service.app import create_app
 from propscan.service.security import token_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the browser and server helpers of the tests
 
-from support.browser import (  # noqa: E402
-    DESKTOP_VIEWPORT,
-    chromium,
-    screenshot_result_page,
-)
+from support.browser import DESKTOP_VIEWPORT, chromium, screenshot_page  # noqa: E402
 from support.extension import build_extension, chromium_with_extension  # noqa: E402
 from support.pages import serving_pages  # noqa: E402
 from support.server import running_server  # noqa: E402
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "abu-kamal-article.txt"
-SHOTS = (("service-desktop.png", False), ("service-phone.png", True))
-REPORT_VIEWPORT = {"width": 1200, "height": 2400}
+#: A highlight to point at for the tooltip: one inside a quotation, else any.
+TOOLTIP_TARGETS = ("mark.seg.quote-start.multi", "mark.seg.quote-start", "mark.seg")
+REPORT_HEIGHT = 1100
 EXTENSION_SHOT = "extension.png"
 #: Where the browser draws an extension's popup: under the toolbar, at the right edge.
 POPUP_MARGIN = 12
 POPUP_WIDTH = 352
 
 
+def _post(base_url: str, text: str, title: str | None = None) -> str:
+    response = httpx.post(
+        f"{base_url}/api/analyze", json={"text": text, "title": title}, timeout=300
+    )
+    response.raise_for_status()
+    return f"{base_url}/a/{response.json()['id']}"
+
+
 def take_screenshots(text: str, model: str | None, out: Path) -> list[Path]:
-    """Analyse ``text`` on a private server and photograph its result page."""
+    """Analyse ``text`` (and a few more for the history) on a private server and
+    photograph its page, a tooltip, the phone view and the history."""
     with tempfile.TemporaryDirectory() as scratch:
         app = create_app(model=model, db_path=Path(scratch) / "history.db")
         with running_server(app) as base_url:
-            response = httpx.post(f"{base_url}/api/analyze", json={"text": text}, timeout=300)
-            response.raise_for_status()
-            page_url = f"{base_url}/a/{response.json()['id']}"
+            _post(base_url, sample_text())
+            for article in load_split(None, "dev").articles[:2]:
+                _post(base_url, article.text, article.title)
+            page_url = _post(base_url, text)
             with chromium() as browser:
+                target = next(
+                    (t for t in TOOLTIP_TARGETS if _has(browser, page_url, t)), "mark.seg"
+                )
                 return [
-                    screenshot_result_page(browser, page_url, out / name, phone=phone)
-                    for name, phone in SHOTS
+                    screenshot_page(browser, page_url, out / "service-desktop.png"),
+                    screenshot_page(browser, page_url, out / "service-phone.png", phone=True),
+                    screenshot_page(
+                        browser, page_url, out / "service-tooltip.png", height=700, hover=target
+                    ),
+                    screenshot_page(
+                        browser, f"{base_url}/history", out / "service-history.png", height=520
+                    ),
                 ]
+
+
+def _has(browser: object, page_url: str, selector: str) -> bool:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(page_url)
+        return bool(page.locator(selector).count())
+    finally:
+        context.close()
 
 
 def _propscan(*args: str) -> None:
@@ -70,33 +100,32 @@ def _propscan(*args: str) -> None:
 
 
 def take_report_screenshots(model: str | None, out: Path) -> list[Path]:
-    """Batch and report two PTC-made corpora, and photograph each report's first 2400 px."""
+    """Batch and report the synthetic multi-outlet corpus, and photograph the report's
+    top, its ranked article list and its outlet section."""
     model_option = ["--model", model] if model else []
-    shots = []
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         corpus = work / "synthetic.jsonl"
         maker = ROOT / "benchmarks" / "make_synthetic_corpus.py"
         subprocess.run([sys.executable, str(maker), "--out", str(corpus)], check=True)
-        dev_articles = ROOT.parent / "shared" / "data" / "ptc-v2" / "dev-articles"
-        for name, source, grouping in (
-            ("report-outlets.png", corpus, ["--by", "outlet"]),
-            ("report-ptc-dev.png", dev_articles, []),
-        ):
-            corpus_name = name.removeprefix("report-").removesuffix(".png")  # the report's title
-            results, report = work / corpus_name, work / f"{corpus_name}-report"
-            _propscan("batch", str(source), "--out", str(results), *model_option)
-            _propscan("report", str(results), "--out", str(report), *grouping)
-            with chromium() as browser:
-                context = browser.new_context(viewport=REPORT_VIEWPORT)  # type: ignore[arg-type]
-                try:
-                    page = context.new_page()
-                    page.goto((report / "report.html").resolve().as_uri())
-                    page.screenshot(path=str(out / name))
-                finally:
-                    context.close()
-            shots.append(out / name)
-    return shots
+        results, report = work / "outlets", work / "outlets-report"
+        _propscan("batch", str(corpus), "--out", str(results), "--no-progress", *model_option)
+        _propscan("report", str(results), "--out", str(report), "--by", "outlet", *model_option)
+        page_url = (report / "report.html").resolve().as_uri()
+        with chromium() as browser:
+            return [
+                screenshot_page(browser, page_url, out / "report-top.png", height=REPORT_HEIGHT),
+                screenshot_page(
+                    browser, page_url, out / "report-articles.png", element="#articles"
+                ),
+                screenshot_page(
+                    browser,
+                    page_url,
+                    out / "report-outlets.png",
+                    element="#outlets",
+                    max_height=1750,
+                ),
+            ]
 
 
 def take_extension_screenshot(model: str | None, out: Path) -> Path:

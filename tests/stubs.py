@@ -15,6 +15,8 @@ class FixedDetector:
     name = "fixed"
     version = "0"
     techniques = PTC_14
+    decision_threshold = 0.5
+    directory = None
 
     def __init__(self, spans: Sequence[Span]) -> None:
         self.spans = tuple(spans)

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
 from propscan.core.article_score import (
+    MEANING,
     REFERENCE_FILE,
     ArticleReference,
-    article_score,
+    ArticleScore,
     marked_sentences,
     percentile,
     read_reference,
+    score_article,
 )
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
@@ -25,32 +27,92 @@ from propscan.models.base import DEFAULT_MODEL_DIR
 TEXT = "One calm line. Two: traitors and liars! Three is calm. Four is calm too."
 
 
-def analysis(spans: tuple[Span, ...]) -> Analysis:
-    bounds = [(0, 14), (15, 39), (40, 54), (55, 72)]
-    return Analysis(
-        text=TEXT,
-        spans=spans,
-        sentences=tuple(SentenceScore(start, end, 0.0) for start, end in bounds),
-        model=ModelInfo("test", "0"),
-    )
-
-
+BOUNDS = [(0, 14), (15, 39), (40, 54), (55, 72)]
 REFERENCE = ArticleReference("test corpus", "test 0", 0.15, (0.0, 0.0, 0.1, 0.25, 0.5, 0.8))
 
 
+def score(spans: tuple[Span, ...], threshold: float | None = 0.15, every_mark: bool = True):
+    return score_article(BOUNDS, spans, REFERENCE, threshold=threshold, every_mark=every_mark)
+
+
 def test_marked_sentences_count_sentences_holding_a_span() -> None:
-    found = analysis((Span(20, 28, "Name_Calling,Labeling", 0.4), Span(33, 38, "Doubt", None)))
-    assert marked_sentences(found) == (1, 4)
-    spanning = analysis((Span(10, 20, "Doubt", 0.3),))  # across two sentences
-    assert marked_sentences(spanning) == (2, 4)
+    found = (Span(20, 28, "Name_Calling,Labeling", 0.4), Span(33, 38, "Doubt", None))
+    assert marked_sentences(BOUNDS, found) == 1
+    assert marked_sentences(BOUNDS, (Span(10, 20, "Doubt", 0.3),)) == 2  # across two sentences
 
 
 def test_article_score_against_a_reference() -> None:
-    score = article_score(analysis((Span(20, 28, "Doubt", 0.4),)), REFERENCE)
-    assert (score.marked_sentences, score.sentences, score.share) == (1, 4, 0.25)
-    assert score.percentile == pytest.approx(100 * 3 / 6)  # 0, 0, 0.1 are smaller
-    assert article_score(analysis(()), REFERENCE).percentile == 0.0
-    assert article_score(analysis(()), None).percentile is None
+    found = score((Span(20, 28, "Doubt", 0.4),))
+    assert (found.marked_sentences, found.sentences, found.share) == (1, 4, 0.25)
+    assert found.percentile == pytest.approx(100 * 3 / 6)  # 0, 0, 0.1 are smaller
+    assert found.reference == "test corpus as test 0 marks them" and found.note is None
+    assert "Article score 50 of 100" in found.headline()
+    assert "1 of 4 sentences marked" in found.headline()
+    assert score(()).percentile == 0.0
+
+
+@pytest.mark.parametrize(
+    ("threshold", "every_mark", "reference", "note"),
+    [
+        (
+            0.3,
+            True,
+            REFERENCE,
+            "marks made at threshold 0.30, the reference at the model's own 0.15",
+        ),
+        (None, True, REFERENCE, "marks made at an unknown threshold"),
+        (0.15, False, REFERENCE, "only some techniques or bands kept"),
+        (0.15, True, None, "this model has no reference articles"),
+    ],
+)
+def test_an_article_made_otherwise_than_its_reference_is_not_ranked(
+    threshold: float | None, every_mark: bool, reference: ArticleReference | None, note: str
+) -> None:
+    """The reference counts every mark at the model's own threshold: nothing else compares."""
+    found = score_article(
+        BOUNDS, (Span(20, 28, "Doubt", 0.4),), reference, threshold=threshold, every_mark=every_mark
+    )
+    assert found.percentile is None and note in (found.note or "")
+    assert found.share == 0.25  # the share is still given
+    assert found.headline().startswith("Article score not ranked (")
+
+
+def test_an_analysis_without_a_given_score_is_scored_unranked() -> None:
+    """Every analysis has an article score: one made without a reference counts its marks."""
+    found = Analysis(
+        text=TEXT,
+        spans=(Span(20, 28, "Doubt", 0.4),),
+        sentences=tuple(SentenceScore(start, end, 0.0) for start, end in BOUNDS),
+        model=ModelInfo("test", "0"),
+    ).article_score
+    assert (found.marked_sentences, found.sentences, found.percentile) == (1, 4, None)
+
+
+def test_article_score_json_round_trip_and_errors() -> None:
+    found = score((Span(20, 28, "Doubt", 0.4),))
+    assert ArticleScore.from_dict(found.to_dict()) == found
+    assert set(found.to_dict()) == {
+        "marked_sentences",
+        "sentences",
+        "share",
+        "percentile",
+        "reference",
+        "note",
+    }
+    for bad, message in [
+        ([], "expected a JSON object"),
+        ({**found.to_dict(), "sentences": -1}, "must be counts"),
+        ({**found.to_dict(), "marked_sentences": 9}, "more marked sentences than sentences"),
+        ({**found.to_dict(), "percentile": 101}, "'percentile' must be a number in 0..100"),
+        ({**found.to_dict(), "percentile": "high"}, "'percentile' must be a number in 0..100"),
+        ({**found.to_dict(), "note": 3}, "must be strings or null"),
+    ]:
+        with pytest.raises(PropscanError, match=message):
+            ArticleScore.from_dict(bad)
+
+
+def test_the_meaning_is_one_sentence() -> None:
+    assert MEANING.count(". ") == 0 and MEANING.endswith(".")
 
 
 @given(st.floats(0, 1), st.floats(0, 1))

@@ -22,6 +22,7 @@ from propscan.batch import results as result_tables
 from propscan.batch.chunks import AnalysisOptions, Chunk, ChunkResult
 from propscan.batch.engines import LocalEngine, ProcessEngine, open_engine
 from propscan.batch.inputs import Columns, read_records
+from propscan.batch.parts import ADDED_COLUMNS, ARTICLES_SCHEMA
 from propscan.batch.results import BatchResults, read_results
 from propscan.batch.run import run_batch
 from propscan.core.spans import Article
@@ -518,3 +519,55 @@ def test_folder_reader_reports_a_file_name_that_is_not_utf8_with_a_storable_loca
     assert (bad.id, bad.location) == (None, "bad\\xff.txt")
     assert bad.location.encode("utf-8")
     assert "file name is not valid UTF-8 (byte 0xFF" in (bad.problem or "")
+
+
+def test_tables_carry_bands_voices_evidence_and_the_article_score(
+    tmp_path: Path, dev_split: Split, model
+) -> None:
+    """The same facts as the JSON: each span's band, quotation and key words; each
+    article's score, its note, quoted marks and the threshold it was made at."""
+    quoted = 'The minister said: "These traitors and liars will pay dearly for it." Fine.'
+    records = [*dev_records(dev_split, 2), {"id": "q", "text": quoted}]
+    out = tmp_path / "results"
+    run_batch(write_jsonl(tmp_path / "in.jsonl", records), out, model=model, progress=False)
+    results = read_results(out)
+    for record in records:
+        analysis = analyze(str(record["text"]), model)
+        [row] = [r for r in rows(results.articles) if r["id"] == record["id"]]
+        assert row["article_score"] == analysis.article_score.percentile
+        assert row["article_score_note"] == analysis.article_score.note
+        assert row["threshold"] == analysis.threshold == model.decision_threshold
+        own = [s for s in rows(results.spans) if s["id"] == record["id"]]
+        assert row["quoted_spans"] == sum(s["in_quote"] for s in own)
+        expected = [analysis.span_dict(span) for span in analysis.spans]
+        assert [s["band"] for s in own] == [e["band"] for e in expected]
+        assert [s["evidence"] for s in own] == [e["evidence"] for e in expected]
+    inside = [s for s in rows(results.spans) if s["id"] == "q"]
+    assert inside and all(s["in_quote"] and s["speaker"] == "The minister" for s in inside)
+
+
+def test_min_band_keeps_strong_marks_only(tmp_path: Path, dev_split: Split, model) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", dev_records(dev_split, 3))
+    run_batch(path, tmp_path / "all", model=model, progress=False)
+    options = AnalysisOptions(min_band="Moderate")
+    run_batch(path, tmp_path / "some", model=model, options=options, progress=False)
+    every = rows(read_results(tmp_path / "all").spans)
+    kept = rows(read_results(tmp_path / "some").spans)
+    assert kept == [s for s in every if s["score"] >= 0.35]
+    assert json.loads((tmp_path / "some" / "batch.json").read_text())["min_band"] == "moderate"
+    with pytest.raises(PropscanError, match="unknown confidence band 'loud'"):
+        AnalysisOptions(min_band="loud")
+
+
+def test_results_written_before_the_new_columns_still_read(tmp_path: Path) -> None:
+    """Older parts lack the appended columns: they read as missing values."""
+    folder = tmp_path / "old" / "articles.parquet"
+    folder.mkdir(parents=True)
+    columns = [f for f in ARTICLES_SCHEMA if f.name not in ADDED_COLUMNS]
+    old = pa.table(
+        {f.name: pa.array([None], f.type) for f in columns} | {"id": ["a"], "title": ["T"]}
+    )
+    pq.write_table(old, folder / "part-000000.parquet")
+    (tmp_path / "old" / "spans.parquet").mkdir()
+    [row] = rows(result_tables.read_table(tmp_path / "old", "articles"))
+    assert row["id"] == "a" and row["article_score"] is None and row["quoted_spans"] is None

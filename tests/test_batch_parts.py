@@ -26,6 +26,10 @@ SPAN = {
     "fragment": "They",
     "source": None,
     "date": None,
+    "band": "strong",
+    "in_quote": False,
+    "speaker": None,
+    "evidence": [{"word": "They", "start": 0, "end": 4, "score": 0.8}],
 }
 
 

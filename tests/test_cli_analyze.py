@@ -149,12 +149,14 @@ def bad_inputs(tmp_path: Path, site: str) -> dict[str, str]:
         ("missing", [], "nowhere.txt: no such file"),
         ("undecodable", [], "latin1.txt:1: not valid UTF-8"),
         ("empty", [], "empty.txt is empty"),
-        ("closed-port", ["--allow-private-urls"], "cannot connect"),
+        ("closed-port", ["--allow-private-urls"], "cannot connect to 127.0.0.1: it refused"),
         ("no-article", ["--allow-private-urls"], "no article text found"),
         ("private", [], "pass --allow-private-urls"),
         ("missing", ["--techniques", "Loaded_Language,Lies"], "unknown technique 'Lies'"),
         ("missing", ["--threshold", "1.5"], "threshold must be between 0 and 1"),
         ("missing", ["--threshold", "-0.5"], "threshold must be between 0 and 1"),
+        ("missing", ["--min-band", "loud"], "unknown confidence band 'loud'"),
+        ("missing", ["--min-band", "strnog"], "did you mean 'strong'?"),
     ],
 )
 def test_errors_exit_2_with_one_line(

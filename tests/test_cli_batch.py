@@ -180,3 +180,32 @@ def test_a_record_nested_too_deeply_fails_alone_in_a_run_and_its_resume(
     again = runner.invoke(app, [*argv, "--resume"])
     assert again.exit_code == 0, again.output
     assert "0 analysed, 3 skipped, 0 failed" in again.stderr
+
+
+def test_report_reads_a_moved_input_and_refuses_another_model(
+    tmp_path: Path, corpus: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "results"
+    batch = ["batch", str(corpus), "--out", str(out), "--model", str(tiny_model), *COLUMNS]
+    assert runner.invoke(app, [*batch, "--min-band", "weak"]).exit_code == 0
+    moved = corpus.rename(tmp_path / "moved.jsonl")
+    gone = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "a")])
+    assert gone.exit_code == 0
+    assert "No article pages:" in (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    found = runner.invoke(
+        app, ["report", str(out), "--out", str(tmp_path / "b"), "--input", str(moved)]
+    )
+    assert found.exit_code == 0, found.output
+    assert len(list((tmp_path / "b" / "articles").glob("*.html"))) == 3
+    other = runner.invoke(
+        app, ["report", str(out), "--out", str(tmp_path / "c"), "--model", str(tmp_path)]
+    )
+    assert other.exit_code == 2 and "not a propscan model directory" in other.stderr
+
+
+def test_batch_refuses_an_unknown_band(tmp_path: Path, corpus: Path) -> None:
+    result = runner.invoke(
+        app, ["batch", str(corpus), "--out", str(tmp_path / "r"), "--min-band", "loud"]
+    )
+    assert result.exit_code == 2
+    assert "unknown confidence band 'loud'" in result.stderr and not (tmp_path / "r").exists()

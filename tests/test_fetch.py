@@ -174,12 +174,38 @@ def test_invalid_urls(url: str) -> None:
 
 def test_closed_port_is_unreachable(closed_port: int) -> None:
     error = fetch_error(f"http://127.0.0.1:{closed_port}/", allow_private=True)
-    assert error.reason == "unreachable" and "cannot connect" in str(error)
+    assert error.reason == "unreachable"
+    assert "cannot connect to 127.0.0.1: it refused the connection" in str(error)
+    assert "Errno" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (socket.EAI_NONAME, "cannot find the web site news.invalid: no such host name"),
+        (
+            socket.EAI_AGAIN,
+            "cannot look up the web site news.invalid now; is this computer online?",
+        ),
+        (socket.EAI_FAIL, "cannot look up the web site news.invalid; check the address"),
+    ],
+)
+def test_a_host_that_cannot_be_looked_up_is_named_in_plain_words(
+    monkeypatch: pytest.MonkeyPatch, code: int, words: str
+) -> None:
+    def lookup(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(code, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    error = fetch_error("https://news.invalid/story")
+    assert error.reason == "unreachable" and words in str(error)
+    assert "Errno" not in str(error) and "Name or service" not in str(error)
 
 
 def test_http_errors_are_unreachable(site: str) -> None:
     error = fetch_error(f"{site}/missing", allow_private=True)
-    assert error.reason == "unreachable" and "404" in str(error)
+    assert error.reason == "unreachable"
+    assert "127.0.0.1 answered 404 Not Found: there is no such page" in str(error)
 
 
 def test_slow_server_times_out(site: str) -> None:

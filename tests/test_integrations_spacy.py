@@ -35,6 +35,8 @@ class CountingDetector:
         self.name = inner.name  # type: ignore[attr-defined]
         self.version = inner.version  # type: ignore[attr-defined]
         self.techniques = inner.techniques  # type: ignore[attr-defined]
+        self.decision_threshold = inner.decision_threshold  # type: ignore[attr-defined]
+        self.directory = inner.directory  # type: ignore[attr-defined]
         self.batches: list[int] = []
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:

@@ -13,19 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import propscan
 from propscan import pipeline
-from propscan.core.analysis import SCHEMA_VERSION, Analysis, ModelInfo, SentenceScore
-from propscan.core.sentences import split_sentences
+from propscan.core.analysis import SCHEMA_VERSION, Analysis, Evidence, ModelInfo
+from propscan.core.article_score import REFERENCE_FILE, ArticleReference
 from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TechniqueSet
 from propscan.errors import PropscanError
 from propscan.models import registry
 from propscan.models.base import Prediction, TokenScore, TokenScores
-from propscan.pipeline import analyze, analyze_many, load_model, score_sentences
+from propscan.pipeline import analyze, analyze_many, load_model, span_evidence
 from propscan.ptc.splits import Split
 
 
@@ -39,6 +37,8 @@ class KeywordDetector:
     techniques: TechniqueSet = PTC_14
     batches: list[int] = field(default_factory=list)
     thresholds: list[float | None] = field(default_factory=list)
+    decision_threshold: float = 0.5
+    directory: Path | None = None
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         self.batches.append(len(texts))
@@ -89,7 +89,7 @@ def assert_fragments_match(analysis: Analysis) -> None:
         assert analysis.text[item["start"] : item["end"]] == item["fragment"]
 
 
-def test_spans_are_sorted_and_sentences_scored_by_their_tokens(
+def test_spans_are_sorted_and_sentences_scored_by_their_spans(
     detector: KeywordDetector,
 ) -> None:
     analysis = analyze(TEXT, detector, title="T", url="https://example.org/a", source="Ex")
@@ -101,7 +101,8 @@ def test_spans_are_sorted_and_sentences_scored_by_their_tokens(
         "A disgraceful, disgraceful deal.",
         "Fine words",
     ]
-    assert [round(s.score, 2) for s in analysis.sentences] == [0.1, 0.9, 0.9, 0.1]
+    # a sentence scores as its most confident span: the numbers agree with the marks shown
+    assert [round(s.score, 2) for s in analysis.sentences] == [0.0, 0.8, 0.8, 0.0]
     assert analysis.model == ModelInfo("keyword-test", "1.0")
     assert (analysis.title, analysis.url, analysis.source) == ("T", "https://example.org/a", "Ex")
     assert analysis.technique_counts() == {"Loaded_Language": 2, "Name_Calling,Labeling": 1}
@@ -143,7 +144,9 @@ def test_threshold_reaches_the_model_and_is_recorded(detector: KeywordDetector) 
     analysis = analyze(TEXT, detector, threshold=0.95)
     assert detector.thresholds == [0.95]
     assert analysis.threshold == 0.95 and analysis.spans == ()
-    assert analyze(TEXT, detector).threshold is None
+    # without one, the model's own threshold is used and recorded: never unknown
+    assert analyze(TEXT, detector).threshold == detector.decision_threshold
+    assert detector.thresholds[-1] is None
 
 
 @pytest.mark.parametrize("text", ["", "   \n\r\n\t"])
@@ -170,10 +173,16 @@ def test_to_dict_is_the_json_contract_in_plain_types(detector: KeywordDetector) 
     data = json.loads(json.dumps(analysis.to_dict()))
     assert list(data) == [
         "schema_version", "text", "title", "url", "source", "spans", "sentences", "model",
-        "threshold",
+        "threshold", "min_band", "kept_techniques", "article_score",
     ]  # fmt: skip
     assert data["schema_version"] == SCHEMA_VERSION
-    assert set(data["spans"][0]) == {"start", "end", "technique", "score", "fragment"}
+    assert set(data["spans"][0]) == {
+        "start", "end", "technique", "score", "band", "fragment", "quote", "evidence"
+    }  # fmt: skip
+    assert data["spans"][0]["band"] == "strong" and data["spans"][0]["quote"] is None
+    assert data["spans"][0]["evidence"] == [
+        {"word": "traitors", "start": 25, "end": 33, "score": pytest.approx(0.9)}
+    ]
     assert set(data["sentences"][0]) == {"start", "end", "score"}
     assert data["model"] == {"name": "keyword-test", "version": "1.0", "techniques": list(PTC_14)}
     assert all(type(s.score) is float for s in analysis.sentences)
@@ -182,7 +191,10 @@ def test_to_dict_is_the_json_contract_in_plain_types(detector: KeywordDetector) 
 
 def test_from_dict_reverses_to_dict(detector: KeywordDetector) -> None:
     analysis = analyze(TEXT, detector, threshold=0.3, title="T", url="https://x.org", source="X")
+    assert analysis.evidence
     assert Analysis.from_dict(json.loads(json.dumps(analysis.to_dict()))) == analysis
+    filtered = analyze(TEXT, detector, techniques="Loaded_Language", min_band="moderate")
+    assert Analysis.from_dict(json.loads(json.dumps(filtered.to_dict()))) == filtered
 
 
 @pytest.mark.parametrize(
@@ -195,6 +207,11 @@ def test_from_dict_reverses_to_dict(detector: KeywordDetector) -> None:
         (lambda d: d["spans"][0].update(score=3), "score must be a number between 0 and 1"),
         (lambda d: d["sentences"][0].pop("start"), r"field 'start' is missing"),
         (lambda d: d.pop("model"), "field 'model' is missing"),
+        (lambda d: d.update(min_band="loud"), "unknown confidence band 'loud'"),
+        (lambda d: d.update(kept_techniques=["Lies"]), "unknown technique 'Lies'"),
+        (lambda d: d["article_score"].update(sentences="4"), "must be counts"),
+        (lambda d: d["spans"][0]["evidence"][0].update(end=99), "lie outside the span"),
+        (lambda d: d["spans"][0].update(evidence="traitors"), "must be a list of words"),
     ],
 )
 def test_from_dict_refuses_inconsistent_input(
@@ -206,41 +223,55 @@ def test_from_dict_refuses_inconsistent_input(
         Analysis.from_dict(data)
 
 
-def test_score_sentences_handles_straddling_tokens_and_no_tokens() -> None:
-    text = "One two. Three four."
-    no_tokens = TokenScores.of()
-    assert score_sentences(text, no_tokens) == (SentenceScore(0, 8, 0.0), SentenceScore(9, 20, 0.0))
-    straddling = TokenScores.of([TokenScore(4, 11, 0.7), TokenScore(15, 19, 0.2)])
-    assert [s.score for s in score_sentences(text, straddling)] == [0.7, 0.7]
-    assert score_sentences("", straddling) == ()
+def test_min_band_keeps_a_band_and_the_stronger_ones(detector: KeywordDetector) -> None:
+    """The keyword spans score 0.8 (strong): a strong filter keeps them, and the analysis
+    records it; an unknown band is refused before the model runs."""
+    analysis = analyze(TEXT, detector, min_band="STRONG")
+    assert len(analysis.spans) == 3 and analysis.min_band == "strong"
+    with pytest.raises(PropscanError, match="unknown confidence band 'loud'"):
+        analyze(TEXT, detector, min_band="loud")
+    assert detector.batches == [1]
 
 
-@given(
-    st.lists(st.sampled_from(["Word", "word.", "Two!", "\n", " ", "U.S.", "x", "…"]), max_size=30),
-    st.lists(st.tuples(st.integers(0, 3), st.integers(1, 9), st.floats(0, 1)), max_size=25),
-)
-def test_sentence_scores_equal_a_scan_of_every_token_and_sentence(
-    pieces: list[str], tokens: list[tuple[int, int, float]]
+def test_min_band_drops_weaker_spans() -> None:
+    weak = KeywordDetector(dict(KEYWORDS))
+    weak._predict_one = lambda text, threshold: Prediction(  # type: ignore[method-assign]
+        (Span(6, 14, "Doubt", 0.2), Span(25, 33, "Doubt", 0.5))
+    )
+    text = "These traitors and these traitors."
+    assert [s.score for s in analyze(text, weak, min_band="moderate").spans] == [0.5]
+    assert len(analyze(text, weak, min_band="weak").spans) == 2
+
+
+def test_evidence_ranks_the_words_of_a_span_by_their_tokens() -> None:
+    """Each span keeps its most probable words (a word is its best token; stop words only
+    when nothing else is left; a repeated word once), offsets indexing the text."""
+    text = "the grave grave threat of the evil plan"
+    tokens = TokenScores.of(
+        [TokenScore(0, 3, 0.99), TokenScore(4, 7, 0.2), TokenScore(7, 9, 0.6),
+         TokenScore(10, 15, 0.5), TokenScore(16, 22, 0.7), TokenScore(23, 25, 0.99),
+         TokenScore(26, 29, 0.99), TokenScore(30, 34, 0.8), TokenScore(35, 39, 0.1)]
+    )  # fmt: skip
+    found = span_evidence(text, [Span(0, 39, "Doubt"), Span(0, 3, "Doubt")], tokens)
+    words = [(text[e.start : e.end], e.score) for e in found[(0, 39)]]
+    assert words == [("evil", 0.8), ("threat", 0.7), ("grave", 0.6)]
+    assert found[(0, 3)] == (Evidence(0, 3, 0.99),)  # only a stop word: it is kept
+    assert span_evidence(text, [Span(0, 9, "Doubt")], TokenScores.of()) == {}
+
+
+def test_the_article_score_is_ranked_against_the_model_reference(
+    detector: KeywordDetector, tmp_path: Path
 ) -> None:
-    """Each sentence gets the highest score of the tokens overlapping it, as a scan of
-    every token against every sentence finds it."""
-    text = " ".join(pieces)
-    scores, position = [], 0
-    for gap, length, score in tokens:
-        start = position + gap
-        if start + length > len(text):
-            break
-        scores.append(TokenScore(start, start + length, score))
-        position = start + length
-    bounds = split_sentences(text)
-    expected = [
-        max([t.score for t in scores if t.start < end and t.end > start], default=0.0)
-        for start, end in bounds
-    ]
-    found = score_sentences(text, TokenScores.of(scores))
-    assert [(s.start, s.end) for s in found] == bounds
-    assert [s.score for s in found] == expected
-    assert list(TokenScores.of(scores)) == scores
+    reference = ArticleReference("test", "keyword-test 1.0", 0.5, (0.0, 0.1, 0.6, 0.9))
+    (tmp_path / REFERENCE_FILE).write_text(json.dumps(reference.to_dict()))
+    detector.directory = tmp_path
+    ranked = analyze(TEXT, detector).article_score
+    assert (ranked.marked_sentences, ranked.sentences, ranked.percentile) == (2, 4, 50.0)
+    assert analyze(TEXT, detector, threshold=0.4).article_score.percentile is None
+    kept = analyze(TEXT, detector, techniques="Loaded_Language").article_score
+    assert kept.percentile is None and "only some techniques" in (kept.note or "")
+    every = analyze(TEXT, detector, techniques=list(PTC_14), min_band="weak").article_score
+    assert every.percentile == 50.0  # keeping every technique and band keeps every mark
 
 
 def test_missing_shipped_model_gives_a_helpful_error(

@@ -18,21 +18,23 @@ from propscan.service.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
+#: The engineering detail moved out of the README (training among it).
+ENGINEERING = (REPO / "docs" / "engineering.md").read_text(encoding="utf-8")
 MINI = Path(__file__).parent / "fixtures" / "corpus" / "mini"
 runner = CliRunner()
 
 
-def section(title: str) -> str:
-    """The README text under the heading ``title``, up to the next heading."""
+def section(title: str, document: str = README) -> str:
+    """The text under the heading ``title``, up to the next heading."""
     # sections are ## to ####; a line starting "# " is a shell comment in a code block
-    match = re.search(rf"^##+ {re.escape(title)}\n(.*?)(?=^##+ |\Z)", README, re.M | re.S)
-    assert match, f"README has no section {title!r}"
+    match = re.search(rf"^##+ {re.escape(title)}\n(.*?)(?=^##+ |\Z)", document, re.M | re.S)
+    assert match, f"no section {title!r}"
     return match.group(1)
 
 
-def code_block(title: str, language: str) -> str:
-    match = re.search(rf"```{language}\n(.*?)```", section(title), re.S)
-    assert match, f"README section {title!r} has no {language} block"
+def code_block(title: str, language: str, document: str = README) -> str:
+    match = re.search(rf"```{language}\n(.*?)```", section(title, document), re.S)
+    assert match, f"section {title!r} has no {language} block"
     return match.group(1)
 
 
@@ -117,7 +119,8 @@ def test_meme_corpus_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "../shared/data/semeval2021-task6": str(fixtures / "memes"),
     }
     monkeypatch.chdir(tmp_path)
-    steps = commands(code_block("More labelled data: the SemEval-2021 Task 6 memes", "bash"))
+    memes = "More labelled data: the SemEval-2021 Task 6 memes"
+    steps = commands(code_block(memes, "bash", ENGINEERING))
     assert [step[1] for step in steps] == ["corpus", "train"]
     for step in steps:
         args = [corpora.get(arg, arg) for arg in step[1:]]
@@ -129,3 +132,25 @@ def test_meme_corpus_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             assert "Smears -> outside the 14" in result.stdout
     facts = json.loads(Path("runs/with-memes/training.json").read_text(encoding="utf-8"))
     assert "meme texts in the training data (splits train;" in facts["data"]["memes"]
+
+
+def test_the_json_section_names_every_field(tmp_path: Path) -> None:
+    """The README's JSON table documents every field the JSON output has."""
+    from propscan.examples import sample_text
+    from propscan.pipeline import analyze
+
+    table = section("The JSON output")
+    data = analyze(sample_text()).to_dict()
+    fields = {*data, *data["spans"][0], *data["sentences"][0], *data["article_score"]}
+    fields |= {*data["spans"][0]["evidence"][0], "speaker"}
+    named = re.compile(r"[`{ ](\w+)(?=[`},\[])")  # `name`, `spans[]` or {name, ...}
+    missing = sorted(fields - set(named.findall(table)))
+    assert not missing, f"the README's JSON section does not name {missing}"
+
+
+def test_the_band_thresholds_in_the_readme_are_the_code_s() -> None:
+    from propscan.core.confidence import MODERATE, STRONG
+
+    bands = section("How to read the results")
+    assert f"| strong | {STRONG:.2f} and above |" in bands
+    assert f"| moderate | {MODERATE:.2f} to {STRONG:.2f} |" in bands

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.analysis import Analysis, Evidence, ModelInfo, SentenceScore
+from propscan.core.confidence import band_of, sentence_scores
 from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.core.techniques import get_technique
 from propscan.errors import PropscanError
 from propscan.ptc.io import parse_labels
 from propscan.render.html import render_html
-from propscan.render.text import render_json, render_ptc, render_terminal
+from propscan.render.text import render_json, render_ptc, render_terminal, render_text
 
 TEXT = (
     "Héllo 🎉 <script>alert('x')</script> they said.\r\n"
@@ -42,19 +43,27 @@ SPANS = (
 )
 
 
-def make_analysis(spans: tuple[Span, ...] = SPANS, **metadata: str | None) -> Analysis:
+def make_analysis(
+    spans: tuple[Span, ...] = SPANS, text: str = TEXT, **metadata: str | None
+) -> Analysis:
+    bounds = split_sentences(text)
     sentences = tuple(
-        SentenceScore(start, end, round(0.1 * (index + 1), 2))
-        for index, (start, end) in enumerate(split_sentences(TEXT))
+        SentenceScore(start, end, score)
+        for (start, end), score in zip(bounds, sentence_scores(bounds, spans), strict=True)
     )
     return Analysis(
-        text=TEXT,
+        text=text,
         spans=spans,
         sentences=sentences,
         model=ModelInfo("propscan-test", "0.1.0"),
         threshold=0.4,
+        evidence={(s.start, s.end): (Evidence(s.start, s.end, 0.9),) for s in spans[:1]},
         **metadata,
     )
+
+
+QUOTED = 'The minister said: "These traitors will pay." Calm words follow.'
+QUOTED_SPAN = Span(QUOTED.index("traitors"), QUOTED.index(" will"), "Name_Calling,Labeling", 0.5)
 
 
 class _ArticleText(HTMLParser):
@@ -95,6 +104,10 @@ def test_json_has_the_contract_keys_and_true_fragments() -> None:
         s["fragment"] for s in data["spans"]
     ]
     assert Analysis.from_dict(data) == make_analysis()
+    assert [s["band"] for s in data["spans"]] == ["strong"] * 4 + ["moderate"]
+    assert data["spans"][0]["evidence"][0]["word"] == "<script>alert('x')</script>"
+    quoted = json.loads(render_json(make_analysis((QUOTED_SPAN,), QUOTED)))
+    assert quoted["spans"][0]["quote"] == {"start": 19, "end": 45, "speaker": "The minister"}
 
 
 def test_ptc_lines_read_back_as_the_same_spans() -> None:
@@ -121,13 +134,14 @@ def test_html_escapes_article_text_and_loads_nothing() -> None:
     assert "Content-Security-Policy" in page
 
 
-def test_html_shows_every_sentence_whole_with_its_score() -> None:
+def test_html_shows_every_sentence_whole_with_the_band_of_its_strongest_mark() -> None:
     parser = _ArticleText()
-    parser.feed(render_html(make_analysis()))
+    analysis = make_analysis()
+    parser.feed(render_html(analysis))
     sentences = [TEXT[start:end] for start, end in split_sentences(TEXT)]
     assert parser.rows == sentences
     assert [margin.strip() for margin in parser.margins] == [
-        f"{0.1 * (i + 1):.2f}" for i in range(len(sentences))
+        band_of(sentence.score).name for sentence in analysis.sentences
     ]
 
 
@@ -140,12 +154,40 @@ def test_html_highlights_have_colours_tooltips_markers_and_a_legend() -> None:
     overlap = re.search(r'<mark style="([^"]*)" title="([^"]*)" data-spans="2 3">', page)
     assert overlap is not None
     assert name_calling.colour in overlap.group(1) and loaded.colour in overlap.group(1)
-    assert f"[2] {name_calling.name}, confidence 91%" in overlap.group(2)
-    assert f"[3] {loaded.name}, confidence 62%" in overlap.group(2)
+    assert f"[2] {name_calling.name}, strong 0.91, the outlet&#x27;s own voice" in overlap.group(2)
+    assert f"[3] {loaded.name}, strong 0.62" in overlap.group(2)
     assert name_calling.definition[:30] in overlap.group(2)
+    assert "Article score not ranked" in page and "An article score of N means" in page
     assert '<sup class="ref">2</sup>' in page and '<sup class="ref">3</sup>' in page
     assert f"{name_calling.name}</span> 1</li>" in page
     assert 'href="https://example.org/news?a=1&amp;b=2"' in page
+
+
+def test_html_titles_untitled_articles_by_their_first_line_and_names_quotes() -> None:
+    page = render_html(make_analysis((QUOTED_SPAN,), QUOTED))
+    assert (
+        "<h1>The minister said: &quot;These traitors will pay.&quot; Calm words follow.</h1>"
+        in page
+    )
+    assert "in a quote from The minister" in page
+
+
+def test_html_underlines_with_the_other_technique_not_a_second_span_of_the_same() -> None:
+    """Where two spans of one technique and one of another overlap, the fill is the most
+    confident span's colour and the underline the other technique's."""
+    text = "They are vile liars."
+    spans = (
+        Span(9, 19, "Loaded_Language", 0.9),
+        Span(9, 13, "Loaded_Language", 0.8),
+        Span(9, 19, "Name_Calling,Labeling", 0.5),
+    )
+    page = render_html(make_analysis(spans, text))
+    overlap = re.search(r'<mark style="([^"]*)"[^>]*data-spans="2 1 3">', page)
+    assert overlap is not None
+    loaded, labelling = get_technique("Loaded_Language"), get_technique("Name_Calling,Labeling")
+    assert overlap.group(1) == (
+        f"background:{loaded.colour};box-shadow:inset 0 -0.3em 0 {labelling.colour}"
+    )
 
 
 def test_html_without_spans_says_so() -> None:
@@ -158,12 +200,25 @@ def test_terminal_shows_text_markers_spans_and_legend_without_markup() -> None:
     render_terminal(make_analysis(title="A title"), console)
     output = console.export_text()
     assert "A title" in output
-    assert "[bold]Not markup[/bold][5] stays text." in output
-    assert "vile traitors & cowards[2] lie[3]" in output
-    assert "Again 👍🏽 they lie[4]!" in output
+    # every span's start and end are marked, so the text reads without colours
+    assert "[5>[bold]Not markup[/bold]<5] stays text." in output
+    assert "These [2>vile [3>traitors & cowards<2] lie<3]." in output
+    assert "Again 👍🏽 [4>they lie<4]!" in output
     name_calling = get_technique("Name_Calling,Labeling").name
-    assert re.search(rf"2 \W+ {name_calling} \W+ 0\.91 \W+ vile traitors & cowards", output)
+    assert re.search(
+        rf"2 \W+ {name_calling} \W+ strong 0\.91 \W+ own \W+ vile traitors & cowards", output
+    )
     assert re.search(rf"{get_technique('Loaded_Language').name}\s+1\b", output)
+    assert "Article score not ranked" in output and "threshold 0.40" in output
+    assert "Confidence bands: strong ≥ 0.45, moderate ≥ 0.35, weak below" in output
+
+
+def test_text_output_without_a_title_uses_the_first_line_and_names_the_voice() -> None:
+    output = render_text(make_analysis((QUOTED_SPAN,), QUOTED))
+    assert output.startswith("The minister said:")  # one title rule: the first line
+    assert '"These [1>traitors<1] will pay."' in output
+    assert "quote: The minister" in output
+    assert "\x1b[" not in output
 
 
 def test_terminal_colours_spans_by_technique() -> None:

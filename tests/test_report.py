@@ -15,8 +15,10 @@ from propscan.batch.chunks import ChunkResult
 from propscan.batch.results import MANIFEST, commit_chunk, read_results
 from propscan.batch.run import run_batch
 from propscan.errors import PropscanError
+from propscan.models.base import DEFAULT_MODEL_DIR
 from propscan.ptc.splits import Split
 from propscan.report.html import format_value, make_report, render_html
+from propscan.report.reliability import read_reliability
 from propscan.report.tables import UNKNOWN_OUTLET, build_report, choose_period, parse_dates
 
 EVIL_OUTLET = '<script>alert("x")</script> & Co'
@@ -30,6 +32,8 @@ def article(
     sentences: int,
     flagged: int,
     spans: int,
+    score: float | None = None,
+    quoted: int = 0,
 ) -> dict[str, Any]:
     return {
         "id": aid,
@@ -44,6 +48,9 @@ def article(
         "propaganda_sentence_share": flagged / sentences,
         "spans": spans,
         "spans_per_1000_words": 1000 * spans / words,
+        "article_score": score,
+        "article_score_note": None if score is not None else "not ranked here",
+        "quoted_spans": quoted,
     }
 
 
@@ -66,8 +73,8 @@ def results(tmp_path: Path) -> Path:
     folder = tmp_path / "results"
     folder.mkdir()
     articles = [
-        article("a1", EVIL_OUTLET, "2019-01-05", words=1000, sentences=50, flagged=10, spans=3),
-        article("a2", EVIL_OUTLET, "2019-12-20", words=500, sentences=30, flagged=5, spans=2),
+        article("a1", EVIL_OUTLET, "2019-01-05", 1000, 50, 10, 3, score=40.0, quoted=2),
+        article("a2", EVIL_OUTLET, "2019-12-20", 500, 30, 5, 2, score=75.5),
         article("a3", None, "not a date", words=500, sentences=20, flagged=0, spans=0),
     ]
     spans = [
@@ -213,9 +220,72 @@ def test_unknown_grouping_and_missing_results(results: Path, tmp_path: Path) -> 
         make_report(tmp_path / "other", None)
 
 
-def test_report_of_a_real_run_on_dev_articles(
-    tmp_path: Path, dev_split: Split, tiny_model: Path
-) -> None:
+def test_report_of_a_real_run_on_dev_articles(dev_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, results = dev_run
+    report, page = make_report(results, tmp_path / "report")
+    assert report.summary["articles"] == 4
+    assert report.by_outlet["outlet"].tolist() == [UNKNOWN_OUTLET]
+    assert report.by_date.empty
+    assert page is not None and "Propaganda report" in page.read_text(encoding="utf-8")
+
+
+def test_articles_are_ranked_by_their_article_score(results: Path) -> None:
+    ranked = build_report(read_results(results)).articles
+    assert ranked["id"].tolist() == ["a2", "a1", "a3"]  # unranked articles last
+    assert ranked["rank"].tolist() == [1, 2, 3]
+    first = ranked.iloc[0]
+    assert (first["title"], first["outlet"], first["date"]) == (
+        "Title a2",
+        EVIL_OUTLET,
+        "2019-12-20",
+    )
+    assert (first["article_score"], first["propaganda_sentences"], first["sentences"]) == (
+        75.5, 5, 30
+    )  # fmt: skip
+
+
+def test_outlets_split_their_marks_into_own_voice_and_quotes(results: Path) -> None:
+    report = build_report(read_results(results))
+    evil = report.by_outlet.set_index("outlet").loc[EVIL_OUTLET]
+    assert evil["quoted_share"] == pytest.approx(2 / 5)
+    assert evil["own_voice_share"] == pytest.approx(3 / 5)
+    assert report.summary["quoted_share"] == pytest.approx(2 / 5)
+
+
+def test_frequent_fragments_list_the_articles_they_come_from(results: Path, tmp_path: Path) -> None:
+    report, page = make_report(results, tmp_path / "report")
+    fragments = report.top_fragments.set_index("fragment")
+    assert fragments.loc["evil traitors", "article_ids"] == ["a1", "a2"]
+    assert page is not None
+    written = pd.read_csv(page.parent / "top_fragments.csv").set_index("fragment")
+    assert written.loc["evil traitors", "article_ids"] == "a1; a2"
+    html = page.read_text(encoding="utf-8")
+    assert "Every fragment of this technique appears once." in html  # Doubt, Flag-waving
+
+
+def test_shipped_model_card_says_which_counts_mislead() -> None:
+    reliability = read_reliability(DEFAULT_MODEL_DIR)
+    assert reliability is not None and reliability.split == "dev"
+    assert reliability.predicted_share == pytest.approx(0.342, abs=1e-3)
+    assert reliability.gold_share == pytest.approx(0.246, abs=1e-3)
+    assert "read such shares as about 1.4x the annotators'" in reliability.sentence_caveat()
+    slogans = reliability.techniques["Slogans"]
+    assert (slogans.predicted, slogans.gold, slogans.trusted) == (6, 40, False)
+    warnings = reliability.warnings(get_techniques())
+    assert warnings["Slogans"].startswith("Slogan: under-counts, finds about 1 in 7")
+    assert warnings["Loaded_Language"].startswith("Loaded language: over-counts, about 1.9x")
+    assert "Flag-Waving" not in warnings  # fair: 94 marked where the annotators marked 87
+
+
+def get_techniques():  # the shipped model's set
+    from propscan.pipeline import load_model
+
+    return load_model().techniques
+
+
+@pytest.fixture
+def dev_run(tmp_path: Path, dev_split: Split, tiny_model: Path) -> tuple[Path, Path]:
+    """A batch run of four dev articles with titles, and the input it read."""
     path = tmp_path / "dev.jsonl"
     path.write_text(
         "".join(
@@ -225,8 +295,119 @@ def test_report_of_a_real_run_on_dev_articles(
         encoding="utf-8",
     )
     run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
-    report, page = make_report(tmp_path / "results", tmp_path / "report")
-    assert report.summary["articles"] == 4
-    assert report.by_outlet["outlet"].tolist() == [UNKNOWN_OUTLET]
-    assert report.by_date.empty
-    assert page is not None and "Propaganda report" in page.read_text(encoding="utf-8")
+    return path, tmp_path / "results"
+
+
+def _links(html: str) -> dict[str, str]:
+    """Title -> link of every article of the ranked list."""
+    section = html.split('id="articles"', 1)[1].split("</section>", 1)[0]
+    return {text: href for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', section)}
+
+
+def test_each_ranked_article_links_to_its_highlighted_page(
+    dev_run: tuple[Path, Path], tmp_path: Path, dev_split: Split, tiny_model: Path
+) -> None:
+    _, results = dev_run
+    report, page = make_report(results, tmp_path / "report", model=tiny_model)
+    assert page is not None
+    links = _links(page.read_text(encoding="utf-8"))
+    titles = {a.title: a for a in dev_split.articles[:4]}
+    assert set(links) == set(titles)
+    for title, href in links.items():
+        article_page = (page.parent / href).read_text(encoding="utf-8")
+        assert f"<h1>{title}</h1>" in article_page
+        assert 'href="../report.html#articles"' in article_page
+        spans = report.articles.set_index("title").loc[title, "spans"]
+        assert article_page.count('<tr><td class="num">') == spans
+
+
+def test_the_report_says_when_the_input_is_gone(dev_run: tuple[Path, Path], tmp_path: Path) -> None:
+    source, results = dev_run
+    source.unlink()
+    _, page = make_report(results, tmp_path / "report")
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    assert "No article pages:" in html and "is gone" in html and "pass --input" in html
+    assert _links(html) == {} and not (page.parent / "articles").exists()
+
+
+def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
+    dev_run: tuple[Path, Path], tmp_path: Path, tiny_model: Path
+) -> None:
+    _, results = dev_run
+    card = {
+        "name": "propscan-baseline",
+        "version": json.loads((tiny_model / "model.json").read_text())["version"],
+        "reliability": {
+            "split": "dev",
+            "articles": 4,
+            "marked_sentence_share": {"predicted": 0.5, "gold": 0.25},
+            "techniques": {
+                "Loaded_Language": {"f1": 0.3, "predicted": 40, "gold": 10},
+                "Slogans": {"f1": 0.0, "predicted": 0, "gold": 12},
+            },
+        },
+    }
+    (tiny_model / "training.json").write_text(json.dumps(card), encoding="utf-8")
+    try:
+        _, page = make_report(results, tmp_path / "report", model=tiny_model)
+    finally:
+        (tiny_model / "training.json").unlink()
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    assert "marks 50.0% of sentences where the annotators marked 25.0%" in html
+    assert re.search(r'<tr class="unreliable"><td><span class="swatch"[^>]*></span>Slogan<', html)
+    assert "Loaded language: over-counts, about 4.0x" in html
+    assert "Slogan: hardly ever found" in html
+    with pytest.raises(PropscanError, match="the results were made by propscan-baseline"):
+        make_report(results, tmp_path / "other", model=DEFAULT_MODEL_DIR)
+
+
+@pytest.mark.slow
+def test_a_reader_follows_the_ranked_list_to_an_article_page(
+    dev_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """In Chromium: open the report, click the first article of the ranked list, read its
+    highlighted page, and come back."""
+    from support.browser import browser_missing, chromium
+
+    problem = browser_missing()
+    if problem is not None:
+        pytest.fail(f"{problem}: run 'bash scripts/test.sh' to install Chromium and Playwright")
+    from playwright.sync_api import expect
+
+    _, results = dev_run
+    report, page = make_report(results, tmp_path / "report")
+    assert page is not None
+    first = report.articles.iloc[0]
+    with chromium() as browser:
+        context = browser.new_context()
+        try:
+            tab = context.new_page()
+            tab.goto(page.resolve().as_uri())
+            ranked = tab.locator("#articles table tbody tr")
+            expect(ranked).to_have_count(4)
+            ranked.first.get_by_role("link").click()
+            expect(tab.locator("h1")).to_have_text(str(first["title"]))
+            expect(tab.locator("mark")).to_have_count(tab.locator("mark").count())
+            assert tab.locator("table.spans tbody tr").count() == first["spans"]
+            tab.get_by_role("link", name="Back to the report").click()
+            expect(tab.locator("#articles h2")).to_be_visible()
+        finally:
+            context.close()
+
+
+def test_an_untitled_article_is_listed_by_its_first_line_as_on_its_page(
+    tmp_path: Path, dev_split: Split, tiny_model: Path
+) -> None:
+    """One title rule for the page, the CLI's HTML and the report."""
+    article = dev_split.articles[0]
+    path = tmp_path / "untitled.jsonl"
+    path.write_text(json.dumps({"id": "u1", "text": article.text}) + "\n", encoding="utf-8")
+    run_batch(path, tmp_path / "results", model=tiny_model, progress=False)
+    _, page = make_report(tmp_path / "results", tmp_path / "report")
+    assert page is not None
+    first_line = article.text.split("\n", 1)[0].strip()
+    [(title, href)] = _links(page.read_text(encoding="utf-8")).items()
+    assert title == first_line
+    assert f"<h1>{first_line}</h1>" in (page.parent / href).read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from support.server import running_server
 
 from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TECHNIQUES
 from propscan.models.base import Detector, Prediction
@@ -315,7 +317,11 @@ def test_url_problems_get_4xx(
 def test_unreachable_url(make_client: ClientFactory) -> None:
     client = make_client(allow_private_urls=True)
     url = f"http://127.0.0.1:{closed_port()}/article"
-    assert_error(client.post("/api/analyze", json={"url": url}), 422, "unreachable")
+    response = client.post("/api/analyze", json={"url": url})
+    assert_error(response, 422, "unreachable")
+    assert "cannot connect to 127.0.0.1: it refused the connection" in response.json()["message"]
+    page = client.post("/analyze", data={"url": url})
+    assert page.status_code == 422 and "it refused the connection" in page.text
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "example.org/a"])
@@ -349,6 +355,7 @@ def test_get_list_and_delete(client: TestClient) -> None:
         "span_count",
         "characters",
         "model",
+        "article_score",
     }
     rest = client.get("/api/analyses", params={"limit": 2, "offset": 2}).json()
     assert [item["id"] for item in rest["items"]] == [ids[0]]
@@ -439,6 +446,7 @@ class _GatedDetector:
         self.inner = inner
         self.name, self.version = inner.name, inner.version
         self.techniques = inner.techniques
+        self.decision_threshold, self.directory = inner.decision_threshold, inner.directory
         self.started = threading.Event()
         self.release = threading.Event()
 
@@ -529,17 +537,22 @@ def test_result_page_highlights_exactly_the_spans_even_after_emoji(
         assert without_whitespace(highlighted[index]) == without_whitespace(span["fragment"])
 
 
-def test_result_page_shows_legend_slider_scores_and_downloads(
+def test_result_page_shows_legend_band_filter_scores_and_downloads(
     client: TestClient, sample_article: str
 ) -> None:
     body = post_text(client, sample_article)
     html = client.get(f"/a/{body['id']}").text
-    assert 'type="range"' in html and 'id="min-score"' in html
+    assert '<select id="min-band"' in html
+    assert all(f'<option value="{band}">' in html for band in ("weak", "moderate", "strong"))
+    assert f'<dd id="threshold">{body["threshold"]:.2f}</dd>' in html
+    assert body["article_score"]["note"] is not None  # the tiny model has no reference
+    assert "Article score not ranked" in html and "An article score of N means" in html
     for technique in {span["technique"] for span in body["spans"]}:
         slot = TECHNIQUES.index(technique)
         count = sum(span["technique"] == technique for span in body["spans"])
         assert f'class="count" data-slot="{slot}">{count}<' in html
-    assert html.count("<meter") == len(body["sentences"])
+    marked = [sentence for sentence in body["sentences"] if sentence["score"] > 0]
+    assert marked and html.count("<meter") == len(marked)
     for suffix in ("", ".json", ".labels", ".txt"):
         assert f'href="/a/{body["id"]}{suffix}"' in html
 
@@ -792,3 +805,55 @@ def test_serve_starts_a_working_server(tiny_model: Path, tmp_path: Path) -> None
         server.terminate()
         server.wait(timeout=30)
     assert (tmp_path / "h.db").exists()
+
+
+def test_the_threshold_is_never_unknown(client: TestClient, detector: Detector) -> None:
+    """An analysis stores its threshold; one stored without (an older propscan) gets its
+    model's own when the service runs that model, and stays unknown otherwise."""
+    body = post_text(client, SHORT_TEXT)
+    assert body["threshold"] == detector.decision_threshold
+    store = store_of(client)
+    own = ModelInfo(detector.name, detector.version, detector.techniques)
+    legacy = store.save(Analysis("Story\nbody", (), (SentenceScore(0, 5, 0.0),), own)).id
+    assert client.get(f"/api/analyses/{legacy}").json()["threshold"] == detector.decision_threshold
+    assert (
+        f'<dd id="threshold">{detector.decision_threshold:.2f}</dd>'
+        in client.get(f"/a/{legacy}").text
+    )
+    other = store.save(Analysis("Story\nbody", (), (), ModelInfo("m", "1"))).id
+    assert client.get(f"/api/analyses/{other}").json()["threshold"] is None
+    assert '<dd id="threshold">unknown</dd>' in client.get(f"/a/{other}").text
+
+
+def test_min_band_filters_and_an_unknown_band_is_a_422(client: TestClient) -> None:
+    every = post_text(client, SHORT_TEXT, threshold=0.05)
+    strong = post_text(client, SHORT_TEXT, threshold=0.05, min_band="strong")
+    assert strong["min_band"] == "strong"
+    assert strong["spans"] == [s for s in every["spans"] if s["band"] == "strong"]
+    assert strong["article_score"]["percentile"] is None
+    response = client.post("/api/analyze", json={"text": SHORT_TEXT, "min_band": "loud"})
+    assert response.status_code == 422
+    assert "unknown confidence band 'loud'" in response.json()["message"]
+
+
+def test_the_history_shows_each_article_score_and_what_it_means(client: TestClient) -> None:
+    store = store_of(client)
+    ranked = Analysis(
+        "Ranked story\nbody",
+        (),
+        (SentenceScore(0, 12, 0.0),),
+        ModelInfo("m", "1"),
+        article_score=ArticleScore(0, 1, 61.2, "PTC train as m 1"),
+    )
+    store.save(ranked)
+    post_text(client, SHORT_TEXT)
+    page = client.get("/history").text
+    assert '<th scope="col">Article score</th>' in page and "An article score of N means" in page
+    assert re.search(r'<span title="Article score 61 of 100[^"]*">61</span>', page)
+    assert "not ranked" in page  # the tiny model has no reference articles
+
+
+def test_the_techniques_page_says_how_to_read_the_marks(client: TestClient) -> None:
+    page = client.get("/about").text
+    assert "<strong>strong</strong> from 0.45" in page and "<strong>weak</strong> below" in page
+    assert "An article score of N means" in page and "starts with ❝" in page

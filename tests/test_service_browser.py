@@ -1,25 +1,32 @@
 """The web page in a real browser: Debian's Chromium driven by Playwright.
 
 Pastes the example article, submits, reads a highlight's tooltip by mouse and by
-keyboard, filters by technique and by confidence, follows the permanent link, and
-checks the page at phone width. Needs Chromium and Playwright: run
-``bash scripts/test.sh``, which installs them.
+keyboard, filters by technique and by confidence band, follows the permanent link, and
+checks the page at phone width; then reads, as a reader would, the band, voice and key
+words in a tooltip, both colours where two techniques overlap, and the article score in
+the header and the history. Needs Chromium and Playwright: run ``bash scripts/test.sh``,
+which installs them.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from stubs import FixedDetector
 from support.browser import PHONE_VIEWPORT, browser_missing, chromium
 from support.model_packages import offer_model_directory
 from support.server import running_server
 
+from propscan.core.article_score import REFERENCE_FILE, ArticleReference
+from propscan.core.spans import Span
 from propscan.core.techniques import get_technique
+from propscan.models.base import Prediction, TokenScore, TokenScores
 from propscan.models.registry import describe_model
 from propscan.service.app import create_app
 
@@ -94,7 +101,7 @@ def test_paste_hover_filter_and_permanent_link(
     for index, span in enumerate(spans):
         assert "".join(by_span[str(index)].split()) == "".join(span["fragment"].split())
 
-    # Hovering a highlight shows its technique, confidence and definition.
+    # Hovering a highlight shows its technique, band, score and definition.
     tip = page.locator("#tip")
     first = marks.first
     first.hover()
@@ -102,7 +109,7 @@ def test_paste_hover_filter_and_permanent_link(
     names = technique_names(analysis, first.get_attribute("data-spans") or "")
     tip_text = tip.inner_text()
     assert any(name in tip_text for name in names)
-    assert re.search(r"\d+%", tip_text)
+    assert re.search(r"(STRONG|MODERATE|WEAK)\s+0\.\d\d", tip_text)
     assert any(
         get_technique(spans[int(i)]["technique"]).definition in tip_text
         for i in (first.get_attribute("data-spans") or "").split()
@@ -129,11 +136,11 @@ def test_paste_hover_filter_and_permanent_link(
     button.click()
     expect(page.locator("mark.seg.off")).to_have_count(0)
 
-    # The confidence slider hides spans below it and updates the legend counts.
-    page.locator("#min-score").fill("1")
-    kept = sum(1 for span in spans if span["score"] is None or span["score"] >= 1)
+    # The band filter hides weaker marks and updates the legend counts.
+    page.get_by_label("Show marks").select_option("moderate")
+    kept = sum(1 for span in spans if span["band"] in ("moderate", "strong"))
     expect(page.locator("#shown-count")).to_have_text(f"{kept} of {len(spans)} fragments shown")
-    page.locator("#min-score").fill("0")
+    page.get_by_label("Show marks").select_option("weak")
     expect(page.locator("#shown-count")).to_have_text(
         f"{len(spans)} of {len(spans)} fragments shown"
     )
@@ -153,7 +160,7 @@ def test_keyboard_reaches_a_highlight_and_reads_its_tooltip(
     from playwright.sync_api import expect
 
     analysis = submit_article(page, base_url, sample_article)
-    page.locator("#min-score").focus()
+    page.locator("#min-band").focus()
     for _ in range(80):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.matches('mark.seg')"):
@@ -246,3 +253,103 @@ def test_the_reader_chooses_the_model_and_its_colours_follow(
     page.get_by_role("button", name="Analyse").click()
     expect(page.locator("#form-error")).to_contain_text("empty")
     expect(page.get_by_label("Model")).to_have_value("other")
+
+
+QUOTED = (
+    "Council row\n\n"
+    'The minister said: "These traitors and cowards will pay for it." '
+    "The council met again on Friday.\n"
+)
+INSIDE = Span(QUOTED.index("traitors"), QUOTED.index(" will"), "Name_Calling,Labeling", 0.5)
+WORD = Span(QUOTED.index("traitors"), QUOTED.index(" and"), "Loaded_Language", 0.4)
+OWN = Span(QUOTED.index("council met"), QUOTED.index(" on Friday"), "Doubt", 0.2)
+
+
+class ScoredDetector(FixedDetector):
+    """Its spans, and a token probability per word: high for the insults, low otherwise."""
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        return [
+            Prediction(found.spans, TokenScores.of(
+                TokenScore(m.start(), m.end(), 0.9 if m.group() in ("traitors", "cowards") else 0.2)
+                for m in re.finditer(r"\w+", text)
+            ))
+            for text, found in zip(texts, super().predict(texts, threshold), strict=True)
+        ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reader_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A service whose model marks three known spans (two techniques overlapping inside a
+    quotation) and ranks articles against a small reference."""
+    folder = tmp_path_factory.mktemp("reader")
+    detector = ScoredDetector([INSIDE, WORD, OWN])
+    detector.directory = folder  # type: ignore[misc]
+    reference = ArticleReference("a test corpus", "fixed 0", 0.5, (0.0, 0.1, 0.2, 0.9))
+    (folder / REFERENCE_FILE).write_text(json.dumps(reference.to_dict()), encoding="utf-8")
+    with running_server(create_app(model=detector, db_path=folder / "history.db")) as url:
+        yield url
+
+
+def rgb(colour: str) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_a_reader_sees_band_voice_key_words_and_both_colours(page: Page, reader_url: str) -> None:
+    from playwright.sync_api import expect
+
+    analysis = submit_article(page, reader_url, QUOTED)
+    assert [s["quote"] is not None for s in analysis["spans"]] == [True, True, False]
+    overlap = page.locator("mark.seg.multi").first
+    labelling, loaded = get_technique(INSIDE.technique), get_technique(WORD.technique)
+
+    # Both techniques show: the more confident fills the highlight, the other underlines it.
+    fill = overlap.evaluate("mark => getComputedStyle(mark).backgroundColor")
+    underline = overlap.evaluate("mark => getComputedStyle(mark).boxShadow")
+    assert fill == rgb(labelling.colour) and rgb(loaded.colour) in underline
+
+    # A quotation mark stands before a mark inside a quote, and none before the outlet's own.
+    before = "mark => getComputedStyle(mark, '::before').content"
+    assert page.locator("mark.seg").first.evaluate(before) == '"\u275d"'
+    assert page.locator("mark.seg", has_text="council met").evaluate(before) == "none"
+
+    # The tooltip gives each technique with its band and score, whose words these are, the
+    # words that carried the decision, the definition and its example.
+    overlap.hover()
+    tip = page.locator("#tip")
+    expect(tip).to_be_visible()
+    items = tip.locator(".tip-item")
+    expect(items).to_have_count(2)
+    strong, moderate = items.nth(0).inner_text(), items.nth(1).inner_text()
+    assert labelling.name in strong and "STRONG" in strong and "0.50" in strong
+    assert loaded.name in moderate and "MODERATE" in moderate and "0.40" in moderate
+    assert "\u275d In a quote from The minister" in strong
+    assert labelling.definition in strong and f"Example: {labelling.example}" in strong
+    assert "Key words: traitors, cowards" in strong
+
+    own = page.locator("mark.seg", has_text="council met")
+    own.hover()
+    expect(tip).to_contain_text("In the outlet's own voice")
+    expect(tip.locator(".tip-band")).to_have_text("weak")
+
+
+def test_a_reader_sees_the_article_score_in_the_header_and_the_history(
+    page: Page, reader_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    analysis = submit_article(page, reader_url, QUOTED)
+    score = analysis["article_score"]
+    assert (score["marked_sentences"], score["sentences"]) == (2, 3)
+    rank = round(score["percentile"])  # 2 of 3 sentences: above 0, 0.1 and 0.2 of four
+    assert rank == 75
+    header = page.locator("#article-score")
+    expect(header).to_contain_text(f"Article score {rank} of 100")
+    expect(header).to_contain_text("An article score of N means")
+    expect(page.locator("#threshold")).to_have_text("0.50")
+
+    page.get_by_role("link", name="History").click()
+    row = page.locator("table.history tbody tr").first
+    expect(row.locator("td.article-score")).to_have_text(str(rank))
+    expect(page.locator("main")).to_contain_text("An article score of N means")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.analysis import Analysis, Evidence, ModelInfo, SentenceScore
+from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.service.store import SCHEMA_VERSION, Store, default_db_path, display_title
+from propscan.service.store import MIGRATIONS, SCHEMA_VERSION, Store, default_db_path
 
 TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."
 MODEL = ModelInfo("propscan-test", "1.2.3")
@@ -66,6 +67,54 @@ def test_saved_analysis_comes_back_identical(store: Store) -> None:
         assert TEXT[span["start"] : span["end"]] == span["fragment"]
 
 
+def test_what_a_reader_sees_is_kept(store: Store) -> None:
+    """The article score, the filters and each span's evidence come back as saved."""
+    first = TEXT.index("traitors")
+    analysis = Analysis(
+        TEXT,
+        (Span(first, first + 8, "Name_Calling,Labeling", 0.91),),
+        (SentenceScore(0, 15, 0.0), SentenceScore(16, 47, 0.91)),
+        MODEL,
+        threshold=0.15,
+        article_score=ArticleScore(1, 2, 80.5, "PTC train as m 1", None),
+        evidence={(first, first + 8): (Evidence(first, first + 8, 0.77),)},
+        min_band="moderate",
+        kept_techniques=("Name_Calling,Labeling",),
+    )
+    loaded = store.get(store.save(analysis).id)
+    assert loaded is not None and loaded.analysis == analysis
+    [item] = store.list().items
+    assert item.article_score == analysis.article_score
+
+
+def test_analyses_stored_before_schema_3_read_with_an_unranked_score(tmp_path: Path) -> None:
+    """A version-2 database is migrated; its analyses keep their spans, count their marked
+    sentences, and list without an article score."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        for script in MIGRATIONS[:2]:
+            connection.executescript(script)
+        connection.execute("PRAGMA user_version = 2")
+        connection.execute("INSERT INTO models (name, version) VALUES ('m', '1')")
+        connection.execute(
+            "INSERT INTO articles (sha256, text, created_at) VALUES ('x', ?, 'now')", (TEXT,)
+        )
+        connection.execute(
+            "INSERT INTO analyses (public_id, article_id, model_id, threshold, span_count,"
+            " created_at) VALUES ('old', 1, 1, NULL, 1, '2024-01-01T00:00:00Z')"
+        )
+        connection.execute("INSERT INTO spans VALUES (1, 20, 28, 'Doubt', 0.4)")
+        connection.execute("INSERT INTO sentences VALUES (1, 16, 47, 0.4)")
+    store = Store(path)
+    assert store.schema_version == SCHEMA_VERSION
+    loaded = store.get("old")
+    assert loaded is not None
+    score = loaded.analysis.article_score
+    assert (score.marked_sentences, score.sentences, score.percentile) == (1, 1, None)
+    assert loaded.analysis.evidence == {} and loaded.analysis.threshold is None
+    assert store.list().items[0].article_score is None
+
+
 def test_unknown_id_is_none(store: Store) -> None:
     assert store.get("no-such-id") is None
 
@@ -92,14 +141,6 @@ def test_history_counts_and_titles_a_text_with_nul_characters(store: Store) -> N
     store.save(Analysis(text, (), (), MODEL, threshold=None))
     (summary,) = store.list().items
     assert (summary.characters, summary.title) == (len(text), "Headline here")
-
-
-def test_display_title_prefers_the_given_title_and_shortens_long_lines() -> None:
-    assert display_title("  Given ", "First line\nsecond") == "Given"
-    assert display_title(None, "\n\n  First line  \nsecond") == "First line"
-    assert display_title(None, "   ") == "(untitled)"
-    long = display_title(None, "word " * 100)
-    assert len(long) == 120 and long.endswith("…")
 
 
 def test_delete_removes_the_analysis_and_its_orphaned_article(store: Store) -> None:

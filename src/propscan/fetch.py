@@ -182,9 +182,7 @@ def _checked_addresses(url: httpx.URL, allow_private: bool) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
-        raise FetchError(
-            str(url), "unreachable", f"cannot resolve host {url.host!r} ({error})"
-        ) from None
+        raise FetchError(str(url), "unreachable", _lookup_problem(url.host, error)) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         for address in addresses:
@@ -276,19 +274,54 @@ def _connect(
             failure = error
         except httpx.TimeoutException:
             raise _timed_out(url, timeout) from None
-        except httpx.HTTPError as error:
-            raise FetchError(str(url), "unreachable", f"the request failed ({error})") from None
-    raise FetchError(str(url), "unreachable", f"cannot connect to {url.host!r} ({failure})")
+        except httpx.HTTPError:
+            raise FetchError(
+                str(url), "unreachable", f"the web site {url.host} broke off the request"
+            ) from None
+    raise FetchError(str(url), "unreachable", _connect_problem(url.host, failure))
+
+
+def _lookup_problem(host: str, error: BaseException) -> str:
+    """Why a host name could not be looked up, in plain words."""
+    if isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME:
+        return f"cannot find the web site {host}: no such host name; check the address for typos"
+    if isinstance(error, socket.gaierror) and error.errno == socket.EAI_AGAIN:
+        return f"cannot look up the web site {host} now; is this computer online?"
+    return f"cannot look up the web site {host}; check the address and the network"
+
+
+def _connect_problem(host: str, error: BaseException | None) -> str:
+    """Why no connection to a host could be made, in plain words."""
+    reason = str(error).lower()
+    if "certificate" in reason:
+        return f"cannot connect to {host} safely: its certificate cannot be trusted"
+    if "refused" in reason:
+        return f"cannot connect to {host}: it refused the connection (is the address right?)"
+    return f"cannot connect to {host}: it did not answer (it may be down or unreachable)"
+
+
+#: HTTP statuses explained in plain words (by hundreds when not listed).
+_STATUS_WORDS = {
+    401: "the page needs a log-in",
+    403: "the web site refuses to give this page to propscan",
+    404: "there is no such page; check the address",
+    410: "the page has been removed",
+    429: "the web site asks to wait before fetching again",
+    4: "the web site refused the request",
+    5: "the web site had an error; try again later",
+}
 
 
 def _read_page(
     response: httpx.Response, url: httpx.URL, deadline: float, timeout: float, max_bytes: int
 ) -> Page:
     if response.is_error:
+        status = response.status_code
+        words = _STATUS_WORDS.get(status) or _STATUS_WORDS.get(status // 100, "")
         raise FetchError(
             str(url),
             "unreachable",
-            f"the server answered {response.status_code} {response.reason_phrase}",
+            f"{url.host} answered {status} {response.reason_phrase}: {words}",
         )
     media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type and media_type not in _HTML_TYPES | _PLAIN_TYPES:
@@ -308,8 +341,10 @@ def _read_page(
                 raise _timed_out(url, timeout)
     except httpx.TimeoutException:
         raise _timed_out(url, timeout) from None
-    except httpx.HTTPError as error:
-        raise FetchError(str(url), "unreachable", f"the download failed ({error})") from None
+    except httpx.HTTPError:
+        raise FetchError(
+            str(url), "unreachable", f"the download from {url.host} broke off; try again"
+        ) from None
     return Page(str(url), media_type or "text/html", response.charset_encoding, bytes(body))
 
 
@@ -321,7 +356,9 @@ def _remaining(deadline: float, url: httpx.URL, timeout: float) -> float:
 
 
 def _timed_out(url: httpx.URL, timeout: float) -> FetchError:
-    return FetchError(str(url), "unreachable", f"no complete answer within {timeout:g} seconds")
+    return FetchError(
+        str(url), "unreachable", f"{url.host} sent no complete answer within {timeout:g} seconds"
+    )
 
 
 def _too_large(url: httpx.URL, max_bytes: int) -> FetchError:

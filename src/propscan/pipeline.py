@@ -1,30 +1,50 @@
 """From article text to an :class:`Analysis`: the path the CLI, the service and batch runs share.
 
 A model predicts spans and per-token propaganda probabilities; the pipeline filters the
-spans by technique, scores every sentence, and records which model produced the result.
-:func:`analyze` and :func:`analyze_many` are the public entry points: they check the
-threshold, the technique filter (against the model's own technique set) and the texts
-with :func:`check_options`, which callers that must fail before they read their input
-use too; the model trusts what it is given.
+spans by technique and confidence band, scores every sentence by its most confident span
+(:func:`propscan.core.confidence.sentence_scores`, one definition for every view), keeps
+the words that carried each span's decision (:func:`span_evidence`), ranks the article
+against its model's reference articles, and records which model and threshold produced
+the result. :func:`analyze` and :func:`analyze_many` are the public entry points: they
+check the threshold, the technique filter (against the model's own technique set), the
+band and the texts with :func:`check_options` and :func:`propscan.core.confidence.parse_band`,
+which callers that must fail before they read their input use too; the model trusts what
+it is given.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
-from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.analysis import Analysis, Evidence, ModelInfo, SentenceScore
+from propscan.core.article_score import (
+    REFERENCE_FILE,
+    ArticleReference,
+    read_reference,
+    score_article,
+)
 from propscan.core.checks import check_text, check_threshold
-from propscan.core.sentences import sentence_ranges, split_sentences
+from propscan.core.confidence import Band, at_least, parse_band, sentence_scores
+from propscan.core.sentences import split_sentences
+from propscan.core.spans import Span
 from propscan.models.base import Detector, TokenScores
 from propscan.models.registry import ModelSource, resolve_model
+from propscan.models.repetition import STOP_WORDS
 
 #: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`: enough that
 #: the transformer's encoder calls run side by side and rarely wait at a batch's end (a
 #: detector reads back one text's encoder outputs at a time, so memory stays small).
 BATCH_SIZE = 64
+#: Words kept per span as the evidence for its decision.
+EVIDENCE_WORDS = 3
+
+_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 
 ModelArg = ModelSource
 
@@ -52,6 +72,7 @@ def analyze(
     *,
     threshold: float | None = None,
     techniques: Iterable[str] | str | None = None,
+    min_band: str | None = None,
     title: str | None = None,
     url: str | None = None,
     source: str | None = None,
@@ -61,9 +82,11 @@ def analyze(
     ``model`` is a loaded detector, an installed model's name, a model directory or
     ``None`` for the shipped model;
     ``threshold`` overrides the model's tuned decision threshold; ``techniques`` keeps only
-    spans of those labels.
+    spans of those labels, ``min_band`` only spans of that confidence band or a stronger one.
     """
-    [analysis] = _analyze_batch([text], model, threshold, techniques, [(title, url, source)])
+    [analysis] = _analyze_batch(
+        [text], model, threshold, techniques, min_band, [(title, url, source)]
+    )
     return analysis
 
 
@@ -73,9 +96,11 @@ def analyze_many(
     *,
     threshold: float | None = None,
     techniques: Iterable[str] | str | None = None,
+    min_band: str | None = None,
 ) -> list[Analysis]:
     """:func:`analyze` for many articles, sent to the model in batches for throughput."""
-    return _analyze_batch(texts, model, threshold, techniques, [(None, None, None)] * len(texts))
+    metadata = [(None, None, None)] * len(texts)
+    return _analyze_batch(texts, model, threshold, techniques, min_band, metadata)
 
 
 def _analyze_batch(
@@ -83,50 +108,136 @@ def _analyze_batch(
     model: ModelArg,
     threshold: float | None,
     techniques: Iterable[str] | str | None,
+    min_band: str | None,
     metadata: Sequence[tuple[str | None, str | None, str | None]],
 ) -> list[Analysis]:
     for number, text in enumerate(texts, start=1):
         check_text(text, f"article {number} of {len(texts)}" if len(texts) > 1 else "the article")
     detector = resolve_model(model)
     threshold, keep = check_options(detector, threshold, techniques)
-    info = ModelInfo(str(detector.name), str(detector.version), detector.techniques)
+    lowest = None if min_band is None else parse_band(min_band)
+    recipe = _Recipe(
+        ModelInfo(str(detector.name), str(detector.version), detector.techniques),
+        detector.decision_threshold if threshold is None else threshold,
+        None if keep is None else tuple(label for label in detector.techniques if label in keep),
+        lowest,
+        article_reference(detector),
+    )
     analyses: list[Analysis] = []
     for first in range(0, len(texts), BATCH_SIZE):
         batch = texts[first : first + BATCH_SIZE]
         predictions = detector.predict(batch, threshold=threshold)
         for offset, (text, prediction) in enumerate(zip(batch, predictions, strict=True)):
-            title, url, source = metadata[first + offset]
             spans = tuple(
                 span for span in prediction.spans if keep is None or span.technique in keep
             )
+            if lowest is not None:
+                spans = at_least(spans, lowest)
+            title, url, source = metadata[first + offset]
             analyses.append(
-                Analysis(
-                    text=text,
-                    spans=spans,
-                    sentences=score_sentences(text, prediction.token_scores),
-                    model=info,
-                    threshold=threshold,
-                    title=title,
-                    url=url,
-                    source=source,
-                )
+                recipe.analysis(text, spans, prediction.token_scores, title, url, source)
             )
     return analyses
 
 
-def score_sentences(text: str, token_scores: TokenScores) -> tuple[SentenceScore, ...]:
-    """Each sentence of ``text`` with the highest probability of a token inside it (else 0.0).
+class _Recipe:
+    """What the analyses of one call share: model, threshold, filters and reference."""
 
-    A token straddling sentences counts in each of them.
-    """
-    bounds = np.asarray(split_sentences(text), dtype=np.int64).reshape(-1, 2)
-    best = np.zeros(len(bounds))
-    if len(bounds) and len(token_scores):
-        first, last = sentence_ranges(bounds, *token_scores.offsets.T)
-        counts = np.maximum(last - first, 0)
-        token = np.repeat(np.arange(len(counts)), counts)
-        sentence = (
-            first[token] + np.arange(len(token)) - np.repeat(np.cumsum(counts) - counts, counts)
+    def __init__(
+        self,
+        model: ModelInfo,
+        threshold: float,
+        kept: tuple[str, ...] | None,
+        lowest: Band | None,
+        reference: ArticleReference | None,
+    ) -> None:
+        self.model = model
+        self.threshold = threshold
+        self.kept = kept
+        self.lowest = lowest
+        self.reference = reference
+        self.every_mark = (kept is None or len(kept) == len(model.techniques)) and (
+            lowest is None or lowest.lowest <= 0.0
         )
-        np.maximum.at(best, sentence, token_scores.scores[token])
-    return tuple(map(SentenceScore, *bounds.T.tolist(), best.tolist()))
+
+    def analysis(
+        self,
+        text: str,
+        spans: tuple[Span, ...],
+        token_scores: TokenScores,
+        title: str | None,
+        url: str | None,
+        source: str | None,
+    ) -> Analysis:
+        bounds = split_sentences(text)
+        scores = sentence_scores(bounds, spans)
+        sentences = tuple(
+            SentenceScore(start, end, score)
+            for (start, end), score in zip(bounds, scores, strict=True)
+        )
+        return Analysis(
+            text=text,
+            spans=spans,
+            sentences=sentences,
+            model=self.model,
+            threshold=self.threshold,
+            title=title,
+            url=url,
+            source=source,
+            article_score=score_article(
+                bounds,
+                spans,
+                self.reference,
+                threshold=self.threshold,
+                every_mark=self.every_mark,
+            ),
+            evidence=span_evidence(text, spans, token_scores),
+            min_band=None if self.lowest is None else self.lowest.name,
+            kept_techniques=self.kept,
+        )
+
+
+def article_reference(detector: Detector) -> ArticleReference | None:
+    """The reference articles stored beside ``detector``'s ``model.json``, if any."""
+    directory = detector.directory
+    if directory is None:
+        return None
+    file = Path(directory).resolve() / REFERENCE_FILE
+    return _reference_in(file.parent, file.stat().st_mtime_ns if file.is_file() else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_in(directory: Path, stamp: int | None) -> ArticleReference | None:
+    """The reference in ``directory`` (read again when the file's time ``stamp`` changes)."""
+    return None if stamp is None else read_reference(directory)
+
+
+def span_evidence(
+    text: str, spans: Iterable[Span], token_scores: TokenScores
+) -> dict[tuple[int, int], tuple[Evidence, ...]]:
+    """The :data:`EVIDENCE_WORDS` words of each span with the highest token probability.
+
+    A word's probability is the highest of the tokens it overlaps; stop words count only
+    where a span holds nothing else, and a word repeated in a span counts once. Cost:
+    a binary search per word of each distinct span.
+    """
+    starts, ends = token_scores.offsets.T if len(token_scores) else (np.zeros(0), np.zeros(0))
+    found: dict[tuple[int, int], tuple[Evidence, ...]] = {}
+    for start, end in sorted({(span.start, span.end) for span in spans}):
+        words: dict[str, tuple[float, int, int]] = {}
+        for match in _WORD.finditer(text, start, end):
+            first = int(np.searchsorted(ends, match.start(), side="right"))
+            last = int(np.searchsorted(starts, match.end(), side="left"))
+            if first >= last:
+                continue
+            score = float(token_scores.scores[first:last].max())
+            key = match.group().casefold()
+            if key not in words or score > words[key][0]:
+                words[key] = (score, match.start(), match.end())
+        content = {key: word for key, word in words.items() if key not in STOP_WORDS} or words
+        best = sorted(content.values(), key=lambda word: (-word[0], word[1]))[:EVIDENCE_WORDS]
+        if best:
+            found[(start, end)] = tuple(
+                Evidence(first, last, round(score, 4)) for score, first, last in best
+            )
+    return found

@@ -16,6 +16,7 @@ from typing import Any
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import evaluate
 from propscan.evaluation.model_card import write_model_card
+from propscan.evaluation.reliability import FACTS_KEY, reliability_facts
 from propscan.models.base import Detector
 from propscan.models.registry import TrainingOptions, load_detector, trainer
 from propscan.ptc.memes import UnmappedPolicy
@@ -23,7 +24,8 @@ from propscan.ptc.splits import load_combined_split, load_split, resolve_data_di
 
 
 def dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, Any] | None:
-    """Scores and speed on the dev split (reported, never used for choices), if present."""
+    """Scores, speed and per-technique reliability on the dev split (reported, never used
+    for choices), if present."""
     try:
         dev = load_split(data, "dev")
     except PropscanError:
@@ -36,7 +38,11 @@ def dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, A
         ),
         "characters per second": round(characters / result.predict_seconds),
     }
-    return {"scores": result.summary(), "speed": speed}
+    return {
+        "scores": result.summary(),
+        "speed": speed,
+        FACTS_KEY: reliability_facts(result, dev.articles, dev.gold, "dev", detector.techniques),
+    }
 
 
 def train_with_card(
@@ -85,6 +91,7 @@ def train_with_card(
         if dev is not None:
             facts["scores"]["dev"] = dev["scores"]
             facts["speed"] = dev["speed"]
+            facts[FACTS_KEY] = dev[FACTS_KEY]
     # a resumed run counts the fitting its checkpoints (both stages') already hold
     resumed = sum(
         (facts.get(stage) or {}).get("fit_seconds_before_resume", 0.0)

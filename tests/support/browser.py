@@ -64,15 +64,26 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def screenshot_result_page(
-    browser: Browser, page_url: str, path: Path, *, phone: bool = False
+def screenshot_page(
+    browser: Browser,
+    page_url: str,
+    path: Path,
+    *,
+    phone: bool = False,
+    height: int | None = None,
+    element: str | None = None,
+    hover: str | None = None,
+    max_height: int = 900,
 ) -> Path:
-    """A PNG of the first screen of a result page.
+    """A PNG of a page: its first screen, or only ``element`` (a CSS selector), cut at
+    ``max_height`` pixels.
 
-    On the desktop the first highlight is focused so that its tooltip shows; a phone
-    has no hover, so its screenshot shows the page as it opens.
+    ``hover`` names an element to point at first (a highlight, whose tooltip then shows);
+    ``height`` changes the desktop window's height. A phone has no hover.
     """
-    viewport = PHONE_VIEWPORT if phone else DESKTOP_VIEWPORT
+    viewport = dict(PHONE_VIEWPORT if phone else DESKTOP_VIEWPORT)
+    if height is not None:
+        viewport["height"] = height
     context = browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
         device_scale_factor=2 if phone else 1,
@@ -82,11 +93,18 @@ def screenshot_result_page(
     try:
         page = context.new_page()
         page.goto(page_url)
-        marks = page.locator("mark.seg")
-        if not phone and marks.count():
-            marks.first.focus()
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path))
+        if hover is not None:
+            target = page.locator(hover).first
+            target.scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, 120)")  # clear of the sticky controls
+            target.hover()
+        box = page.locator(element).first.bounding_box() if element is not None else None
+        if box is not None:
+            clip = {**box, "height": min(box["height"], max_height)}
+            page.screenshot(path=str(path), clip=clip, full_page=True)  # type: ignore[arg-type]
+        else:
+            page.screenshot(path=str(path))
     finally:
         context.close()
     return path

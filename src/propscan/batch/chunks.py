@@ -15,7 +15,7 @@ from typing import Any
 from propscan.batch.inputs import InputRecord
 from propscan.core.analysis import Analysis
 from propscan.core.checks import check_threshold
-from propscan.core.sentences import sentences_with_spans
+from propscan.core.confidence import parse_band
 from propscan.core.spans import Article
 from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
@@ -29,15 +29,18 @@ _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 class AnalysisOptions:
     """What every document of a run is analysed with.
 
-    The threshold is checked when the options are made; the techniques, which must be
-    labels of the model's set, by :meth:`for_model` before the run starts.
+    The threshold and the band are checked when the options are made; the techniques,
+    which must be labels of the model's set, by :meth:`for_model` before the run starts.
     """
 
     threshold: float | None = None
     techniques: tuple[str, ...] | None = None
+    min_band: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", check_threshold(self.threshold))
+        if self.min_band is not None:
+            object.__setattr__(self, "min_band", parse_band(self.min_band).name)
 
     def for_model(self, techniques: TechniqueSet) -> AnalysisOptions:
         """These options with the techniques checked against the model's set."""
@@ -83,22 +86,23 @@ def article_rows(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``articles`` row and the ``spans`` rows of one analysed article."""
     text = analysis.text
-    spans = [
-        {
-            "id": article.id,
-            "start": span.start,
-            "end": span.end,
-            "technique": span.technique,
-            "score": None if span.score is None else float(span.score),
-            "fragment": text[span.start : span.end],
-            "source": article.source,
-            "date": article.date,
-        }
-        for span in analysis.spans
-    ]
-    flagged = int(
-        sentences_with_spans([(s.start, s.end) for s in analysis.sentences], analysis.spans).sum()
-    )
+    spans = []
+    for span in analysis.spans:
+        found = analysis.span_dict(span)
+        quote = found["quote"]
+        spans.append(
+            {
+                "id": article.id,
+                **{key: found[key] for key in ("start", "end", "technique", "score", "fragment")},
+                "source": article.source,
+                "date": article.date,
+                "band": found["band"],
+                "in_quote": quote is not None,
+                "speaker": None if quote is None else quote["speaker"],
+                "evidence": found["evidence"],
+            }
+        )
+    flagged = analysis.article_score.marked_sentences
     words = count_words(text)
     sentences = len(analysis.sentences)
     row = {
@@ -114,6 +118,10 @@ def article_rows(
         "propaganda_sentence_share": flagged / sentences if sentences else 0.0,
         "spans": len(spans),
         "spans_per_1000_words": 1000.0 * len(spans) / words if words else 0.0,
+        "article_score": analysis.article_score.percentile,
+        "article_score_note": analysis.article_score.note,
+        "quoted_spans": sum(row["in_quote"] for row in spans),
+        "threshold": analysis.threshold,
     }
     return row, spans
 
@@ -131,7 +139,11 @@ def _analyze_each(
         try:
             results.extend(
                 analyze_many(
-                    [text], model, threshold=options.threshold, techniques=options.techniques
+                    [text],
+                    model,
+                    threshold=options.threshold,
+                    techniques=options.techniques,
+                    min_band=options.min_band,
                 )
             )
         except PropscanError as error:
@@ -148,7 +160,11 @@ def analyze_chunk(chunk: Chunk, model: Detector, options: AnalysisOptions) -> Ch
         if texts:
             outcomes = list(
                 analyze_many(
-                    texts, model, threshold=options.threshold, techniques=options.techniques
+                    texts,
+                    model,
+                    threshold=options.threshold,
+                    techniques=options.techniques,
+                    min_band=options.min_band,
                 )
             )
     except PropscanError:

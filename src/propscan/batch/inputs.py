@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from propscan.batch.metadata import folder_metadata
 from propscan.core.checks import DEFAULT_MAX_CHARS, has_content, unicode_problem
 from propscan.core.spans import Article
 from propscan.errors import PropscanError, one_line
@@ -150,21 +151,25 @@ def _displayable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _article_files(folder: Path) -> list[Path]:
-    """The article files of a folder; none is an error."""
+def _file_id(path: Path) -> str:
+    return article_id_from_filename(path.name) or path.stem
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], dict[Path, dict[str, str]]]:
+    """The folder's ``.txt`` files and their sidecar metadata (see :mod:`.metadata`)."""
     files = _text_files(folder)
     if not files:
         raise PropscanError(
             f"{folder}: no .txt files; give a folder of article texts (one .txt file each)"
         )
-    return files
+    return files, folder_metadata(folder, files, [_file_id(path) for path in files])
 
 
 def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> Iterator[InputRecord]:
-    files = _article_files(folder)
+    files, metadata = _folder_files(folder)
     for position, path in enumerate(files):
         location = _displayable(str(path.relative_to(folder)))
-        record_id = article_id_from_filename(path.name) or path.stem
+        record_id = _file_id(path)
         if problem := unicode_problem(record_id):
             problem = f"file name {problem}; rename the file in UTF-8"
             yield InputRecord(position, location, None, problem=problem)
@@ -184,8 +189,11 @@ def _read_text_folder(folder: Path, columns: Columns, max_characters: int) -> It
             )
             yield InputRecord(position, location, record_id, problem=problem)
             continue
-        title = text.split("\n", 1)[0].removeprefix("\ufeff").strip() or None
+        given = metadata.get(path, {})
+        title = given.get("title") or text.split("\n", 1)[0].removeprefix("\ufeff").strip() or None
         fields = {columns.id: record_id, columns.text: text, columns.title: title}
+        fields |= {columns.source[0]: given.get("source"), columns.date: given.get("date")}
+        fields[columns.url] = given.get("url")
         yield make_record(fields, position, location, columns, max_characters)
 
 
@@ -452,13 +460,14 @@ def count_records(
     """How many records an input holds, each one :func:`read_records` gives.
 
     What would stop :func:`read_records` stops this too (no id or text column, a
-    column named twice, a CSV file that cannot be split into records), so a run can
-    count first and refuse a bad input before it writes or analyses anything.
+    column named twice, a CSV file that cannot be split into records, a folder's
+    malformed metadata file), so a run can count first and refuse a bad input before it
+    writes or analyses anything.
     """
     source = Path(path)
     kind = input_kind(source)
     if kind == "folder":
-        return len(_article_files(source))
+        return len(_folder_files(source)[0])
     if kind == "jsonl":
         return sum(1 for _ in _jsonl_lines(source))
     if kind == "csv":

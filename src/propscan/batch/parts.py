@@ -32,6 +32,22 @@ SPANS_SCHEMA = pa.schema(
         ("fragment", pa.string()),
         ("source", pa.string()),
         ("date", pa.string()),
+        ("band", pa.string()),
+        ("in_quote", pa.bool_()),
+        ("speaker", pa.string()),
+        (
+            "evidence",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("word", pa.string()),
+                        ("start", pa.int64()),
+                        ("end", pa.int64()),
+                        ("score", pa.float64()),
+                    ]
+                )
+            ),
+        ),
     ]
 )
 ARTICLES_SCHEMA = pa.schema(
@@ -48,7 +64,25 @@ ARTICLES_SCHEMA = pa.schema(
         ("propaganda_sentence_share", pa.float64()),
         ("spans", pa.int64()),
         ("spans_per_1000_words", pa.float64()),
+        ("article_score", pa.float64()),
+        ("article_score_note", pa.string()),
+        ("quoted_spans", pa.int64()),
+        ("threshold", pa.float64()),
     ]
+)
+#: Columns added after results were first written: parts written before them read them
+#: as missing values.
+ADDED_COLUMNS = frozenset(
+    {
+        "band",
+        "in_quote",
+        "speaker",
+        "evidence",
+        "article_score",
+        "article_score_note",
+        "quoted_spans",
+        "threshold",
+    }
 )
 ERRORS_SCHEMA = pa.schema([("id", pa.string()), ("location", pa.string()), ("reason", pa.string())])
 TABLE_SCHEMAS: dict[str, pa.Schema] = {"spans": SPANS_SCHEMA, "articles": ARTICLES_SCHEMA}
@@ -60,6 +94,10 @@ REDO_ADVICE = "'propscan batch --resume' with the same input and --out analyses 
 def _python_types(arrow_type: pa.DataType) -> tuple[type, ...]:
     if pa.types.is_string(arrow_type):
         return (str,)
+    if pa.types.is_boolean(arrow_type):
+        return (bool,)
+    if pa.types.is_list(arrow_type):
+        return (list,)
     if pa.types.is_integer(arrow_type):
         return (int,)
     return (int, float)
@@ -69,9 +107,8 @@ def _type_problem(row: Mapping[str, Any], schema: pa.Schema) -> str | None:
     """A field of a JSON row whose value is not of the table's type, in words, or ``None``."""
     for field in schema:
         value = row.get(field.name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, _python_types(field.type))
-        ):
+        wrong_bool = isinstance(value, bool) != pa.types.is_boolean(field.type)
+        if value is not None and (wrong_bool or not isinstance(value, _python_types(field.type))):
             return f"{field.name} is {type(value).__name__}, not {field.type}"
     return None
 
@@ -186,7 +223,10 @@ def read_part(path: Path, schema: pa.Schema) -> pa.Table:
             raise DamagedPart(path, None, f"row {row + 1} has {problem}")
         return table
     rows, numbers = _json_rows(path, schema, DamagedPart)
-    table = pa.Table.from_pylist(rows, schema=schema)
+    try:
+        table = pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, TypeError, ValueError) as error:
+        raise DamagedPart(path, None, one_line(error)) from None
     unusable = _first_unusable_row(table, _labels_of_run(path))
     if unusable is not None:
         row, problem = unusable
@@ -201,6 +241,9 @@ def _read_parquet_part(path: Path, schema: pa.Schema) -> pa.Table:
         raise DamagedPart(path, None, one_line(error)) from None
     for field in schema:
         count = table.column_names.count(field.name)
+        if not count and field.name in ADDED_COLUMNS:
+            table = table.append_column(field, pa.nulls(len(table), field.type))
+            continue
         if count != 1:
             problem = f"column {field.name} {'is missing' if not count else 'appears twice'}"
             raise DamagedPart(path, None, problem)

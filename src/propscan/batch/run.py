@@ -113,6 +113,7 @@ def _manifest(
         "model": dict(model_info),
         "threshold": options.threshold,
         "techniques": list(options.techniques) if options.techniques else None,
+        "min_band": options.min_band,
         "chunk_size": chunk_size,
         "columns": asdict(columns) | {"source": list(columns.source)},
     }

@@ -13,9 +13,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from propscan.cli.app import app
+from propscan.cli.app import MinBandOption, app
 from propscan.cli.models import ModelOption
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
+from propscan.core.confidence import parse_band
 from propscan.core.spans import Article
 from propscan.errors import PropscanError
 from propscan.examples import sample_article
@@ -68,6 +69,7 @@ def analyze_command(
             "(see 'propscan techniques')."
         ),
     ] = None,
+    min_band: MinBandOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the result to this file.")
     ] = None,
@@ -91,6 +93,7 @@ def analyze_command(
         )
     detector = resolve_model(model)
     threshold, keep = check_options(detector, threshold, techniques)
+    band = None if min_band is None else parse_band(min_band).name
     with _status("Reading the article…"):
         article = (
             sample_article()
@@ -103,6 +106,7 @@ def analyze_command(
             detector,
             threshold=threshold,
             techniques=keep,
+            min_band=band,
             title=article.title,
             url=article.url,
             source=article.source,

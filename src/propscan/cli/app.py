@@ -16,9 +16,19 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from propscan.core.confidence import BAND_NAMES
 from propscan.errors import PropscanError
 from propscan.files import os_reason
 from propscan.version import __version__
+
+#: The ``--min-band`` option of the commands that analyse (checked where it is used).
+MinBandOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Keep only marks of this confidence band or a stronger one "
+        f"({', '.join(BAND_NAMES)}; default: every mark)."
+    ),
+]
 
 #: Exit status for input the user can fix (usage errors use 2 as well).
 USER_ERROR_EXIT = 2

@@ -15,7 +15,7 @@ from propscan.batch.chunks import AnalysisOptions
 from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
-from propscan.cli.app import app
+from propscan.cli.app import MinBandOption, app
 from propscan.cli.models import ModelOption
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
@@ -51,6 +51,7 @@ def batch(
         list[str] | None,
         typer.Option("--technique", "-t", help="Keep only spans of this technique (repeatable)."),
     ] = None,
+    min_band: MinBandOption = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -100,7 +101,7 @@ def batch(
         url=url_column,
     )
     options = AnalysisOptions(
-        threshold=threshold, techniques=tuple(technique) if technique else None
+        threshold=threshold, techniques=tuple(technique) if technique else None, min_band=min_band
     )
     with open_engine(engine, model=model, workers=workers, scheduler=scheduler) as runner:
         summary = run_batch(
@@ -179,13 +180,41 @@ def report(
         typer.Option(help="Time buckets: day, week or month (default: chosen from the dates)."),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Heading of the HTML report.")] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Where the batch run's input is now, when it moved (the article pages "
+            "read their texts from it).",
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of the model that made the results (default: the shipped model); "
+            "its card says how far each technique's count can be trusted."
+        ),
+    ] = None,
 ) -> None:
-    """Propaganda per outlet, over time and per technique, as HTML with plots and CSV tables."""
+    """Propaganda per outlet, over time and per technique, as HTML with plots and CSV tables.
+
+    The HTML report ranks the articles by their article score, each linked to a
+    highlighted page of it in OUT/articles (its text read again from the run's input).
+    """
     _choice(by, GROUPINGS, "--by")
     _choice(output_format, ("html", "table", "json"), "--format")
     if output_format == "html" and out is None:
         raise PropscanError("--out DIR is needed to write the HTML report (or use --format table)")
-    corpus_report, page = make_report(results, out, by=by, top=top, period=period, title=title)
+    corpus_report, page = make_report(
+        results,
+        out,
+        by=by,
+        top=top,
+        period=period,
+        title=title,
+        input_path=input_path,
+        model=model,
+    )
     main = corpus_report.table(by)
     rows = json.loads(main.to_json(orient="records"))
     if output_format == "table":

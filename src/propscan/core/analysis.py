@@ -2,17 +2,24 @@
 
 The CLI, the service, the store and batch runs all exchange this one type; its
 ``to_dict``/``from_dict`` pair is the JSON contract (``schema_version`` 1) of
-``propscan analyze --format json`` and of the REST API.
+``propscan analyze --format json`` and of the REST API. What a reader needs besides the
+spans travels with it: the article score, each span's confidence band, the quotation it
+lies in (derived from the text by :mod:`propscan.core.quotes`) and the words that carried
+its decision (:class:`Evidence`, kept from the model's token probabilities).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from propscan.core.article_score import ArticleScore, marked_sentences
 from propscan.core.checks import check_threshold
+from propscan.core.confidence import band_of, parse_band
+from propscan.core.quotes import Quote, find_quotes, quote_of
 from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
@@ -23,11 +30,30 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class SentenceScore:
-    """A sentence by its offsets, scored by the most propagandistic token inside it."""
+    """A sentence by its offsets, scored by its most confident span (0 where it holds none,
+    see :func:`propscan.core.confidence.sentence_scores`)."""
 
     start: int
     end: int
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A word ``text[start:end]`` inside a span and the model's propaganda probability for
+    it: the words with the highest ones carried the span's decision."""
+
+    start: int
+    end: int
+    score: float
+
+
+#: Evidence per span, keyed by the span's ``(start, end)`` (it does not depend on the
+#: technique: token probabilities say "propaganda", not which kind).
+EvidenceMap = Mapping[tuple[int, int], tuple[Evidence, ...]]
+
+#: Stands for "work the article score out from the spans" (unranked) in :class:`Analysis`.
+UNRANKED = ArticleScore(0, 0, note="no reference to rank it against")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +78,35 @@ class Analysis:
     title: str | None = None
     url: str | None = None
     source: str | None = None
+    article_score: ArticleScore = UNRANKED
+    evidence: EvidenceMap = field(default_factory=dict, hash=False)
+    #: The filters the spans went through: the lowest band kept and the techniques kept
+    #: (``None``: all of them).
+    min_band: str | None = None
+    kept_techniques: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spans", tuple(sorted(self.spans)))
         object.__setattr__(self, "sentences", tuple(sorted(self.sentences, key=_offsets)))
+        if self.article_score is UNRANKED:
+            bounds = [(sentence.start, sentence.end) for sentence in self.sentences]
+            marked = marked_sentences(bounds, self.spans)
+            object.__setattr__(
+                self, "article_score", ArticleScore(marked, len(bounds), note=UNRANKED.note)
+            )
+
+    @functools.cached_property
+    def quotes(self) -> tuple[Quote, ...]:
+        """The direct quotations of the text (found once, when first asked for)."""
+        return find_quotes(self.text)
+
+    def quote_of(self, span: Span) -> Quote | None:
+        """The quotation ``span`` lies in, ``None`` when it is in the outlet's own voice."""
+        return quote_of(self.quotes, span.start, span.end)
+
+    def evidence_of(self, span: Span) -> tuple[Evidence, ...]:
+        """The words that carried ``span``'s decision, most probable first (may be empty)."""
+        return self.evidence.get((span.start, span.end), ())
 
     def technique_counts(self) -> dict[str, int]:
         """Spans per technique, most frequent first (techniques without spans are absent)."""
@@ -70,16 +121,7 @@ class Analysis:
             "title": self.title,
             "url": self.url,
             "source": self.source,
-            "spans": [
-                {
-                    "start": span.start,
-                    "end": span.end,
-                    "technique": span.technique,
-                    "score": None if span.score is None else float(span.score),
-                    "fragment": span.fragment(self.text),
-                }
-                for span in self.spans
-            ],
+            "spans": [self.span_dict(span) for span in self.spans],
             "sentences": [
                 {"start": s.start, "end": s.end, "score": float(s.score)} for s in self.sentences
             ],
@@ -89,6 +131,34 @@ class Analysis:
                 "techniques": list(self.model.techniques),
             },
             "threshold": None if self.threshold is None else float(self.threshold),
+            "min_band": self.min_band,
+            "kept_techniques": None if self.kept_techniques is None else list(self.kept_techniques),
+            "article_score": self.article_score.to_dict(),
+        }
+
+    def span_dict(self, span: Span) -> dict[str, Any]:
+        """One span of :meth:`to_dict`: offsets, technique, score and band, fragment, the
+        quotation it lies in and its evidence words."""
+        quote = self.quote_of(span)
+        return {
+            "start": span.start,
+            "end": span.end,
+            "technique": span.technique,
+            "score": None if span.score is None else float(span.score),
+            "band": band_of(span.score).name,
+            "fragment": span.fragment(self.text),
+            "quote": None
+            if quote is None
+            else {"start": quote.start, "end": quote.end, "speaker": quote.speaker},
+            "evidence": [
+                {
+                    "word": self.text[e.start : e.end],
+                    "start": e.start,
+                    "end": e.end,
+                    "score": e.score,
+                }
+                for e in self.evidence_of(span)
+            ],
         }
 
     @classmethod
@@ -113,6 +183,7 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
     text = _field(data, "text", str, "analysis")
     model = _model_info(_field(data, "model", Mapping, "analysis"))
     spans = []
+    evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
     for number, item in enumerate(_field(data, "spans", list, "analysis")):
         where = f"spans[{number}]"
         start, end = _offsets_in(item, text, where)
@@ -129,12 +200,16 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
                 f"({text[start:end]!r}); offsets must index the text in Unicode characters"
             )
         spans.append(Span(start, end, technique, score))
+        words = _evidence_in(item, start, end, where)
+        if words:
+            evidence[(start, end)] = words
     sentences = []
     for number, item in enumerate(_field(data, "sentences", list, "analysis")):
         where = f"sentences[{number}]"
         start, end = _offsets_in(item, text, where)
         score = _optional_score(item, where)
         sentences.append(SentenceScore(start, end, 0.0 if score is None else score))
+    score = data.get("article_score")
     return Analysis(
         text=text,
         spans=tuple(spans),
@@ -144,7 +219,42 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
         title=_optional_str(data, "title"),
         url=_optional_str(data, "url"),
         source=_optional_str(data, "source"),
+        article_score=UNRANKED if score is None else ArticleScore.from_dict(score),
+        evidence=evidence,
+        min_band=_min_band(data.get("min_band")),
+        kept_techniques=_kept_techniques(data.get("kept_techniques"), model.techniques),
     )
+
+
+def _evidence_in(item: Mapping[str, Any], start: int, end: int, where: str) -> tuple[Evidence, ...]:
+    """The ``evidence`` words of a span object: each inside the span, with a score."""
+    words = item.get("evidence") or []
+    if not isinstance(words, list):
+        raise PropscanError(f"{where}: 'evidence' must be a list of words")
+    found = []
+    for position, word in enumerate(words):
+        place = f"{where}.evidence[{position}]"
+        first, last = _field(word, "start", int, place), _field(word, "end", int, place)
+        if not start <= first < last <= end:
+            raise PropscanError(f"{place}: offsets {first}:{last} lie outside the span")
+        found.append(Evidence(first, last, _optional_score(word, place) or 0.0))
+    return tuple(found)
+
+
+def _min_band(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PropscanError("analysis: field 'min_band' must be a band name or null")
+    return parse_band(value).name
+
+
+def _kept_techniques(value: Any, techniques: TechniqueSet) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(label, str) for label in value):
+        raise PropscanError("analysis: field 'kept_techniques' must be a list of labels or null")
+    return tuple(techniques.check(label) for label in value)
 
 
 def _model_info(model: Mapping[str, Any]) -> ModelInfo:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from propscan.core.analysis import Analysis
 from propscan.core.confidence import sentence_spans
+from propscan.core.spans import Span
+from propscan.core.words import plural
 from propscan.errors import PropscanError
 
 #: The file beside ``model.json`` that holds a model's reference distribution.
@@ -77,13 +78,20 @@ class ArticleReference:
         return cls(str(data.get("corpus")), str(data.get("model")), float(threshold), values)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_share(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= 1
-    )
+    return _is_number(value) and 0 <= value <= 1
+
+
+#: What an article score means, in one sentence, wherever a view shows one.
+MEANING = (
+    "An article score of N means that N% of the PTC train news articles have a smaller "
+    "share of sentences holding a propaganda mark, when the same model reads them at its "
+    "own threshold."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,22 +99,64 @@ class ArticleScore:
     """An article's share of marked sentences and its rank among the reference articles.
 
     ``percentile`` (0..100) is the share of reference articles with a smaller share;
-    ``None`` when there is no reference to compare with.
+    ``None`` when the article cannot be ranked, and ``note`` then says why (no reference
+    for the model, or marks made at another threshold or filtered, which the reference's
+    are not). ``reference`` names what the article is ranked against.
     """
 
     marked_sentences: int
     sentences: int
-    percentile: float | None
+    percentile: float | None = None
+    reference: str | None = None
+    note: str | None = None
 
     @property
     def share(self) -> float:
         return self.marked_sentences / self.sentences if self.sentences else 0.0
 
+    def headline(self) -> str:
+        """The score in one line, as every view shows it."""
+        counted = f"{self.marked_sentences} of {plural(self.sentences, 'sentence')} marked"
+        if self.percentile is None:
+            return f"Article score not ranked ({self.note or 'no reference'}); {counted}"
+        rank = round(self.percentile)
+        return (
+            f"Article score {rank} of 100: a larger share of marked sentences than "
+            f"{rank}% of PTC news articles ({counted})"
+        )
 
-def marked_sentences(analysis: Analysis) -> tuple[int, int]:
-    """How many sentences of ``analysis`` hold a mark, and how many sentences it has."""
-    bounds = [(sentence.start, sentence.end) for sentence in analysis.sentences]
-    return sum(bool(inside) for inside in sentence_spans(bounds, analysis.spans)), len(bounds)
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "marked_sentences": self.marked_sentences,
+            "sentences": self.sentences,
+            "share": self.share,
+            "percentile": self.percentile,
+            "reference": self.reference,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "article_score") -> ArticleScore:
+        """An article score from :meth:`to_dict` output; anything else is a one-line error."""
+        if not isinstance(data, Mapping):
+            raise PropscanError(f"{where}: expected a JSON object")
+        counts = [data.get("marked_sentences"), data.get("sentences")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+            raise PropscanError(f"{where}: 'marked_sentences' and 'sentences' must be counts")
+        if counts[0] > counts[1]:
+            raise PropscanError(f"{where}: more marked sentences than sentences")
+        rank = data.get("percentile")
+        if rank is not None and not _is_share(rank / 100 if _is_number(rank) else rank):
+            raise PropscanError(f"{where}: 'percentile' must be a number in 0..100 or null")
+        texts = [data.get("reference"), data.get("note")]
+        if not all(text is None or isinstance(text, str) for text in texts):
+            raise PropscanError(f"{where}: 'reference' and 'note' must be strings or null")
+        return cls(counts[0], counts[1], None if rank is None else float(rank), *texts)
+
+
+def marked_sentences(sentences: Sequence[tuple[int, int]], spans: Sequence[Span]) -> int:
+    """How many of the ``[start, end)`` sentences share a character with a span."""
+    return sum(bool(inside) for inside in sentence_spans(sentences, spans))
 
 
 def percentile(share: float, reference: ArticleReference) -> float:
@@ -114,13 +164,34 @@ def percentile(share: float, reference: ArticleReference) -> float:
     return 100.0 * bisect.bisect_left(reference.values, share) / len(reference.values)
 
 
-def article_score(analysis: Analysis, reference: ArticleReference | None) -> ArticleScore:
-    """The article score of ``analysis`` against ``reference`` (its model's, or ``None``)."""
-    marked, sentences = marked_sentences(analysis)
-    share = marked / sentences if sentences else 0.0
-    return ArticleScore(
-        marked, sentences, None if reference is None else percentile(share, reference)
-    )
+def score_article(
+    sentences: Sequence[tuple[int, int]],
+    spans: Sequence[Span],
+    reference: ArticleReference | None,
+    *,
+    threshold: float | None,
+    every_mark: bool,
+) -> ArticleScore:
+    """The article score of marks ``spans`` over ``sentences`` against ``reference``.
+
+    The reference counts every mark the model makes at its own threshold, so an article
+    is ranked only when its marks were made the same way: at ``threshold`` equal to the
+    reference's, with ``every_mark`` kept (no technique or band filter). Otherwise the
+    share is still given, with a note saying why it is not ranked.
+    """
+    marked = marked_sentences(sentences, spans)
+    if reference is None:
+        return ArticleScore(marked, len(sentences), note="this model has no reference articles")
+    described = f"{reference.corpus} as {reference.model} marks them"
+    if threshold is None or not math.isclose(threshold, reference.threshold, abs_tol=1e-9):
+        made = "an unknown threshold" if threshold is None else f"threshold {threshold:.2f}"
+        note = f"marks made at {made}, the reference at the model's own {reference.threshold:.2f}"
+        return ArticleScore(marked, len(sentences), reference=described, note=note)
+    if not every_mark:
+        note = "only some techniques or bands kept; the reference counts every mark"
+        return ArticleScore(marked, len(sentences), reference=described, note=note)
+    share = marked / len(sentences) if sentences else 0.0
+    return ArticleScore(marked, len(sentences), round(percentile(share, reference), 1), described)
 
 
 def read_reference(model_dir: str | Path) -> ArticleReference | None:

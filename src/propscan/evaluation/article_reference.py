@@ -12,9 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from propscan.core.article_score import REFERENCE_FILE, ArticleReference, marked_sentences
-from propscan.errors import PropscanError
-from propscan.models.base import read_model_config
+from propscan.core.article_score import REFERENCE_FILE, ArticleReference
 from propscan.pipeline import analyze_many, load_model
 from propscan.ptc.splits import load_split
 
@@ -27,27 +25,13 @@ def make_reference(
     made at another threshold is not comparable)."""
     model = load_model(model_dir)
     train = load_split(data, "train")
-    shares = []
-    for analysis in analyze_many([article.text for article in train.articles], model):
-        marked, sentences = marked_sentences(analysis)
-        shares.append(marked / sentences if sentences else 0.0)
+    analyses = analyze_many([article.text for article in train.articles], model)
     return ArticleReference(
         corpus=f"PTC train ({len(train.articles)} news articles)",
         model=f"{model.name} {model.version}",
-        threshold=tuned_threshold(model_dir),
-        values=tuple(shares),
+        threshold=model.decision_threshold,
+        values=tuple(analysis.article_score.share for analysis in analyses),
     )
-
-
-def tuned_threshold(model_dir: str | os.PathLike[str]) -> float:
-    """The decision threshold a model directory's ``model.json`` records."""
-    config = read_model_config(Path(model_dir))
-    decoding = config.get("decoding")
-    found = decoding.get("si_threshold") if isinstance(decoding, dict) else None
-    found = config.get("si_threshold") if found is None else found
-    if isinstance(found, bool) or not isinstance(found, int | float):
-        raise PropscanError(f"{model_dir}/model.json records no decision threshold (si_threshold)")
-    return float(found)
 
 
 def write_reference(reference: ArticleReference, model_dir: str | os.PathLike[str]) -> Path:

@@ -118,6 +118,33 @@ def _scores_table(scores: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def _reliability_section(facts: dict[str, Any]) -> list[str]:
+    """Per-technique figures on held-out articles: how far each count can be trusted."""
+    reliability = facts.get("reliability")
+    if not isinstance(reliability, dict):
+        return []
+    shares = reliability.get("marked_sentence_share", {})
+    lines = [
+        "",
+        f"## Reliability per technique ({reliability.get('split')}, "
+        f"{reliability.get('articles')} articles)",
+        "",
+        f"Share of sentences marked: {shares.get('predicted', 0):.1%} by the model, "
+        f"{shares.get('gold', 0):.1%} by the annotators. Per technique, FLC scores and the "
+        "spans the model predicted against those the annotators marked (what a corpus "
+        "report's counts over- or under-count):",
+        "",
+        "| technique | precision | recall | F1 | predicted | gold |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, row in reliability.get("techniques", {}).items():
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} "
+            f"| {row['predicted']} | {row['gold']} |"
+        )
+    return lines
+
+
 def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -> Path:
     """Write ``MODEL_CARD.md`` and ``training.json`` from ``facts``.
 
@@ -145,6 +172,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "training_seconds",
         "size_bytes",
         "speed",
+        "reliability",
     }
     lines = [
         f"# Model card: {facts.get('name')} {facts.get('version')}",
@@ -159,6 +187,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "to tune thresholds; `dev` was never used for training or tuning.",
         "",
         *_scores_table(facts.get("scores", {})),
+        *_reliability_section(facts),
         "",
         "## Data",
         "",

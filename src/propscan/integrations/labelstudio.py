@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from propscan.core.analysis import Analysis, ModelInfo
+from propscan.batch.analyses import read_analyses
+from propscan.core.analysis import Analysis
 from propscan.core.spans import Annotations, Article, Span
-from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
+from propscan.core.techniques import PTC_14, TechniqueSet
 from propscan.errors import PropscanError
 from propscan.ptc.io import (
     TECHNIQUE_FILES,
@@ -143,7 +144,10 @@ def read_for_export(
             "or analyses from 'propscan analyze --format json'"
         )
     if path.is_dir() and (path / "batch.json").is_file():
-        return _read_batch_results(path, input_path)
+        items = list(read_analyses(path, input_path))
+        if not items:
+            raise PropscanError(f"{path}: no analysed articles to export")
+        return items
     if input_path is not None:
         raise PropscanError("--input only applies to a 'propscan batch' results directory")
     return _read_analyses(path)
@@ -196,63 +200,6 @@ def _stored_id(item: Any) -> str | None:
 
 def _file_id(path: Path) -> str:
     return re.sub(r"[\s./\\]+", "_", path.stem) or "article"
-
-
-def _read_batch_results(
-    results: Path, input_path: str | os.PathLike[str] | None
-) -> list[tuple[str, Analysis]]:
-    from propscan.batch.inputs import Columns, read_records
-    from propscan.batch.results import read_manifest, read_results
-
-    manifest = read_manifest(results) or {}
-    source = Path(input_path) if input_path is not None else Path(str(manifest.get("input", "")))
-    if not source.exists():
-        raise PropscanError(
-            f"{results}: the run's input {str(source)!r} is gone, and the results hold no "
-            "article texts; pass --input with the articles the batch run analysed"
-        )
-    column_settings = dict(manifest.get("columns") or {})
-    if "source" in column_settings:
-        column_settings["source"] = tuple(column_settings["source"])
-    columns = Columns(**column_settings)
-    tables = read_results(results)
-    done = set(tables.articles.column("id").to_pylist())
-    spans_by_id: dict[str, list[dict[str, Any]]] = {}
-    for row in tables.spans.to_pylist():
-        spans_by_id.setdefault(row["id"], []).append(row)
-    model = manifest.get("model") or {}
-    info = ModelInfo(
-        str(model.get("name")), str(model.get("version")), technique_set(model.get("techniques"))
-    )
-    items = []
-    for record in read_records(source, columns, max_characters=2**62):
-        article = record.article
-        if article is None or article.id not in done:
-            continue
-        spans = []
-        for row in spans_by_id.get(article.id, []):
-            span = Span(row["start"], row["end"], row["technique"], row["score"])
-            if row["end"] > len(article.text) or span.fragment(article.text) != row["fragment"]:
-                raise PropscanError(
-                    f"{results}: span {row['start']}:{row['end']} of article {article.id!r} "
-                    f"does not match the text in {source}; the input changed after the run"
-                )
-            spans.append(span)
-        analysis = Analysis(
-            text=article.text,
-            spans=tuple(spans),
-            sentences=(),
-            model=info,
-            threshold=manifest.get("threshold"),
-            title=article.title,
-            url=article.url,
-            source=article.source,
-        )
-        items.append((article.id, analysis))
-        done.discard(article.id)
-    if not items:
-        raise PropscanError(f"{results}: no analysed articles to export")
-    return items
 
 
 def write_tasks(path: str | os.PathLike[str], tasks: Sequence[Mapping[str, Any]]) -> Path:

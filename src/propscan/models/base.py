@@ -83,12 +83,21 @@ class Detector(Protocol):
     """A trained model: spans with techniques (FLC) and technique classification (TC).
 
     ``techniques`` is the model's own label set: every span it predicts carries one of
-    them, and every view of its results lists them.
+    them, and every view of its results lists them. ``decision_threshold`` is the tuned
+    threshold :meth:`predict` applies when given none, so every result can say which
+    threshold made it; ``directory`` is where the model was loaded from (``None`` for one
+    made in memory), where files that describe it lie beside ``model.json``.
     """
 
     name: str
     version: str
     techniques: TechniqueSet
+
+    @property
+    def decision_threshold(self) -> float: ...
+
+    @property
+    def directory(self) -> Path | None: ...
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         """Spans of every text; ``threshold`` overrides the tuned decision threshold (0..1)."""

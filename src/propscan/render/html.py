@@ -1,27 +1,39 @@
 """An :class:`~propscan.core.analysis.Analysis` as a self-contained HTML report.
 
-The article is shown row by row (its sentences, each with its propaganda score in the
-margin), laid out by :mod:`propscan.render.layout` like the service's result page;
-highlights carry their technique as a tooltip, and a numbered span list follows.
+The article is shown row by row (its sentences, each with the band of its most
+confident mark in the margin), laid out by :mod:`propscan.render.layout` like the
+service's result page; highlights carry their technique, band, voice and key words as a
+tooltip (both techniques' colours show where two overlap), and a numbered span list
+follows.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
 
 from propscan.core.analysis import Analysis
+from propscan.core.article_score import MEANING
+from propscan.core.confidence import band_of
 from propscan.core.spans import Span
-from propscan.core.techniques import TechniqueSet
 from propscan.render.layout import (
     Segment,
+    band_text,
     display_text,
+    display_title,
+    fill_and_underline,
     layout,
     rank_by_confidence,
     technique_style,
+    voice_text,
 )
-from propscan.render.text import score_text, span_count, threshold_text
+from propscan.render.text import (
+    bands_text,
+    evidence_text,
+    filter_text,
+    span_count,
+    threshold_text,
+)
 
 _CSS = """
 :root { color-scheme: light; }
@@ -37,6 +49,8 @@ h2 { font-size: 1.15rem; margin: 2rem 0 .6rem; }
 .row { display: grid; grid-template-columns: 4.2rem 1fr; gap: .8rem; padding: .2rem 0; }
 .row.paragraph { margin-top: .8rem; }
 .margin { font: .8rem/1.9 ui-monospace, monospace; color: #444; text-align: right; }
+.score { font-size: 1.05rem; font-weight: 600; margin: .4rem 0 .1rem; }
+.back { font-size: .9rem; }
 .bar { display: block; height: .25rem; background: #c0392b; border-radius: .1rem;
        margin-left: auto; opacity: .8; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -59,20 +73,29 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def render_html(analysis: Analysis) -> str:
-    """A self-contained HTML report: highlighted article, sentence scores, spans and legend."""
+def render_html(analysis: Analysis, back: tuple[str, str] | None = None) -> str:
+    """A self-contained HTML report: highlighted article, sentence scores, spans and legend.
+
+    ``back`` is a ``(link, text)`` pair put above the title (a corpus report's article
+    pages link back to the report).
+    """
     from propscan.version import __version__
 
-    title = analysis.title or "Untitled article"
+    title = display_title(analysis.title, analysis.text)
     parts = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         f"<title>propscan: {_escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n",
+        ""
+        if back is None
+        else f'<p class="back"><a href="{_escape(back[0])}">{_escape(back[1])}</a></p>\n',
         _html_header(analysis, title),
         _html_legend(analysis),
-        '<h2>Article</h2>\n<p class="meta">Left margin: the highest propaganda probability '
-        "of a word in the sentence. Hover over a highlight for its technique.</p>\n",
+        '<h2>Article</h2>\n<p class="meta">Left margin: the confidence band of the most '
+        "confident mark in the sentence. Hover over a highlight for its technique, band, "
+        "voice and key words; where two techniques overlap, the second underlines the "
+        f'first.</p>\n<p class="meta">{_escape(bands_text(analysis))}</p>\n',
         _html_article(analysis),
         _html_span_table(analysis),
         f"<footer>Made with propscan {_escape(__version__)}. Automatic analysis: "
@@ -93,7 +116,10 @@ def _html_header(analysis: Analysis, title: str) -> str:
         lines.append(f'<p class="meta">Source: {_escape(analysis.source)}</p>\n')
     lines.append(
         f'<p class="meta">Model {_escape(analysis.model.name)} {_escape(analysis.model.version)}'
-        f" · threshold {threshold_text(analysis)} · {span_count(analysis)}</p>\n</header>\n"
+        f" · threshold {threshold_text(analysis)}{_escape(filter_text(analysis))}"
+        f" · {span_count(analysis)}</p>\n"
+        f'<p class="score" id="article-score">{_escape(analysis.article_score.headline())}</p>\n'
+        f'<p class="meta">{_escape(MEANING)}</p>\n</header>\n'
     )
     return "".join(lines)
 
@@ -105,8 +131,9 @@ def _html_legend(analysis: Analysis) -> str:
     items = []
     for label, count in counts.items():
         style = technique_style(label, analysis.model.techniques)
+        example = analysis.model.techniques.describe(label).example
         items.append(
-            f'<li title="{_escape(style.definition)}"><span class="chip" '
+            f'<li title="{_escape(f"{style.definition} Example: {example}")}"><span class="chip" '
             f'style="background:{style.colour}">{_escape(style.name)}</span> {count}</li>'
         )
     return '<h2>Techniques</h2>\n<ul class="legend">\n' + "\n".join(items) + "\n</ul>\n"
@@ -120,29 +147,30 @@ def _html_article(analysis: Analysis) -> str:
         score = row.score
         margin = (
             ""
-            if score is None
-            else f'{score:.2f}<span class="bar" style="width:{score * 100:.0f}%"></span>'
+            if not score
+            else f'<span title="{band_text(score)}">{band_of(score).name}</span>'
+            f'<span class="bar" style="width:{score * 100:.0f}%"></span>'
         )
         row_class = "row paragraph" if row.new_paragraph else "row"
         out.append(f'<div class="{row_class}"><div class="margin">{margin}</div><div class="text">')
         for segment in row.segments:
-            out.append(_html_segment(text, spans, segment, analysis.model.techniques))
+            out.append(_html_segment(analysis, segment))
         out.append("</div></div>\n")
     out.append("</section>\n")
     return "".join(out)
 
 
-def _html_segment(
-    text: str, spans: Sequence[Span], piece: Segment, techniques: TechniqueSet
-) -> str:
-    shown = _escape(display_text(text[piece.start : piece.end]))
+def _html_segment(analysis: Analysis, piece: Segment) -> str:
+    spans, techniques = analysis.spans, analysis.model.techniques
+    shown = _escape(display_text(analysis.text[piece.start : piece.end]))
     if piece.span_ids:
+        fill, underline = fill_and_underline(spans, piece.span_ids)
+        css = f"background:{technique_style(spans[fill].technique, techniques).colour}"
+        if underline is not None:
+            colour = technique_style(spans[underline].technique, techniques).colour
+            css += f";box-shadow:inset 0 -0.3em 0 {colour}"
         ranked = rank_by_confidence(spans, piece.span_ids)
-        colours = [technique_style(spans[i].technique, techniques).colour for i in ranked]
-        css = f"background:{colours[0]}"
-        if len(ranked) > 1:
-            css += f";box-shadow:inset 0 -0.3em 0 {colours[1]}"
-        tooltip = "\n".join(_tooltip_line(i + 1, spans[i], techniques) for i in ranked)
+        tooltip = "\n".join(_tooltip_line(analysis, i + 1, spans[i]) for i in ranked)
         numbers = " ".join(str(index + 1) for index in ranked)
         shown = (
             f'<mark style="{css}" title="{_escape(tooltip)}" data-spans="{numbers}">{shown}</mark>'
@@ -152,10 +180,15 @@ def _html_segment(
     return shown
 
 
-def _tooltip_line(number: int, span: Span, techniques: TechniqueSet) -> str:
-    style = technique_style(span.technique, techniques)
-    confidence = "" if span.score is None else f", confidence {span.score:.0%}"
-    return f"[{number}] {style.name}{confidence}: {style.definition}"
+def _tooltip_line(analysis: Analysis, number: int, span: Span) -> str:
+    """One span of a highlight's tooltip: technique, band, voice, key words, definition."""
+    style = technique_style(span.technique, analysis.model.techniques)
+    words = evidence_text(analysis, span)
+    key_words = f"; key words: {words}" if words else ""
+    return (
+        f"[{number}] {style.name}, {band_text(span.score)}, "
+        f"{voice_text(analysis.quote_of(span))}{key_words}. {style.definition}"
+    )
 
 
 def _html_span_table(analysis: Analysis) -> str:
@@ -168,13 +201,14 @@ def _html_span_table(analysis: Analysis) -> str:
             f'<tr><td class="num">{number}</td>'
             f'<td><span class="chip" style="background:{style.colour}" '
             f'title="{_escape(style.definition)}">{_escape(style.name)}</span></td>'
-            f'<td class="score">{score_text(span.score)}</td>'
+            f'<td class="score">{band_text(span.score)}</td>'
+            f"<td>{_escape(voice_text(analysis.quote_of(span)))}</td>"
+            f"<td>{_escape(evidence_text(analysis, span))}</td>"
             f'<td class="fragment">{_escape(display_text(span.fragment(analysis.text)))}</td>'
             f'<td class="meta">{span.start}–{span.end}</td></tr>'
         )
     return (
         '<h2>Spans</h2>\n<table class="spans">\n<thead><tr><th>#</th><th>technique</th>'
-        "<th>score</th><th>fragment</th><th>characters</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>\n"
+        "<th>confidence</th><th>voice</th><th>key words</th><th>fragment</th>"
+        "<th>characters</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
     )

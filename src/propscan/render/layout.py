@@ -10,15 +10,22 @@ span covering them.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
 
+from propscan.core.confidence import band_of
+from propscan.core.quotes import Quote
 from propscan.core.spans import Span
+from propscan.core.speakers import is_pronoun
 from propscan.core.techniques import TechniqueSet
 
 UNLABELLED_COLOUR = "#DDDDDD"
+#: Characters of a title shown at most (lists and headings).
+TITLE_CHARS = 120
 
 
 class Scored(Protocol):
@@ -34,13 +41,15 @@ class Segment:
     """A piece of text covered by the same spans (``span_ids`` index the span list).
 
     ``markers`` are the 1-based numbers of the spans whose last shown piece this is,
-    where a view puts a span's reference number.
+    where a view puts a span's closing reference number; ``openers`` those whose first
+    shown piece this is, where a plain-text view marks a span's start.
     """
 
     start: int
     end: int
     span_ids: tuple[int, ...]
     markers: tuple[int, ...] = ()
+    openers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,54 @@ def technique_index(label: str | None, techniques: TechniqueSet) -> int | None:
 def rank_by_confidence(spans: Sequence[Span], span_ids: Sequence[int]) -> list[int]:
     """``span_ids`` from the most to the least confident span (earlier spans first on ties)."""
     return sorted(span_ids, key=lambda index: (-(spans[index].score or 0.0), index))
+
+
+def fill_and_underline(spans: Sequence[Span], span_ids: Sequence[int]) -> tuple[int, int | None]:
+    """Which spans colour a piece covered by ``span_ids``: the most confident one fills it,
+    and the most confident span of another technique underlines it, so that both
+    techniques of an overlap show (``None``: the spans share one technique)."""
+    ranked = rank_by_confidence(spans, span_ids)
+    primary = spans[ranked[0]].technique
+    other = next((index for index in ranked if spans[index].technique != primary), None)
+    return ranked[0], other
+
+
+#: Characters a title never shows (a NUL, an escape): a title line shows only text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]")
+
+
+def display_title(title: str | None, text: str) -> str:
+    """The one title rule of every view: the given title, else the first non-empty line of
+    the text, without control characters, shortened to :data:`TITLE_CHARS` characters."""
+    candidate = _CONTROLS.sub("", title or "").strip()
+    if not candidate:
+        lines = (_CONTROLS.sub("", line).strip() for line in text.splitlines())
+        candidate = next((line for line in lines if line), "")
+    if len(candidate) > TITLE_CHARS:
+        candidate = candidate[: TITLE_CHARS - 1].rstrip() + "…"
+    return candidate or "(untitled)"
+
+
+def score_text(score: float) -> str:
+    """A score with two decimals, cut rather than rounded so that it never reads as the
+    next band's (0.449 is ``0.44``, as its band, moderate, says)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+
+
+def band_text(score: float | None) -> str:
+    """A span's confidence as a reader reads it: its band, then its score (``strong 0.47``)."""
+    band = band_of(score).name
+    return band if score is None else f"{band} {score_text(score)}"
+
+
+def voice_text(quote: Quote | None, short: bool = False) -> str:
+    """Whose voice a span is in: the outlet's own, or a quotation and, where named, whose
+    (``short``: for a table column)."""
+    if quote is None:
+        return "own" if short else "the outlet's own voice"
+    if quote.speaker is None or is_pronoun(quote.speaker):  # "he" whom the text never names
+        return "quote" if short else "in a quote (speaker not named)"
+    return f"quote: {quote.speaker}" if short else f"in a quote from {quote.speaker}"
 
 
 def display_text(text: str) -> str:
@@ -141,6 +198,7 @@ def cut(spans: Sequence[Span], ranges: Sequence[tuple[int, int]]) -> list[list[S
         ending.setdefault(span.end, []).append(index)
     points = sorted({*starting, *ending, *(bound for bounds in ranges for bound in bounds)})
     rows: list[list[tuple[int, int, tuple[int, ...]]]] = [[] for _ in ranges]
+    first_piece: dict[int, tuple[int, int]] = {}
     last_piece: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
     row = 0
@@ -155,17 +213,30 @@ def cut(spans: Sequence[Span], ranges: Sequence[tuple[int, int]]) -> list[list[S
             covering = tuple(sorted(active))
             rows[row].append((start, end, covering))
             for index in covering:
+                first_piece.setdefault(index, (row, len(rows[row]) - 1))
                 last_piece[index] = (row, len(rows[row]) - 1)
-    markers: dict[tuple[int, int], list[int]] = {}
-    for index, place in sorted(last_piece.items()):
-        markers.setdefault(place, []).append(index + 1)
+    markers, openers = _numbers_by_place(last_piece), _numbers_by_place(first_piece)
     return [
         [
-            Segment(start, end, covering, tuple(markers.get((number, position), ())))
+            Segment(
+                start,
+                end,
+                covering,
+                markers.get((number, position), ()),
+                openers.get((number, position), ()),
+            )
             for position, (start, end, covering) in enumerate(pieces)
         ]
         for number, pieces in enumerate(rows)
     ]
+
+
+def _numbers_by_place(places: dict[int, tuple[int, int]]) -> dict[tuple[int, int], tuple[int, ...]]:
+    """The 1-based span numbers at each (row, piece) place, in order."""
+    found: dict[tuple[int, int], list[int]] = {}
+    for index, place in sorted(places.items()):
+        found.setdefault(place, []).append(index + 1)
+    return {place: tuple(numbers) for place, numbers in found.items()}
 
 
 def layout(text: str, spans: Sequence[Span], sentences: Sequence[Scored]) -> tuple[Row, ...]:

@@ -1,9 +1,10 @@
 """An :class:`~propscan.core.analysis.Analysis` as text: the terminal view, JSON and PTC lines.
 
 The terminal highlights the union of the spans (colour of the most confident span,
-underlined where techniques overlap) and puts a numbered marker after each span; the
-numbered list under the text gives each span's technique, confidence and fragment.
-JSON and PTC are data formats.
+underlined where techniques overlap) and marks where each span starts (``[3>``) and ends
+(``<3]``), so the text stays readable without colours, piped into a file; the numbered
+list under the text gives each span's technique, confidence band, voice (the outlet's own
+or a quotation's) and the words that carried its decision. JSON and PTC are data formats.
 """
 
 from __future__ import annotations
@@ -17,10 +18,20 @@ from rich.table import Table
 from rich.text import Text
 
 from propscan.core.analysis import Analysis
-from propscan.core.spans import Annotations
+from propscan.core.article_score import MEANING
+from propscan.core.confidence import BANDS
+from propscan.core.spans import Annotations, Span
 from propscan.core.words import plural
 from propscan.ptc.io import check_writable_id, format_labels
-from propscan.render.layout import cut, display_text, rank_by_confidence, technique_style
+from propscan.render.layout import (
+    band_text,
+    cut,
+    display_text,
+    display_title,
+    rank_by_confidence,
+    technique_style,
+    voice_text,
+)
 
 _FRAGMENT_PREVIEW = 80
 #: Columns of the plain-text view written to files and pipes.
@@ -55,6 +66,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     body = Text()
     [pieces] = cut(spans, [(0, len(text))])
     for piece in pieces:
+        for number in piece.openers:
+            body.append(f"[{number}>", style="bold")
         shown = display_text(text[piece.start : piece.end])
         if piece.span_ids:
             ranked = rank_by_confidence(spans, piece.span_ids)
@@ -62,8 +75,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
             body.append(shown, style=style + (" underline" if len(ranked) > 1 else ""))
         else:
             body.append(shown)
-        if piece.markers:
-            body.append(f"[{','.join(map(str, piece.markers))}]", style="bold")
+        for number in reversed(piece.markers):
+            body.append(f"<{number}]", style="bold")
     console.print(body)
     console.print()
     if not spans:
@@ -72,17 +85,23 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table = Table(title="Spans", title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("technique")
-    table.add_column("score", justify="right")
-    table.add_column("fragment", overflow="fold")
+    table.add_column("confidence", no_wrap=True)
+    table.add_column("voice")
+    table.add_column("fragment (key words)", overflow="fold")
     for number, span in enumerate(spans, start=1):
         style = technique_style(span.technique, techniques)
+        fragment = Text(_preview(span.fragment(text)))
+        if words := evidence_text(analysis, span):
+            fragment.append(f" ({words})", style="dim")
         table.add_row(
             str(number),
             Text(style.name, style=f"#000000 on {style.colour}"),
-            score_text(span.score),
-            Text(_preview(span.fragment(text))),
+            band_text(span.score),
+            voice_text(analysis.quote_of(span), short=True),
+            fragment,
         )
     console.print(table)
+    console.print(bands_text(analysis), style="dim")
     console.print()
     legend = Text("Techniques: ")
     for label, count in analysis.technique_counts().items():
@@ -94,18 +113,18 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
 
 def _terminal_header(analysis: Analysis) -> Text:
     header = Text()
-    if analysis.title:
-        header.append(analysis.title, style="bold")
-        header.append("\n")
-    if analysis.url:
-        header.append(analysis.url, style="dim")
-        header.append("\n")
+    header.append(display_title(analysis.title, analysis.text), style="bold")
+    header.append("\n")
+    for line in (analysis.url, analysis.source and f"Source: {analysis.source}"):
+        if line:
+            header.append(line + "\n", style="dim")
     header.append(
-        f"{span_count(analysis)} · "
-        f"model {analysis.model.name} {analysis.model.version} · "
-        f"threshold {threshold_text(analysis)}",
+        f"{span_count(analysis)} · model {analysis.model.name} {analysis.model.version} · "
+        f"threshold {threshold_text(analysis)}{filter_text(analysis)}\n",
         style="dim",
     )
+    header.append(analysis.article_score.headline() + "\n", style="bold")
+    header.append(MEANING, style="dim")
     return header
 
 
@@ -118,11 +137,6 @@ def _preview(fragment: str, limit: int = _FRAGMENT_PREVIEW) -> str:
     return f"{flat[:half]}…{flat[-half:]}"
 
 
-def score_text(score: float | None) -> str:
-    """A span's score with two decimals (a dash for none)."""
-    return "–" if score is None else f"{score:.2f}"
-
-
 def span_count(analysis: Analysis) -> str:
     """``1 span in 1 technique``, ``5 spans in 3 techniques``."""
     spans = plural(len(analysis.spans), "span")
@@ -131,4 +145,28 @@ def span_count(analysis: Analysis) -> str:
 
 def threshold_text(analysis: Analysis) -> str:
     """The threshold an analysis was made with, as people read it."""
-    return "model default" if analysis.threshold is None else f"{analysis.threshold:.2f}"
+    return "unknown" if analysis.threshold is None else f"{analysis.threshold:.2f}"
+
+
+def filter_text(analysis: Analysis) -> str:
+    """The filters the spans went through, as a suffix of the header line ("" for none)."""
+    parts = []
+    if analysis.min_band is not None:
+        parts.append(f"{analysis.min_band} marks and stronger")
+    if analysis.kept_techniques is not None:
+        parts.append(f"{plural(len(analysis.kept_techniques), 'technique')} kept")
+    return "".join(f" · {part}" for part in parts)
+
+
+def evidence_text(analysis: Analysis, span: Span) -> str:
+    """The words that carried a span's decision, most probable first."""
+    return ", ".join(analysis.text[e.start : e.end] for e in analysis.evidence_of(span))
+
+
+def bands_text(analysis: Analysis) -> str:
+    """The band thresholds in one line, and the threshold the analysis was made at."""
+    stronger = [f"{band.name} \u2265 {band.lowest:.2f}" for band in BANDS if band.lowest > 0]
+    line = f"Confidence bands: {', '.join(stronger)}, {BANDS[-1].name} below"
+    if analysis.threshold is None:
+        return line + "."
+    return f"{line}; marks start at the decision threshold {analysis.threshold:.2f}."

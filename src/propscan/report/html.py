@@ -1,19 +1,32 @@
-"""A corpus report as files: one self-contained HTML page (plots embedded) and CSV tables."""
+"""A corpus report as files: one self-contained HTML page (plots embedded), CSV tables and
+one highlighted page per article.
+
+The page opens with the headline numbers and their caveat (how the model's share of
+marked sentences compares with the annotators' on held-out articles), ranks the articles
+by their article score with a link to each one's page, splits every outlet's marks into
+its own voice and quotations, greys out techniques whose counts cannot be trusted (the
+model card's figures, :mod:`propscan.report.reliability`) with a line saying how they
+mislead, and lists frequent fragments with the articles they come from.
+"""
 
 from __future__ import annotations
 
 import html
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from propscan.batch.results import read_manifest, read_results
+from propscan.core.article_score import MEANING
 from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.files import output_folder, writing
+from propscan.models.base import DEFAULT_MODEL_DIR
+from propscan.models.registry import describe_model
+from propscan.report.pages import ArticlePages, write_article_pages
 from propscan.report.plots import (
     plot_outlet_density,
     plot_technique_mix,
@@ -22,6 +35,7 @@ from propscan.report.plots import (
     technique_colour,
     technique_name,
 )
+from propscan.report.reliability import Reliability, read_reliability
 from propscan.report.tables import (
     DEFAULT_TOP_FRAGMENTS,
     GROUPINGS,
@@ -44,6 +58,9 @@ img{max-width:100%;margin:.6rem 0}.swatch{display:inline-block;width:.8em;height
 margin-right:.4em;border:1px solid #999;vertical-align:middle}
 details{margin:.4rem 0}td:first-child{white-space:nowrap}
 .fragments{display:grid;grid-template-columns:repeat(auto-fill,minmax(500px,1fr));gap:0 1.5rem}
+.caveat{border-left:4px solid #b58900;background:#fdf6e3;padding:.4rem .8rem;max-width:60rem}
+tr.unreliable td{color:#8a8a8a}tr.unreliable .swatch{opacity:.45}
+ul.warnings{color:#6b5000;font-size:.9rem}td.title{white-space:normal;max-width:32rem}
 """
 
 _HEADERS = {
@@ -68,8 +85,25 @@ _HEADERS = {
     "id": "Article",
     "location": "Where",
     "reason": "Reason",
+    "title": "Title",
+    "date": "Date",
+    "article_score": "Article score",
+    "quoted_spans": "Marks in quotes",
+    "quoted_share": "Marks in quotes",
+    "own_voice_share": "Marks in own voice",
+    "article_ids": "Articles it comes from",
 }
-_PERCENT_COLUMNS = {"propaganda_sentence_share", "share_of_spans", "share"}
+_PERCENT_COLUMNS = {
+    "propaganda_sentence_share",
+    "share_of_spans",
+    "share",
+    "quoted_share",
+    "own_voice_share",
+}
+#: A cell's own HTML, for columns that are more than text (links, lists).
+CellRenderer = Callable[[Any], str]
+#: Articles listed on the page; the rest are in ``articles.csv``.
+ARTICLES_SHOWN = 100
 
 
 def format_value(column: str, value: Any) -> str:
@@ -94,24 +128,37 @@ def _technique_cell(label: str, techniques: TechniqueSet) -> str:
 
 
 def html_table(
-    frame: pd.DataFrame, techniques: TechniqueSet, columns: Sequence[str] | None = None
+    frame: pd.DataFrame,
+    techniques: TechniqueSet,
+    columns: Sequence[str] | None = None,
+    *,
+    cells: Mapping[str, CellRenderer] | None = None,
+    row_classes: Sequence[str] | None = None,
+    empty: str = "Nothing to show.",
 ) -> str:
-    """An HTML table of ``frame`` with every value escaped (techniques of ``techniques``)."""
+    """An HTML table of ``frame`` with every value escaped (techniques of ``techniques``).
+
+    ``cells`` renders the named columns itself (its HTML must escape what it shows);
+    ``row_classes`` gives each row a CSS class.
+    """
     columns = list(columns or frame.columns)
     if frame.empty:
-        return '<p class="muted">Nothing to show.</p>'
+        return f'<p class="muted">{html.escape(empty)}</p>'
     head = "".join(f"<th>{html.escape(_HEADERS.get(c, c))}</th>" for c in columns)
     body = []
-    for row in frame[columns].itertuples(index=False):
-        cells = []
+    for number, row in enumerate(frame[columns].itertuples(index=False)):
+        found = []
         for column, value in zip(columns, row, strict=True):
             numeric = isinstance(value, int | float) or hasattr(value, "dtype")
-            if column in ("technique", "top_technique") and isinstance(value, str):
-                cells.append(f"<td>{_technique_cell(value, techniques)}</td>")
+            if cells and column in cells:
+                found.append(cells[column](value))
+            elif column in ("technique", "top_technique") and isinstance(value, str):
+                found.append(f"<td>{_technique_cell(value, techniques)}</td>")
             else:
                 css = ' class="n"' if numeric and column != "rank" else ""
-                cells.append(f"<td{css}>{html.escape(format_value(column, value))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+                found.append(f"<td{css}>{html.escape(format_value(column, value))}</td>")
+        css = f' class="{html.escape(row_classes[number])}"' if row_classes else ""
+        body.append(f"<tr{css}>" + "".join(found) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -121,8 +168,88 @@ def _image(data: str | None, alt: str) -> str:
     )
 
 
-def _section(heading: str, *parts: str) -> str:
-    return f"<section><h2>{html.escape(heading)}</h2>{''.join(parts)}</section>"
+def _section(heading: str, *parts: str, anchor: str = "") -> str:
+    place = f' id="{anchor}"' if anchor else ""
+    return f"<section{place}><h2>{html.escape(heading)}</h2>{''.join(parts)}</section>"
+
+
+def _link(href: str | None, text: str) -> str:
+    shown = html.escape(text)
+    return shown if href is None else f'<a href="{html.escape(href)}">{shown}</a>'
+
+
+def _muted(text: str) -> str:
+    return f'<p class="muted">{html.escape(text)}</p>'
+
+
+def _articles_section(report: CorpusReport, pages: ArticlePages) -> str:
+    """The ranked article list, each title linked to its highlighted page."""
+    frame = report.articles
+    titles = dict(zip(frame["id"], frame["title"], strict=True))
+
+    def title(article_id: Any) -> str:
+        shown = pages.titles.get(article_id) or str(titles[article_id])
+        return f'<td class="title">{_link(pages.links.get(article_id), shown)}</td>'
+
+    def score(value: Any) -> str:
+        shown = "not ranked" if value is None or value != value else f"{round(float(value))}"
+        return f'<td class="n">{html.escape(shown)}</td>'
+
+    table = html_table(
+        frame.head(ARTICLES_SHOWN).assign(title=frame["id"]),
+        report.techniques,
+        ["rank", "title", "id", "outlet", "date", "article_score", "propaganda_sentences",
+         "sentences", "spans", "quoted_spans"],
+        cells={"title": title, "article_score": score},
+    )  # fmt: skip
+    notes = [f"Article score: {MEANING}"]
+    if len(frame) > ARTICLES_SHOWN:
+        notes.append(
+            f"The first {ARTICLES_SHOWN} of {len(frame):,} articles; articles.csv ranks them all."
+        )
+    if pages.missing:
+        notes.append(pages.missing)
+    return _section(
+        "Articles, most propaganda first",
+        *(_muted(note) for note in notes),
+        table,
+        anchor="articles",
+    )
+
+
+def _technique_section(report: CorpusReport, reliability: Reliability | None) -> str:
+    """The technique table, techniques whose counts cannot be trusted greyed and explained."""
+    table = report.by_technique
+    plot = _image(plot_techniques(report), "spans per technique")
+    if reliability is None:
+        return _section(
+            "Techniques",
+            plot,
+            _muted("The model's card has no per-technique figures: how far each count can be "
+                   "trusted is unknown."),
+            html_table(table, report.techniques),
+            anchor="techniques",
+        )  # fmt: skip
+    facts = reliability.techniques
+    greyed = [
+        "unreliable" if label in facts and not facts[label].trusted else ""
+        for label in table["technique"]
+    ]
+    warnings = reliability.warnings(report.techniques)
+    items = "".join(
+        f"<li>{html.escape(warnings[label])}</li>"
+        for label in table["technique"]
+        if label in warnings
+    )
+    return _section(
+        "Techniques",
+        plot,
+        _muted(f"Greyed: F1 below 0.15 on held-out PTC {reliability.split} articles; read their "
+               "counts as hints only."),
+        html_table(table, report.techniques, row_classes=greyed),
+        f'<ul class="warnings">{items}</ul>' if items else "",
+        anchor="techniques",
+    )  # fmt: skip
 
 
 def _cards(summary: Mapping[str, Any]) -> str:
@@ -146,35 +273,57 @@ def _cards(summary: Mapping[str, Any]) -> str:
     )
 
 
-def _fragments_section(report: CorpusReport) -> str:
+def _fragments_section(report: CorpusReport, pages: ArticlePages) -> str:
     if report.top_fragments.empty:
-        return _section(
-            "Most frequent fragments per technique", '<p class="muted">No spans were found.</p>'
-        )
+        return _section("Most frequent fragments per technique", _muted("No spans were found."))
     totals = report.by_technique.set_index("technique")["spans"]
+
+    def sources(ids: Any) -> str:
+        return "<td>" + ", ".join(_link(pages.links.get(i), str(i)) for i in ids) + "</td>"
+
     blocks = []
     for label, group in report.top_fragments.groupby("technique", sort=False):
+        recurring = group[group["spans"] > 1]
         blocks.append(
             f"<details open><summary>{_technique_cell(str(label), report.techniques)} "
-            f'<span class="muted">(top {len(group)} of {int(totals[label]):,} spans)</span>'
-            "</summary>"
-            + html_table(group, report.techniques, ["rank", "fragment", "spans", "articles"])
+            f'<span class="muted">({len(recurring)} recurring of {int(totals[label]):,} '
+            "spans)</span></summary>"
+            + html_table(
+                recurring,
+                report.techniques,
+                ["rank", "fragment", "spans", "articles", "article_ids"],
+                cells={"article_ids": sources},
+                empty="Every fragment of this technique appears once.",
+            )
             + "</details>"
         )
     return _section(
         "Most frequent fragments per technique",
-        '<p class="muted">Case and spacing ignored; each shown in its most common spelling.</p>',
+        _muted("Fragments found more than once; case and spacing ignored, each shown in its "
+               "most common spelling, with the articles it comes from."),
         '<div class="fragments">',
         *blocks,
         "</div>",
-    )
+        anchor="fragments",
+    )  # fmt: skip
 
 
 def render_html(
-    report: CorpusReport, *, by: str = "outlet", title: str = "propscan report", about: str = ""
+    report: CorpusReport,
+    *,
+    by: str = "outlet",
+    title: str = "propscan report",
+    about: str = "",
+    reliability: Reliability | None = None,
+    pages: ArticlePages | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML page (plots embedded as PNG)."""
+    """The whole report as one self-contained HTML page (plots embedded as PNG).
+
+    ``reliability`` (the model card's figures) adds the caveats; ``pages`` links each
+    article to its highlighted page (or says why there are none).
+    """
     summary = report.summary
+    pages = pages or ArticlePages(missing="No article pages were written.")
     if summary["first_date"]:
         dates = (
             f"Per {report.period}, each labelled by its first day; {summary['first_date']} to "
@@ -186,19 +335,19 @@ def render_html(
         "Outlets",
         _image(plot_outlet_density(report), "propaganda density per outlet"),
         _image(plot_technique_mix(report), "technique mix per outlet"),
+        _muted("Marks in own voice and in quotes: the share of an outlet's marks outside "
+               "and inside quotations from the people it quotes."),
         html_table(report.by_outlet, report.techniques),
-    )
+        anchor="outlets",
+    )  # fmt: skip
     date_section = _section(
         "Over time",
         f'<p class="muted">{html.escape(dates)}</p>',
         _image(plot_trend(report), "propaganda over time"),
         html_table(report.by_date, report.techniques),
+        anchor="over-time",
     )
-    technique_section = _section(
-        "Techniques",
-        _image(plot_techniques(report), "spans per technique"),
-        html_table(report.by_technique, report.techniques),
-    )
+    technique_section = _technique_section(report, reliability)
     sections = {"outlet": outlet_section, "date": date_section, "technique": technique_section}
     ordered = [sections[by]] + [text for key, text in sections.items() if key != by]
     errors = ""
@@ -214,8 +363,14 @@ def render_html(
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
         f'<h1>{html.escape(title)}</h1><p class="muted">{html.escape(about)}</p>'
         + _cards(summary)
+        + (
+            ""
+            if reliability is None
+            else f'<p class="caveat">{html.escape(reliability.sentence_caveat())}</p>'
+        )
+        + _articles_section(report, pages)
         + "".join(ordered)
-        + _fragments_section(report)
+        + _fragments_section(report, pages)
         + errors
         + f'<p class="muted">Made with propscan {html.escape(__version__)}. Densities pool all '
         "articles of a group: spans per 1 000 words and the share of sentences that overlap a "
@@ -243,15 +398,32 @@ def write_report(
     by: str = "outlet",
     title: str = "propscan report",
     about: str = "",
+    results: Path | None = None,
+    input_path: str | os.PathLike[str] | None = None,
+    reliability: Reliability | None = None,
 ) -> Path:
-    """Write ``report.html`` and one CSV per table into ``out``; returns the HTML path."""
+    """Write ``report.html``, one CSV per table and, given the ``results`` directory, one
+    page per article (texts from the run's input, or ``input_path``) into ``out``;
+    returns the HTML path."""
     folder = output_folder(out)
     page = folder / "report.html"
     with writing(folder, "write the report"):
         for name, table in report.csv_tables.items():
-            table.to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
-        page.write_text(render_html(report, by=by, title=title, about=about), encoding="utf-8")
+            _csv_ready(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
+        pages = None if results is None else write_article_pages(results, folder, input_path)
+        page.write_text(
+            render_html(
+                report, by=by, title=title, about=about, reliability=reliability, pages=pages
+            ),
+            encoding="utf-8",
+        )
     return page
+
+
+def _csv_ready(table: pd.DataFrame) -> pd.DataFrame:
+    """Lists (the articles of a fragment) written as ``id; id`` cells."""
+    lists = [c for c in table.columns if table[c].map(lambda v: isinstance(v, list)).any()]
+    return table.assign(**{c: table[c].map("; ".join) for c in lists}) if lists else table
 
 
 def make_report(
@@ -262,17 +434,51 @@ def make_report(
     top: int = DEFAULT_TOP_FRAGMENTS,
     period: str | None = None,
     title: str | None = None,
+    input_path: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | None = None,
 ) -> tuple[CorpusReport, Path | None]:
-    """Read a results directory, build its report and write it into ``out`` (if given)."""
+    """Read a results directory, build its report and write it into ``out`` (if given).
+
+    ``input_path`` is where the run's input is now (for the article pages, when it moved);
+    ``model`` the directory of the model that made the results (default: the shipped
+    one), whose card says how far each count can be trusted.
+    """
     if by not in GROUPINGS:
         raise PropscanError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
     if top < 1:
         raise PropscanError(f"--top must be at least 1, got {top}")
     folder = Path(results)
-    model = (read_manifest(folder) or {}).get("model") or {}
-    report = build_report(read_results(folder), top, period, technique_set(model.get("techniques")))
+    made_by = (read_manifest(folder) or {}).get("model") or {}
+    report = build_report(
+        read_results(folder), top, period, technique_set(made_by.get("techniques"))
+    )
     page = None
     if out is not None:
         heading = title or f"Propaganda report: {folder.resolve().name}"
-        page = write_report(report, out, by=by, title=heading, about=_about(folder))
+        page = write_report(
+            report,
+            out,
+            by=by,
+            title=heading,
+            about=_about(folder),
+            results=folder,
+            input_path=input_path,
+            reliability=_reliability_of(made_by, model),
+        )
     return report, page
+
+
+def _reliability_of(
+    made_by: Mapping[str, Any], model: str | os.PathLike[str] | None
+) -> Reliability | None:
+    """The card figures of ``model`` when it is the model that made the results."""
+    described = describe_model(model)
+    if (described.name, described.version) != (made_by.get("name"), made_by.get("version")):
+        if model is not None:
+            raise PropscanError(
+                f"the results were made by {made_by.get('name')} {made_by.get('version')}, "
+                f"not by {described.name} {described.version} in {model}; give --model the "
+                "directory of the model that made them"
+            )
+        return None
+    return read_reliability(DEFAULT_MODEL_DIR if model is None else model)

@@ -4,6 +4,8 @@
 into summary tables. Densities are pooled, not averaged: an outlet's spans per 1 000
 words is all its spans over all its words, and its share of propagandistic sentences is
 all such sentences over all its sentences, so long and short articles weigh by their size.
+Each outlet's marks are split into its own voice and quotations, the articles are ranked
+by their article score, and each frequent fragment lists the articles it comes from.
 """
 
 from __future__ import annotations
@@ -35,6 +37,21 @@ _DENSITY_COLUMNS = [
     "sentences",
     "propaganda_sentences",
     "propaganda_sentence_share",
+    "own_voice_share",
+    "quoted_share",
+]
+#: Columns of the ranked article list.
+ARTICLE_COLUMNS = [
+    "rank",
+    "id",
+    "title",
+    "outlet",
+    "date",
+    "article_score",
+    "propaganda_sentences",
+    "sentences",
+    "spans",
+    "quoted_spans",
 ]
 
 
@@ -53,6 +70,8 @@ class CorpusReport:
     errors: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The technique set of the model that made the results (its order orders the tables).
     techniques: TechniqueSet = PTC_14
+    #: Every article, the highest article score first (see :func:`ranked_articles`).
+    articles: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, by: str) -> pd.DataFrame:
         """The main table for one grouping (``outlet``, ``date`` or ``technique``)."""
@@ -69,6 +88,7 @@ class CorpusReport:
             "technique_by_outlet": self.technique_by_outlet,
             "technique_by_date": self.technique_by_date,
             "top_fragments": self.top_fragments,
+            "articles": self.articles,
         }
 
 
@@ -80,9 +100,13 @@ def _pooled(groups: Any) -> pd.DataFrame:
         spans=("spans", "sum"),
         sentences=("sentences", "sum"),
         propaganda_sentences=("propaganda_sentences", "sum"),
+        quoted_spans=("quoted_spans", lambda counts: counts.sum(min_count=1)),
     )
     table["spans_per_1000_words"] = _ratio(table["spans"] * 1000.0, table["words"])
     table["propaganda_sentence_share"] = _ratio(table["propaganda_sentences"], table["sentences"])
+    # results written before quotations were told apart have no counts: the share is unknown
+    table["quoted_share"] = table["quoted_spans"] / table["spans"].where(table["spans"] > 0)
+    table["own_voice_share"] = 1.0 - table["quoted_share"]
     return table[_DENSITY_COLUMNS]
 
 
@@ -150,15 +174,20 @@ def top_fragments(
 ) -> pd.DataFrame:
     """The most frequent fragments of each technique (case and spacing ignored).
 
-    Each is shown in its most common spelling with the number of spans and articles.
+    Each is shown in its most common spelling with the number of spans and articles, and
+    the ids of those articles (``article_ids``, in order).
     """
-    columns = ["technique", "rank", "fragment", "spans", "articles"]
+    columns = ["technique", "rank", "fragment", "spans", "articles", "article_ids"]
     if spans.empty:
         return pd.DataFrame(columns=columns)
     frame = spans[["id", "technique", "fragment"]].copy()
     frame["key"] = frame["fragment"].map(_normal_fragment)
     grouped = frame.groupby(["technique", "key"])
-    table = grouped.agg(spans=("id", "size"), articles=("id", "nunique")).reset_index()
+    table = grouped.agg(
+        spans=("id", "size"),
+        articles=("id", "nunique"),
+        article_ids=("id", lambda ids: list(dict.fromkeys(sorted(ids)))),
+    ).reset_index()
     spelling = (
         frame.groupby(["technique", "key", "fragment"])
         .size()
@@ -178,6 +207,24 @@ def top_fragments(
     )
     table = table.sort_values(["technique", "rank"]).astype({"technique": str})
     return table[columns].reset_index(drop=True)
+
+
+def ranked_articles(articles: pd.DataFrame) -> pd.DataFrame:
+    """Every article, the highest article score first (unranked ones last, by their share
+    of marked sentences), with its outlet, date and counts."""
+    if articles.empty:
+        return pd.DataFrame(columns=ARTICLE_COLUMNS)
+    table = articles.assign(
+        title=articles["title"].fillna(articles["id"]),
+        date=articles["parsed_date"].dt.strftime("%Y-%m-%d").fillna(articles["date"]),
+    )
+    table = table.sort_values(
+        ["article_score", "propaganda_sentence_share", "id"],
+        ascending=[False, False, True],
+        na_position="last",
+    )
+    table["rank"] = range(1, len(table) + 1)
+    return table[ARTICLE_COLUMNS].reset_index(drop=True)
 
 
 def _technique_table(
@@ -258,6 +305,7 @@ def build_report(
 
     words = int(articles["words"].sum())
     sentences = int(articles["sentences"].sum())
+    quoted = articles["quoted_spans"].sum(min_count=1)
     summary = {
         "articles": len(articles),
         "outlets": int(articles["source"].nunique()),
@@ -271,6 +319,7 @@ def build_report(
         "first_date": dated["parsed_date"].min().strftime("%Y-%m-%d") if len(dated) else None,
         "last_date": dated["parsed_date"].max().strftime("%Y-%m-%d") if len(dated) else None,
         "failed_records": len(errors),
+        "quoted_share": float(quoted) / len(spans) if len(spans) and quoted == quoted else None,
     }
     return CorpusReport(
         summary=summary,
@@ -285,4 +334,5 @@ def build_report(
         period=period,
         errors=errors,
         techniques=techniques,
+        articles=ranked_articles(articles),
     )

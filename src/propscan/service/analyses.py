@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from propscan.core.checks import DEFAULT_MAX_CHARS, TextProblem, check_text
@@ -72,6 +72,7 @@ class AnalysisRequest:
     techniques: Sequence[str] | None = None
     #: The name of a model the service offers; ``None`` for its default.
     model: str | None = None
+    min_band: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class AnalysisService:
                 self.models.detector(request.model),
                 threshold=request.threshold,
                 techniques=list(request.techniques) if request.techniques is not None else None,
+                min_band=request.min_band,
                 title=title,
                 url=url,
                 source=source,
@@ -131,10 +133,22 @@ class AnalysisService:
         return self.store.save(analysis)
 
     def get(self, analysis_id: str) -> StoredAnalysis:
-        """The stored analysis with this id, or a 404 saying how to find valid ids."""
+        """The stored analysis with this id, or a 404 saying how to find valid ids.
+
+        Analyses stored before the threshold was always recorded (``None``: the model's
+        own) get the threshold of the service's model when that model made them.
+        """
         stored = self.store.get(analysis_id) if _ANALYSIS_ID.match(analysis_id) else None
         if stored is None:
             raise _not_found(analysis_id)
+        analysis, detector = stored.analysis, self.detector
+        made_here = (analysis.model.name, analysis.model.version) == (
+            detector.name,
+            detector.version,
+        )
+        if analysis.threshold is None and made_here:
+            analysis = replace(analysis, threshold=detector.decision_threshold)
+            stored = replace(stored, analysis=analysis)
         return stored
 
     def delete(self, analysis_id: str) -> None:

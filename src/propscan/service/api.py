@@ -44,8 +44,8 @@ router = APIRouter(responses=UNEXPECTED)
         415: _error("The body is not sent as JSON (Content-Type: application/json)."),
         422: _error(
             "Empty text, text with lone surrogates, both or neither of text and url, an unknown "
-            "technique or model, a threshold outside [0, 1], or a URL that is unreachable, too "
-            "large or has no article."
+            "technique, confidence band or model, a threshold outside [0, 1], or a URL that is "
+            "unreachable, too large or has no article."
         ),
     },
 )

@@ -110,8 +110,10 @@ def create_app(
         summary="Find propaganda techniques in news articles.",
         description=(
             "Analyse an article (text or URL): character spans with one of the 14 "
-            "propaganda techniques of the PTC corpus, a confidence each, and a propaganda "
-            "score per sentence. Offsets are Unicode code points into the stored text. "
+            "propaganda techniques of the PTC corpus, each with a calibrated confidence and "
+            "its band, the quotation it lies in and the words that carried it; each "
+            "sentence scored by its strongest mark; and an article score ranked against "
+            "PTC's news articles. Offsets are Unicode code points into the stored text. "
             "Every analysis is kept, with a permanent page at `/a/{id}`.\n\n"
             'Errors are JSON `{"error": code, "message": text}`: 400 for a malformed '
             "request (invalid JSON, a URL that is not http(s) or points to a private "

@@ -1,7 +1,8 @@
 """The web pages: the form, the result with highlights, the history and the techniques.
 
 Pages are rendered on the server (Jinja, autoescaped: article text is always shown as
-text); ``static/app.js`` adds tooltips, the legend filter and the confidence slider.
+text); ``static/app.js`` adds tooltips (technique, band, voice, key words, definition and
+example of every span under the pointer), the legend filter and the band filter.
 """
 
 from __future__ import annotations
@@ -26,18 +27,31 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from propscan.core.analysis import SentenceScore
+from propscan.core.analysis import Analysis
+from propscan.core.article_score import MEANING
 from propscan.core.checks import check_threshold
+from propscan.core.confidence import BANDS, band_of
 from propscan.core.spans import Span
 from propscan.core.techniques import Technique, TechniqueSet
 from propscan.errors import PropscanError
 from propscan.ptc.io import EncodingProblem, decode_utf8
 from propscan.render.formats import download_format, downloads
-from propscan.render.layout import layout, rank_by_confidence, technique_index, technique_style
+from propscan.render.layout import (
+    band_text,
+    display_title,
+    fill_and_underline,
+    layout,
+    rank_by_confidence,
+    score_text,
+    technique_index,
+    technique_style,
+    voice_text,
+)
+from propscan.render.text import bands_text, evidence_text, filter_text, threshold_text
 from propscan.service.analyses import AnalysisRequest, ServiceError
 from propscan.service.deps import Service
 from propscan.service.schemas import MAX_OFFSET
-from propscan.service.store import StoredAnalysis, display_title
+from propscan.service.store import StoredAnalysis
 from propscan.version import __version__
 
 HISTORY_PAGE_SIZE = 20
@@ -46,16 +60,10 @@ MAX_HISTORY_PAGE = MAX_OFFSET // HISTORY_PAGE_SIZE + 1
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
+templates.env.globals["article_score_meaning"] = MEANING
+templates.env.globals["bands"] = BANDS
 
 router = APIRouter(include_in_schema=False)
-
-
-def percent(score: float | None) -> str:
-    """A confidence as people read it: ``0.834`` -> ``83%``."""
-    return "–" if score is None else f"{round(100 * score)}%"
-
-
-templates.env.filters["percent"] = percent
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class SegmentView:
 @dataclass(frozen=True)
 class RowView:
     score: float | None
+    #: The band and score of the sentence's most confident mark ("" where it holds none).
+    band: str
     new_paragraph: bool
     segments: tuple[SegmentView, ...]
 
@@ -94,47 +104,82 @@ def highlight_classes(
     most confident span of another technique, and ``multi`` when spans overlap."""
     if not span_ids:
         return ""
-    ranked = rank_by_confidence(spans, span_ids)
-    primary = spans[ranked[0]].technique
-    classes = [f"t{slot_of(primary, techniques)}"]
-    other = next((spans[i].technique for i in ranked if spans[i].technique != primary), None)
-    if other is not None:
-        classes.append(f"u{slot_of(other, techniques)}")
+    fill, underline = fill_and_underline(spans, span_ids)
+    classes = [f"t{slot_of(spans[fill].technique, techniques)}"]
+    if underline is not None:
+        classes.append(f"u{slot_of(spans[underline].technique, techniques)}")
     if len(span_ids) > 1:
         classes.append("multi")
     return " ".join(classes)
 
 
-def result_rows(
-    text: str,
-    spans: Sequence[Span],
-    sentences: Sequence[SentenceScore],
-    techniques: TechniqueSet,
-) -> tuple[RowView, ...]:
-    """The article as sentence rows of text pieces (escaped by the template) to highlight."""
+def result_rows(analysis: Analysis) -> tuple[RowView, ...]:
+    """The article as sentence rows of text pieces (escaped by the template) to highlight.
+
+    A piece where a span inside a quotation starts carries the ``quote-start`` class: the
+    page puts a quotation mark before it.
+    """
+    text, spans, techniques = analysis.text, analysis.spans, analysis.model.techniques
+    quoted = {index + 1 for index, span in enumerate(spans) if analysis.quote_of(span)}
 
     def tooltip(span_ids: tuple[int, ...]) -> str:
         return "; ".join(
-            f"{technique_style(spans[i].technique, techniques).name} {percent(spans[i].score)}"
+            f"{technique_style(spans[i].technique, techniques).name}, {band_text(spans[i].score)}"
             for i in rank_by_confidence(spans, span_ids)
         )
+
+    def classes(span_ids: tuple[int, ...], openers: tuple[int, ...]) -> str:
+        found = highlight_classes(span_ids, spans, techniques)
+        return f"{found} quote-start" if quoted.intersection(openers) else found
 
     return tuple(
         RowView(
             score=row.score,
+            band=band_text(row.score) if row.score else "",
             new_paragraph=row.new_paragraph,
             segments=tuple(
                 SegmentView(
                     text=text[segment.start : segment.end],
-                    classes=highlight_classes(segment.span_ids, spans, techniques),
+                    classes=classes(segment.span_ids, segment.openers),
                     span_ids=" ".join(map(str, segment.span_ids)),
                     tooltip=tooltip(segment.span_ids) if segment.span_ids else "",
                 )
                 for segment in row.segments
             ),
         )
-        for row in layout(text, spans, sentences)
+        for row in layout(text, spans, analysis.sentences)
     )
+
+
+def script_data(analysis: Analysis) -> dict[str, object]:
+    """What ``app.js`` needs: each span's colour slot, score, band, voice and key words, each
+    technique's name, definition and example, and the bands the filter offers."""
+    techniques = analysis.model.techniques
+    labels = dict.fromkeys(span.technique for span in analysis.spans)
+    return {
+        "spans": [
+            {
+                "slot": slot_of(span.technique, techniques),
+                "score": span.score,
+                "band": band_of(span.score).name,
+                "score_text": "" if span.score is None else score_text(span.score),
+                "voice": voice_text(analysis.quote_of(span)),
+                "quoted": analysis.quote_of(span) is not None,
+                "evidence": evidence_text(analysis, span),
+            }
+            for span in analysis.spans
+        ],
+        "techniques": {
+            slot_of(label, techniques): {
+                "label": label,
+                "name": technique_style(label, techniques).name,
+                "definition": technique_style(label, techniques).definition if label else "",
+                "example": techniques.describe(label).example if label else "",
+            }
+            for label in labels
+        },
+        "bands": [{"name": band.name, "lowest": band.lowest} for band in BANDS],
+    }
 
 
 def result_context(stored: StoredAnalysis) -> dict[str, object]:
@@ -147,26 +192,11 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
         for technique in techniques.descriptions()
         if counts[technique.label]
     ]
-    script_data = {
-        "spans": [
-            {"slot": slot_of(s.technique, techniques), "score": s.score} for s in analysis.spans
-        ],
-        "techniques": {
-            slot_of(label, techniques): {
-                "label": label,
-                "name": technique_style(label, techniques).name,
-                "definition": (
-                    technique_style(label, techniques).definition if label is not None else ""
-                ),
-            }
-            for label in counts
-        },
-    }
     return {
         "stored": stored,
         "analysis": analysis,
         "title": display_title(analysis.title, analysis.text),
-        "rows": result_rows(analysis.text, analysis.spans, analysis.sentences, techniques),
+        "rows": result_rows(analysis),
         "legend": legend,
         "span_list": [
             (
@@ -174,10 +204,16 @@ def result_context(stored: StoredAnalysis) -> dict[str, object]:
                 slot_of(span.technique, techniques),
                 technique_style(span.technique, techniques).name,
                 span,
+                band_text(span.score),
+                voice_text(analysis.quote_of(span)),
+                evidence_text(analysis, span),
             )
             for index, span in enumerate(analysis.spans)
         ],
-        "script_data": script_data,
+        "threshold": threshold_text(analysis),
+        "filters": filter_text(analysis).removeprefix(" · "),
+        "bands_text": bands_text(analysis),
+        "script_data": script_data(analysis),
         "downloads": downloads(),
         # the colours of this analysis's technique set, whichever model the service runs now
         "technique_stylesheet": f"/a/{stored.id}/techniques.css",

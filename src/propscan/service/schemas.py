@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from propscan.core.article_score import MEANING
 from propscan.core.checks import check_threshold, unicode_problem
+from propscan.core.confidence import BAND_NAMES, BANDS, parse_band
 from propscan.errors import PropscanError
 
 #: Largest ``offset`` of the history listing: far beyond any real history, and well
@@ -48,6 +50,23 @@ class AnalyzeRequestBody(BaseModel):
             "default. Models other than the default load on first use. Unknown: 422."
         ),
     )
+    min_band: str | None = Field(
+        None,
+        description=(
+            f"Keep only spans of this confidence band or a stronger one ({', '.join(BAND_NAMES)})."
+            " An unknown band: 422."
+        ),
+    )
+
+    @field_validator("min_band")
+    @classmethod
+    def _known_band(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_band(value).name
+        except PropscanError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("text", "url", "title", "source", "techniques", "model", mode="before")
     @classmethod
@@ -74,18 +93,57 @@ class AnalyzeRequestBody(BaseModel):
         return self
 
 
+_BANDS = ", ".join(f"{band.name} from {band.lowest:.2f}" for band in BANDS)
+
+
+class QuoteOut(BaseModel):
+    start: int = Field(description="Offset of the quotation's opening mark.")
+    end: int = Field(description="Offset after its closing mark.")
+    speaker: str | None = Field(description="Whose words, as the text names them; null: unnamed.")
+
+
+class EvidenceOut(BaseModel):
+    word: str = Field(description="text[start:end]")
+    start: int
+    end: int
+    score: float = Field(description="The model's propaganda probability for the word.")
+
+
 class SpanOut(BaseModel):
     start: int = Field(description="Offset of the first character (Python code points).")
     end: int = Field(description="Offset after the last character.")
     technique: str | None
-    score: float | None = Field(description="Confidence that the fragment uses the technique.")
+    score: float | None = Field(
+        description="Calibrated confidence: about this share of such a fragment's characters "
+        "lay inside annotated propaganda on held-out articles."
+    )
+    band: str = Field(description=f"The score in words: {_BANDS}.")
     fragment: str = Field(description="text[start:end]")
+    quote: QuoteOut | None = Field(
+        description="The quotation the span lies in; null: the outlet's own voice."
+    )
+    evidence: list[EvidenceOut] = Field(
+        description="The words of the span with the highest token probabilities, best first."
+    )
 
 
 class SentenceOut(BaseModel):
     start: int
     end: int
-    score: float = Field(description="Highest token propaganda probability in the sentence.")
+    score: float = Field(description="Score of the most confident span in the sentence, else 0.")
+
+
+class ArticleScoreOut(BaseModel):
+    """One number per article, with what it is ranked against."""
+
+    marked_sentences: int
+    sentences: int
+    share: float = Field(description="marked_sentences / sentences")
+    percentile: float | None = Field(
+        description=MEANING + " Null when the article cannot be ranked (see note)."
+    )
+    reference: str | None = Field(description="What the article is ranked against.")
+    note: str | None = Field(description="Why the article is not ranked, if it is not.")
 
 
 class ModelOut(BaseModel):
@@ -111,7 +169,14 @@ class AnalysisOut(BaseModel):
     spans: list[SpanOut]
     sentences: list[SentenceOut]
     model: ModelTechniquesOut
-    threshold: float | None
+    threshold: float | None = Field(
+        description="The decision threshold the spans were made at (the model's tuned one "
+        "unless one was given); null only for analyses stored by an older propscan whose "
+        "model is not this service's."
+    )
+    min_band: str | None = Field(description="The lowest band kept; null: all marks.")
+    kept_techniques: list[str] | None = Field(description="The techniques kept; null: all.")
+    article_score: ArticleScoreOut
 
 
 class AnalysisSummaryOut(BaseModel):
@@ -123,6 +188,9 @@ class AnalysisSummaryOut(BaseModel):
     span_count: int
     characters: int
     model: ModelOut
+    article_score: ArticleScoreOut | None = Field(
+        description="Null for analyses stored before article scores were kept."
+    )
 
 
 class HistoryOut(BaseModel):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import sqlite3
 import time
@@ -21,10 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from propscan.core.analysis import Analysis, ModelInfo, SentenceScore
+from propscan.core.analysis import UNRANKED, Analysis, Evidence, ModelInfo, SentenceScore
+from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
 from propscan.core.techniques import technique_set
 from propscan.errors import PropscanError
+from propscan.render.layout import display_title
 
 DB_ENV_VAR = "PROPSCAN_DB"
 
@@ -80,13 +81,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE models ADD COLUMN techniques TEXT
     """,
+    # what a reader sees: the article score (JSON), the filters the spans went through,
+    # and the words that carried each span's decision (JSON); NULL in earlier analyses
+    """
+    ALTER TABLE analyses ADD COLUMN article_score TEXT;
+    ALTER TABLE analyses ADD COLUMN min_band TEXT;
+    ALTER TABLE analyses ADD COLUMN kept_techniques TEXT;
+    ALTER TABLE spans ADD COLUMN evidence TEXT
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_TITLE_PREVIEW_CHARS = 120
 #: Characters of the text read to find a title for the history list.
 _PREVIEW_CHARS = 400
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def default_db_path() -> Path:
@@ -123,6 +130,8 @@ class AnalysisSummary:
     span_count: int
     characters: int
     model: ModelInfo
+    #: ``None`` for analyses stored before article scores were kept.
+    article_score: ArticleScore | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -134,6 +143,7 @@ class AnalysisSummary:
             "span_count": self.span_count,
             "characters": self.characters,
             "model": {"name": self.model.name, "version": self.model.version},
+            "article_score": None if self.article_score is None else self.article_score.to_dict(),
         }
 
 
@@ -145,20 +155,6 @@ class HistoryPage:
     total: int
     limit: int
     offset: int
-
-
-def display_title(title: str | None, text: str) -> str:
-    """The given title, else the first non-empty line of the text, shortened for lists.
-
-    Control characters (a NUL, an escape) are left out: a list line shows only text.
-    """
-    candidate = _CONTROLS.sub("", title or "").strip()
-    if not candidate:
-        lines = (_CONTROLS.sub("", line).strip() for line in text.splitlines())
-        candidate = next((line for line in lines if line), "")
-    if len(candidate) > _TITLE_PREVIEW_CHARS:
-        candidate = candidate[: _TITLE_PREVIEW_CHARS - 1].rstrip() + "…"
-    return candidate or "(untitled)"
 
 
 def _now() -> str:
@@ -259,7 +255,8 @@ class Store:
             article_id = _upsert_article(connection, analysis, created_at)
             cursor = connection.execute(
                 "INSERT INTO analyses (public_id, article_id, model_id, threshold, span_count,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at, article_score, min_band, kept_techniques)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     public_id,
                     article_id,
@@ -267,13 +264,21 @@ class Store:
                     analysis.threshold,
                     len(analysis.spans),
                     created_at,
+                    json.dumps(analysis.article_score.to_dict()),
+                    analysis.min_band,
+                    None
+                    if analysis.kept_techniques is None
+                    else json.dumps(list(analysis.kept_techniques)),
                 ),
             )
             seq = cursor.lastrowid
             connection.executemany(
-                "INSERT INTO spans (analysis_seq, start_offset, end_offset, technique, score)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(seq, s.start, s.end, s.technique, s.score) for s in analysis.spans],
+                "INSERT INTO spans (analysis_seq, start_offset, end_offset, technique, score,"
+                " evidence) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (seq, s.start, s.end, s.technique, s.score, _evidence_json(analysis, s))
+                    for s in analysis.spans
+                ],
             )
             connection.executemany(
                 "INSERT INTO sentences (analysis_seq, start_offset, end_offset, score)"
@@ -287,22 +292,25 @@ class Store:
         with self._connection() as connection:
             row = connection.execute(
                 "SELECT a.seq, a.created_at, a.threshold, t.text, t.title, t.url, t.source,"
-                " m.name, m.version, m.techniques"
+                " m.name, m.version, m.techniques, a.article_score, a.min_band, a.kept_techniques"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id WHERE a.public_id = ?",
                 (analysis_id,),
             ).fetchone()
             if row is None:
                 return None
-            seq, created_at, threshold, text, title, url, source, name, version, labels = row
-            spans = tuple(
-                Span(start, end, technique, score)
-                for start, end, technique, score in connection.execute(
-                    "SELECT start_offset, end_offset, technique, score FROM spans"
-                    " WHERE analysis_seq = ? ORDER BY start_offset, end_offset, technique",
-                    (seq,),
-                )
-            )
+            seq, created_at, threshold, text, title, url, source, name, version, labels = row[:10]
+            score, min_band, kept = row[10:]
+            spans = []
+            evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
+            for start, end, technique, span_score, words in connection.execute(
+                "SELECT start_offset, end_offset, technique, score, evidence FROM spans"
+                " WHERE analysis_seq = ? ORDER BY start_offset, end_offset, technique",
+                (seq,),
+            ):
+                spans.append(Span(start, end, technique, span_score))
+                if words:
+                    evidence[(start, end)] = tuple(Evidence(*word) for word in json.loads(words))
             sentences = tuple(
                 SentenceScore(start, end, score)
                 for start, end, score in connection.execute(
@@ -313,13 +321,17 @@ class Store:
             )
         analysis = Analysis(
             text=text,
-            spans=spans,
+            spans=tuple(spans),
             sentences=sentences,
             model=_model_info(name, version, labels),
             threshold=threshold,
             title=title,
             url=url,
             source=source,
+            article_score=_article_score(score) or UNRANKED,
+            evidence=evidence,
+            min_band=min_band,
+            kept_techniques=None if kept is None else tuple(json.loads(kept)),
         )
         return StoredAnalysis(analysis_id, created_at, analysis)
 
@@ -332,7 +344,7 @@ class Store:
             total = connection.execute("SELECT count(*) FROM analyses").fetchone()[0]
             rows = connection.execute(
                 "SELECT a.public_id, a.created_at, t.title, text_start(t.text, ?), t.source,"
-                " t.url, a.span_count, text_length(t.text), m.name, m.version"
+                " t.url, a.span_count, text_length(t.text), m.name, m.version, a.article_score"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id ORDER BY a.seq DESC LIMIT ? OFFSET ?",
                 (_PREVIEW_CHARS, limit, offset),
@@ -347,6 +359,7 @@ class Store:
                 span_count=span_count,
                 characters=characters,
                 model=ModelInfo(name=name, version=version),
+                article_score=_article_score(score),
             )
             for (
                 public_id,
@@ -359,6 +372,7 @@ class Store:
                 characters,
                 name,
                 version,
+                score,
             ) in rows
         )
         return HistoryPage(items, total, limit, offset)
@@ -412,6 +426,17 @@ def _count_in_python(connection: sqlite3.Connection) -> None:
 def _statements(script: str) -> list[str]:
     """The statements of a migration script (none of them contains a semicolon)."""
     return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _evidence_json(analysis: Analysis, span: Span) -> str | None:
+    """A span's evidence words as ``[[start, end, score], ...]`` (``None``: none kept)."""
+    words = analysis.evidence_of(span)
+    return json.dumps([[e.start, e.end, e.score] for e in words]) if words else None
+
+
+def _article_score(stored: str | None) -> ArticleScore | None:
+    """The article score kept with an analysis (``None`` for those stored before)."""
+    return None if stored is None else ArticleScore.from_dict(json.loads(stored))
 
 
 def _model_info(name: str, version: str, techniques: str | None) -> ModelInfo:

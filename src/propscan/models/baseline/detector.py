@@ -134,6 +134,13 @@ class BaselineDetector:
     version: str = __version__
     #: The labels the model names: those of its training data (it may have seen fewer).
     techniques: TechniqueSet = PTC_14
+    #: Where the model was loaded from (``None``: trained in memory).
+    directory: Path | None = None
+
+    @property
+    def decision_threshold(self) -> float:
+        """The tuned threshold on a span's mean word probability (``si_threshold``)."""
+        return self.si_threshold
 
     def __post_init__(self) -> None:
         unknown = set(self.technique_model.classes) - set(self.techniques)
@@ -256,6 +263,7 @@ class BaselineDetector:
                 str(config.get("name", MODEL_NAME)),
                 str(config.get("version", "")),
                 techniques,
+                path,
             )
         except (OSError, KeyError, ValueError, TypeError) as error:
             raise PropscanError(

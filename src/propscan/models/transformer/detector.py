@@ -126,6 +126,11 @@ class TransformerDetector:
         """The decoding settings of ``model.json``."""
         return self.decoder.settings
 
+    @property
+    def decision_threshold(self) -> float:
+        """The tuned threshold on a span's calibrated score (``si_threshold``)."""
+        return self.settings.si_threshold
+
     # -- loading and saving -------------------------------------------------------------
     @classmethod
     def load(

@@ -1,4 +1,4 @@
-// propscan result page: tooltips, legend filter and confidence slider.
+// propscan result page: tooltips, legend filter and confidence band filter.
 // The server has already cut the text into <mark> segments at Python character
 // offsets; this script never computes offsets, it only shows and hides highlights.
 (function () {
@@ -16,6 +16,8 @@
   var spans = data.spans;
   var techniques = data.techniques;
   var hiddenSlots = new Set();
+  var lowestByBand = {};
+  data.bands.forEach(function (band) { lowestByBand[band.name] = band.lowest; });
   var minScore = 0;
 
   var marks = Array.prototype.slice.call(document.querySelectorAll("mark.seg[data-spans]"));
@@ -25,8 +27,7 @@
   });
   var legendButtons = Array.prototype.slice.call(document.querySelectorAll(".legend-item"));
   var showAll = document.querySelector(".show-all");
-  var slider = document.getElementById("min-score");
-  var sliderValue = document.getElementById("min-score-value");
+  var bandFilter = document.getElementById("min-band");
   var shownCount = document.getElementById("shown-count");
   var spanRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-span]"));
   var tip = document.getElementById("tip");
@@ -37,12 +38,12 @@
     return value === null || value === undefined ? 1 : value;
   }
 
-  function passesSlider(index) {
+  function passesBand(index) {
     return score(index) >= minScore - 1e-9;
   }
 
   function isShown(index) {
-    return passesSlider(index) && !hiddenSlots.has(spans[index].slot);
+    return passesBand(index) && !hiddenSlots.has(spans[index].slot);
   }
 
   function rankedShown(mark) {
@@ -74,7 +75,7 @@
     var counts = {};
     var shown = 0;
     spans.forEach(function (span, index) {
-      if (!passesSlider(index)) return;
+      if (!passesBand(index)) return;
       counts[span.slot] = (counts[span.slot] || 0) + 1;
       if (!hiddenSlots.has(span.slot)) shown += 1;
     });
@@ -107,9 +108,8 @@
     });
   }
 
-  slider.addEventListener("input", function () {
-    minScore = Number(slider.value);
-    sliderValue.textContent = Math.round(minScore * 100) + "%";
+  bandFilter.addEventListener("change", function () {
+    minScore = lowestByBand[bandFilter.value] || 0;
     refresh();
   });
 
@@ -123,17 +123,25 @@
   function showTip(mark) {
     var ranked = rankedShown(mark);
     if (ranked.length === 0) { hideTip(); return; }
+    // Every span under the pointer, most confident first: technique, band and score,
+    // whose voice, the words that carried the decision, the definition and its example.
     tip.replaceChildren.apply(tip, ranked.map(function (index) {
       var span = spans[index];
-      var technique = techniques[span.slot] || { name: "Unlabelled", definition: "" };
+      var technique = techniques[span.slot] || { name: "Unlabelled", definition: "", example: "" };
       var item = element("div", "tip-item");
       var head = element("div", "tip-head");
       head.appendChild(element("span", "swatch t" + span.slot));
       head.appendChild(element("span", "tip-name", technique.name));
-      var confidence = span.score === null ? "" : Math.round(span.score * 100) + "%";
-      head.appendChild(element("span", "tip-score", confidence));
+      head.appendChild(element("span", "tip-band band-" + span.band, span.band));
+      head.appendChild(element("span", "tip-score", span.score_text));
       item.appendChild(head);
-      if (technique.definition) item.appendChild(element("p", "", technique.definition));
+      var voice = span.quoted
+        ? "\u275D " + span.voice.charAt(0).toUpperCase() + span.voice.slice(1)
+        : "In " + span.voice;
+      item.appendChild(element("p", span.quoted ? "tip-voice quoted" : "tip-voice", voice));
+      if (span.evidence) item.appendChild(element("p", "tip-evidence", "Key words: " + span.evidence));
+      if (technique.definition) item.appendChild(element("p", "tip-definition", technique.definition));
+      if (technique.example) item.appendChild(element("p", "tip-example", "Example: " + technique.example));
       return item;
     }));
     if (tipOwner && tipOwner !== mark) tipOwner.removeAttribute("aria-describedby");
