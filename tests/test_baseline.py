@@ -21,19 +21,21 @@ from propscan.core.techniques import PTC_14, TECHNIQUES
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction
 from propscan.models.baseline.detector import BaselineDetector
-from propscan.models.baseline.features import (
+from propscan.models.baseline.technique_features import (
     _ANALYZERS,
     DOCUMENT_FEATURES,
     ArticleContext,
     context_words,
     document_features,
-    hashed_scores,
     technique_features,
+)
+from propscan.models.baseline.train import train_baseline
+from propscan.models.baseline.word_features import (
+    hashed_scores,
     token_feature_columns,
     token_features,
     tokenize,
 )
-from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding import decode_word_spans
 from propscan.models.registry import load_detector
 from propscan.ptc.scoring import score_flc, score_si

@@ -16,11 +16,8 @@ from propscan.errors import PropscanError
 from propscan.models.decoding import (
     Calibration,
     Candidate,
-    balance_quotes,
     bridged_runs,
     decode_subword_spans,
-    drop_dangling_end,
-    extend_to_words,
     fragments_within,
     label_top_two,
     merge_runs,
@@ -28,9 +25,9 @@ from propscan.models.decoding import (
     resolve_threshold,
     runs_above,
     technique_fragments,
-    trim_span,
 )
 from propscan.models.decoding_settings import DecodingSettings, current_setting_names
+from propscan.models.span_edges import balance_quotes, drop_dangling_end, extend_to_words, trim_span
 
 
 def test_trim_span_strips_whitespace_and_ptc_edge_punctuation() -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.models.decoding import trim_span
+from propscan.models.span_edges import trim_span
 from propscan.models.transformer.encoding import (
     batch_windows,
     load_tokenizer,

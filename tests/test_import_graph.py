@@ -44,6 +44,7 @@ INTERFACE = (
     "propscan.models.registry",
     "propscan.models.decoding",
     "propscan.models.decoding_settings",
+    "propscan.models.span_edges",
 )
 IMPLEMENTATIONS = ("propscan.models.baseline", "propscan.models.transformer")
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import REPETITION
-from propscan.models.decoding import (
+from propscan.models.repetition import STOP_WORDS
+from propscan.models.span_edges import (
     DANGLING_END_WORDS,
     balance_quotes,
     extend_to_words,
     is_lone_identity_word,
 )
-from propscan.models.repetition import STOP_WORDS
 from propscan.ptc.scoring import score_flc
 
 _WORD = re.compile(r"\w+")

@@ -23,14 +23,16 @@ from propscan.core.spans import Span
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
-from propscan.models.baseline.features import (
+from propscan.models.baseline.technique_features import (
     DOCUMENT_FEATURES,
     ArticleContext,
-    KeyCache,
     TfidfSpace,
+    technique_features,
+)
+from propscan.models.baseline.word_features import (
+    KeyCache,
     Words,
     hashed_scores,
-    technique_features,
     token_feature_columns,
     tokenize,
 )

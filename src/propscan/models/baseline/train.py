@@ -32,16 +32,13 @@ from propscan.models.baseline.detector import (
     SpanModel,
     TechniqueModel,
 )
-from propscan.models.baseline.features import (
+from propscan.models.baseline.technique_features import (
     ArticleContext,
-    KeyCache,
     TfidfSpace,
     context_words,
     technique_features,
-    token_features,
-    token_labels,
-    tokenize,
 )
+from propscan.models.baseline.word_features import KeyCache, token_features, token_labels, tokenize
 from propscan.models.decoding import Candidate, label_top_two
 from propscan.models.registry import TrainingOptions
 from propscan.ptc.scoring import score_flc, score_si

@@ -1,0 +1,190 @@
+"""Where a decoded span starts and ends: whole words, matched quotation marks, no stray
+function word -- the edge rules every model's decoding shares (step 3 of
+:mod:`propscan.models.decoding`).
+
+PTC annotators never start or end a span with whitespace or ``.,:;``, almost never cut a
+word or end on a function word, and rarely mark a lone identity word; a reader takes a
+mark that does for a faulty one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from propscan.models.repetition import STOP_WORDS
+
+#: Characters a span never starts or ends with (the PTC v2 annotation convention).
+SPAN_EDGE_CHARACTERS = ".,:;"
+#: Words PTC annotators almost never end a span with (about 1% of train gold spans do),
+#: while a thresholded run often stops on them: "regroup themselves and".
+_DANGLING_END_WORDS = """a an and as at because been before being between but by can could
+    for from had has have his in into its may might must nor of on or per should than the
+    their through to under via was were when where which while who whom whose will with
+    within without would"""
+DANGLING_END_WORDS = frozenset(_DANGLING_END_WORDS.split())
+
+_WORD_CHAR = re.compile(r"\w")
+_WORD = re.compile(r"\w+")
+#: Characters that join two words into one where letters stand on both sides: hyphens
+#: ("pro-American") and apostrophes ("it's", "nation’s").
+WORD_JOINERS = frozenset("-'\u2019\u2010\u2011")
+#: Quotation marks that open a quote, each with the marks that may close it.
+QUOTE_PAIRS: dict[str, str] = {
+    '"': '"',
+    "\u201c": "\u201d\u201c",
+    "\u00ab": "\u00bb",
+    "\u201e": "\u201c\u201d",
+}
+
+#: Words that name a people, a nationality, a faith or a skin colour. Marked alone they are
+#: almost never propaganda in PTC (the model marks "Muslim" or "British" where a writer
+#: only names who is meant), so a span of one such word alone is dropped.
+_IDENTITY_WORDS = """african africans american americans arab arabs asian asians black blacks
+    british brit brits buddhist buddhists canadian canadians catholic catholics chinese
+    christian christians english european europeans french german germans greek greeks
+    hindu hindus hispanic hispanics indian indians iranian iranians iraqi iraqis irish
+    islamic israeli israelis italian italians japanese jew jewish jews korean koreans latino
+    latinos mexican mexicans muslim muslims palestinian palestinians pakistani pakistanis
+    protestant protestants russian russians saudi saudis shia shiite shiites sikh sikhs
+    spanish sunni sunnis syrian syrians turk turkish turks ukrainian ukrainians white whites
+    western westerners"""
+IDENTITY_WORDS = frozenset(_IDENTITY_WORDS.split())
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``start:end`` without whitespace or ``.,:;`` at either end; ``None`` if nothing is left.
+
+    PTC spans never start or end with these; trimming also keeps predicted offsets on
+    real characters of the original text.
+    """
+    while start < end and (text[start].isspace() or text[start] in SPAN_EDGE_CHARACTERS):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in SPAN_EDGE_CHARACTERS):
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def has_word_character(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a letter or digit (a span of bare symbols does not)."""
+    return any(character.isalnum() for character in text[start:end])
+
+
+def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tuple[int, int]:
+    """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two;
+    with ``joined``, words joined by a hyphen or an apostrophe count as one word."""
+
+    def inside(position: int) -> bool:  # whether a word runs on across ``position``
+        if 0 < position < len(text) and _is_word(text[position - 1]) and _is_word(text[position]):
+            return True
+        return (
+            joined
+            and 1 < position + 1 < len(text)
+            and (text[position] in WORD_JOINERS or text[position - 1] in WORD_JOINERS)
+            and _joined_at(text, position)
+        )
+
+    while start > 0 and inside(start):
+        start -= 1
+    while end < len(text) and inside(end):
+        end += 1
+    return start, end
+
+
+def _is_word(character: str) -> bool:
+    return bool(_WORD_CHAR.match(character))
+
+
+def _joined_at(text: str, position: int) -> bool:
+    """Whether the boundary before ``position`` lies inside a hyphenated or contracted word."""
+    if text[position] in WORD_JOINERS:  # "pro|-American"
+        return (
+            position + 1 < len(text)
+            and _is_word(text[position - 1])
+            and _is_word(text[position + 1])
+        )
+    return position > 1 and _is_word(text[position - 2]) and _is_word(text[position])  # "it'|s"
+
+
+def _opens_quote(text: str, position: int) -> bool | None:
+    """Whether the mark at ``position`` opens (True) or closes (False) a quotation, or is no
+    quotation mark (None); a straight ``"`` opens after a space or at the start."""
+    mark = text[position]
+    if mark in "\u201c\u00ab\u201e":
+        return True
+    if mark in "\u201d\u00bb":
+        return False
+    if mark == '"':
+        return (
+            position == 0
+            or text[position - 1].isspace()
+            or text[position - 1] in "([{-\u2014\u2013"
+        )
+    return None
+
+
+def _closes(opener: str, text: str, position: int) -> bool:
+    return _opens_quote(text, position) is False and text[position] in QUOTE_PAIRS[opener]
+
+
+def balance_quotes(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``start:end`` with no quotation mark left unmatched at an edge: a quote closed (or
+    opened) just outside the span is taken in, any other unmatched mark at an edge dropped;
+    ``None`` when nothing is left."""
+    while end > start:
+        if _opens_quote(text, start) is True:
+            opener = text[start]
+            if not any(_closes(opener, text, i) for i in range(start + 1, end)):
+                if end < len(text) and _closes(opener, text, end):
+                    end += 1
+                else:
+                    start += 1
+                    found = trim_span(text, start, end)
+                    if found is None:
+                        return None
+                    start, end = found
+                continue
+        if _opens_quote(text, end - 1) is False:
+            closer = text[end - 1]
+            openers = [o for o, closers in QUOTE_PAIRS.items() if closer in closers]
+            if not any(
+                _opens_quote(text, i) is True and text[i] in openers for i in range(start, end - 1)
+            ):
+                if (
+                    start > 0
+                    and _opens_quote(text, start - 1) is True
+                    and text[start - 1] in openers
+                ):
+                    start -= 1
+                else:
+                    end -= 1
+                    found = trim_span(text, start, end)
+                    if found is None:
+                        return None
+                    start, end = found
+                continue
+        return start, end
+    return None
+
+
+def is_lone_identity_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one word naming a people, nationality, faith or colour."""
+    words = _WORD.findall(text[start:end].lower())
+    return len(words) == 1 and words[0] in IDENTITY_WORDS
+
+
+def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
+    """Remove trailing function words ("… agreement and") unless nothing else is left."""
+    words = list(_WORD.finditer(text, start, end))
+    while len(words) > 1 and words[-1].group().lower() in DANGLING_END_WORDS:
+        words.pop()
+        trimmed = trim_span(text, start, words[-1].end())
+        if trimmed is None:  # pragma: no cover - a word is left, so is a character
+            break
+        start, end = trimmed
+    return start, end
+
+
+def is_lone_stop_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one stop word ("them", "the") or no word at all."""
+    words = _WORD.findall(text[start:end].lower())
+    return not words or (len(words) == 1 and words[0] in STOP_WORDS)
