@@ -26,8 +26,9 @@ from typing import Any
 from propscan.batch.engines import Engine, open_engine
 from propscan.batch.inputs import count_records
 from propscan.batch.results import BatchResults, read_results
-from propscan.batch.run import DEFAULT_CHUNK_SIZE, model_info, run_batch
+from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.errors import PropscanError
+from propscan.models.registry import describe_model
 from propscan.ptc.splits import resolve_data_dir
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         row["speedup_with_start"] = round(single_total / row["total_seconds"], 3)
     payload = {
         "articles": articles,
-        "model": model_info(model),
+        "model": {"name": (described := describe_model(model)).name, "version": described.version},
         "chunk_size": args.chunk_size,
         "cpu_count": os.cpu_count(),
         "load_average_before": round(load_before, 2),

@@ -266,7 +266,7 @@ def test_frequent_fragments_list_the_articles_they_come_from(results: Path, tmp_
 def test_shipped_model_card_says_which_counts_mislead() -> None:
     reliability = read_reliability(DEFAULT_MODEL_DIR)
     assert reliability is not None and reliability.split == "dev"
-    assert reliability.predicted_share == pytest.approx(0.342, abs=1e-3)
+    assert reliability.predicted_share == pytest.approx(0.340, abs=1e-3)
     assert reliability.gold_share == pytest.approx(0.246, abs=1e-3)
     assert "read such shares as about 1.4x the annotators'" in reliability.sentence_caveat()
     slogans = reliability.techniques["Slogans"]
@@ -274,7 +274,7 @@ def test_shipped_model_card_says_which_counts_mislead() -> None:
     warnings = reliability.warnings(get_techniques())
     assert warnings["Slogans"].startswith("Slogan: under-counts, finds about 1 in 7")
     assert warnings["Loaded_Language"].startswith("Loaded language: over-counts, about 1.9x")
-    assert "Flag-Waving" not in warnings  # fair: 94 marked where the annotators marked 87
+    assert "Flag-Waving" not in warnings  # fair: 91 marked where the annotators marked 87
 
 
 def get_techniques():  # the shipped model's set
