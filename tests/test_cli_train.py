@@ -28,17 +28,22 @@ def test_train_baseline_writes_model_and_card(tmp_path: Path, data_dir: Path) ->
             "8",
             "--no-evaluate-dev",
             "--no-progress",
+            "--name",
+            "my-outlets",
+            "--version",
+            "1.0",
         ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["model"] == str(out)
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert "propscan-baseline" in card and "train articles | 8" in card
+    assert "my-outlets" in card and "train articles | 8" in card
     facts = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert facts["kind"] == "baseline" and facts["size_bytes"] > 0
     detector = load_detector(out)
     assert detector.predict(["They are traitors and liars!"])[0] is not None
+    assert (detector.name, detector.version) == ("my-outlets", "1.0")
 
 
 def test_train_refuses_a_missing_corpus(tmp_path: Path) -> None:
@@ -100,6 +105,7 @@ def test_recipe_settings_are_checked_by_name_and_value(tmp_path: Path, data_dir:
         ("--setting", "technique_balance=2.0"): "technique_balance=2.0 is invalid",
         ("--kind", "baseline", "--setting", "epochs=2"): "the baseline has no training setting",
         ("--device", "tpu"): "unknown device 'tpu'",
+        ("--name", "my model/2"): "--name 'my model/2': use up to 64 letters",
     }
     for extra, message in cases.items():
         result = runner.invoke(app, [*base, *extra])

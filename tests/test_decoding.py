@@ -27,7 +27,13 @@ from propscan.models.decoding import (
     technique_fragments,
 )
 from propscan.models.decoding_settings import DecodingSettings, current_setting_names
-from propscan.models.span_edges import balance_quotes, drop_dangling_end, extend_to_words, trim_span
+from propscan.models.span_edges import (
+    _opens_quote,
+    balance_quotes,
+    drop_dangling_end,
+    extend_to_words,
+    trim_span,
+)
 
 
 def test_trim_span_strips_whitespace_and_ptc_edge_punctuation() -> None:
@@ -334,6 +340,9 @@ def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected:
         ("they are “traitors”, all", (9, 18), "“traitors”"),
         ('all of it." Then', (0, 11), "all of it"),  # an unmatched closer goes
         ('"', (0, 1), None),
+        ("they are “traitors” again", (18, 25), "again"),  # a closer first goes
+        ("the so-called “experts” lie", (0, 15), "the so-called"),  # an opener last goes
+        ('he said "', (0, 9), "he said"),
         ('"crooked" and "corrupt"', (0, 23), '"crooked" and "corrupt"'),  # balanced: kept
     ],
 )
@@ -354,6 +363,8 @@ def test_balanced_quotes_stay_inside_the_text_and_never_grow_beyond_a_partner(
     if found is not None:
         assert 0 <= found[0] < found[1] <= len(text)
         assert start - 1 <= found[0] and found[1] <= end + 1
+        assert _opens_quote(text, found[0]) is not False  # no closing mark first
+        assert _opens_quote(text, found[1] - 1) is not True  # no opening mark last
 
 
 def test_whole_words_drop_a_lone_identity_word_and_keep_phrases() -> None:

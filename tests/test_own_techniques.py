@@ -247,3 +247,29 @@ def test_a_transformer_trained_on_them_has_heads_of_three(own_corpus: Path, tmp_
     (outputs,) = detector.encode([TEXT])
     assert outputs.technique_prob.shape[1] == 3
     assert labels_in(analyze(TEXT, detector, threshold=0.0)) <= set(OWN)
+
+
+def test_evaluate_score_and_stats_take_the_three(
+    own_model: Path, own_corpus: Path, tmp_path: Path
+) -> None:
+    """Gold labelled with the three scores a model of the three, from a split or from any
+    articles and gold file, and the scorers and corpus stats list the three."""
+    gold = combined_labels_path(own_corpus, "dev", "flc")
+    articles = own_corpus / "dev-articles"
+    command = ["evaluate", "--model", str(own_model), "--articles", str(articles)]
+    command += ["--out", str(tmp_path / "evaluation")]
+    evaluated = runner.invoke(app, [*command, "--gold", str(gold), "--format", "json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    scores = json.loads(evaluated.stdout)
+    assert 0.0 <= scores["summary"]["flc_f1"] <= 1.0 and scores["tc"] is not None
+    assert set(scores["flc"]["per_technique"]) == set(OWN)
+    predicted = scores["files"]["flc"]
+    for task in ("flc", "tc"):
+        pair = ["--gold", str(gold), "--pred", str(gold if task == "tc" else predicted)]
+        scored = runner.invoke(app, ["score", task, *pair, "--format", "json"])
+        assert scored.exit_code == 0, scored.output
+        assert set(json.loads(scored.stdout)["per_technique"]) == set(OWN), task
+    stats = runner.invoke(app, ["corpus", "stats", "--data", str(own_corpus), "--format", "json"])
+    assert stats.exit_code == 0, stats.output
+    counted = json.loads(stats.stdout)["splits"][0]["spans_per_technique"]
+    assert set(counted) == set(OWN)

@@ -177,3 +177,26 @@ def test_a_service_started_with_a_directory_offers_it_first_and_alone_needs_no_m
         assert "<select" not in client.get("/").text
         with pytest.raises(UnknownModel):
             client.app.state.service.models.choice("default")  # type: ignore[attr-defined]
+
+
+def test_a_retrained_model_with_an_installed_models_identity_does_not_hide_it(
+    tiny_package: str, tiny_model: Path, tmp_path: Path
+) -> None:
+    """A model trained again (same name, version and techniques, other decoding) is not the
+    installed one: both are offered; one also named like an installed model goes by its
+    directory."""
+    import shutil
+
+    from propscan.models.base import read_model_config, write_model_config
+
+    retrained = Path(shutil.copytree(tiny_model, tmp_path / "retrained"))
+    config = read_model_config(retrained)
+    write_model_config(retrained, {**config, "si_threshold": config["si_threshold"] + 0.01})
+    with TestClient(create_app(retrained, tmp_path / "history.db")) as client:
+        names = [m["name"] for m in client.get("/api/models").json()]
+    assert names[0] == "propscan-baseline" and "tiny" in names
+    write_model_config(retrained, {**config, "name": "tiny", "si_threshold": 0.5})
+    with TestClient(create_app(retrained, tmp_path / "history.db")) as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        assert [c.name for c in service.models.choices][:1] == [str(retrained)]
+        assert service.models.choice("tiny").directory is not None  # the installed one

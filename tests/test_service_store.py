@@ -15,6 +15,7 @@ import pytest
 from propscan.core.analysis import Analysis, Evidence, ModelInfo, SentenceScore
 from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
+from propscan.core.techniques import technique_set
 from propscan.errors import PropscanError
 from propscan.service.store import MIGRATIONS, SCHEMA_VERSION, Store, default_db_path
 
@@ -113,6 +114,18 @@ def test_analyses_stored_before_schema_3_read_with_an_unranked_score(tmp_path: P
     assert (score.marked_sentences, score.sentences, score.percentile) == (1, 1, None)
     assert loaded.analysis.evidence == {} and loaded.analysis.threshold is None
     assert store.list().items[0].article_score is None
+
+
+def test_models_sharing_a_name_and_version_keep_their_own_technique_sets(store: Store) -> None:
+    """A model trained with its own techniques but the default name must not read back with
+    the set of the model stored first under that name."""
+    first = TEXT.index("traitors")
+    own = ModelInfo(MODEL.name, MODEL.version, technique_set(["Slogan", "Smears"]))
+    mine = Analysis(TEXT, (Span(first, first + 8, "Smears", 0.8),), (), own)
+    ptc = store.save(make_analysis())
+    saved = store.save(mine)
+    assert store.get(saved.id).analysis.model.techniques == own.techniques  # type: ignore[union-attr]
+    assert store.get(ptc.id).analysis.model.techniques == MODEL.techniques  # type: ignore[union-attr]
 
 
 def test_unknown_id_is_none(store: Store) -> None:

@@ -478,3 +478,22 @@ def test_a_window_of_weight_zero_adds_nothing_to_the_loss(tiny_encoder: Path, tr
     loss = fitting._Loss(settings, special)
     with torch.no_grad():
         assert loss(model, examples).item() == pytest.approx(loss(model, alone).item(), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_train_model_writes_the_name_and_version_asked_for(
+    tiny_encoder: Path, train_split, tmp_path: Path
+) -> None:
+    """``propscan train --name/--version``: a model of one's own is not taken for the
+    shipped one in results and history."""
+    from propscan.models.registry import TrainingOptions
+    from propscan.models.transformer.train import train_model
+
+    options = TrainingOptions(
+        epochs=1, max_steps=1, max_articles=3, quantize=False, refit=False,
+        encoder=tiny_encoder, name="my-outlets", version="2.0.1",
+    )  # fmt: skip
+    facts = train_model(train_split, tmp_path, options, progress=False)
+    detector = load_detector(tmp_path)
+    assert (facts["name"], facts["version"]) == ("my-outlets", "2.0.1")
+    assert (detector.name, detector.version) == ("my-outlets", "2.0.1")

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from propscan.cli.app import app
 from propscan.cli.models import ModelOption
+from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
@@ -32,16 +33,21 @@ class OutputFormat(StrEnum):
 
 
 def _corpus(
-    data: Path | None, split: str, articles_dir: Path | None, gold_file: Path | None
+    data: Path | None,
+    split: str,
+    articles_dir: Path | None,
+    gold_file: Path | None,
+    techniques: TechniqueSet,
 ) -> Split:
-    """The articles and FLC gold labels to evaluate on: a PTC split, or any articles + gold."""
+    """The articles and FLC gold labels to evaluate on: a PTC split, or any articles + gold
+    (labelled with ``techniques``, the model's set)."""
     if (articles_dir is None) != (gold_file is None):
         raise PropscanError(
             "--articles and --gold go together: pass both (a folder of article{ID}.txt files "
             "and their FLC labels), or neither to use a split of the PTC corpus"
         )
     if articles_dir is not None and gold_file is not None:
-        return load_labelled(articles_dir, gold_file)
+        return load_labelled(articles_dir, gold_file, techniques)
     return load_split(resolve_data_dir(data), split)
 
 
@@ -103,8 +109,8 @@ def evaluate_command(
     progress: ProgressOption = True,
 ) -> None:
     """Score a model on labelled articles (SI, TC, FLC) and write its predictions."""
-    corpus = _corpus(data, split, articles, gold)
     detector = resolve_model(model)
+    corpus = _corpus(data, split, articles, gold, detector.techniques)
     result = evaluate(
         detector, corpus.articles, corpus.gold, out, threshold=threshold, progress=progress
     )

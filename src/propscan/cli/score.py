@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.core.spans import Annotations
+from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import InputFormatError, PropscanError
 from propscan.ptc.io import read_labels, read_si_labels, read_text
 from propscan.ptc.scoring import (
@@ -149,15 +151,14 @@ def score_tc_command(
     gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
 ) -> None:
     """Score technique classification, refusing predictions whose spans are not the gold ones."""
-    gold_labels = read_labels(gold, "flc")
-    pred_labels = read_labels(pred, "flc")
+    gold_labels, pred_labels, techniques = _technique_labels(gold, pred)
     try:
         check_tc_spans(gold_labels, pred_labels)
     except SpanMismatchError as error:
         raise _mismatch_message(error, gold, pred) from None
     if len(gold_labels) == 0:
         raise PropscanError(f"{gold}: no labels to score; pass a gold file with spans")
-    _report(score_tc(gold_labels, pred_labels), output)
+    _report(score_tc(gold_labels, pred_labels, techniques), output)
 
 
 @score_app.command(
@@ -172,4 +173,15 @@ def score_flc_command(
     gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
 ) -> None:
     """Score fragment-level classification."""
-    _report(score_flc(read_labels(gold, "flc"), read_labels(pred, "flc")), output)
+    gold_labels, pred_labels, techniques = _technique_labels(gold, pred)
+    _report(score_flc(gold_labels, pred_labels, techniques), output)
+
+
+def _technique_labels(gold: Path, pred: Path) -> tuple[Annotations, Annotations, TechniqueSet]:
+    """Gold and predicted FLC labels, and the technique set they are scored over: PTC's 14
+    (as the official scorers list them) when the gold labels are PTC's, else the gold's
+    own labels, which the predictions must then use too."""
+    gold_labels = read_labels(gold, "flc", techniques=None)
+    found = sorted({str(span.technique) for _, span in gold_labels})
+    techniques = PTC_14 if set(found) <= set(PTC_14) else technique_set(found)
+    return gold_labels, read_labels(pred, "flc", techniques=techniques), techniques

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -97,6 +98,17 @@ def train(
             "(faster; the same recipe)."
         ),
     ] = "cpu",
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Name the model is written with, e.g. my-outlets (default: the kind's own, "
+            "as the shipped model has it); results and history show it."
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Version the model is written with (default: the kind's own)."),
+    ] = None,
 ) -> None:
     """Train a propaganda detector on the PTC train split (resumes from OUT/checkpoint)."""
     if baseline and kind is ModelKind.transformer:
@@ -112,6 +124,8 @@ def train(
         encoder=encoder,
         device=_checked_device(device),
         settings=_parsed_settings(setting or []),
+        name=_checked_label("--name", name),
+        version=_checked_label("--version", version),
     )
     card, facts = train_with_card(
         out,
@@ -126,6 +140,16 @@ def train(
     typer.echo(
         json.dumps({"model": str(out), "card": str(card), "scores": facts["scores"]}, indent=2)
     )
+
+
+def _checked_label(option: str, value: str | None) -> str | None:
+    """A model name or version as a file name and a URL can carry it, else a clear error."""
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", value):
+        raise PropscanError(
+            f"{option} {value!r}: use up to 64 letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
 
 
 def _checked_device(device: str) -> str:

@@ -67,6 +67,10 @@ class TrainingOptions:
     #: Recipe settings of the kind by name (the transformer's ``TrainingSettings``), over
     #: its defaults; a kind refuses a setting it does not have.
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: The name and version the model is written with (``None``: the kind's own), so that
+    #: a model of one's own is told apart from the shipped one in results and history.
+    name: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)

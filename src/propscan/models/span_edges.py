@@ -128,8 +128,9 @@ def _closes(opener: str, text: str, position: int) -> bool:
 
 def balance_quotes(text: str, start: int, end: int) -> tuple[int, int] | None:
     """``start:end`` with no quotation mark left unmatched at an edge: a quote closed (or
-    opened) just outside the span is taken in, any other unmatched mark at an edge dropped;
-    ``None`` when nothing is left."""
+    opened) just outside the span is taken in, any other unmatched mark at an edge dropped
+    (an opening mark at the end, a closing mark at the start included); ``None`` when
+    nothing is left."""
     while end > start:
         if _opens_quote(text, start) is True:
             opener = text[start]
@@ -162,6 +163,17 @@ def balance_quotes(text: str, start: int, end: int) -> tuple[int, int] | None:
                         return None
                     start, end = found
                 continue
+        if _opens_quote(text, start) is False or _opens_quote(text, end - 1) is True:
+            # a closing mark first or an opening mark last pairs with nothing inside
+            if _opens_quote(text, start) is False:
+                start += 1
+            else:
+                end -= 1
+            found = trim_span(text, start, end)
+            if found is None:
+                return None
+            start, end = found
+            continue
         return start, end
     return None
 

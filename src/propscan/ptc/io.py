@@ -183,12 +183,12 @@ def parse_labels(
     allow_unknown_technique: bool = False,
     *,
     article_id: str | None = None,
-    techniques: TechniqueSet = PTC_14,
+    techniques: TechniqueSet | None = PTC_14,
 ) -> Annotations:
     """Parse the lines of a labels file; ``path`` only names the file in error messages.
 
     ``articles`` (when given) rejects unknown article ids and offsets beyond the text;
-    ``techniques`` are the labels the technique column may hold;
+    ``techniques`` are the labels the technique column may hold (None: any label);
     ``allow_unknown_technique`` accepts ``?`` in the technique column (TC templates);
     ``article_id`` (per-article files) requires every line to belong to that article.
     Blank lines are skipped; an empty text gives empty annotations.
@@ -221,7 +221,7 @@ def parse_labels(
             )
         if technique == TEMPLATE_TECHNIQUE and allow_unknown_technique:
             technique = None
-        elif technique is not None:
+        elif technique is not None and techniques is not None:
             try:
                 techniques.check(technique)
             except PropscanError as error:
@@ -250,7 +250,7 @@ def read_labels(
     allow_unknown_technique: bool = False,
     *,
     article_id: str | None = None,
-    techniques: TechniqueSet = PTC_14,
+    techniques: TechniqueSet | None = PTC_14,
 ) -> Annotations:
     """Read a PTC labels file (combined or per-article). Empty files are valid."""
     return parse_labels(

@@ -179,11 +179,17 @@ def load_combined_split(
     return Split(split, list(articles.values()), Annotations(gold), technique_set(labels))
 
 
-def load_labelled(articles: str | os.PathLike[str], gold: str | os.PathLike[str]) -> Split:
-    """A folder of ``article{ID}.txt`` files and their FLC gold labels, as one split."""
+def load_labelled(
+    articles: str | os.PathLike[str],
+    gold: str | os.PathLike[str],
+    techniques: TechniqueSet = PTC_14,
+) -> Split:
+    """A folder of ``article{ID}.txt`` files and their FLC gold labels (labels of
+    ``techniques``, the set of the model they are for), as one split."""
     loaded = read_articles(articles)
     by_id = {article.id: article for article in loaded}
-    return Split(Path(articles).name, loaded, read_labels(gold, "flc", by_id))
+    labels = read_labels(gold, "flc", by_id, techniques=techniques)
+    return Split(Path(articles).name, loaded, labels, techniques)
 
 
 def validation_ids(article_ids: Iterable[str], fraction: float = 0.1) -> set[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propscan.core.spans import Annotations
-from propscan.core.techniques import MEME_TO_14, TECHNIQUES
+from propscan.core.techniques import MEME_TO_14
 from propscan.ptc.splits import Split
 
 #: Version of the JSON written by :meth:`CorpusStats.to_dict` (``propscan corpus stats``).
@@ -117,7 +117,8 @@ def corpus_stats(split: Split) -> CorpusStats:
     """Statistics of a split; words are whitespace-separated, lengths are in characters.
 
     ``span_length`` maps ``p10`` … ``p90`` and ``max`` to nearest-rank values (``None``
-    without spans); ``spans_per_technique`` lists all 14 techniques, zeros included (and
+    without spans); ``spans_per_technique`` lists every technique of the corpus's set, zeros
+    included (and
     ``spans_per_original_technique`` all 20 of the memes).
     """
     counts = Counter(span.technique for _, span in split.gold)
@@ -133,7 +134,7 @@ def corpus_stats(split: Split) -> CorpusStats:
         characters=sum(len(article.text) for article in split.articles),
         words=sum(len(article.text.split()) for article in split.articles),
         spans=len(split.gold),
-        spans_per_technique={label: counts.get(label, 0) for label in TECHNIQUES},
+        spans_per_technique={label: counts.get(label, 0) for label in split.techniques},
         span_length=span_length,
         overlaps=count_overlaps(split.gold),
         spans_outside_14=outside,

@@ -15,7 +15,7 @@ from typing import Any
 
 from propscan.errors import PropscanError
 from propscan.evaluation.model_card import installed_model_entry
-from propscan.models.base import Detector
+from propscan.models.base import Detector, read_model_config
 from propscan.models.registry import (
     InstalledModel,
     ModelDescription,
@@ -49,13 +49,27 @@ class ModelChoices:
 
     @classmethod
     def of(cls, default: Detector, installed: list[InstalledModel]) -> ModelChoices:
-        """``default`` first (an installed model with its name, version and techniques is
-        the same model), then every installed model that can be used."""
+        """``default`` first (an installed model with its name, version, techniques and
+        ``model.json`` is the same model, as a packaged copy is), then every installed
+        model that can be used.
+
+        A different default that shares an installed model's name (a model trained
+        without ``--name``) is offered by its directory, so that both stay choosable."""
         described = describe_model(default)
         usable = [model for model in installed if model.directory and model.description]
-        same = next((model for model in usable if model.description == described), None)
+        same = next(
+            (
+                model
+                for model in usable
+                if model.description == described and _same_files(model.directory, default)
+            ),
+            None,
+        )
+        name = same.name if same else described.name
+        if same is None and any(model.name == name for model in usable):
+            name = str(default.directory) if default.directory else f"{name} (unsaved)"
         first = ModelChoice(
-            same.name if same else described.name,
+            name,
             described,
             None,
             installed_model_entry(same) if same else _unlisted_entry(described),
@@ -105,6 +119,17 @@ class ModelChoices:
             }
             for choice in self.choices
         ]
+
+
+def _same_files(directory: Path | None, default: Detector) -> bool:
+    """Whether ``default`` was loaded from ``directory`` or from a copy of it (its
+    ``model.json`` records the training and the decoding chosen, so a retrained model
+    differs)."""
+    if directory is None or default.directory is None:
+        return False
+    if Path(directory).resolve() == Path(default.directory).resolve():
+        return True
+    return read_model_config(directory) == read_model_config(default.directory)
 
 
 def _unlisted_entry(described: ModelDescription) -> dict[str, Any]:

@@ -89,6 +89,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE analyses ADD COLUMN kept_techniques TEXT;
     ALTER TABLE spans ADD COLUMN evidence TEXT
     """,
+    # the technique set of the model that made each analysis (JSON): two models may share
+    # a name and version yet name different techniques; NULL: read the models row
+    """
+    ALTER TABLE analyses ADD COLUMN techniques TEXT
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -255,8 +260,8 @@ class Store:
             article_id = _upsert_article(connection, analysis, created_at)
             cursor = connection.execute(
                 "INSERT INTO analyses (public_id, article_id, model_id, threshold, span_count,"
-                " created_at, article_score, min_band, kept_techniques)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, article_score, min_band, kept_techniques, techniques)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     public_id,
                     article_id,
@@ -269,6 +274,7 @@ class Store:
                     None
                     if analysis.kept_techniques is None
                     else json.dumps(list(analysis.kept_techniques)),
+                    json.dumps(list(analysis.model.techniques)),
                 ),
             )
             seq = cursor.lastrowid
@@ -292,7 +298,8 @@ class Store:
         with self._connection() as connection:
             row = connection.execute(
                 "SELECT a.seq, a.created_at, a.threshold, t.text, t.title, t.url, t.source,"
-                " m.name, m.version, m.techniques, a.article_score, a.min_band, a.kept_techniques"
+                " m.name, m.version, coalesce(a.techniques, m.techniques),"
+                " a.article_score, a.min_band, a.kept_techniques"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id WHERE a.public_id = ?",
                 (analysis_id,),

@@ -245,6 +245,10 @@ def train_model(
     model = train_baseline(
         articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress
     )
+    if options.name or options.version:
+        model = replace(
+            model, name=options.name or model.name, version=options.version or model.version
+        )
     model.save(out)
     return {
         "kind": KIND,

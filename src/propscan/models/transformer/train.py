@@ -353,13 +353,15 @@ def train_model(
         techniques=split.techniques,
         encoder=options.encoder,
         settings=settings,
+        name=options.name or MODEL_NAME,
+        version=options.version or MODEL_VERSION,
         progress=progress,
         device=options.device,
     )
     return {
         "kind": KIND,
-        "name": MODEL_NAME,
-        "version": MODEL_VERSION,
+        "name": options.name or MODEL_NAME,
+        "version": options.version or MODEL_VERSION,
         "description": DESCRIPTION,
         "settings": {
             **asdict(settings),
