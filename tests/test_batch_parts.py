@@ -60,6 +60,8 @@ def test_a_truncated_parquet_part_is_named(tmp_path: Path) -> None:
     [
         ("start", pa.array(["0"]), "column start is string, not int64"),
         ("end", pa.array([4.0]), "column end is double, not int64"),
+        ("in_quote", pa.array([0.5]), "column in_quote is double, not bool"),
+        ("evidence", pa.array([[1]]), "column evidence is list<element: int64>, not list<"),
     ],
 )
 def test_a_parquet_part_with_a_wrong_column_type_is_named(
@@ -80,6 +82,15 @@ def test_a_parquet_part_of_compatible_types_reads_as_the_schema(tmp_path: Path) 
     path = tmp_path / "spans.parquet"
     pq.write_table(table, path)
     assert read_part(path, SPANS_SCHEMA).to_pylist() == [SPAN]
+
+
+def test_a_parquet_part_whose_values_do_not_fit_the_schema_is_named(tmp_path: Path) -> None:
+    table = pa.Table.from_pylist([SPAN], schema=SPANS_SCHEMA)
+    table = table.set_column(1, "start", pa.array([2**63], pa.uint64()))
+    path = tmp_path / "part-000000.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(DamagedPart, match=r"part-000000\.parquet: damaged part \(.*not in range"):
+        read_part(path, SPANS_SCHEMA)
 
 
 def test_a_parquet_part_without_a_column_is_named(tmp_path: Path) -> None:

@@ -121,7 +121,11 @@ def _compatible(found: pa.DataType, wanted: pa.DataType) -> bool:
         return pa.types.is_large_string(found) or pa.types.is_string_view(found)
     if pa.types.is_integer(wanted):
         return pa.types.is_integer(found)
-    return pa.types.is_floating(found) or pa.types.is_integer(found)
+    if pa.types.is_floating(wanted):
+        return pa.types.is_floating(found) or pa.types.is_integer(found)
+    if pa.types.is_list(wanted):  # the evidence: the same items, however the list is named
+        return pa.types.is_list(found) and found.value_type == wanted.value_type
+    return False  # booleans only as booleans
 
 
 def _labels_of_run(part: Path) -> list[str]:
@@ -251,7 +255,10 @@ def _read_parquet_part(path: Path, schema: pa.Schema) -> pa.Table:
         if not _compatible(found, field.type):
             problem = f"column {field.name} is {found}, not {field.type}"
             raise DamagedPart(path, None, problem)
-    return table.select(schema.names).cast(schema)
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowException, ValueError) as error:  # e.g. an integer too large for int64
+        raise DamagedPart(path, None, one_line(error)) from None
 
 
 def read_error_rows(path: Path) -> list[dict[str, Any]]:
