@@ -16,6 +16,7 @@ from propscan.batch.parts import (
     read_error_rows,
     read_part,
 )
+from propscan.core.techniques import PTC_14
 
 SPAN = {
     "id": "a",
@@ -44,14 +45,14 @@ def write_spans_part(path: Path, rows: list[dict[str, object]]) -> Path:
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_a_sound_part_reads_back(tmp_path: Path, suffix: str) -> None:
     path = write_spans_part(tmp_path / f"part-000000{suffix}", [SPAN, {**SPAN, "start": 1}])
-    assert read_part(path, SPANS_SCHEMA).to_pylist() == [SPAN, {**SPAN, "start": 1}]
+    assert read_part(path, SPANS_SCHEMA, PTC_14).to_pylist() == [SPAN, {**SPAN, "start": 1}]
 
 
 def test_a_truncated_parquet_part_is_named(tmp_path: Path) -> None:
     path = write_spans_part(tmp_path / "part-000003.parquet", [SPAN])
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(DamagedPart, match=r"part-000003\.parquet: damaged part \(") as caught:
-        read_part(path, SPANS_SCHEMA)
+        read_part(path, SPANS_SCHEMA, PTC_14)
     assert "\n" not in str(caught.value) and "--resume" in str(caught.value)
 
 
@@ -72,7 +73,7 @@ def test_a_parquet_part_with_a_wrong_column_type_is_named(
     path = tmp_path / "part-000000.parquet"
     pq.write_table(table, path)
     with pytest.raises(DamagedPart, match=problem):
-        read_part(path, SPANS_SCHEMA)
+        read_part(path, SPANS_SCHEMA, PTC_14)
 
 
 def test_a_parquet_part_of_compatible_types_reads_as_the_schema(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_a_parquet_part_of_compatible_types_reads_as_the_schema(tmp_path: Path) 
     table = table.set_column(1, "start", pa.array([0], pa.int32()))
     path = tmp_path / "spans.parquet"
     pq.write_table(table, path)
-    assert read_part(path, SPANS_SCHEMA).to_pylist() == [SPAN]
+    assert read_part(path, SPANS_SCHEMA, PTC_14).to_pylist() == [SPAN]
 
 
 def test_a_parquet_part_whose_values_do_not_fit_the_schema_is_named(tmp_path: Path) -> None:
@@ -90,14 +91,14 @@ def test_a_parquet_part_whose_values_do_not_fit_the_schema_is_named(tmp_path: Pa
     path = tmp_path / "part-000000.parquet"
     pq.write_table(table, path)
     with pytest.raises(DamagedPart, match=r"part-000000\.parquet: damaged part \(.*not in range"):
-        read_part(path, SPANS_SCHEMA)
+        read_part(path, SPANS_SCHEMA, PTC_14)
 
 
 def test_a_parquet_part_without_a_column_is_named(tmp_path: Path) -> None:
     path = tmp_path / "part-000000.parquet"
     pq.write_table(pa.table({"id": ["a"], "start": [0]}), path)
     with pytest.raises(DamagedPart, match="column end is missing"):
-        read_part(path, SPANS_SCHEMA)
+        read_part(path, SPANS_SCHEMA, PTC_14)
 
 
 @pytest.mark.parametrize(
@@ -119,13 +120,13 @@ def test_a_damaged_jsonl_part_is_named_with_its_line(
     path = tmp_path / "part-000001.jsonl"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DamagedPart, match=rf"part-000001\.jsonl:{line}: damaged part.*{problem}"):
-        read_part(path, SPANS_SCHEMA)
+        read_part(path, SPANS_SCHEMA, PTC_14)
 
 
 def test_a_folder_in_place_of_a_part_is_damaged(tmp_path: Path) -> None:
     (tmp_path / "part-000000.parquet").mkdir()
     with pytest.raises(DamagedPart, match="not a file"):
-        read_part(tmp_path / "part-000000.parquet", SPANS_SCHEMA)
+        read_part(tmp_path / "part-000000.parquet", SPANS_SCHEMA, PTC_14)
 
 
 ERROR_ROW = {"id": "x", "location": "line 3", "reason": "empty text"}

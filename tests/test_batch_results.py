@@ -16,6 +16,7 @@ from propscan.batch.parts import ARTICLES_SCHEMA, read_part
 from propscan.batch.results import read_results
 from propscan.batch.run import run_batch
 from propscan.cli import app
+from propscan.core.techniques import PTC_14
 from propscan.pipeline import load_model
 
 runner = CliRunner()
@@ -91,7 +92,7 @@ def test_resume_redoes_a_damaged_part(tmp_path: Path, corpus: Path, model, damag
     summary = batch(corpus, out, model, result_format, resume=True)
     assert len(summary.damaged) == 1 and summary.damaged[0].startswith(f"{out / part} (")
     articles_part = whole / part.replace("spans", "articles")
-    assert summary.done == read_part(articles_part, ARTICLES_SCHEMA).num_rows
+    assert summary.done == read_part(articles_part, ARTICLES_SCHEMA, PTC_14).num_rows
     assert summary.failed == 0
     assert "analysed again the chunks of 1 damaged part" in summary.describe(out)
     final, expected = read_results(out), read_results(whole)

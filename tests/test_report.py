@@ -16,6 +16,7 @@ from propscan.batch.results import MANIFEST, commit_chunk, read_results
 from propscan.batch.run import run_batch
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR
+from propscan.models.registry import model_directory
 from propscan.ptc.splits import Split
 from propscan.report.html import format_value, make_report, render_html
 from propscan.report.reliability import read_reliability
@@ -331,13 +332,11 @@ def test_the_report_says_when_the_input_is_gone(dev_run: tuple[Path, Path], tmp_
     assert _links(html) == {} and not (page.parent / "articles").exists()
 
 
-def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
-    dev_run: tuple[Path, Path], tmp_path: Path, tiny_model: Path
-) -> None:
-    _, results = dev_run
-    card = {
+def reliability_card(model_dir: Path) -> dict[str, object]:
+    """A ``training.json`` with dev reliability figures for the model in ``model_dir``."""
+    return {
         "name": "propscan-baseline",
-        "version": json.loads((tiny_model / "model.json").read_text())["version"],
+        "version": json.loads((model_dir / "model.json").read_text())["version"],
         "reliability": {
             "split": "dev",
             "articles": 4,
@@ -348,6 +347,13 @@ def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
             },
         },
     }
+
+
+def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
+    dev_run: tuple[Path, Path], tmp_path: Path, tiny_model: Path
+) -> None:
+    _, results = dev_run
+    card = reliability_card(tiny_model)
     (tiny_model / "training.json").write_text(json.dumps(card), encoding="utf-8")
     try:
         _, page = make_report(results, tmp_path / "report", model=tiny_model)
@@ -361,6 +367,30 @@ def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
     assert "Slogan: hardly ever found" in html
     with pytest.raises(PropscanError, match="the results were made by propscan-baseline"):
         make_report(results, tmp_path / "other", model=DEFAULT_MODEL_DIR)
+    without = make_report(results, tmp_path / "none")[1]  # the tiny model is not installed
+    assert without is not None and "Slogan: hardly ever found" not in without.read_text("utf-8")
+
+
+def test_the_reliability_comes_from_the_installed_model_the_run_recorded(
+    dev_run: tuple[Path, Path], tmp_path: Path, tiny_package: str
+) -> None:
+    """``report`` finds the card of the model that made the results among the installed
+    ones by itself, and ``--model`` takes an installed model's name."""
+    _, results = dev_run
+    installed = model_directory(tiny_package)
+    card = installed / "training.json"
+    card.write_text(json.dumps(reliability_card(installed)), encoding="utf-8")
+    try:
+        pages = [
+            make_report(results, tmp_path / "found")[1],
+            make_report(results, tmp_path / "named", model=tiny_package)[1],
+        ]
+    finally:
+        card.unlink()
+    for page in pages:
+        assert page is not None and "Slogan: hardly ever found" in page.read_text("utf-8")
+    with pytest.raises(PropscanError, match="the results were made by propscan-baseline"):
+        make_report(results, tmp_path / "other", model="default")
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ and ``batch --resume`` analyses the chunk of a damaged part again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from propscan.core.techniques import PTC_14
 from propscan.errors import InputFormatError, PropscanError, one_line
 from propscan.files import os_reason
 
@@ -128,25 +127,7 @@ def _compatible(found: pa.DataType, wanted: pa.DataType) -> bool:
     return False  # booleans only as booleans
 
 
-def _labels_of_run(part: Path) -> list[str]:
-    """The technique labels of the models a part's run names in its ``batch.json`` (PTC's
-    14 for runs from before the manifest listed them, or when it cannot be read)."""
-    for folder in (part.parent, part.parent.parent):
-        manifest = folder / "batch.json"
-        if manifest.is_file():
-            try:
-                settings = json.loads(manifest.read_bytes())
-                models = [settings.get("model") or {}, *(settings.get("models") or [])]
-                labels = [label for model in models for label in model.get("techniques") or []]
-            except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
-                break
-            if labels and all(isinstance(label, str) for label in labels):
-                return labels
-            break
-    return list(PTC_14)
-
-
-def _first_unusable_row(table: pa.Table, labels: list[str]) -> tuple[int, str] | None:
+def _first_unusable_row(table: pa.Table, labels: Collection[str]) -> tuple[int, str] | None:
     """The first row the report cannot use (no id; a span without valid offsets, or with a
     label the run's model does not have)."""
     checks = [(pc.is_null(table["id"]), "no id")]
@@ -155,7 +136,8 @@ def _first_unusable_row(table: pa.Table, labels: list[str]) -> tuple[int, str] |
         not_a_span = pc.or_kleene(pc.less(start, 0), pc.greater(start, end))
         checks.append((pc.fill_null(not_a_span, True), "its offsets are not a span"))
         technique = table["technique"]
-        unknown = pc.invert(pc.is_in(technique, value_set=pa.array(labels, pa.string())))
+        known = pa.array(list(labels), pa.string())
+        unknown = pc.invert(pc.is_in(technique, value_set=known))
         checks.append((pc.and_(pc.is_valid(technique), unknown), "an unknown technique"))
     for mask, problem in checks:
         if pc.any(mask).as_py():
@@ -215,13 +197,14 @@ def _json_rows(
     return rows, numbers
 
 
-def read_part(path: Path, schema: pa.Schema) -> pa.Table:
-    """One part of the ``spans`` or ``articles`` table (Parquet or JSONL), checked."""
+def read_part(path: Path, schema: pa.Schema, labels: Collection[str]) -> pa.Table:
+    """One part of the ``spans`` or ``articles`` table (Parquet or JSONL), checked; a span
+    must name one of ``labels``, the techniques of the run's models."""
     if not path.is_file():
         raise DamagedPart(path, None, "not a file")
     if path.suffix == ".parquet":
         table = _read_parquet_part(path, schema)
-        unusable = _first_unusable_row(table, _labels_of_run(path))
+        unusable = _first_unusable_row(table, labels)
         if unusable is not None:
             row, problem = unusable
             raise DamagedPart(path, None, f"row {row + 1} has {problem}")
@@ -231,7 +214,7 @@ def read_part(path: Path, schema: pa.Schema) -> pa.Table:
         table = pa.Table.from_pylist(rows, schema=schema)
     except (pa.ArrowException, TypeError, ValueError) as error:
         raise DamagedPart(path, None, one_line(error)) from None
-    unusable = _first_unusable_row(table, _labels_of_run(path))
+    unusable = _first_unusable_row(table, labels)
     if unusable is not None:
         row, problem = unusable
         raise DamagedPart(path, numbers[row], f"the row has {problem}")

@@ -32,6 +32,7 @@ from propscan.batch.parts import (
     read_error_rows,
     read_part,
 )
+from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError, one_line
 from propscan.files import output_folder, writing
 
@@ -137,12 +138,13 @@ def prepare_resume(results: Path, result_format: str) -> ResumeState:
     error_locations = frozenset(row["location"] for row in _read_errors(results))
     done: list[str] = []
     damaged: list[str] = []
+    labels = results_techniques(results)
     for index in sorted(committed):
         name = _part_name(index, result_format)
         parts = (spans_dir / name, articles_dir / name)
         try:
-            read_part(parts[0], SPANS_SCHEMA)
-            done.extend(read_part(parts[1], ARTICLES_SCHEMA).column("id").to_pylist())
+            read_part(parts[0], SPANS_SCHEMA, labels)
+            done.extend(read_part(parts[1], ARTICLES_SCHEMA, labels).column("id").to_pylist())
         except DamagedPart as damage:
             damaged.append(f"{damage.path} ({damage.what})")
             for path in parts:
@@ -177,7 +179,8 @@ def read_table(results: str | os.PathLike[str], name: str) -> pa.Table:
             parts = [location]
         else:
             parts = sorted(p for p in location.iterdir() if _PART.match(p.name))
-        tables = [read_part(part, schema) for part in parts]
+        labels = results_techniques(folder)
+        tables = [read_part(part, schema, labels) for part in parts]
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.sort_by(_SORT_KEYS[name])
     if (folder / MANIFEST).is_file():  # a run in which no record could be analysed
@@ -204,6 +207,20 @@ def read_results(results: str | os.PathLike[str]) -> BatchResults:
     return BatchResults(
         read_table(folder, "spans"), read_table(folder, "articles"), read_table(folder, "errors")
     )
+
+
+def results_techniques(results: str | os.PathLike[str]) -> TechniqueSet:
+    """The techniques the run's models name, every model's in order (PTC's 14 for runs
+    from before the manifest listed them): a span's label must be one of them."""
+    manifest = read_manifest(results) or {}
+    models = [manifest.get("model"), *(manifest.get("models") or [])]
+    labels: dict[str, None] = {}
+    for model in models:
+        found = model.get("techniques") if isinstance(model, dict) else None
+        if not isinstance(found, list) or not all(isinstance(label, str) for label in found):
+            continue
+        labels.update(dict.fromkeys(found))
+    return technique_set(labels or None)
 
 
 def read_manifest(results: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -292,10 +309,11 @@ def _finished_rows(
     articles_part = _table_dir(results, "articles", result_format) / name
     if not articles_part.exists():
         return [], []
-    articles = read_part(articles_part, ARTICLES_SCHEMA).to_pylist()
+    labels = results_techniques(results)
+    articles = read_part(articles_part, ARTICLES_SCHEMA, labels).to_pylist()
     done = {row["id"] for row in articles}
     spans_part = _table_dir(results, "spans", result_format) / name
-    spans = read_part(spans_part, SPANS_SCHEMA).to_pylist() if spans_part.exists() else []
+    spans = read_part(spans_part, SPANS_SCHEMA, labels).to_pylist() if spans_part.exists() else []
     return [row for row in spans if row["id"] in done], articles
 
 

@@ -16,7 +16,7 @@ from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import MinBandOption, app
-from propscan.cli.models import ModelOption
+from propscan.cli.models import ModelOption, model_option
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
@@ -189,10 +189,11 @@ def report(
         ),
     ] = None,
     model: Annotated[
-        Path | None,
-        typer.Option(
-            help="Directory of the model that made the results (default: the shipped model); "
-            "its card says how far each technique's count can be trusted."
+        str | None,
+        model_option(
+            "The model that made the results, by name or directory (default: the installed "
+            "model the run recorded); its card says how far each technique's count can be "
+            "trusted."
         ),
     ] = None,
 ) -> None:

@@ -8,10 +8,12 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
 2. **runs** -- :func:`runs_above` (consecutive tokens at or above the threshold),
    :func:`merge_runs` (runs a few characters apart on one line joined) and
    :func:`bridged_runs` (word runs that bridge a few words below it, cut at line breaks);
-3. **edges** -- :func:`trim_span` drops whitespace and ``.,:;`` at both ends, as PTC
-   annotations never start or end with them; :func:`extend_to_words` grows a sub-word
-   span to whole words; :func:`drop_dangling_end` removes a trailing function word
-   ("… an open agreement and") that PTC annotators almost never end a span with;
+3. **edges** -- the rules of :mod:`~propscan.models.span_edges`: ``trim_span`` drops
+   whitespace and ``.,:;`` at both ends, as PTC annotations never start or end with
+   them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
+   removes a trailing function word ("… an open agreement and") that PTC annotators
+   almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
+   quotation mark unmatched at an edge;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
    spans with a confidence; lone stop words and too short fragments are dropped;

@@ -19,13 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from propscan.batch.results import read_manifest, read_results
+from propscan.batch.results import read_manifest, read_results, results_techniques
 from propscan.core.article_score import MEANING
-from propscan.core.techniques import TechniqueSet, technique_set
+from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
 from propscan.files import output_folder, writing
-from propscan.models.base import DEFAULT_MODEL_DIR
-from propscan.models.registry import describe_model
+from propscan.models.registry import describe_model, installed_models, model_directory
 from propscan.report.pages import ArticlePages, write_article_pages
 from propscan.report.plots import (
     plot_outlet_density,
@@ -440,8 +439,8 @@ def make_report(
     """Read a results directory, build its report and write it into ``out`` (if given).
 
     ``input_path`` is where the run's input is now (for the article pages, when it moved);
-    ``model`` the directory of the model that made the results (default: the shipped
-    one), whose card says how far each count can be trusted.
+    ``model`` the name or directory of the model that made the results (default: the
+    installed one the run recorded), whose card says how far each count can be trusted.
     """
     if by not in GROUPINGS:
         raise PropscanError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
@@ -449,9 +448,7 @@ def make_report(
         raise PropscanError(f"--top must be at least 1, got {top}")
     folder = Path(results)
     made_by = (read_manifest(folder) or {}).get("model") or {}
-    report = build_report(
-        read_results(folder), top, period, technique_set(made_by.get("techniques"))
-    )
+    report = build_report(read_results(folder), top, period, results_techniques(folder))
     page = None
     if out is not None:
         heading = title or f"Propaganda report: {folder.resolve().name}"
@@ -471,14 +468,27 @@ def make_report(
 def _reliability_of(
     made_by: Mapping[str, Any], model: str | os.PathLike[str] | None
 ) -> Reliability | None:
-    """The card figures of ``model`` when it is the model that made the results."""
+    """The card figures of the model that made the results: ``model`` (a name or a
+    directory) when given, else the installed model of the name and version the run
+    recorded; ``None`` when none is installed (or a run of several models)."""
+    made = (made_by.get("name"), made_by.get("version"))
+    if model is None:
+        found = next(
+            (
+                installed.directory
+                for installed in installed_models()
+                if installed.directory is not None
+                and installed.description is not None
+                and (installed.description.name, installed.description.version) == made
+            ),
+            None,
+        )
+        return None if found is None else read_reliability(found)
     described = describe_model(model)
-    if (described.name, described.version) != (made_by.get("name"), made_by.get("version")):
-        if model is not None:
-            raise PropscanError(
-                f"the results were made by {made_by.get('name')} {made_by.get('version')}, "
-                f"not by {described.name} {described.version} in {model}; give --model the "
-                "directory of the model that made them"
-            )
-        return None
-    return read_reliability(DEFAULT_MODEL_DIR if model is None else model)
+    if (described.name, described.version) != made:
+        raise PropscanError(
+            f"the results were made by {made[0]} {made[1]}, not by {described.name} "
+            f"{described.version} ({model}); give --model the name or directory of the "
+            "model that made them"
+        )
+    return read_reliability(model_directory(model))

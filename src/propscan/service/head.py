@@ -6,14 +6,7 @@ link checkers, monitors and caches send gets 405.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from propscan.service.asgi import ASGIApp, Message, Receive, Scope, Send
 
 
 class HeadAsGet:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from propscan.batch.results import (
 )
 from propscan.batch.run import BatchSummary
 from propscan.core.spans import Article
+from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
 from propscan.service.store import AnalysisSummary, Store
 
@@ -50,7 +51,7 @@ def export_history(
     if not summaries:
         raise PropscanError(f"{path}: the history holds no analyses; nothing to export")
     folder = Path(results)
-    manifest = _manifest(path, summaries, result_format, _technique_sets(store, summaries))
+    manifest = _manifest(path, summaries, result_format, store.technique_sets())
     open_results(folder, manifest, result_format, resume=False)
     started = time.perf_counter()
     done = spans = 0
@@ -74,28 +75,16 @@ def _oldest_first(store: Store) -> list[AnalysisSummary]:
     return summaries
 
 
-def _technique_sets(
-    store: Store, summaries: Sequence[AnalysisSummary]
-) -> dict[tuple[str, str], list[str]]:
-    """The technique labels of each model that made an analysis (read from one of its)."""
-    sets: dict[tuple[str, str], list[str]] = {}
-    for summary in summaries:
-        key = (summary.model.name, summary.model.version)
-        if key not in sets and (stored := store.get(summary.id)) is not None:
-            sets[key] = list(stored.analysis.model.techniques)
-    return sets
-
-
 def _manifest(
     path: Path,
     summaries: Sequence[AnalysisSummary],
     result_format: str,
-    techniques: dict[tuple[str, str], list[str]],
+    techniques: Mapping[tuple[str, str], TechniqueSet],
 ) -> dict[str, Any]:
     """The results' ``batch.json``: the database and the models that made the analyses,
     each with its technique set."""
     models = [
-        {"name": name, "version": version, "techniques": techniques.get((name, version), [])}
+        {"name": name, "version": version, "techniques": list(techniques.get((name, version), ()))}
         for name, version in sorted({(s.model.name, s.model.version) for s in summaries})
     ]
     return {

@@ -23,7 +23,7 @@ from pathlib import Path
 from propscan.core.analysis import UNRANKED, Analysis, Evidence, ModelInfo, SentenceScore
 from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
-from propscan.core.techniques import technique_set
+from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.render.layout import display_title
 
@@ -404,6 +404,19 @@ class Store:
     def count(self) -> int:
         with self._connection() as connection:
             return int(connection.execute("SELECT count(*) FROM analyses").fetchone()[0])
+
+    def technique_sets(self) -> dict[tuple[str, str], TechniqueSet]:
+        """The techniques each model (by name and version) named in its stored analyses:
+        every set stored under that name, in order, as models sharing a name may differ."""
+        labels: dict[tuple[str, str], dict[str, None]] = {}
+        with self._connection() as connection:
+            for name, version, techniques in connection.execute(
+                "SELECT DISTINCT m.name, m.version, coalesce(a.techniques, m.techniques)"
+                " FROM analyses a JOIN models m ON m.id = a.model_id ORDER BY a.seq"
+            ):
+                found = _model_info(name, version, techniques).techniques
+                labels.setdefault((name, version), {}).update(dict.fromkeys(found))
+        return {key: technique_set(found) for key, found in labels.items()}
 
 
 def _use_wal(connection: sqlite3.Connection) -> None:
