@@ -59,8 +59,21 @@ def _append(out: Path, row: dict[str, Any], cells: str) -> None:
         )
     with (out / "ablations.jsonl").open("a", encoding="utf-8") as log:
         log.write(json.dumps(row, default=str) + "\n")
-    with table.open("a", encoding="utf-8") as lines:
-        lines.write(cells)
+    # the row joins the end of the table, above the paragraphs that discuss the rows
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    end = lines.index(HEADER.splitlines(keepends=True)[0]) + 2
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines.insert(end, cells)
+    table.write_text("".join(lines), encoding="utf-8")
+
+
+def _flc_by_technique(gold, predicted, techniques) -> dict[str, float]:
+    """FLC F1 of each technique: the rare ones are what the table is read for."""
+    from propscan.ptc.scoring import score_flc
+
+    scores = score_flc(gold.restrict(predicted.spans), predicted, techniques)
+    return {technique: round(prf.f1, 4) for technique, prf in scores.per_technique.items()}
 
 
 def _row_from_card(variant: str, model_dir: Path, out: Path) -> None:
@@ -224,17 +237,19 @@ def main() -> None:
     for name, fixed in variants:
         settings, choices, calibration = tune_decoding(detector.decoder, data, fixed)
         chosen_decoder = detector.decoder.with_settings(settings)
+        validation_spans = predict(chosen_decoder, data)
         scores = bootstrap_scores(
             data.gold,
-            predict(chosen_decoder, data),
+            validation_spans,
             technique_hits(chosen_decoder, data),
             [a.id for a in validation],
         )
+        dev_spans = predict(chosen_decoder, dev_data)
         dev_scores = {
             key: value.value
             for key, value in bootstrap_scores(
                 dev_data.gold,
-                predict(chosen_decoder, dev_data),
+                dev_spans,
                 technique_hits(chosen_decoder, dev_data),
                 [a.id for a in dev.articles],
                 samples=1,
@@ -247,6 +262,10 @@ def main() -> None:
             "validation_articles": len(validation),
             "validation": {k: vars(v) for k, v in scores.items()},
             "dev": dev_scores,
+            "flc_by_technique": {
+                "validation": _flc_by_technique(data.gold, validation_spans, detector.techniques),
+                "dev": _flc_by_technique(dev_data.gold, dev_spans, detector.techniques),
+            },
             "training_minutes": minutes,
             "decoding": settings.to_config(),
             "choices": [vars(c) | {"grid": list(c.grid), "at_edge": c.at_edge} for c in choices],

@@ -10,9 +10,11 @@ characters inside gold spans. The table gives these per score range and for each
 of ``propscan.core.confidence``. Writes ``benchmarks/results/confidence_bands.{json,md}``.
 
 The shipped model was fitted again on all of train after its decoding was chosen, so
-these articles were among its training data: the table also gives its SI F1 there,
-next to the held-out SI F1 of the model that chose the decoding (the model card's
-``validation`` row), to show how far the marks are better than on unseen articles.
+these articles were among its training data. ``--held-out DIR`` names a model of the
+same recipe that never saw them (``propscan train --no-refit`` writes one); its table,
+measured the same way, shows how often the bands are right on unseen articles.
+
+    python benchmarks/confidence_bands.py --held-out runs/minilm-selection
 """
 
 from __future__ import annotations
@@ -59,21 +61,16 @@ def summary(rows: list[tuple[float, bool, bool, float, str]]) -> dict[str, float
     }
 
 
-def main() -> None:
+def measure(model_dir: Path | None, data: str | None) -> dict:
+    """Score ranges and bands of one model's marks on the validation quarter of train."""
     from propscan.core.confidence import BANDS
     from propscan.core.spans import Annotations, Span
     from propscan.pipeline import analyze_many, load_model
     from propscan.ptc.scoring import score_si
     from propscan.ptc.splits import load_split, validation_ids
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=None, help="model directory (shipped)")
-    parser.add_argument("--data", default=None)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-
-    model = load_model(args.model)
-    train = load_split(args.data, "train")
+    model = load_model(model_dir)
+    train = load_split(data, "train")
     held_out = validation_ids((a.id for a in train.articles), 0.25)
     articles = [a for a in train.articles if a.id in held_out]
     begin = time.perf_counter()
@@ -89,53 +86,78 @@ def main() -> None:
         }
     )
     gold = Annotations({a.id: train.gold[a.id] for a in articles})
-    si = score_si(gold, predicted)
-
     ranges = []
     for low, high in itertools.pairwise(EDGES):
         part = [row for row in rows if low <= row[0] < high]
         ranges.append({"from": low, "to": high, **summary(part)})
-    bands = [
-        {"band": band.name, "from": band.lowest, **summary([r for r in rows if r[4] == band.name])}
-        for band in BANDS
-    ]
-    result = {
+    return {
         "model": f"{model.name} {model.version}",
+        "directory": str(model_dir) if model_dir else "shipped",
         "articles": len(articles),
         "seconds": round(seconds, 1),
-        "si_f1_on_these_articles": round(si.f1, 3),
+        "si_f1_on_these_articles": round(score_si(gold, predicted).f1, 3),
         "all": summary(rows),
         "score_ranges": ranges,
-        "bands": bands,
+        "bands": [
+            {"band": b.name, "from": b.lowest, **summary([r for r in rows if r[4] == b.name])}
+            for b in BANDS
+        ],
     }
+
+
+def tables(result: dict) -> list[str]:
     header = (
         "| {first} | spans | mean score | overlaps gold | overlaps gold of its technique "
         "| share of its characters in gold |"
     )
+    lines = [header.format(first="score"), "|---|---|---|---|---|---|"]
+    for item in result["score_ranges"]:
+        lines.append(_row(f"{item['from']:.2f}–{item['to']:.2f}", item))
+    lines += ["", header.format(first="band"), "|---|---|---|---|---|---|"]
+    for item in result["bands"]:
+        lines.append(_row(f"{item['band']} (≥ {item['from']:.2f})", item))
+    lines.append(_row("all", result["all"]))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=None, help="model directory (shipped)")
+    parser.add_argument(
+        "--held-out",
+        type=Path,
+        default=None,
+        help="a model of the same recipe fitted without "
+        "the validation quarter of train (the selection stage)",
+    )
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    result = measure(args.model, args.data)
     lines = [
         "# Confidence bands: how often a mark of each score is right",
         "",
-        f"`python benchmarks/confidence_bands.py`: {model.name} {model.version} on the "
-        f"{len(articles)} validation articles of PTC train (`validation_ids(ids, 0.25)`; dev "
-        "is never used), every predicted span at the model's own threshold.",
+        f"`python benchmarks/confidence_bands.py{' --held-out DIR' if args.held_out else ''}`: "
+        f"{result['model']} on the {result['articles']} validation articles of PTC train "
+        "(`validation_ids(ids, 0.25)`; dev is never used), every predicted span at the "
+        "model's own threshold.",
         "",
-        header.format(first="score"),
-        "|---|---|---|---|---|---|",
-    ]
-    for item in ranges:
-        lines.append(_row(f"{item['from']:.2f}–{item['to']:.2f}", item))
-    lines += ["", header.format(first="band"), "|---|---|---|---|---|---|"]
-    for item in bands:
-        lines.append(_row(f"{item['band']} (≥ {item['from']:.2f})", item))
-    lines.append(_row("all", result["all"]))
-    lines += [
+        *tables(result),
         "",
         f"The shipped model was fitted again on all of train, these articles included: its "
-        f"SI F1 on them is {si.f1:.3f}, against 0.413 for the model that held them out and "
-        "chose the decoding (model card, validation row). On unseen articles the shares above "
-        "are lower; the calibration itself (mean score against gold character share) was "
-        "fitted on the held-out model's outputs.",
+        f"SI F1 on them is {result['si_f1_on_these_articles']:.3f}.",
     ]
+    if args.held_out is not None:
+        twin = measure(args.held_out, args.data)
+        result["held_out"] = twin
+        lines[-1] += (
+            f" The same recipe fitted without them ({twin['model']}, the selection stage "
+            f"of `propscan train`) scores SI F1 {twin['si_f1_on_these_articles']:.3f} there; "
+            "its marks, below, show how often each band is right on articles a model has "
+            "not seen."
+        )
+        lines += ["", "## The held-out twin", "", *tables(twin)]
     write_results(args.out, "confidence_bands", result, lines)
 
 

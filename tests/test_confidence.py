@@ -82,9 +82,11 @@ def test_sentence_scores_match_a_brute_force(raw: list, lengths: list[int]) -> N
 
 def test_thresholds_follow_the_benchmark_table() -> None:
     """Strong marks are mostly right and more often right than moderate ones, which beat
-    weak ones, on the validation articles (benchmarks/confidence_bands.py)."""
-    bands = {row["band"]: row for row in json.loads(RESULTS.read_text())["bands"]}
+    weak ones, on validation articles the measured model never saw, as the bands' meanings
+    say (benchmarks/confidence_bands.py --held-out)."""
+    held_out = json.loads(RESULTS.read_text())["held_out"]
+    bands = {row["band"]: row for row in held_out["bands"]}
     assert [bands[band.name]["from"] for band in BANDS] == [STRONG, MODERATE, 0.0]
     right = [bands[name]["overlaps_gold"] for name in BAND_NAMES]
-    assert right[0] >= 0.8 and right[0] > right[1] > right[2]
+    assert right[0] >= 0.7 and right[0] > right[1] > right[2]
     assert right[1] > 0.5 > right[2]
