@@ -76,6 +76,13 @@ def _flc_by_technique(gold, predicted, techniques) -> dict[str, float]:
     return {technique: round(prf.f1, 4) for technique, prf in scores.per_technique.items()}
 
 
+def _tc_macro(gold, labelled, techniques) -> float:
+    """TC macro-F1: every technique weighs the same, however rare."""
+    from propscan.ptc.scoring import score_tc
+
+    return round(score_tc(gold.restrict(labelled.spans), labelled, techniques).macro_f1, 4)
+
+
 def _row_from_card(variant: str, model_dir: Path, out: Path) -> None:
     """A row from the card of a ``propscan train`` run: validation scores of the model that
     chose the decoding, dev scores of the model in ``model_dir`` (refitted on all of train
@@ -178,6 +185,7 @@ def main() -> None:
     from propscan.models.transformer.tuning import (
         Encoded,
         bootstrap_scores,
+        gold_span_techniques,
         predict,
         technique_hits,
         tune_decoding,
@@ -238,19 +246,21 @@ def main() -> None:
         settings, choices, calibration = tune_decoding(detector.decoder, data, fixed)
         chosen_decoder = detector.decoder.with_settings(settings)
         validation_spans = predict(chosen_decoder, data)
+        validation_labels = gold_span_techniques(chosen_decoder, data)
         scores = bootstrap_scores(
             data.gold,
             validation_spans,
-            technique_hits(chosen_decoder, data),
+            technique_hits(data.gold, validation_labels),
             [a.id for a in validation],
         )
         dev_spans = predict(chosen_decoder, dev_data)
+        dev_labels = gold_span_techniques(chosen_decoder, dev_data)
         dev_scores = {
             key: value.value
             for key, value in bootstrap_scores(
                 dev_data.gold,
                 dev_spans,
-                technique_hits(chosen_decoder, dev_data),
+                technique_hits(dev_data.gold, dev_labels),
                 [a.id for a in dev.articles],
                 samples=1,
             ).items()
@@ -262,6 +272,10 @@ def main() -> None:
             "validation_articles": len(validation),
             "validation": {k: vars(v) for k, v in scores.items()},
             "dev": dev_scores,
+            "tc_macro_f1": {
+                "validation": _tc_macro(data.gold, validation_labels, detector.techniques),
+                "dev": _tc_macro(dev_data.gold, dev_labels, detector.techniques),
+            },
             "flc_by_technique": {
                 "validation": _flc_by_technique(data.gold, validation_spans, detector.techniques),
                 "dev": _flc_by_technique(dev_data.gold, dev_spans, detector.techniques),

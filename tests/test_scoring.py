@@ -123,8 +123,11 @@ def brute_flc(gold: Annotations, predicted: Annotations) -> tuple[Prf, dict[str,
     return overall, per_technique
 
 
-def brute_tc(gold: Annotations, predicted: Annotations) -> tuple[float, dict[str, Prf]]:
-    """Align labels of identical offsets (matches first), then score with scikit-learn."""
+def brute_tc(
+    gold: Annotations, predicted: Annotations
+) -> tuple[float, tuple[float, float, float], dict[str, Prf]]:
+    """Align labels of identical offsets (matches first), then score with scikit-learn:
+    micro F1, macro (precision, recall, F1) over the 14, and the scores per technique."""
 
     def by_offset(annotations: Annotations) -> dict[tuple[str, int, int], list[str]]:
         labels: dict[tuple[str, int, int], list[str]] = {}
@@ -152,6 +155,10 @@ def brute_tc(gold: Annotations, predicted: Annotations) -> tuple[float, dict[str
         precision = precision_score(gold_flat, predicted_flat, labels=labels, average=None)
         recall = recall_score(gold_flat, predicted_flat, labels=labels, average=None)
         f1 = f1_score(gold_flat, predicted_flat, labels=labels, average=None)
+        macro = tuple(
+            float(score(gold_flat, predicted_flat, labels=labels, average="macro"))
+            for score in (precision_score, recall_score, f1_score)
+        )
     per_technique = {
         label: Prf(
             float(precision[i]),
@@ -162,7 +169,7 @@ def brute_tc(gold: Annotations, predicted: Annotations) -> tuple[float, dict[str
         )
         for i, label in enumerate(labels)
     }
-    return float(micro), per_technique
+    return float(micro), macro, per_technique  # type: ignore[return-value]
 
 
 def assert_prf(actual: Prf, expected: Prf) -> None:
@@ -301,8 +308,11 @@ def test_tc_wrong_techniques() -> None:
     assert_prf(per[WHAT], Prf(1.0, 1.0, 1.0, 1, 1))
     # absent from both sides: F1 = 0, as scikit-learn (the official TC scorer) reports it
     assert_prf(per["Repetition"], Prf(0.0, 0.0, 0.0, 0, 0))
-    micro, reference = brute_tc(gold, predicted)
+    micro, macro, reference = brute_tc(gold, predicted)
     assert scores.micro_f1 == pytest.approx(micro, abs=TOLERANCE)
+    assert (scores.macro.precision, scores.macro.recall, scores.macro_f1) == pytest.approx(
+        macro, abs=TOLERANCE
+    )
     for technique in TECHNIQUES:
         assert_prf(per[technique], reference[technique])
 
@@ -439,8 +449,11 @@ def test_tc_equals_the_aligned_scikit_learn_reference(
         for article_id, span in gold
     )
     scores = score_tc(gold, predicted)
-    micro, reference = brute_tc(gold, predicted)
+    micro, macro, reference = brute_tc(gold, predicted)
     assert scores.micro_f1 == pytest.approx(micro, abs=TOLERANCE)
+    assert (scores.macro.precision, scores.macro.recall, scores.macro_f1) == pytest.approx(
+        macro, abs=TOLERANCE
+    )
     for technique in TECHNIQUES:
         assert_prf(scores.per_technique[technique], reference[technique])
 

@@ -63,6 +63,7 @@ def _print_table(result: EvaluationResult) -> None:
     )
     if result.tc is not None:
         table.add_row("TC (micro)", "", "", f"{result.tc.micro_f1:.4f}")
+        table.add_row("TC (macro)", "", "", f"{result.tc.macro_f1:.4f}")
     table.add_row(
         "FLC", f"{result.flc.precision:.4f}", f"{result.flc.recall:.4f}", f"{result.flc.f1:.4f}"
     )

@@ -85,8 +85,15 @@ def _mismatch_message(error: SpanMismatchError, gold: Path, pred: Path) -> Input
     )
 
 
-def _print_table(title: str, first_column: str, counted: str, rows: list[tuple[str, Prf]]) -> None:
-    """Scores to 4 decimals (``--format json`` gives them exactly), narrow enough for 80 columns."""
+def _print_table(
+    title: str,
+    first_column: str,
+    counted: str,
+    rows: list[tuple[str, Prf]],
+    summary_rows: int = 1,
+) -> None:
+    """Scores to 4 decimals (``--format json`` gives them exactly), narrow enough for 80
+    columns; the first ``summary_rows`` rows (the averages) in bold above a line."""
     caption = f"Pred, Gold: numbers of {counted}"
     table = Table(title=title, caption=caption)
     table.add_column(first_column, no_wrap=True)
@@ -100,8 +107,8 @@ def _print_table(title: str, first_column: str, counted: str, rows: list[tuple[s
             f"{prf.f1:.4f}",
             str(prf.predicted_count),
             str(prf.gold_count),
-            style="bold" if index == 0 else None,
-            end_section=index == 0 and len(rows) > 1,
+            style="bold" if index < summary_rows else None,
+            end_section=index == summary_rows - 1 and len(rows) > summary_rows,
         )
     Console().print(table)
 
@@ -112,9 +119,13 @@ def _report(scores: SpanScores | TcScores, output: OutputFormat) -> None:
         return
     if isinstance(scores, TcScores):
         micro = Prf(scores.micro_f1, scores.micro_f1, scores.micro_f1, scores.total, scores.total)
-        rows = [("micro average", micro), *scores.per_technique.items()]
+        rows = [("micro average", micro), ("macro average", scores.macro)]
         _print_table(
-            f"TC: {scores.correct} of {scores.total} labels right", "Technique", "labels", rows
+            f"TC: {scores.correct} of {scores.total} labels right",
+            "Technique",
+            "labels",
+            [*rows, *scores.per_technique.items()],
+            summary_rows=len(rows),
         )
     elif scores.task == "si":
         _print_table("SI", "Spans", "merged spans", [("all spans", scores.overall)])
@@ -142,7 +153,8 @@ def score_si_command(
 @score_app.command(
     "tc",
     help=(
-        "Technique classification: micro F1 and per-technique scores.\n\n"
+        "Technique classification: micro F1 (the official score), macro F1 and "
+        "per-technique scores.\n\n"
         "Files hold ID TECHNIQUE START END lines; the predictions must repeat the gold "
         "spans exactly, in any order, and only the techniques may differ."
     ),

@@ -38,6 +38,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("si_recall", "SI R"),
     ("si_f1", "SI F1"),
     ("tc_micro_f1", "TC micro-F1"),
+    ("tc_macro_f1", "TC macro-F1"),
     ("flc_precision", "FLC P"),
     ("flc_recall", "FLC R"),
     ("flc_f1", "FLC F1"),
@@ -79,6 +80,7 @@ class EvaluationResult:
         }
         if self.tc is not None:
             numbers["tc_micro_f1"] = self.tc.micro_f1
+            numbers["tc_macro_f1"] = self.tc.macro_f1
         return numbers
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@
   merging done per technique; overall and per technique.
 * TC (technique classification), as the SemEval-2020 ``task-TC_scorer.py``: the
   predictions label exactly the gold spans; labels at identical offsets pair up as the
-  best match; micro-averaged F1 (which equals accuracy) and per-technique scores.
+  best match; micro-averaged F1 (which equals accuracy), per-technique scores and their
+  macro average (scikit-learn's over the technique set).
 
 Differences from the official scripts, where they give no number or a wrong one:
 predictions in an article absent from the gold file count as false positives (the
@@ -94,21 +95,32 @@ class SpanScores:
 
 @dataclass(frozen=True)
 class TcScores:
-    """TC scores: micro F1 (= micro precision = micro recall = accuracy) and per technique.
+    """TC scores: micro F1 (= micro precision = micro recall = accuracy), macro F1 and per
+    technique.
 
-    ``correct`` labels out of ``total`` gold labels were predicted right.
+    ``correct`` labels out of ``total`` gold labels were predicted right. Micro F1 is the
+    official score and follows the frequent techniques; macro F1, the mean F1 of the
+    technique set's techniques, weighs a rare one as much as Loaded Language.
     """
 
     micro_f1: float
+    #: Means of the set's per-technique precision, recall and F1, with the label counts.
+    macro: Prf
     correct: int
     total: int
     per_technique: Mapping[str, Prf]
+
+    @property
+    def macro_f1(self) -> float:
+        return self.macro.f1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCORES_SCHEMA_VERSION,
             "task": "tc",
             "micro_f1": self.micro_f1,
+            "macro_f1": self.macro_f1,
+            "macro": self.macro.to_dict(),
             "correct": self.correct,
             "total": self.total,
             "per_technique": {
@@ -292,7 +304,8 @@ def score_tc(
 
     Several labels on identical offsets pair as the best match (the multiset
     intersection of the labels), so line order never matters. A technique absent
-    from both sides scores F1 = 0, as in the official scorer (scikit-learn).
+    from both sides scores F1 = 0, as in the official scorer (scikit-learn); macro F1 is
+    scikit-learn's ``f1_score(average="macro", labels=techniques)``.
     """
     check_tc_spans(gold, predicted)
     gold_labels = _labels_by_offset(gold, "gold")
@@ -310,14 +323,22 @@ def score_tc(
         raise PropscanError("nothing to score: the gold annotations have no spans")
     correct = correct_counts.total()
     order = _technique_order([*gold_counts, *predicted_counts], techniques)
+    per_technique = {
+        t: _classification_prf(correct_counts[t], predicted_counts[t], gold_counts[t])
+        for t in order
+    }
     return TcScores(
         micro_f1=correct / total,
+        macro=Prf(
+            sum(per_technique[t].precision for t in techniques) / len(techniques),
+            sum(per_technique[t].recall for t in techniques) / len(techniques),
+            sum(per_technique[t].f1 for t in techniques) / len(techniques),
+            predicted_counts.total(),
+            total,
+        ),
         correct=correct,
         total=total,
-        per_technique={
-            t: _classification_prf(correct_counts[t], predicted_counts[t], gold_counts[t])
-            for t in order
-        },
+        per_technique=per_technique,
     )
 
 

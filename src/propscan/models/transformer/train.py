@@ -51,10 +51,12 @@ from propscan.models.transformer.recipe import (
 from propscan.models.transformer.tuning import (
     Encoded,
     bootstrap_scores,
+    gold_span_techniques,
     predict,
     technique_hits,
     tune_decoding,
 )
+from propscan.ptc.scoring import score_tc
 from propscan.ptc.splits import Split, held_out_ids
 
 #: int8 is kept when held-out SI and FLC F1 drop by at most this much against fp32.
@@ -72,16 +74,21 @@ def choose_decoding(
     data = Encoded.of(detector, validation, gold)
     decoding, choices, calibration = tune_decoding(detector.decoder, data)
     chosen = detector.decoder.with_settings(decoding)
+    labelled = gold_span_techniques(chosen, data)
     scores = bootstrap_scores(
         data.gold,
         predict(chosen, data),
-        technique_hits(chosen, data),
+        technique_hits(data.gold, labelled),
         [article.id for article in validation],
         samples=200,
     )
+    ids = [article.id for article in validation]
+    gold = data.gold.restrict(ids)
+    tc_macro = score_tc(gold, labelled, detector.techniques).macro_f1 if len(gold) else 0.0
     return {
         "si_f1": round(scores["si"].value, 4),
         "tc_micro_f1": round(scores["tc"].value, 4),
+        "tc_macro_f1": round(tc_macro, 4),
         "flc_f1": round(scores["flc"].value, 4),
         "intervals (95%, bootstrap over articles)": {
             key: [round(value.low, 4), round(value.high, 4)] for key, value in scores.items()

@@ -415,24 +415,30 @@ def bootstrap_scores(
     }
 
 
-def technique_hits(decoder: SpanDecoder, data: Encoded) -> dict[str, tuple[int, int]]:
-    """Per article, (correct, total) gold labels when each gold span gets as many of its
-    most probable techniques as gold gives it labels (the TC convention of ``evaluate``)."""
-    hits = {}
+def gold_span_techniques(decoder: SpanDecoder, data: Encoded) -> Annotations:
+    """Every gold span labelled with as many of its most probable techniques as gold gives
+    it labels (the TC convention of ``evaluate``)."""
+    labelled = {}
     for article, output in zip(data.articles, data.outputs, strict=True):
         repeats = Counter((span.start, span.end) for span in data.gold[article.id])
-        if not repeats:
-            continue
         offsets = sorted(repeats)
         rows = decoder.technique_probabilities(
             article.text, output, [Span(start, end) for start, end in offsets]
         )
-        correct = 0
-        for offset, row in zip(offsets, rows, strict=True):
-            predicted = Counter(top_techniques(row, decoder.techniques, repeats[offset]))
-            gold_here = Counter(
-                str(s.technique) for s in data.gold[article.id] if (s.start, s.end) == offset
-            )
-            correct += (predicted & gold_here).total()
-        hits[article.id] = (correct, sum(repeats.values()))
+        labelled[article.id] = tuple(
+            Span(start, end, technique)
+            for (start, end), row in zip(offsets, rows, strict=True)
+            for technique in top_techniques(row, decoder.techniques, repeats[start, end])
+        )
+    return Annotations(labelled)
+
+
+def technique_hits(gold: Annotations, labelled: Annotations) -> dict[str, tuple[int, int]]:
+    """Per article with gold spans, (correct, total) gold labels of ``labelled``."""
+    hits = {}
+    for article_id, spans in labelled.spans.items():
+        gold_labels = Counter((s.start, s.end, s.technique) for s in gold[article_id])
+        if gold_labels:
+            predicted = Counter((s.start, s.end, s.technique) for s in spans)
+            hits[article_id] = ((predicted & gold_labels).total(), gold_labels.total())
     return hits
