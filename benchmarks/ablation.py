@@ -185,6 +185,7 @@ def main() -> None:
     from propscan.models.transformer.tuning import (
         Encoded,
         bootstrap_scores,
+        flc_intervals,
         gold_span_techniques,
         predict,
         technique_hits,
@@ -279,6 +280,12 @@ def main() -> None:
             "flc_by_technique": {
                 "validation": _flc_by_technique(data.gold, validation_spans, detector.techniques),
                 "dev": _flc_by_technique(dev_data.gold, dev_spans, detector.techniques),
+            },
+            "flc_by_technique_validation_95": {
+                technique: [round(low, 4), round(high, 4)]
+                for technique, (low, high) in flc_intervals(
+                    data.gold, validation_spans, [a.id for a in validation], detector.techniques
+                ).items()
             },
             "training_minutes": minutes,
             "decoding": settings.to_config(),

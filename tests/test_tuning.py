@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from propscan.core.spans import Annotations, Span
-from propscan.models.transformer.tuning import _best, bootstrap_scores, expected_calibration_error
+from propscan.models.transformer.tuning import (
+    _best,
+    bootstrap_scores,
+    expected_calibration_error,
+    flc_intervals,
+)
+from propscan.ptc.scoring import score_flc
 
 
 def test_a_choice_on_the_grid_edge_extends_the_grid() -> None:
@@ -40,3 +46,33 @@ def test_bootstrap_of_perfect_predictions_is_one() -> None:
     scores = bootstrap_scores(gold, gold, {"1": (2, 2), "2": (1, 1)}, ["1", "2"], samples=50)
     for key in ("si", "tc", "flc"):
         assert scores[key].value == scores[key].low == scores[key].high == 1.0
+
+
+def test_technique_intervals_hold_the_official_score() -> None:
+    gold = Annotations(
+        {
+            "1": (Span(0, 5, "Doubt"), Span(10, 20, "Loaded_Language")),
+            "2": (Span(3, 9, "Slogans"), Span(20, 30, "Doubt")),
+            "3": (Span(0, 8, "Loaded_Language"),),
+        }
+    )
+    predicted = Annotations(
+        {
+            "1": (Span(0, 5, "Doubt"), Span(12, 20, "Name_Calling,Labeling")),
+            "2": (
+                Span(3, 9, "Slogans"),
+                Span(25, 40, "Doubt"),
+                Span(0, 2, "Name_Calling,Labeling"),
+            ),
+            "3": (Span(0, 4, "Loaded_Language"), Span(5, 8, "Name_Calling,Labeling")),
+        }
+    )
+    techniques = ["Doubt", "Loaded_Language", "Slogans", "Name_Calling,Labeling"]
+    official = score_flc(gold, predicted, techniques).per_technique
+    intervals = flc_intervals(gold, predicted, ["1", "2", "3"], techniques, samples=200)
+    assert intervals["Slogans"] == (1.0, 1.0)
+    assert intervals["Name_Calling,Labeling"] == (0.0, 0.0)  # in every article, never right
+    for technique in techniques:
+        low, high = intervals[technique]
+        assert low <= official[technique].f1 <= high
+    assert intervals["Doubt"][0] < intervals["Doubt"][1]  # one right, one half right
