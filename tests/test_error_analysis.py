@@ -7,6 +7,7 @@ from propscan.evaluation.error_analysis import (
     flc_gap,
     phrase_quality,
     si_by_length,
+    techniques_found,
     with_gold_techniques,
 )
 
@@ -84,3 +85,14 @@ def test_flc_gap_separates_span_errors_from_technique_errors() -> None:
     assert gap["gold techniques on the predicted fragments (perfect TC)"]["f1"] == 1.0
     assert gap["predicted techniques on the gold spans (perfect SI)"]["f1"] == 0.0
     assert all(row["f1"] == 1.0 for row in flc_gap(GOLD, GOLD, GOLD).values())
+
+
+def test_a_technique_is_found_where_a_span_of_it_overlaps_its_fragment() -> None:
+    gold = [Span(0, 10, "Doubt"), Span(20, 30, "Slogans"), Span(40, 50, "Flag-Waving")]
+    predicted = [
+        Span(5, 12, "Doubt"),  # overlaps: found
+        Span(20, 30, "Loaded_Language"),  # the right place, another technique
+        Span(50, 60, "Flag-Waving"),  # touches only: no shared character
+    ]
+    assert techniques_found(gold, predicted) == ["Doubt"]
+    assert techniques_found(gold, []) == []

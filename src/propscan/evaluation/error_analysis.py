@@ -2,14 +2,15 @@
 
 Complements the headline scores: what share of highlights end in a dangling function
 word or are a lone stop word, how often Repetition is predicted against gold, and SI
-precision and recall by span length, so that a gap can be traced to its source; and
-how FLC would score with either half of the task done perfectly.
+precision and recall by span length, so that a gap can be traced to its source; how
+FLC would score with either half of the task done perfectly; and which techniques of an
+annotated article a reader would see named.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from propscan.core.spans import Annotations, Span, merge_spans
@@ -168,3 +169,16 @@ def flc_gap(
         }
         for name, scores in rows.items()
     }
+
+
+def techniques_found(gold: Iterable[Span], predicted: Iterable[Span]) -> list[str]:
+    """The gold techniques that some predicted span of the same technique overlaps: what a
+    reader sees named where the article uses it (sorted)."""
+    predicted = list(predicted)
+    return sorted(
+        {
+            str(g.technique)
+            for g in gold
+            if any(p.technique == g.technique and p.overlaps(g) for p in predicted)
+        }
+    )
