@@ -75,14 +75,10 @@ def choose_decoding(
     decoding, choices, calibration = tune_decoding(detector.decoder, data)
     chosen = detector.decoder.with_settings(decoding)
     labelled = gold_span_techniques(chosen, data)
-    scores = bootstrap_scores(
-        data.gold,
-        predict(chosen, data),
-        technique_hits(data.gold, labelled),
-        [article.id for article in validation],
-        samples=200,
-    )
     ids = [article.id for article in validation]
+    scores = bootstrap_scores(
+        data.gold, predict(chosen, data), technique_hits(data.gold, labelled), ids, samples=200
+    )
     gold = data.gold.restrict(ids)
     tc_macro = score_tc(gold, labelled, detector.techniques).macro_f1 if len(gold) else 0.0
     return {
