@@ -132,49 +132,41 @@ def balance_quotes(text: str, start: int, end: int) -> tuple[int, int] | None:
     (an opening mark at the end, a closing mark at the start included); ``None`` when
     nothing is left."""
     while end > start:
-        if _opens_quote(text, start) is True:
-            opener = text[start]
-            if not any(_closes(opener, text, i) for i in range(start + 1, end)):
-                if end < len(text) and _closes(opener, text, end):
-                    end += 1
-                else:
-                    start += 1
-                    found = trim_span(text, start, end)
-                    if found is None:
-                        return None
-                    start, end = found
-                continue
-        if _opens_quote(text, end - 1) is False:
-            closer = text[end - 1]
-            openers = [o for o, closers in QUOTE_PAIRS.items() if closer in closers]
-            if not any(
-                _opens_quote(text, i) is True and text[i] in openers for i in range(start, end - 1)
-            ):
-                if (
-                    start > 0
-                    and _opens_quote(text, start - 1) is True
-                    and text[start - 1] in openers
-                ):
-                    start -= 1
-                else:
-                    end -= 1
-                    found = trim_span(text, start, end)
-                    if found is None:
-                        return None
-                    start, end = found
-                continue
-        if _opens_quote(text, start) is False or _opens_quote(text, end - 1) is True:
-            # a closing mark first or an opening mark last pairs with nothing inside
-            if _opens_quote(text, start) is False:
-                start += 1
-            else:
-                end -= 1
+        moved = _quote_step(text, start, end)
+        if moved is None:
+            return start, end
+        start, end, dropped = moved
+        if dropped:
             found = trim_span(text, start, end)
             if found is None:
                 return None
             start, end = found
-            continue
-        return start, end
+    return None
+
+
+def _quote_step(text: str, start: int, end: int) -> tuple[int, int, bool] | None:
+    """One move of ``balance_quotes``: the new edges and whether a mark was dropped (the
+    span is then trimmed again), or ``None`` when both edges are balanced."""
+    if _opens_quote(text, start) is True:
+        opener = text[start]
+        if not any(_closes(opener, text, i) for i in range(start + 1, end)):
+            if end < len(text) and _closes(opener, text, end):
+                return start, end + 1, False
+            return start + 1, end, True
+    if _opens_quote(text, end - 1) is False:
+        closer = text[end - 1]
+        openers = [o for o, closers in QUOTE_PAIRS.items() if closer in closers]
+        if not any(
+            _opens_quote(text, i) is True and text[i] in openers for i in range(start, end - 1)
+        ):
+            if start > 0 and _opens_quote(text, start - 1) is True and text[start - 1] in openers:
+                return start - 1, end, False
+            return start, end - 1, True
+    # a closing mark first or an opening mark last pairs with nothing inside
+    if _opens_quote(text, start) is False:
+        return start + 1, end, True
+    if _opens_quote(text, end - 1) is True:
+        return start, end - 1, True
     return None
 
 
