@@ -178,7 +178,11 @@ def marked(
 def analysis_of(popup: Page, service: Served) -> dict[str, Any]:
     """The stored analysis that the popup's permanent link points to."""
     link = popup.locator("#link").get_attribute("href") or ""
-    assert link.startswith(f"{service.url}/a/"), link
+    # without a link the popup shows why; the service's log says what it saw
+    assert link.startswith(f"{service.url}/a/"), (
+        popup.locator("#error").text_content(),
+        service.log.read_text(encoding="utf-8")[-2000:],
+    )
     analysis_id = link.rsplit("/", 1)[1]
     response = httpx.get(f"{service.url}/api/analyses/{analysis_id}", timeout=30)
     assert response.status_code == 200
