@@ -131,7 +131,12 @@ def main() -> None:
         metavar="NAME [KEY=VALUE ...]",
         help="a further row: the same model with these decoding settings held",
     )
-    parser.add_argument("--model", type=Path, help="a trained model directory to re-tune")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        nargs="+",
+        help="a trained model directory to re-tune (several: their ensemble, tuned as one)",
+    )
     parser.add_argument("--train-out", type=Path, help="train a model into this directory")
     parser.add_argument("--train", nargs="*", default=[], help="TrainingSettings KEY=VALUE")
     parser.add_argument(
@@ -182,6 +187,7 @@ def main() -> None:
 
     from propscan.models.base import read_model_config, write_model_config
     from propscan.models.transformer.detector import TransformerDetector
+    from propscan.models.transformer.ensemble import load_ensemble
     from propscan.models.transformer.tuning import (
         Encoded,
         bootstrap_scores,
@@ -221,19 +227,28 @@ def main() -> None:
         model_dir = args.train_out
         fraction = report.settings.validation_fraction
     elif args.model is not None:
-        model_dir = args.model
-        card = model_dir / "training.json"
-        facts = json.loads(card.read_text()) if card.is_file() else {}
+        model_dir = args.model[0]
+        cards = [path / "training.json" for path in args.model]
+        facts = [json.loads(card.read_text()) if card.is_file() else {} for card in cards]
         # models from before the setting existed held out 10%
-        fraction = facts.get("settings", {"validation_fraction": 0.25}).get(
-            "validation_fraction", 0.1
-        )
-        minutes = round(facts.get("training_seconds", 0) / 60, 1) or None
+        fractions = {
+            fact.get("settings", {"validation_fraction": 0.25}).get("validation_fraction", 0.1)
+            for fact in facts
+        }
+        if len(fractions) > 1:
+            parser.error(f"the models held out different shares of train: {sorted(fractions)}")
+        fraction = fractions.pop()
+        minutes = round(sum(fact.get("training_seconds", 0) for fact in facts) / 60, 1) or None
     else:
         parser.error("give --model or --train-out")
     fraction = args.validation_fraction if args.validation_fraction is not None else fraction
 
-    detector = TransformerDetector.load(model_dir)
+    if args.model is not None and len(args.model) > 1:
+        if args.write_settings:
+            parser.error("--write-settings needs a single --model")
+        detector = load_ensemble(args.model)
+    else:
+        detector = TransformerDetector.load(model_dir)
     held_out = held_out_ids(train.articles, fraction)
     validation = [a for a in train.articles if a.id in held_out]
     data = Encoded.of(detector, validation, train.gold)
@@ -269,7 +284,9 @@ def main() -> None:
         edges = [f"{c.setting}={c.value}" for c in choices if c.at_edge]
         row = {
             "variant": name,
-            "model": str(model_dir),
+            "model": str(model_dir)
+            if args.model is None or len(args.model) < 2
+            else [str(path) for path in args.model],
             "validation_articles": len(validation),
             "validation": {k: vars(v) for k, v in scores.items()},
             "dev": dev_scores,

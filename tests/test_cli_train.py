@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from propscan.cli import app
+from propscan.models.base import DEFAULT_MODEL_DIR
 from propscan.models.registry import load_detector
 
 runner = CliRunner()
@@ -106,6 +107,9 @@ def test_recipe_settings_are_checked_by_name_and_value(tmp_path: Path, data_dir:
         ("--kind", "baseline", "--setting", "epochs=2"): "the baseline has no training setting",
         ("--device", "tpu"): "unknown device 'tpu'",
         ("--name", "my model/2"): "--name 'my model/2': use up to 64 letters",
+        ("--teacher", str(tmp_path)): "no model there (no model.json)",
+        ("--kind", "baseline", "--teacher", str(DEFAULT_MODEL_DIR)): "learns from gold alone",
+        ("--setting", "teacher_share=1.5"): "teacher_share=1.5 is invalid",
     }
     for extra, message in cases.items():
         result = runner.invoke(app, [*base, *extra])

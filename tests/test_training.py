@@ -307,7 +307,7 @@ def test_span_rows_are_read_alike_in_training_and_at_inference(tiny_encoder: Pat
         special = special_token_ids(tokenizer)
         tensors = fitting.batch_tensors([example], special)
         hidden = model(tensors["input_ids"], tensors["mask"])[2]
-        representations, _, _ = fitting.span_batch(hidden, [example])
+        representations, _, _, _ = fitting.span_batch(hidden, [example])
         trained_rows = torch.softmax(model.classify_spans(representations), -1).numpy()
     config = {"kind": "transformer", "name": "tiny", "version": "0", "special_tokens": special}
     detector = TransformerDetector(tokenizer, TorchEncoder(model), model.span_head_numpy(), config)

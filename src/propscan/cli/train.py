@@ -109,6 +109,14 @@ def train(
         str | None,
         typer.Option(help="Version the model is written with (default: the kind's own)."),
     ] = None,
+    teacher: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A trained model directory whose probabilities on every training article are "
+            "mixed into the targets (distillation; setting teacher_share, default 0.5); repeat "
+            "to learn from the ensemble of several (same tokenizer and techniques).",
+        ),
+    ] = None,
 ) -> None:
     """Train a propaganda detector on the PTC train split (resumes from OUT/checkpoint)."""
     if baseline and kind is ModelKind.transformer:
@@ -126,6 +134,7 @@ def train(
         settings=_parsed_settings(setting or []),
         name=_checked_label("--name", name),
         version=_checked_label("--version", version),
+        teachers=_checked_teachers(teacher or []),
     )
     card, facts = train_with_card(
         out,
@@ -183,3 +192,14 @@ def _parsed_settings(pairs: list[str]) -> dict[str, object]:
                 f"--setting {pair!r}: the value is not a number, True/False or a quoted string"
             ) from None
     return parsed
+
+
+def _checked_teachers(teachers: list[Path]) -> tuple[Path, ...]:
+    """Teacher directories that hold a model, named in the error when one does not."""
+    for path in teachers:
+        if not (path / "model.json").is_file():
+            raise PropscanError(
+                f"--teacher {path}: no model there (no model.json); give a directory "
+                "written by 'propscan train'"
+            )
+    return tuple(teachers)

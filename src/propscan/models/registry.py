@@ -71,6 +71,9 @@ class TrainingOptions:
     #: a model of one's own is told apart from the shipped one in results and history.
     name: str | None = None
     version: str | None = None
+    #: Model directories whose probabilities are mixed into the targets (several: their
+    #: ensemble); kinds without a teacher refuse them.
+    teachers: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,10 @@ def train_model(
             f"the baseline has no training setting {next(iter(options.settings))!r}; "
             "settings are for --kind transformer"
         )
+    if options.teachers:
+        raise PropscanError(
+            "the baseline learns from gold alone; --teacher is for --kind transformer"
+        )
     articles = split.articles[: options.max_articles] if options.max_articles else split.articles
     model = train_baseline(
         articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress

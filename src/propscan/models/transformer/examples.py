@@ -3,12 +3,14 @@
 One window per encoder pass, with four targets: per-token propaganda (SI), per-token
 techniques (multi-label, so overlapping techniques are learned), "this token's sentence
 holds propaganda", and the gold spans inside the window for the span classifier (TC).
-numpy only: the examples are built before torch sees them.
+With a teacher, every target is mixed with its probabilities
+(:mod:`~propscan.models.transformer.distillation`). numpy only: the examples are built
+before torch sees them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ from propscan.core.sentences import sentence_at, sentences_with_spans, split_sen
 from propscan.core.spans import Annotations, Article, Span, merge_spans
 from propscan.core.techniques import TechniqueSet
 from propscan.models.repetition import RepetitionIndex
+from propscan.models.transformer.distillation import TeacherTargets, check_same_tokens, mixed
 from propscan.models.transformer.encoding import make_windows, token_range, tokenize
 from propscan.models.transformer.heads import span_features
 from propscan.models.transformer.recipe import TrainingSettings
@@ -35,6 +38,9 @@ class WindowExample:
     spans: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
     #: The window's weight in every loss (``other_corpus_weight`` for non-PTC articles).
     weight: float = 1.0
+    #: With a teacher: the technique distribution [K] each span of ``spans`` is fitted
+    #: to, in their order (empty: the span's technique column alone).
+    span_targets: list[np.ndarray] = field(default_factory=list)
 
 
 def sentence_targets(text: str, token_starts: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
@@ -52,12 +58,16 @@ def make_examples(
     gold: Annotations,
     settings: TrainingSettings,
     techniques: TechniqueSet,
+    teacher: Mapping[str, TeacherTargets] | None = None,
 ) -> list[WindowExample]:
     """Windows with token targets, and each gold span assigned to the window covering it best.
 
     Technique targets are columns of ``techniques``, the model's label set; a gold span
-    without a technique marks propaganda (SI) only.
+    without a technique marks propaganda (SI) only. ``teacher`` (by article id) mixes its
+    probabilities into every target with ``settings.teacher_share``; articles it lacks
+    keep gold targets.
     """
+    share = settings.teacher_share
     examples: list[WindowExample] = []
     for article, tokens in zip(
         articles, tokenize(tokenizer, [a.text for a in articles]), strict=True
@@ -74,6 +84,9 @@ def make_examples(
                 si[found[0] : found[1]] = 1.0
         gold_spans = []
         index = RepetitionIndex.of(article.text)
+        taught = None if teacher is None or share == 0.0 else teacher.get(article.id)
+        if taught is not None:
+            check_same_tokens(article, tokens.offsets, taught)
         for span in gold[article.id]:
             found = token_range(tokens.offsets, span)
             if found is None or span.technique is None:
@@ -81,7 +94,15 @@ def make_examples(
             k = techniques.index(span.technique)
             technique_targets[found[0] : found[1], k] = 1.0
             features = span_features(index.repeats(span.start, span.end), found[1] - found[0])
-            gold_spans.append((found[0], found[1], k, features))
+            target = np.eye(len(techniques), dtype=np.float32)[k]
+            if taught is not None:
+                taught_span = taught.spans.get((span.start, span.end, span.technique))
+                target = mixed(target, taught_span, share)
+            gold_spans.append((found[0], found[1], k, features, target))
+        if taught is not None:
+            si = mixed(si, taught.si, share)
+            technique_targets = mixed(technique_targets, taught.techniques, share)
+            sentence = mixed(sentence, taught.sentence, share)
         windows = make_windows(n, settings.window_tokens, settings.window_stride)
         weight = 1.0 if article.corpus is None else settings.other_corpus_weight
         window_examples = [
@@ -94,7 +115,7 @@ def make_examples(
             )
             for w in windows
         ]
-        for first, last, k, features in gold_spans:
+        for first, last, k, features, target in gold_spans:
             coverage = [min(last, w.end) - max(first, w.start) for w in windows]
             best = int(np.argmax(coverage))
             window = windows[best]
@@ -102,5 +123,7 @@ def make_examples(
             window_examples[best].spans.append(
                 (clipped_first - window.start, clipped_last - window.start, k, features)
             )
+            if taught is not None:
+                window_examples[best].span_targets.append(target)
         examples.extend(window_examples)
     return examples

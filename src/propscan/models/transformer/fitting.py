@@ -70,12 +70,15 @@ def batch_tensors(batch: Sequence[WindowExample], special: dict[str, int]) -> di
 
 def span_batch(
     hidden: torch.Tensor, batch: Sequence[WindowExample]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None] | None:
     """Span representations as :func:`~.heads.span_representations` builds them at
-    inference, their technique columns, and their windows' weights."""
-    representations, labels, weights = [], [], []
+    inference, their technique columns, their windows' weights, and the distributions
+    they are fitted to when a teacher gave any (else None)."""
+    representations, labels, weights, targets = [], [], [], []
+    taught = any(example.span_targets for example in batch)
+    n_techniques = batch[0].techniques.shape[1]
     for row, example in enumerate(batch):
-        for first, last, k, features in example.spans:
+        for i, (first, last, k, features) in enumerate(example.spans):
             a, b = first + 1, last + 1  # +1 for [CLS]
             representations.append(
                 torch.cat(
@@ -89,6 +92,9 @@ def span_batch(
             )
             labels.append(k)
             weights.append(example.weight)
+            if taught:
+                own = example.span_targets[i] if example.span_targets else None
+                targets.append(np.eye(n_techniques, dtype=np.float32)[k] if own is None else own)
     if not representations:
         return None
     device = hidden.device
@@ -96,6 +102,7 @@ def span_batch(
         torch.stack(representations),
         torch.tensor(labels, device=device),
         torch.tensor(weights, device=device),
+        torch.from_numpy(np.stack(targets)).to(device) if taught else None,
     )
 
 
@@ -163,8 +170,14 @@ class _Loss:
         )
         spans = span_batch(hidden, batch)
         if spans is not None:
-            representations, labels, span_weights = spans
-            losses = self.cross_entropy(model.classify_spans(representations), labels)
+            representations, labels, span_weights, targets = spans
+            logits = model.classify_spans(representations)
+            if targets is None:
+                losses = self.cross_entropy(logits, labels)
+            else:  # the teacher's distributions; weighted by the gold technique's balance
+                losses = -(targets * torch.log_softmax(logits, dim=-1)).sum(-1)
+                if self.cross_entropy.weight is not None:
+                    losses = losses * self.cross_entropy.weight[labels]
             class_weights = (
                 torch.ones_like(losses)
                 if self.cross_entropy.weight is None

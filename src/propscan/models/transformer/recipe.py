@@ -62,6 +62,9 @@ class TrainingSettings:
     #: technique's train frequency to the power ``-technique_balance`` (mean weight 1 over
     #: the spans); 0 is off, 1 weighs every technique alike.
     technique_balance: float = 0.0
+    #: With a teacher (``propscan train --teacher``): its share in every target, against
+    #: ``1 - teacher_share`` for gold.
+    teacher_share: float = 0.5
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True
@@ -112,6 +115,7 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "span_loss_weight": (0.0, 100.0),
     "other_corpus_weight": (0.0, 100.0),
     "technique_balance": (0.0, 1.0),
+    "teacher_share": (0.0, 1.0),
     "max_steps": (1, 10**9),
     "max_articles": (1, 10**9),
     "checkpoint_every": (1, 10**9),

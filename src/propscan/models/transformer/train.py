@@ -14,7 +14,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ from propscan.models.transformer.detector import (
     MODEL_VERSION,
     TransformerDetector,
 )
+from propscan.models.transformer.distillation import TeacherTargets, teacher_targets
 from propscan.models.transformer.encoding import load_tokenizer, special_token_ids
+from propscan.models.transformer.ensemble import load_ensemble
 from propscan.models.transformer.examples import make_examples
 from propscan.models.transformer.export import export_model
 from propscan.models.transformer.fitting import fit
@@ -123,8 +125,10 @@ def fit_stage(
     techniques: TechniqueSet,
     progress: bool,
     device: str = "cpu",
+    teacher: Mapping[str, TeacherTargets] | None = None,
 ) -> tuple[TransformerNetwork, dict[str, int], dict[str, Any]]:
-    """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``)."""
+    """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``),
+    with ``teacher``'s targets mixed in where given."""
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     import torch
@@ -132,7 +136,7 @@ def fit_stage(
     torch.manual_seed(settings.seed)
     tokenizer = load_tokenizer(encoder_dir)
     special = special_token_ids(tokenizer)
-    examples = make_examples(tokenizer, articles, gold, settings, techniques)
+    examples = make_examples(tokenizer, articles, gold, settings, techniques, teacher)
     model = build_network(encoder_dir, len(techniques))
     return model, special, fit(model, examples, special, settings, out, progress, device)
 
@@ -221,6 +225,26 @@ def split_articles(
     return train_articles, validation, everything
 
 
+def _teacher_targets(
+    teachers: Sequence[str | os.PathLike[str]],
+    articles: Sequence[Article],
+    gold: Annotations,
+    techniques: TechniqueSet,
+) -> dict[str, TeacherTargets] | None:
+    """The targets of the teacher model (several directories: their ensemble), if any."""
+    if not teachers:
+        return None
+    teacher = (
+        TransformerDetector.load(teachers[0]) if len(teachers) == 1 else load_ensemble(teachers)
+    )
+    if list(teacher.techniques) != list(techniques):
+        raise PropscanError(
+            f"the teacher's techniques ({len(teacher.techniques)}) are not the student's "
+            f"({len(techniques)}); a teacher must be trained on the same technique set"
+        )
+    return teacher_targets(teacher, articles, gold)
+
+
 def train_transformer(
     articles: Sequence[Article],
     gold: Annotations,
@@ -233,6 +257,7 @@ def train_transformer(
     version: str = MODEL_VERSION,
     progress: bool = True,
     device: str = "cpu",
+    teachers: Sequence[str | os.PathLike[str]] = (),
 ) -> TrainingReport:
     """Fine-tune, choose decoding on held-out train articles, export to ONNX in ``out_dir``.
 
@@ -240,7 +265,9 @@ def train_transformer(
     ``settings.refit`` (the default) the model chosen on the held-out part is kept in
     ``out_dir/selection`` and a second model with the same recipe is fitted on every
     article and exported to ``out_dir`` with the settings chosen for the first.
-    ``device`` is where torch fits (see :func:`~.fitting.fit`).
+    ``device`` is where torch fits (see :func:`~.fitting.fit`). ``teachers``: model
+    directories (several: their ensemble) whose probabilities on every article are mixed
+    into the targets (:mod:`~.distillation`).
     """
     settings = settings or TrainingSettings()
     started = time.monotonic()
@@ -249,10 +276,19 @@ def train_transformer(
     out.mkdir(parents=True, exist_ok=True)
     train_articles, validation, everything = split_articles(articles, settings)
     techniques = techniques or techniques_of(gold)
+    teacher = _teacher_targets(teachers, everything, gold, techniques)
 
     selection = out / SELECTION_DIR if settings.refit else out
     model, special, fit_report = fit_stage(
-        train_articles, gold, selection, encoder_dir, settings, techniques, progress, device
+        train_articles,
+        gold,
+        selection,
+        encoder_dir,
+        settings,
+        techniques,
+        progress,
+        device,
+        teacher,
     )
     config: dict[str, Any] = {
         "kind": KIND,
@@ -291,7 +327,7 @@ def train_transformer(
     if settings.refit:
         selection_fit = fit_report
         model, _, fit_report = fit_stage(
-            everything, gold, out, encoder_dir, settings, techniques, progress, device
+            everything, gold, out, encoder_dir, settings, techniques, progress, device, teacher
         )
         export_stage(model, config, everything, gold, out, encoder_dir, settings, 0.0, progress)
         if quantized:
@@ -360,6 +396,7 @@ def train_model(
         version=options.version or MODEL_VERSION,
         progress=progress,
         device=options.device,
+        teachers=options.teachers,
     )
     return {
         "kind": KIND,
@@ -382,6 +419,16 @@ def train_model(
                 f"{report.validation_articles} ({settings.validation_fraction:.0%} of train, held "
                 "out by id hash) chose every decoding setting"
                 + ("; the model was then fitted again on all of train" if settings.refit else "")
+            ),
+            **(
+                {
+                    "teacher": f"the ensemble of {len(options.teachers)} models"
+                    if len(options.teachers) > 1
+                    else "one model",
+                    "teacher models": [str(path) for path in options.teachers],
+                }
+                if options.teachers
+                else {}
             ),
         },
         "quantized": report.quantized,
