@@ -425,7 +425,7 @@ def train_model(
                     "teacher": f"the ensemble of {len(options.teachers)} models"
                     if len(options.teachers) > 1
                     else "one model",
-                    "teacher models": [str(path) for path in options.teachers],
+                    "teacher models": ", ".join(str(path) for path in options.teachers),
                 }
                 if options.teachers
                 else {}
