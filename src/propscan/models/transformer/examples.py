@@ -94,10 +94,10 @@ def make_examples(
             k = techniques.index(span.technique)
             technique_targets[found[0] : found[1], k] = 1.0
             features = span_features(index.repeats(span.start, span.end), found[1] - found[0])
-            target = np.eye(len(techniques), dtype=np.float32)[k]
+            target = None
             if taught is not None:
                 taught_span = taught.spans.get((span.start, span.end, span.technique))
-                target = mixed(target, taught_span, share)
+                target = mixed(np.eye(len(techniques), dtype=np.float32)[k], taught_span, share)
             gold_spans.append((found[0], found[1], k, features, target))
         if taught is not None:
             si = mixed(si, taught.si, share)
@@ -123,7 +123,7 @@ def make_examples(
             window_examples[best].spans.append(
                 (clipped_first - window.start, clipped_last - window.start, k, features)
             )
-            if taught is not None:
+            if target is not None:
                 window_examples[best].span_targets.append(target)
         examples.extend(window_examples)
     return examples
