@@ -110,6 +110,7 @@ def test_recipe_settings_are_checked_by_name_and_value(tmp_path: Path, data_dir:
         ("--teacher", str(tmp_path)): "no model there (no model.json)",
         ("--kind", "baseline", "--teacher", str(DEFAULT_MODEL_DIR)): "learns from gold alone",
         ("--setting", "teacher_share=1.5"): "teacher_share=1.5 is invalid",
+        ("--setting", "teachers=['x']"): "with --teacher DIR, not as a setting",
     }
     for extra, message in cases.items():
         result = runner.invoke(app, [*base, *extra])

@@ -115,7 +115,9 @@ def test_a_tiny_student_learns_from_an_ensemble_and_its_card_names_the_teachers(
     )  # fmt: skip
     facts = train_model(train_split, tmp_path / "student", options, progress=False)
     assert facts["data"]["teacher"] == "the ensemble of 2 models"
-    assert facts["data"]["teacher models"] == f"{DEFAULT_MODEL_DIR}, {DEFAULT_MODEL_DIR}"
+    model = str(DEFAULT_MODEL_DIR.resolve())
+    assert facts["data"]["teacher models"] == f"{model}, {model}"
+    assert tuple(facts["settings"]["teachers"]) == (model, model)
     assert facts["settings"]["teacher_share"] == 0.5
     student = load_detector(tmp_path / "student")
     assert student.predict([train_split.articles[0].text])[0] is not None

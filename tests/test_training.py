@@ -214,6 +214,9 @@ def test_a_checkpoint_of_other_settings_or_data_is_not_continued(
     other_rate = replace(settings, encoder_lr=1e-3)
     with pytest.raises(PropscanError, match=r"encoder_lr 0\.00012 -> 0\.001.*new --out"):
         fit(build_network(tiny_encoder, len(PTC_14)), examples, special, other_rate, tmp_path)
+    with pytest.raises(PropscanError, match=r"teachers \(\) -> \('/models/other',\)"):
+        taught = replace(settings, teachers=("/models/other",))
+        fit(build_network(tiny_encoder, len(PTC_14)), examples, special, taught, tmp_path)
     with pytest.raises(PropscanError, match=r"examples \d+ -> \d+"):
         fit(build_network(tiny_encoder, len(PTC_14)), examples[:-1], special, settings, tmp_path)
     # what never changes the weights may change between sittings

@@ -65,6 +65,10 @@ class TrainingSettings:
     #: With a teacher (``propscan train --teacher``): its share in every target, against
     #: ``1 - teacher_share`` for gold.
     teacher_share: float = 0.5
+    #: Model directories (absolute paths) whose probabilities are mixed into every target,
+    #: several making one ensemble (``propscan train --teacher``). Part of the recipe: the
+    #: card names them, and a checkpoint fitted with other teachers is not continued.
+    teachers: tuple[str, ...] = ()
     max_steps: int | None = None
     max_articles: int | None = None
     quantize: bool = True

@@ -226,7 +226,7 @@ def split_articles(
 
 
 def _teacher_targets(
-    teachers: Sequence[str | os.PathLike[str]],
+    teachers: Sequence[str],
     articles: Sequence[Article],
     gold: Annotations,
     techniques: TechniqueSet,
@@ -257,7 +257,6 @@ def train_transformer(
     version: str = MODEL_VERSION,
     progress: bool = True,
     device: str = "cpu",
-    teachers: Sequence[str | os.PathLike[str]] = (),
 ) -> TrainingReport:
     """Fine-tune, choose decoding on held-out train articles, export to ONNX in ``out_dir``.
 
@@ -265,9 +264,9 @@ def train_transformer(
     ``settings.refit`` (the default) the model chosen on the held-out part is kept in
     ``out_dir/selection`` and a second model with the same recipe is fitted on every
     article and exported to ``out_dir`` with the settings chosen for the first.
-    ``device`` is where torch fits (see :func:`~.fitting.fit`). ``teachers``: model
-    directories (several: their ensemble) whose probabilities on every article are mixed
-    into the targets (:mod:`~.distillation`).
+    ``device`` is where torch fits (see :func:`~.fitting.fit`). With
+    ``settings.teachers``, their probabilities on every article are mixed into the
+    targets (:mod:`~.distillation`).
     """
     settings = settings or TrainingSettings()
     started = time.monotonic()
@@ -276,7 +275,7 @@ def train_transformer(
     out.mkdir(parents=True, exist_ok=True)
     train_articles, validation, everything = split_articles(articles, settings)
     techniques = techniques or techniques_of(gold)
-    teacher = _teacher_targets(teachers, everything, gold, techniques)
+    teacher = _teacher_targets(settings.teachers, everything, gold, techniques)
 
     selection = out / SELECTION_DIR if settings.refit else out
     model, special, fit_report = fit_stage(
@@ -374,6 +373,8 @@ def train_model(
             f"unknown training setting {unknown[0]!r}; the transformer's settings are: "
             + ", ".join(sorted(known))
         )
+    if "teachers" in options.settings:
+        raise PropscanError("give each teacher model with --teacher DIR, not as a setting")
     settings = TrainingSettings(
         **{
             "epochs": options.epochs,
@@ -382,6 +383,7 @@ def train_model(
             "max_articles": options.max_articles,
             "quantize": options.quantize,
             "refit": options.refit,
+            "teachers": tuple(str(path.resolve()) for path in options.teachers),
             **options.settings,
         }
     )
@@ -396,7 +398,6 @@ def train_model(
         version=options.version or MODEL_VERSION,
         progress=progress,
         device=options.device,
-        teachers=options.teachers,
     )
     return {
         "kind": KIND,
@@ -422,12 +423,12 @@ def train_model(
             ),
             **(
                 {
-                    "teacher": f"the ensemble of {len(options.teachers)} models"
-                    if len(options.teachers) > 1
+                    "teacher": f"the ensemble of {len(settings.teachers)} models"
+                    if len(settings.teachers) > 1
                     else "one model",
-                    "teacher models": ", ".join(str(path) for path in options.teachers),
+                    "teacher models": ", ".join(settings.teachers),
                 }
-                if options.teachers
+                if settings.teachers
                 else {}
             ),
         },
