@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from propscan.core.quotes import Quote, find_quotes, quote_of, quotes_of
@@ -192,6 +192,7 @@ _PIECES = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_PIECES | st.text(max_size=4), max_size=40).map("".join))
+@example("'\"John Smithwas overheard saying\"'")  # single marks around a double-quoted one
 def test_quotes_are_valid_and_never_overlap(text: str) -> None:
     quotes = find_quotes(text)
     for quote in quotes:

@@ -187,7 +187,9 @@ def _pair_marks(
 
 
 def _quotation_ranges(text: str, paragraphs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Every quotation in text order: double-quoted ones, then single-quoted ones outside them."""
+    """Every quotation in text order: double-quoted ones, then single-quoted ones outside
+    them (a single-quoted pair around a double-quoted quotation is left out, so that
+    quotations never overlap)."""
     double: list[tuple[int, _Role]] = []
     single: list[tuple[int, _Role]] = []
     for match in _MARKS.finditer(text):
@@ -202,8 +204,21 @@ def _quotation_ranges(text: str, paragraphs: Sequence[tuple[int, int]]) -> list[
         index = bisect.bisect_right(outer_starts, position) - 1
         if index < 0 or outer[index][1] <= position:
             outside.append((position, role))
-    inner = _pair_marks(text, outside, paragraphs, keep_unclosed=False)
+    inner = [
+        (start, end)
+        for start, end in _pair_marks(text, outside, paragraphs, keep_unclosed=False)
+        if not _encloses_one_of(outer, outer_starts, start, end)
+    ]
     return sorted(outer + inner)
+
+
+def _encloses_one_of(
+    ranges: Sequence[tuple[int, int]], starts: Sequence[int], start: int, end: int
+) -> bool:
+    """Whether ``[start, end)``, whose ends lie outside every one of the sorted, disjoint
+    ``ranges``, holds one of them (single marks around a double-quoted quotation)."""
+    index = bisect.bisect_left(starts, start)
+    return index < len(ranges) and ranges[index][0] < end
 
 
 # --- 2. putting it together ------------------------------------------------------------
