@@ -102,3 +102,14 @@ def test_members_must_share_techniques_and_tokenizer(tmp_path: Path) -> None:
         load_ensemble([DEFAULT_MODEL_DIR, other_tokens])
     with pytest.raises(PropscanError, match="at least two"):
         load_ensemble([DEFAULT_MODEL_DIR])
+
+
+def test_one_int8_member_keeps_every_encoder_call_to_one_text(tmp_path: Path) -> None:
+    """Dynamic int8 scales activations over a whole call, so no member may see windows of
+    other texts beside an article's own."""
+    fp32_config = copy_model(tmp_path, "fp32")
+    write_model_config(fp32_config, {**read_model_config(fp32_config), "quantized": False})
+    for members in ([fp32_config, DEFAULT_MODEL_DIR], [DEFAULT_MODEL_DIR, fp32_config]):
+        ensemble = load_ensemble(members)
+        assert ensemble.config["quantized"] and not ensemble.windowed.calls_mix_texts
+    assert load_ensemble([fp32_config, fp32_config]).windowed.calls_mix_texts

@@ -75,6 +75,13 @@ def one_thread_per_pool() -> Any:
     return _thread_pools(len(sys.modules)).limit(limits=1)
 
 
+def load_companion(directory: Path) -> BaselineDetector | None:
+    """The classical companion stored with a model, if it has one."""
+    if (directory / COMPANION_DIR / "model.json").is_file():
+        return BaselineDetector.load(directory / COMPANION_DIR)
+    return None
+
+
 class TransformerDetector:
     """The transformer detector behind ``propscan analyze`` (kind ``"transformer"``)."""
 
@@ -138,11 +145,7 @@ class TransformerDetector:
     ) -> TransformerDetector:
         """Load a model directory; ``threads`` (else ``$PROPSCAN_THREADS``) caps onnxruntime."""
         path = Path(directory)
-        config = read_model_config(path)
-        companion = None
-        if (path / COMPANION_DIR / "model.json").is_file():
-            companion = BaselineDetector.load(path / COMPANION_DIR)
-        return cls.assemble(path, config, companion, threads)
+        return cls.assemble(path, read_model_config(path), load_companion(path), threads)
 
     @classmethod
     def assemble(

@@ -22,12 +22,11 @@ import numpy as np
 
 from propscan.errors import PropscanError
 from propscan.models.base import read_model_config
-from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.transformer.detector import (
-    COMPANION_DIR,
     ENCODER_FILE,
     SPAN_HEAD_FILE,
     TransformerDetector,
+    load_companion,
 )
 from propscan.models.transformer.encoding import load_tokenizer
 from propscan.models.transformer.heads import N_SPAN_FEATURES, SpanHead
@@ -112,17 +111,16 @@ def load_ensemble(
     threads = requested_threads(threads)
     heads = [SpanHead.load(path / SPAN_HEAD_FILE) for path in paths]
     hidden_sizes = [(head.w1.shape[1] - N_SPAN_FEATURES) // 3 for head in heads]
-    companion = None
-    if (paths[0] / COMPANION_DIR / "model.json").is_file():
-        companion = BaselineDetector.load(paths[0] / COMPANION_DIR)
     config = dict(first)
     config["name"] = f"{first.get('name', 'propscan-transformer')}-ensemble-{len(paths)}"
     config["ensemble"] = [str(path) for path in paths]
+    # one int8 member is enough to keep each encoder call to the windows of one text
+    config["quantized"] = any(member.get("quantized") for member in configs)
     return TransformerDetector(
         load_tokenizer(paths[0]),
         mean_encoder([onnx_encoder(path / ENCODER_FILE, threads) for path in paths]),
         mean_span_head(heads, hidden_sizes),
         config,
         None,
-        companion,
+        load_companion(paths[0]),
     )
