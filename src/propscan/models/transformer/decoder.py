@@ -78,16 +78,7 @@ class SpanDecoder:
         index = RepetitionIndex.of(text) if repetition is None else repetition
         # one count per span serves its features and the Repetition rules
         repeats = np.array([index.repeats(span.start, span.end) for span in spans], dtype=int)
-        first, last = token_ranges(outputs.tokens.offsets, spans)
-        covered = last > first  # a span over no token gets a representation of zeros
-        rows = np.zeros((len(spans), self.span_head.w1.shape[1]))
-        rows[covered] = span_representations(
-            outputs.hidden,
-            first[covered],
-            last[covered],
-            span_features(repeats[covered], (last - first)[covered]),
-        )
-        probabilities = self.span_head(rows)
+        probabilities = self.span_head_probabilities(outputs, spans, repeats)
         weight = self.settings.companion_technique_weight
         if self.companion is not None and weight > 0.0:
             companion = self.companion.technique_model.probabilities(
@@ -103,6 +94,22 @@ class SpanDecoder:
                 min_repeats=self.settings.repetition_min_repeats,
             )
         return probabilities
+
+    def span_head_probabilities(
+        self, outputs: TokenOutputs, spans: Sequence[Span], repeats: np.ndarray
+    ) -> np.ndarray:
+        """The span head's technique distribution [len(spans), K] alone (no companion, no
+        Repetition rules); ``repeats`` counts each span's recurrences in its article."""
+        first, last = token_ranges(outputs.tokens.offsets, spans)
+        covered = last > first  # a span over no token gets a representation of zeros
+        rows = np.zeros((len(spans), self.span_head.w1.shape[1]))
+        rows[covered] = span_representations(
+            outputs.hidden,
+            first[covered],
+            last[covered],
+            span_features(repeats[covered], (last - first)[covered]),
+        )
+        return self.span_head(rows)
 
     def _thresholds(self, threshold: float | None) -> tuple[float, float]:
         """The token threshold that starts phrases and the decision threshold that keeps them.

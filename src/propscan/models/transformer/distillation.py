@@ -19,8 +19,6 @@ from propscan.core.spans import Annotations, Article
 from propscan.errors import PropscanError
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.detector import TransformerDetector, one_thread_per_pool
-from propscan.models.transformer.encoding import token_ranges
-from propscan.models.transformer.heads import span_features, span_representations
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class TeacherTargets:
     si: np.ndarray  # [n]
     techniques: np.ndarray  # [n, K]
     sentence: np.ndarray | None  # [n], None for a teacher without a sentence head
-    #: Technique distribution [K] of each gold span with a technique, keyed by
+    #: The span head's technique distribution [K] of each gold span with a technique, keyed by
     #: ``(start, end, technique)``.
     spans: dict[tuple[int, int, str], np.ndarray]
 
@@ -45,20 +43,9 @@ def teacher_targets(
         outputs = teacher.windowed.encode_each([article.text for article in articles])
         for article, output in zip(articles, outputs, strict=True):
             spans = [span for span in gold[article.id] if span.technique is not None]
-            first, last = token_ranges(output.tokens.offsets, spans)
-            covered = last > first
-            distributions = np.zeros((len(spans), len(teacher.techniques)))
-            if covered.any():
-                index = RepetitionIndex.of(article.text)
-                kept = [span for span, has_tokens in zip(spans, covered, strict=True) if has_tokens]
-                repeats = [index.repeats(span.start, span.end) for span in kept]
-                rows = span_representations(
-                    output.hidden,
-                    first[covered],
-                    last[covered],
-                    span_features(repeats, (last - first)[covered]),
-                )
-                distributions[covered] = teacher.decoder.span_head(rows)
+            index = RepetitionIndex.of(article.text)
+            repeats = np.array([index.repeats(span.start, span.end) for span in spans], dtype=int)
+            distributions = teacher.decoder.span_head_probabilities(output, spans, repeats)
             targets[article.id] = TeacherTargets(
                 offsets=output.tokens.offsets,
                 si=output.si_prob,
@@ -66,10 +53,7 @@ def teacher_targets(
                 sentence=output.sentence_token_prob,
                 spans={
                     (span.start, span.end, str(span.technique)): distribution
-                    for span, distribution, has_tokens in zip(
-                        spans, distributions, covered, strict=True
-                    )
-                    if has_tokens
+                    for span, distribution in zip(spans, distributions, strict=True)
                 },
             )
     return targets
