@@ -1,6 +1,7 @@
 """Speed of ``propscan analyze`` over the PTC dev articles, and peak memory.
 
-    python benchmarks/speed.py [--model DIR] [--threads 2] [--bert-base-articles 15] [--rounds 5]
+    python benchmarks/speed.py [--model DIR] [--beside NAME ...] [--threads 2]
+                               [--bert-base-articles 15] [--rounds 5]
 
 Measures, in one run and on the same articles: the shipped ONNX model (int8 where
 quantised) through the public ``analyze_many``; the same architecture in torch fp32
@@ -18,7 +19,11 @@ shared host slows single runs by up to a fifth; every round is kept in the JSON)
 Also model load time, the peak memory of ``propscan analyze`` on the longest dev
 article, and a length-scaling table (one dev-length article, 10x, 100x and a 2 MB text
 made by concatenating dev articles; each size analysed in a fresh process, with its
-seconds per 100k characters and peak memory). Writes ``benchmarks/results/speed.{json,md}``.
+seconds per 100k characters and peak memory). Each ``--beside`` model (a name or a
+directory, e.g. the larger model) is timed as one more engine in the same rounds, with its
+size, load time and peak memory on the longest dev article, so that its speed is read as
+a ratio to the shipped model's measured in the same run. Writes
+``benchmarks/results/speed.{json,md}``.
 """
 
 from __future__ import annotations
@@ -229,6 +234,12 @@ def main() -> None:
         default=None,
         help="PTC directory (default: $PROPSCAN_DATA or ../shared/data/ptc-v2)",
     )
+    parser.add_argument(
+        "--beside",
+        action="append",
+        default=[],
+        help="another model timed in the same rounds (repeatable; a name or a directory)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--torch-checkpoint", default=None, help="training checkpoint (last.pt) for the fp32 row"
@@ -262,6 +273,7 @@ def main() -> None:
     # First, while this process is small: Linux keeps the peak RSS across exec, so a child
     # started after torch is loaded would report this process's peak, not its own.
     peak_memory = peak_memory_of_analyze(args.model, longest_path)
+    beside_peaks = {name: peak_memory_of_analyze(name, longest_path) for name in args.beside}
     sizes = [size for size in args.sizes.split(",") if size]
     texts = [article.text for article in dev.articles]
     scaling = length_scaling(args.model, texts, sizes, args.size_timeout) if sizes else []
@@ -336,6 +348,17 @@ def main() -> None:
         "torch_fp32": (texts, torch_detector),
         "bert_base_torch_fp32": (subset, big_detector),
     }
+    beside = {}
+    for name in args.beside:
+        other, seconds = timed(load_detector, model_directory(name))
+        analyze_many(texts[:2], other)
+        engines[f"beside:{name}"] = (texts, other)
+        beside[name] = {
+            "model": f"{other.name} {other.version}",
+            "model_size_mb": round(model_size_bytes(other.directory) / 1e6, 1),
+            "model_load_seconds": round(seconds, 3),
+            "peak_memory_mb_longest_dev_article": beside_peaks[name],
+        }
     rounds: dict[str, list[dict]] = {name: [] for name in engines}
     for _ in range(max(args.rounds, 1)):
         for name, (timed_texts, engine) in engines.items():
@@ -344,6 +367,12 @@ def main() -> None:
     for name, measured in rounds.items():
         fastest = min(measured, key=lambda row: row["seconds"])
         results.setdefault(name, {}).update(fastest, rounds=[row["seconds"] for row in measured])
+    for name in args.beside:
+        beside[name].update(results.pop(f"beside:{name}"))
+        beside[name]["relative_to_shipped"] = round(
+            beside[name]["characters_per_second"] / results["onnx"]["characters_per_second"], 3
+        )
+    results["beside"] = beside
     if isinstance(detector, TransformerDetector):
         results["one_article_per_call"] = one_article_per_call(texts, detector)
 
@@ -417,6 +446,22 @@ def main() -> None:
         f"- torch fp32 weights: {weights}",
         f"- machine: {results['setup']['machine']}",
     ]
+    if beside:
+        lines += [
+            "",
+            f"## Other models, timed in the same rounds as {results['setup']['model']}",
+            "",
+            "| model | size MB | load s | articles/s | characters/s | speed relative to the "
+            "shipped model | peak memory MB (longest dev article) |",
+            "|---|---|---|---|---|---|---|",
+            *(
+                f"| {row['model']} (`{name}`) | {row['model_size_mb']} "
+                f"| {row['model_load_seconds']} | {row['articles_per_second']} "
+                f"| {row['characters_per_second']:,} | {row['relative_to_shipped']}x "
+                f"| {row['peak_memory_mb_longest_dev_article']} |"
+                for name, row in beside.items()
+            ),
+        ]
     if "one_article_per_call" in results:
         lines += [
             "",
