@@ -219,6 +219,11 @@ def test_a_checkpoint_of_other_settings_or_data_is_not_continued(
         fit(build_network(tiny_encoder, len(PTC_14)), examples, special, taught, tmp_path)
     with pytest.raises(PropscanError, match=r"examples \d+ -> \d+"):
         fit(build_network(tiny_encoder, len(PTC_14)), examples[:-1], special, settings, tmp_path)
+    # as many windows, but one gold token moved: other data all the same
+    edited = [replace(example, si=example.si.copy()) for example in examples]
+    edited[0].si[1] = 1.0 - edited[0].si[1]
+    with pytest.raises(PropscanError, match=r"windows '[0-9a-f]{16}' -> '[0-9a-f]{16}'"):
+        fit(build_network(tiny_encoder, len(PTC_14)), edited, special, settings, tmp_path)
     # what never changes the weights may change between sittings
     report = fit(
         build_network(tiny_encoder, len(PTC_14)),

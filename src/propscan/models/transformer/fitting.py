@@ -11,6 +11,7 @@ no single run gives.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
@@ -224,10 +225,31 @@ _NOT_FITTED_SETTINGS = frozenset(
 )
 
 
-def _fitted_on(settings: TrainingSettings, examples: int) -> dict[str, Any]:
-    """What decides the weights a fit ends with, besides the data itself."""
+def _fingerprint(examples: Sequence[WindowExample]) -> str:
+    """A digest of every window's tokens, targets and weight: the same number of windows
+    carrying other gold (an edited label file, other teachers' probabilities) differs."""
+    digest = hashlib.sha256()
+
+    def add(array: Any) -> None:
+        # probabilities rounded: a teacher's last bits may differ between machines
+        digest.update(np.round(np.asarray(array, dtype=np.float64), 4).tobytes())
+
+    for example in examples:
+        for array in (example.ids, example.si, example.techniques, example.sentence):
+            add(array)
+        for first, last, column, features in example.spans:
+            add([first, last, column])
+            add(features)
+        for target in example.span_targets:
+            add(target)
+        add(example.weight)
+    return digest.hexdigest()[:16]
+
+
+def _fitted_on(settings: TrainingSettings, examples: Sequence[WindowExample]) -> dict[str, Any]:
+    """What decides the weights a fit ends with: the settings and the windows themselves."""
     fitted = {k: v for k, v in asdict(settings).items() if k not in _NOT_FITTED_SETTINGS}
-    return {**fitted, "examples": examples}
+    return {**fitted, "examples": len(examples), "windows": _fingerprint(examples)}
 
 
 def _check_same_run(checkpoint: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
@@ -292,7 +314,7 @@ def fit(
         total_steps = min(total_steps, settings.max_steps)
     scheduler = linear_schedule(optimizer, total_steps, settings.warmup_fraction)
     checkpoint = checkpoint_path(out_dir)
-    fitted_on = _fitted_on(settings, len(examples))
+    fitted_on = _fitted_on(settings, examples)
     step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler, fitted_on)
     loss_of = _Loss(settings, special, examples, device)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
