@@ -30,7 +30,11 @@ from propscan.models.transformer.export import export_model  # noqa: E402
 from propscan.models.transformer.fitting import _optimizer, fit  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
 from propscan.models.transformer.recipe import TrainingSettings  # noqa: E402
-from propscan.models.transformer.train import split_articles, train_transformer  # noqa: E402
+from propscan.models.transformer.train import (  # noqa: E402
+    int8_keeps_accuracy,
+    split_articles,
+    train_transformer,
+)
 
 TINY = TrainingSettings(epochs=3, batch_size=4, max_steps=3, max_articles=3, checkpoint_every=1)
 
@@ -353,6 +357,7 @@ def test_unknown_encoder_directory_is_a_clear_error(tmp_path: Path) -> None:
         {"max_steps": 0},
         {"validation_fraction": 1.0},
         {"window_tokens": 600},
+        {"quantization_tolerance": -0.01},
     ],
 )
 def test_settings_out_of_range_are_a_clear_error_naming_the_setting(bad: dict) -> None:
@@ -361,6 +366,15 @@ def test_settings_out_of_range_are_a_clear_error_naming_the_setting(bad: dict) -
     (name,) = bad
     with pytest.raises(PropscanError, match=rf"training setting {name}=.* give a"):
         TrainingSettings(**bad)
+
+
+def test_int8_is_kept_only_within_the_tolerance_on_si_and_flc() -> None:
+    fp32 = {"si_f1": 0.458, "flc_f1": 0.249, "tc_micro_f1": 0.662}
+    int8 = {"si_f1": 0.448, "flc_f1": 0.249, "tc_micro_f1": 0.600}  # TC is not a criterion
+    assert not int8_keeps_accuracy(fp32, int8, TrainingSettings().quantization_tolerance)
+    assert int8_keeps_accuracy(fp32, int8, 0.01)  # exactly the tolerance, as floats go
+    assert not int8_keeps_accuracy(fp32, {**int8, "flc_f1": 0.2}, 0.015)
+    assert int8_keeps_accuracy(fp32, {**fp32, "si_f1": 0.5}, 0.0)  # int8 better: kept
 
 
 def test_strides_longer_than_the_window_are_refused_and_defaults_pass() -> None:

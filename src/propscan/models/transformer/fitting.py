@@ -221,7 +221,14 @@ def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.o
 
 #: Settings that never change the fitted weights: a run may resume with others.
 _NOT_FITTED_SETTINGS = frozenset(
-    {"quantize", "refit", "companion", "inference_window_stride", "windows_per_call"}
+    {
+        "quantize",
+        "quantization_tolerance",
+        "refit",
+        "companion",
+        "inference_window_stride",
+        "windows_per_call",
+    }
 )
 
 

@@ -61,8 +61,6 @@ from propscan.models.transformer.tuning import (
 from propscan.ptc.scoring import score_tc
 from propscan.ptc.splits import Split, held_out_ids
 
-#: int8 is kept when held-out SI and FLC F1 drop by at most this much against fp32.
-QUANTIZATION_TOLERANCE = 0.005
 #: Sub-directory of a training run holding the model fitted without the validation part.
 SELECTION_DIR = "selection"
 #: Where the fp32 encoder of a run is exported (inside the model directory's checkpoint).
@@ -179,6 +177,17 @@ def _quantized(
     return TransformerDetector.assemble(out, {**config, "quantized": True}, companion)
 
 
+def int8_keeps_accuracy(
+    validation_fp32: dict[str, Any], validation_int8: dict[str, Any], tolerance: float
+) -> bool:
+    """Whether held-out SI and FLC F1 of the int8 encoder stay within ``tolerance`` of
+    fp32's (the ``quantization_tolerance`` setting)."""
+    return all(
+        validation_fp32[key] - validation_int8[key] <= tolerance + 1e-9
+        for key in ("si_f1", "flc_f1")
+    )
+
+
 def _quantize_if_it_keeps_accuracy(
     fp32: TransformerDetector,
     out: Path,
@@ -186,13 +195,11 @@ def _quantize_if_it_keeps_accuracy(
     validation: Sequence[Article],
     gold: Annotations,
     validation_fp32: dict[str, Any],
+    tolerance: float,
 ) -> tuple[bool, dict[str, Any]]:
-    """int8 when held-out SI and FLC F1 stay within :data:`QUANTIZATION_TOLERANCE` of fp32."""
+    """int8 when it keeps accuracy (:func:`int8_keeps_accuracy`), else fp32."""
     validation_int8 = choose_decoding(_quantized(out, config, fp32.companion), validation, gold)
-    quantized = all(
-        validation_fp32[key] - validation_int8[key] <= QUANTIZATION_TOLERANCE
-        for key in ("si_f1", "flc_f1")
-    )
+    quantized = int8_keeps_accuracy(validation_fp32, validation_int8, tolerance)
     if not quantized:
         shutil.copy2(out / FP32_ENCODER, out / ENCODER_FILE)
     return quantized, validation_int8 if quantized else validation_fp32
@@ -316,7 +323,13 @@ def train_transformer(
     quantized, validation_scores = False, validation_fp32
     if settings.quantize:
         quantized, validation_scores = _quantize_if_it_keeps_accuracy(
-            fp32, selection, config, validation, gold, validation_fp32
+            fp32,
+            selection,
+            config,
+            validation,
+            gold,
+            validation_fp32,
+            settings.quantization_tolerance,
         )
     chosen = validation_scores["decoding"]
     finish_model(selection, config, chosen, quantized)
