@@ -400,7 +400,8 @@ def main() -> None:
     lines = [
         f"# Speed of `analyze` on {len(texts)} PTC dev articles",
         "",
-        f"One process, {args.threads} threads, model already loaded; `python benchmarks/speed.py`. "
+        f"One process, {args.threads} threads, model already loaded; "
+        f"`python benchmarks/speed.py{''.join(f' --beside {name}' for name in args.beside)}`. "
         f"The engines are timed in turn, {max(args.rounds, 1)} rounds; each row is that "
         "engine's fastest round (every round's seconds are in `speed.json`). Time outside "
         "the encoder is the wall time in which no encoder call ran; encoder tokens/s counts "

@@ -163,3 +163,34 @@ def test_package_model_command_and_its_errors(tiny_model: Path, tmp_path: Path) 
     )
     assert missing.exit_code == 2 and "unknown model 'no-such-model'" in missing.stderr
     json.loads((out / "propscan_tiny" / "model" / "model.json").read_text(encoding="utf-8"))
+
+
+#: The larger model's package, built by ``propscan package-model`` and kept in the tree.
+LARGER_PACKAGE = Path(__file__).parents[1] / "models" / "propscan-mpnet"
+
+
+def test_the_larger_model_package_is_complete_and_better_than_the_default_on_dev() -> None:
+    from propscan.core.techniques import PTC_14
+    from propscan.evaluation.model_card import model_size_bytes, read_card_summary
+    from propscan.examples import sample_text
+    from propscan.models.registry import load_detector
+    from propscan.pipeline import analyze
+
+    project = tomllib.loads((LARGER_PACKAGE / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["entry-points"]["propscan.models"] == {
+        "mpnet": "propscan_mpnet:model_dir"
+    }
+    # pip builds it with the backend it carries: the one this propscan writes
+    carried = (LARGER_PACKAGE / "propscan_model_backend.py").read_bytes()
+    assert carried == Path(backend.__file__).read_bytes()
+    model = LARGER_PACKAGE / "propscan_mpnet" / "model"
+    assert model_size_bytes(model) <= 150_000_000
+    larger, shipped = read_card_summary(model), read_card_summary(DEFAULT_MODEL_DIR)
+    for score in ("si_f1", "tc_micro_f1", "flc_f1"):
+        assert larger.scores["dev"][score] > shipped.scores["dev"][score], score
+    detector = load_detector(model)
+    assert detector.config["quantized"] and tuple(detector.techniques) == tuple(PTC_14)
+    text = sample_text()
+    marks = analyze(text, detector).to_dict()["spans"]
+    assert len({mark["technique"] for mark in marks}) >= 5
+    assert all(text[mark["start"] : mark["end"]] == mark["fragment"] for mark in marks)
