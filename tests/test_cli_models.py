@@ -121,10 +121,10 @@ def test_an_unknown_model_is_one_line_listing_the_installed_ones(
     arguments = ["serve", "--port", "0"] if command == "serve" else None
     if arguments is None:
         arguments = COMMANDS[command][0](tmp_path / "out", tmp_path)
-    result = run(*arguments, "--model", "mpnet")
+    result = run(*arguments, "--model", "no-such-model")
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1
-    assert "unknown model 'mpnet'; installed: default (propscan-minilm" in result.stderr
+    assert "unknown model 'no-such-model'; installed: default (propscan-minilm" in result.stderr
     assert f"{tiny_package} (propscan-baseline" in result.stderr
 
 
@@ -156,7 +156,10 @@ def test_models_lists_the_shipped_and_installed_models(tiny_package: str) -> Non
     listing = run("models", "--format", "json")
     payload = json.loads(listing.stdout)
     assert payload["schema_version"] == 1
-    shipped, tiny = payload["models"]
+    # other packages a user installed (the larger model) may be listed too
+    by_name = {model["name"]: model for model in payload["models"]}
+    shipped, tiny = by_name["default"], by_name[tiny_package]
+    assert payload["models"][0] is shipped
     assert shipped["name"] == "default" and shipped["default"] is True
     assert shipped["package"] is None and shipped["size_bytes"] > 1_000_000
     assert shipped["articles_per_second"] > 0

@@ -240,5 +240,5 @@ def test_the_model_setting_takes_an_installed_models_name(
     assert settings["model"]["name"] == load_model(tiny_model).name
     assert f'model = "{tiny_package}"' in (tmp_path / "pipeline" / "config.cfg").read_text()
     assert spans_of(spacy.load(tmp_path / "pipeline")(text)) == spans_of(nlp(text))
-    with pytest.raises(PropscanError, match="unknown model 'mpnet'"):
-        spacy.blank("en").add_pipe("propscan", config={"model": "mpnet"})
+    with pytest.raises(PropscanError, match="unknown model 'no-such-model'"):
+        spacy.blank("en").add_pipe("propscan", config={"model": "no-such-model"})

@@ -76,12 +76,12 @@ def test_other_processes_get_a_name_or_an_absolute_path(
 
 def test_an_unknown_name_is_an_error_listing_the_installed_models(tiny_package: str) -> None:
     message = (
-        r"unknown model 'mpnet'; installed: default \(propscan-minilm [\d.]+\), "
+        r"unknown model 'no-such-model'; installed: default \(propscan-minilm [\d.]+\), "
         r"tiny \(propscan-baseline [\d.]+\) \(see 'propscan models'\), or give a model directory"
     )
     for call in (resolve_model, describe_model, model_directory):
         with pytest.raises(PropscanError, match=message):
-            call("mpnet")
+            call("no-such-model")
 
 
 def test_a_name_comes_before_a_directory_of_that_name(
