@@ -110,7 +110,9 @@ def _scores_table(scores: dict[str, dict[str, float]]) -> list[str]:
         "| split | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |",
         "|---" * (len(SUMMARY_COLUMNS) + 1) + "|",
     ]
-    for split, numbers in scores.items():
+    # validation first, as it chose every setting; the rest in the order given
+    ordered = sorted(scores.items(), key=lambda item: not item[0].startswith("validation"))
+    for split, numbers in ordered:
         cells = [numbers.get(key) for key, _ in SUMMARY_COLUMNS]
         lines.append(
             f"| {split} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells) + " |"
@@ -195,7 +197,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "",
         "## Settings",
         "",
-        *_table(facts.get("settings", {})),
+        *_table(dict(sorted(facts.get("settings", {}).items()))),
         "",
         "## Size and cost",
         "",
@@ -209,13 +211,13 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
             }
         ),
     ]
-    other = {k: v for k, v in facts.items() if k not in known and k != "machine"}
+    other = {k: v for k, v in sorted(facts.items()) if k not in known and k != "machine"}
     if other:
         lines += [
             "",
             "## Other facts",
             "",
-            *_table({k: json.dumps(v, default=str) for k, v in other.items()}),
+            *_table({k: json.dumps(v, default=str, sort_keys=True) for k, v in other.items()}),
         ]
     path = folder / CARD_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

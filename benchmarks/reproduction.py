@@ -1,0 +1,171 @@
+"""Does ``propscan train`` reproduce a shipped model? Two cards of one recipe, side by side.
+
+    python benchmarks/reproduction.py --model NAME|DIR --run DIR [--tolerance 0.005]
+
+``--model`` is the shipped model (a name such as ``mpnet``, or its directory); ``--run``
+the output directory of the same ``propscan train`` command run again from scratch. Both
+``training.json`` cards give the validation scores (the held-out part of train that chose
+every setting), the dev scores where both have them, the final training loss and the
+minutes the run took; the files that hold the weights are compared byte for byte. A score
+reproduces when the two differ by at most ``--tolerance`` (0.005 F1: half a point).
+Writes ``benchmarks/results/reproduction_<name>.{json,md}``; with ``--record``, also the
+verdict into the shipped model's card (``training.json`` and ``MODEL_CARD.md``), so that a
+packaged model says it was reproduced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from results_files import RESULTS, write_results
+
+SCORES = ("si_f1", "tc_micro_f1", "tc_macro_f1", "flc_f1")
+#: Files of a transformer model directory that hold fitted weights.
+WEIGHT_FILES = ("encoder.onnx", "span_head.npz", "baseline/model.json")
+
+
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _facts(directory: Path) -> dict[str, Any]:
+    path = directory / "training.json"
+    if not path.is_file():
+        sys.exit(f"error: {path} is missing: pass a model directory written by 'propscan train'")
+    facts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return facts
+
+
+def compare(shipped: Path, run: Path, tolerance: float) -> dict[str, Any]:
+    """Scores, loss, time and weights of ``shipped`` against ``run``, with the verdict."""
+    cards = {"shipped": _facts(shipped), "run": _facts(run)}
+    splits = [
+        split
+        for split in ("validation", "validation (fp32 before export)", "dev")
+        if all(split in card.get("scores", {}) for card in cards.values())
+    ]
+    scores = {
+        split: {
+            score: {
+                side: round(float(card["scores"][split][score]), 4) for side, card in cards.items()
+            }
+            for score in SCORES
+            if all(score in card["scores"][split] for card in cards.values())
+        }
+        for split in splits
+    }
+    for table in scores.values():
+        for row in table.values():
+            row["difference"] = round(row["run"] - row["shipped"], 4)
+    validation = scores.get("validation", {})
+    return {
+        "tolerance": tolerance,
+        "scores": scores,
+        "reproduced": bool(validation)
+        and all(abs(row["difference"]) <= tolerance for row in validation.values()),
+        "final_loss": {side: card.get("fit", {}).get("final_loss") for side, card in cards.items()},
+        "training_minutes": {
+            side: round(card.get("training_seconds", 0) / 60, 1) for side, card in cards.items()
+        },
+        "machine": {side: card.get("machine") for side, card in cards.items()},
+        "identical_weights": {
+            name: _digest(shipped / name) == _digest(run / name)
+            for name in WEIGHT_FILES
+            if (shipped / name).is_file()
+        },
+        "recipe_differences": {
+            key: {"shipped": value, "run": cards["run"]["settings"].get(key)}
+            for key, value in cards["shipped"].get("settings", {}).items()
+            if cards["run"].get("settings", {}).get(key) != value
+        },
+    }
+
+
+def record(shipped: Path, result: dict[str, Any], run_date: str) -> None:
+    """Write the verdict of ``result`` into the card of the model in ``shipped``."""
+    from propscan.evaluation.model_card import write_model_card
+
+    validation = result["scores"]["validation"]
+    scores = " / ".join(f"{validation[s]['run']:.3f}" for s in ("si_f1", "tc_micro_f1", "flc_f1"))
+    verdict = "within" if result["reproduced"] else "not within"
+    facts = _facts(shipped)
+    facts["reproduction"] = (
+        f"the training command run again from scratch on {run_date} "
+        f"({result['training_minutes']['run']} min on {result['machine']['run']}): validation SI / "
+        f"TC / FLC {scores}, {verdict} {result['tolerance']:g} F1 of this card's on every score "
+        f"(benchmarks/reproduction.py)"
+    )
+    write_model_card(shipped, facts)
+
+
+def main() -> None:
+    from propscan.models.registry import model_directory
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="the shipped model: name or directory")
+    parser.add_argument("--run", type=Path, required=True, help="the run's output directory")
+    parser.add_argument("--tolerance", type=float, default=0.005)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--record", action="store_true", help="write the verdict into the shipped model's card"
+    )
+    args = parser.parse_args()
+
+    shipped = model_directory(args.model)
+    result = compare(shipped, args.run, args.tolerance)
+    name = json.loads((shipped / "model.json").read_text(encoding="utf-8"))["name"]
+    command = f"python benchmarks/reproduction.py --model {args.model} --run RUN"
+    result = {"model": name, "command": f"{command} --tolerance {args.tolerance}", **result}
+    verdict = "reproduces" if result["reproduced"] else "does not reproduce"
+    lines = [
+        f"# Reproducing {name} with `propscan train`",
+        "",
+        f"`{result['command']}`, where RUN is the output directory of the training command in "
+        f"{name}'s card run again from scratch. On validation the run **{verdict}** the shipped "
+        f"model within {args.tolerance:g} F1 on every score.",
+        "",
+        "| split | score | shipped | run | difference |",
+        "|---|---|---|---|---|",
+    ]
+    for split, table in result["scores"].items():
+        for score, row in table.items():
+            lines.append(
+                f"| {split} | {score} | {row['shipped']:.4f} | {row['run']:.4f} | "
+                f"{row['difference']:+.4f} |"
+            )
+    same_weights = ", ".join(
+        f"{file} {'yes' if same else 'no'}" for file, same in result["identical_weights"].items()
+    )
+    lines += [
+        "",
+        "| | shipped | run |",
+        "|---|---|---|",
+        "| final training loss | {shipped} | {run} |".format(**result["final_loss"]),
+        "| training minutes | {shipped} | {run} |".format(**result["training_minutes"]),
+        "| machine | {shipped} | {run} |".format(**result["machine"]),
+        "",
+        f"Weight files identical byte for byte: {same_weights}.",
+        "Recipe settings that differ: "
+        + (
+            ", ".join(
+                f"{key} ({row['shipped']} / {row['run']})"
+                for key, row in result["recipe_differences"].items()
+            )
+            or "none"
+        )
+        + ".",
+    ]
+    write_results(args.out, f"reproduction_{name}", result, lines)
+    if args.record:
+        run_date = date.fromtimestamp((args.run / "training.json").stat().st_mtime).isoformat()
+        record(shipped, result, run_date)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Model cards: the card a run writes reads the same when rewritten from its ``training.json``
+(as ``scripts/model_reliability.py`` and ``benchmarks/reproduction.py`` do)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from propscan.evaluation.model_card import CARD_FILE, FACTS_FILE, write_model_card
+
+
+def test_a_card_rewritten_from_its_facts_is_unchanged(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("{}", encoding="utf-8")
+    facts = {
+        "name": "propscan-x",
+        "version": "1.0",
+        "kind": "transformer",
+        "description": "A model.",
+        "settings": {"epochs": 4, "seed": 13, "batch_size": 16},
+        "scores": {
+            "validation": {"si_f1": 0.41, "tc_micro_f1": 0.65, "flc_f1": 0.2},
+            "dev": {"si_f1": 0.4, "tc_micro_f1": 0.58, "flc_f1": 0.17},
+        },
+        "training_seconds": 60.0,
+        "decoding": {"si_threshold": 0.15, "merge_gap": 60},
+        "fit": {"steps": 3, "final_loss": 1.0},
+    }
+    write_model_card(tmp_path, facts)
+    first = (tmp_path / CARD_FILE).read_text(encoding="utf-8")
+    write_model_card(tmp_path, json.loads((tmp_path / FACTS_FILE).read_text(encoding="utf-8")))
+    assert (tmp_path / CARD_FILE).read_text(encoding="utf-8") == first
+    rows = [line.split(" | ")[0] for line in first.splitlines() if line.startswith("| ")]
+    assert rows.index("| validation") < rows.index("| dev")
