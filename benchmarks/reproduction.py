@@ -94,12 +94,15 @@ def record(shipped: Path, result: dict[str, Any], run_date: str) -> None:
     validation = result["scores"]["validation"]
     scores = " / ".join(f"{validation[s]['run']:.3f}" for s in ("si_f1", "tc_micro_f1", "flc_f1"))
     verdict = "within" if result["reproduced"] else "not within"
+    weights = result["identical_weights"]
+    identical = bool(weights) and all(weights.values())
+    same = "the same weights byte for byte" if identical else "other weights"
     facts = _facts(shipped)
     facts["reproduction"] = (
         f"the training command run again from scratch on {run_date} "
         f"({result['training_minutes']['run']} min on {result['machine']['run']}): validation SI / "
-        f"TC / FLC {scores}, {verdict} {result['tolerance']:g} F1 of this card's on every score "
-        f"(benchmarks/reproduction.py)"
+        f"TC / FLC {scores}, {verdict} {result['tolerance']:g} F1 of this card's on every score, "
+        f"{same} (benchmarks/reproduction.py)"
     )
     write_model_card(shipped, facts)
 
