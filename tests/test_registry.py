@@ -146,6 +146,7 @@ def test_a_model_is_loaded_once_per_directory_and_again_when_it_changes(
 @given(name=st.text(max_size=30))
 @example(name="~no-such-user/model")  # a home directory that cannot be found
 @example(name="")
+@example(name="/\x00")  # a path no system can look up
 def test_any_name_names_a_model_or_is_a_clear_error(name: str) -> None:
     """Whatever a user types after --model, the answer is a model or a PropscanError."""
     try:

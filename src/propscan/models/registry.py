@@ -210,6 +210,11 @@ def _locate(model: str | os.PathLike[str] | None) -> tuple[Path, str | None]:
     """The directory of the model ``model`` names, and its installed name if it has one."""
     if model is None or model == DEFAULT_MODEL_NAME:
         return _usable(_shipped_model()), DEFAULT_MODEL_NAME
+    if "\0" in os.fspath(model):  # no file name holds one; the system refuses to look
+        raise PropscanError(
+            f"model {os.fspath(model)!r} holds a NUL character, which no model or directory "
+            "name can hold"
+        )
     if not isinstance(model, str) or _looks_like_a_path(model):
         return Path(os.path.expanduser(model)), None  # "~nobody/x" stays as it is
     installed = installed_models()
