@@ -24,7 +24,7 @@ import argparse
 import ast
 import json
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,7 @@ def main() -> None:
         gold_span_techniques,
         predict,
         technique_hits,
+        technique_shares,
         tune_decoding,
     )
     from propscan.ptc.splits import held_out_ids, load_combined_split, load_split, resolve_data_dir
@@ -251,6 +252,11 @@ def main() -> None:
         detector = TransformerDetector.load(model_dir)
     held_out = held_out_ids(train.articles, fraction)
     validation = [a for a in train.articles if a.id in held_out]
+    decoder = detector.decoder
+    if not decoder.settings.technique_prior:  # a model from before the prior was recorded
+        fitted_on = [a for a in train.articles if a.id not in held_out]
+        prior = technique_shares(fitted_on, train.gold, detector.techniques)
+        decoder = decoder.with_settings(replace(decoder.settings, technique_prior=prior))
     data = Encoded.of(detector, validation, train.gold)
     dev = load_split(args.data, "dev")
     dev_data = Encoded.of(detector, dev.articles, dev.gold)
@@ -259,8 +265,8 @@ def main() -> None:
     if not variants:
         parser.error("give --variant or at least one --decoding-variant")
     for name, fixed in variants:
-        settings, choices, calibration = tune_decoding(detector.decoder, data, fixed)
-        chosen_decoder = detector.decoder.with_settings(settings)
+        settings, choices, calibration = tune_decoding(decoder, data, fixed)
+        chosen_decoder = decoder.with_settings(settings)
         validation_spans = predict(chosen_decoder, data)
         validation_labels = gold_span_techniques(chosen_decoder, data)
         scores = bootstrap_scores(

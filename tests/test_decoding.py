@@ -21,6 +21,7 @@ from propscan.models.decoding import (
     fragments_within,
     label_top_two,
     merge_runs,
+    prior_adjusted,
     repetition_rules,
     resolve_threshold,
     runs_above,
@@ -123,6 +124,14 @@ def test_settings_round_trip_through_model_json() -> None:
     config = json.loads(json.dumps(settings.to_config()))
     assert DecodingSettings.from_config(config) == settings
     assert DecodingSettings.from_config({}) == DecodingSettings()
+
+
+def test_the_technique_prior_round_trips_and_is_type_checked() -> None:
+    settings = DecodingSettings(technique_prior=(0.7, 0.2, 0.1), technique_prior_weight=0.4)
+    config = json.loads(json.dumps(settings.to_config()))
+    assert DecodingSettings.from_config(config) == settings
+    with pytest.raises(PropscanError, match="'technique_prior' must be a list of numbers"):
+        DecodingSettings.from_config({"technique_prior": [0.5, "rare"]})
 
 
 def test_settings_refuse_misspelt_names_and_wrong_types() -> None:
@@ -300,6 +309,30 @@ def test_technique_fragments_keep_the_union_of_the_phrases(
         techniques = [s.technique for s in spans if (s.start, s.end) == (phrase.start, phrase.end)]
         expected = [s for s in labelled if (s.start, s.end) == (phrase.start, phrase.end)]
         assert len(techniques) == len(set(techniques)) == len(expected)
+
+
+def test_the_prior_adjustment_names_a_rare_technique_its_weight_decides() -> None:
+    rows = np.array([[0.6, 0.4], [0.9, 0.1]])
+    prior = (0.9, 0.1)  # the first technique is nine times as frequent in training
+    assert prior_adjusted(rows, prior, 0.0) is rows
+    assert prior_adjusted(rows, (), 1.0) is rows
+    half = prior_adjusted(rows, prior, 0.5)
+    np.testing.assert_allclose(half.sum(axis=1), 1.0)
+    assert half[0].argmax() == 1 and half[1].argmax() == 0  # 0.6/3 < 0.4/0.316
+    full = prior_adjusted(rows, prior, 1.0)
+    np.testing.assert_allclose(full[1], [0.5, 0.5])  # 0.9/0.9 == 0.1/0.1
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3).filter(lambda r: sum(r) > 1e-6),
+    st.floats(0.0, 2.0),
+)
+def test_the_prior_adjustment_keeps_the_order_of_equally_frequent_techniques(
+    row: list[float], weight: float
+) -> None:
+    distribution = np.array([row]) / sum(row)
+    adjusted = prior_adjusted(distribution, (1 / 3, 1 / 3, 1 / 3), weight)
+    np.testing.assert_allclose(adjusted, distribution, atol=1e-12)
 
 
 def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from propscan.cli import app
+from propscan.errors import PropscanError
 from propscan.evaluation.model_card import model_size_bytes
 from propscan.models.base import DEFAULT_MODEL_DIR
 from propscan.models.registry import load_detector
@@ -29,6 +31,17 @@ def test_shipped_settings_are_read_under_one_name() -> None:
     decoding = detector.config["decoding"]
     assert detector.settings.second_technique_threshold == decoding["second_technique_threshold"]
     assert detector.settings.si_threshold == decoding["si_threshold"]
+
+
+def test_a_technique_prior_that_does_not_fit_the_techniques_is_refused(tmp_path) -> None:
+    for path in DEFAULT_MODEL_DIR.iterdir():
+        (tmp_path / path.name).symlink_to(path)
+    (tmp_path / "model.json").unlink()
+    config = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text("utf-8"))
+    config["decoding"]["technique_prior"] = [0.5, 0.5]
+    (tmp_path / "model.json").write_text(json.dumps(config), "utf-8")
+    with pytest.raises(PropscanError, match="one positive share per technique of the model"):
+        load_detector(tmp_path)
 
 
 def test_example_article_gets_loaded_language_and_name_calling(example_text: str) -> None:

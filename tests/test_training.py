@@ -83,6 +83,11 @@ def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
     assert len(prediction.token_scores) > 0
     # analysis windows overlap less than training windows (fewer tokens to encode)
     assert detector.settings.window_stride == TINY.inference_window_stride != TINY.window_stride
+    # the technique prior is the fitted articles' and its weight was chosen on held-out ones
+    prior = detector.settings.technique_prior
+    assert len(prior) == len(detector.techniques) and min(prior) > 0.0
+    assert sum(prior) == pytest.approx(1.0, abs=1e-4)
+    assert "technique_prior_weight" in trained.validation["choices"]
 
 
 @pytest.mark.slow
@@ -418,6 +423,7 @@ def test_companion_probabilities_are_mixed_by_their_tuned_share(
         companion_si_weight=0.0,
         sentence_gate=0.0,
         repetition_needs_recurrence=False,
+        technique_prior_weight=0.0,
     )
     unmixed = decoder.with_settings(without)
     np.testing.assert_array_equal(unmixed.token_probabilities(outputs), outputs.si_prob)

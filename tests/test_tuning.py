@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from propscan.core.spans import Annotations, Span
+from propscan.core.spans import Annotations, Article, Span
 from propscan.models.transformer.tuning import (
     _best,
     bootstrap_scores,
     expected_calibration_error,
     flc_intervals,
+    technique_shares,
 )
 from propscan.ptc.scoring import score_flc
 
@@ -76,3 +77,16 @@ def test_technique_intervals_hold_the_official_score() -> None:
         low, high = intervals[technique]
         assert low <= official[technique].f1 <= high
     assert intervals["Doubt"][0] < intervals["Doubt"][1]  # one right, one half right
+
+
+def test_technique_shares_are_smoothed_and_follow_the_technique_order() -> None:
+    articles = [Article("1", "a b c d"), Article("2", "e f")]
+    gold = Annotations(
+        {
+            "1": (Span(0, 1, "Doubt"), Span(2, 3, "Doubt"), Span(4, 5, "Slogans")),
+            "2": (Span(0, 1, "Doubt"),),
+            "3": (Span(0, 1, "Slogans"),),  # not among the articles
+        }
+    )
+    shares = technique_shares(articles, gold, ["Slogans", "Doubt", "Repetition"])
+    assert shares == (round(2 / 7, 6), round(4 / 7, 6), round(1 / 7, 6))

@@ -280,6 +280,20 @@ def label_top_two(
     return spans
 
 
+def prior_adjusted(probabilities: np.ndarray, prior: Sequence[float], weight: float) -> np.ndarray:
+    """Technique rows divided by each technique's share of the fitted spans to the power
+    ``weight``, renormalised (0 or no prior: unchanged).
+
+    A classifier fitted on skewed labels learns the skew; dividing it out (post-hoc logit
+    adjustment, Menon et al. 2021) trades a little accuracy on frequent techniques for
+    recall on rare ones, how much being the tuned ``weight``.
+    """
+    if weight == 0.0 or not len(prior):
+        return probabilities
+    rows = probabilities * np.asarray(prior, dtype=np.float64) ** -weight
+    return rows / np.maximum(rows.sum(axis=1, keepdims=True), 1e-300)
+
+
 def repetition_rules(
     probabilities: np.ndarray,
     repeats: np.ndarray,

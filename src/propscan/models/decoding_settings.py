@@ -63,9 +63,18 @@ class DecodingSettings:
     #: Fragments that recur at least this many times elsewhere in the article are named
     #: Repetition first (-1: never; see :func:`repetition_rules`).
     repetition_min_repeats: int = -1
+    #: Each technique's share of the spans the model was fitted on, in the order of its
+    #: techniques (empty: not recorded); see ``technique_prior_weight``.
+    technique_prior: tuple[float, ...] = ()
+    #: Technique probabilities are divided by ``technique_prior`` to this power (0: off):
+    #: the post-hoc logit adjustment of long-tail classification, which undoes part of
+    #: what the fitted model learnt from how often each technique occurs, so that rare
+    #: ones get named.
+    technique_prior_weight: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calibration", tuple(float(v) for v in self.calibration))
+        object.__setattr__(self, "technique_prior", tuple(float(v) for v in self.technique_prior))
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any], where: str = "model.json") -> DecodingSettings:
@@ -89,6 +98,7 @@ class DecodingSettings:
         """The ``decoding`` object of ``model.json``."""
         values = asdict(self)
         values["calibration"] = [round(v, 6) for v in self.calibration]
+        values["technique_prior"] = [round(v, 6) for v in self.technique_prior]
         return values
 
 
@@ -101,12 +111,11 @@ def _checked_value(name: str, value: Any, default: Any, where: str) -> Any:
     if isinstance(default, tuple):
         if (
             not isinstance(value, list | tuple)
-            or len(value) != len(default)
+            or (default and len(value) != len(default))
             or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
         ):
-            raise PropscanError(
-                f"{where}: decoding setting {name!r} must be a list of {len(default)} numbers"
-            )
+            count = f"{len(default)} numbers" if default else "numbers"
+            raise PropscanError(f"{where}: decoding setting {name!r} must be a list of {count}")
         return tuple(float(v) for v in value)
     if value is None and default is None:
         return None

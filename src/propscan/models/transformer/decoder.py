@@ -15,6 +15,7 @@ import numpy as np
 
 from propscan.core.spans import Span
 from propscan.core.techniques import REPETITION, TechniqueSet
+from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScores
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.decoding import (
@@ -23,6 +24,7 @@ from propscan.models.decoding import (
     decode_subword_spans,
     fragments_within,
     label_top_two,
+    prior_adjusted,
     repetition_rules,
     technique_fragments,
 )
@@ -44,6 +46,14 @@ class SpanDecoder:
     techniques: TechniqueSet
     span_head: SpanHead
     companion: BaselineDetector | None = None
+
+    def __post_init__(self) -> None:
+        prior = self.settings.technique_prior
+        if prior and (len(prior) != len(self.techniques) or min(prior) <= 0.0):
+            raise PropscanError(
+                f"decoding setting 'technique_prior' must hold one positive share per "
+                f"technique of the model ({len(self.techniques)}), not {list(prior)}"
+            )
 
     def with_settings(self, settings: DecodingSettings) -> SpanDecoder:
         """This decoder's heads under other settings (what the tuner tries)."""
@@ -85,6 +95,9 @@ class SpanDecoder:
                 text, list(spans), self.techniques
             )
             probabilities = (1.0 - weight) * probabilities + weight * companion
+        probabilities = prior_adjusted(
+            probabilities, self.settings.technique_prior, self.settings.technique_prior_weight
+        )
         if REPETITION in self.techniques:
             probabilities = repetition_rules(
                 probabilities,

@@ -57,6 +57,7 @@ from propscan.models.transformer.tuning import (
     gold_span_techniques,
     predict,
     technique_hits,
+    technique_shares,
     tune_decoding,
 )
 from propscan.ptc.scoring import score_tc
@@ -306,7 +307,9 @@ def train_transformer(
         "encoder": DEFAULT_ENCODER_NAME if encoder is None else encoder_dir.name,
         "windows_per_call": settings.windows_per_call,
         "decoding": DecodingSettings(
-            window_tokens=settings.window_tokens, window_stride=settings.inference_window_stride
+            window_tokens=settings.window_tokens,
+            window_stride=settings.inference_window_stride,
+            technique_prior=technique_shares(train_articles, gold, techniques),
         ).to_config(),
     }
     fp32 = export_stage(

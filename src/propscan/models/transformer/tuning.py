@@ -23,7 +23,7 @@ from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.transformer.decoder import SpanDecoder
 from propscan.models.transformer.detector import TransformerDetector
 from propscan.models.transformer.scheduling import TokenOutputs
-from propscan.ptc.scoring import score_flc, score_si, top_techniques
+from propscan.ptc.scoring import score_flc, score_si, score_tc, top_techniques
 
 TOKEN_THRESHOLDS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 MERGE_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60, 90)
@@ -35,6 +35,7 @@ SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
 FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
 REPETITION_MIN_REPEATS = (-1, 1, 2, 3, 4, 6, 8)
 HANDOVER_SHARES = (-1.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "fragment_gap": (-1, 300),
     "handover_share": (-1.0, 1.0),
     "repetition_min_repeats": (-1, 30),
+    "technique_prior_weight": (0.0, 2.0),
 }
 
 
@@ -233,6 +235,25 @@ def technique_accuracy(decoder: SpanDecoder, data: Encoded) -> float:
     return correct / total if total else 0.0
 
 
+def technique_balance(decoder: SpanDecoder, data: Encoded) -> float:
+    """Mean of TC micro- and macro-F1 on the gold spans: accuracy on the frequent techniques
+    and F1 of the rare ones weighed alike, so that naming rare techniques may cost a
+    little accuracy but not more than it gains."""
+    labelled = gold_span_techniques(decoder, data)
+    scores = score_tc(data.gold.restrict(labelled.spans), labelled, decoder.techniques)
+    return (scores.micro_f1 + scores.macro_f1) / 2
+
+
+def technique_shares(
+    articles: Iterable[Article], gold: Annotations, techniques: Sequence[str]
+) -> tuple[float, ...]:
+    """Each technique's share of the gold spans of ``articles`` (add-one smoothed, so no
+    share is 0), rounded as ``model.json`` stores it: the prior of ``technique_prior``."""
+    counts = Counter(str(span.technique) for article in articles for span in gold[article.id])
+    total = sum(counts[technique] for technique in techniques) + len(techniques)
+    return tuple(round((counts[technique] + 1) / total, 6) for technique in techniques)
+
+
 def tune_decoding(
     decoder: SpanDecoder, data: Encoded, fixed: dict[str, Any] | None = None
 ) -> tuple[DecodingSettings, list[Choice], dict[str, float]]:
@@ -240,8 +261,9 @@ def tune_decoding(
 
     SI settings maximise SI F1 (two rounds of coordinate search), the calibration is fitted
     on the chosen candidates, technique settings maximise technique accuracy on gold
-    spans, and the second-technique threshold, the fragment gap and the handover share
-    maximise FLC F1.
+    spans, the weight of the technique prior (when the decoder has one) maximises
+    :func:`technique_balance`, and the second-technique threshold, the fragment gap and the
+    handover share maximise FLC F1.
     """
     fixed = dict(fixed or {})
     has_companion = decoder.companion is not None
@@ -265,6 +287,7 @@ def tune_decoding(
         "calibration": (1.0, 0.0, 0.0),
         "repetition_needs_recurrence": True,
         "fragment_gap": -1,
+        "technique_prior_weight": 0.0,
     }
     settings = replace(decoder.settings, **{**start, **fixed})
     si_gold = data.si_gold
@@ -317,6 +340,15 @@ def tune_decoding(
             continue
         choices[name] = _best(name, grid, functools.partial(tc_accuracy, name))
         settings = replace(settings, **{name: choices[name].value})
+    if settings.technique_prior and "technique_prior_weight" not in fixed:
+        choices["technique_prior_weight"] = _best(
+            "technique_prior_weight",
+            PRIOR_WEIGHTS,
+            lambda w: technique_balance(
+                decoder.with_settings(replace(settings, technique_prior_weight=w)), data
+            ),
+        )
+        settings = replace(settings, technique_prior_weight=choices["technique_prior_weight"].value)
 
     def flc_f1(name: str, value: Any) -> float:
         candidate = decoder.with_settings(replace(settings, **{name: value}))
