@@ -1,5 +1,6 @@
 """A decision rule for rare techniques: each span's technique probabilities divided by
-the technique's share of the fitting spans to the power tau (logit adjustment).
+the technique's share of the fitting spans to the power tau (logit adjustment), before
+the Repetition rules, as the decoding setting ``technique_prior_weight`` does.
 
     python benchmarks/technique_prior.py --model RUN/selection [--model ...]
 
@@ -14,20 +15,22 @@ model (fitted without the validation quarter). Writes
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from results_files import RESULTS, write_results
 
 TAUS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
 def main() -> None:
-    from propscan.core.spans import Annotations, Span
     from propscan.models.transformer.detector import TransformerDetector
-    from propscan.models.transformer.tuning import Encoded
-    from propscan.ptc.scoring import score_tc, top_techniques
+    from propscan.models.transformer.tuning import (
+        Encoded,
+        gold_span_techniques,
+        technique_shares,
+    )
+    from propscan.ptc.scoring import score_tc
     from propscan.ptc.splits import held_out_ids, load_split
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -42,51 +45,35 @@ def main() -> None:
         "validation": ([a for a in train.articles if a.id in held_out], train.gold),
         "dev": (dev.articles, dev.gold),
     }
-    fitting = Counter(
-        span.technique for a in train.articles if a.id not in held_out for span in train.gold[a.id]
-    )
+    fitting = [a for a in train.articles if a.id not in held_out]
     result: dict = {"taus": list(TAUS), "models": {}}
     lines = [
         "# Technique prior: a decision rule for rare techniques",
         "",
         "`python benchmarks/technique_prior.py --model ...`: technique probabilities of each "
-        "gold span divided by the technique's share of the fitting spans to the power tau; "
-        "TC micro-F1 / macro-F1.",
+        "gold span divided by the technique's share of the fitting spans to the power tau "
+        "(the decoding setting `technique_prior_weight`); TC micro-F1 / macro-F1.",
         "",
         "| model | split | " + " | ".join(f"tau {tau}" for tau in TAUS) + " |",
         "|---|---|" + "---|" * len(TAUS),
     ]
     for model_dir in args.model:
         detector = TransformerDetector.load(model_dir)
-        labels = list(detector.techniques)
-        prior = np.array([fitting[t] for t in labels], dtype=float)
-        prior = np.maximum(prior, 1.0) / prior.sum()
+        settings = detector.settings
+        prior = settings.technique_prior or technique_shares(
+            fitting, train.gold, detector.techniques
+        )
         name = "/".join(model_dir.parts[-2:])
         result["models"][name] = {}
         for split, (articles, gold) in splits.items():
             data = Encoded.of(detector, articles, gold)
-            rows = []
-            for article, output in zip(data.articles, data.outputs, strict=True):
-                repeats = Counter((s.start, s.end) for s in gold[article.id])
-                offsets = sorted(repeats)
-                probabilities = detector.decoder.technique_probabilities(
-                    article.text, output, [Span(start, end) for start, end in offsets]
-                )
-                rows.append((article.id, offsets, repeats, probabilities))
             scores = []
             for tau in TAUS:
-                # probabilities / prior**tau: the row of each span, the prior taken out
-                labelled = {
-                    article_id: tuple(
-                        Span(start, end, technique)
-                        for (start, end), row in zip(
-                            offsets, probabilities / prior**tau, strict=True
-                        )
-                        for technique in top_techniques(row, labels, repeats[start, end])
-                    )
-                    for article_id, offsets, repeats, probabilities in rows
-                }
-                tc = score_tc(gold.restrict(labelled), Annotations(labelled), labels)
+                decoder = detector.decoder.with_settings(
+                    replace(settings, technique_prior=prior, technique_prior_weight=tau)
+                )
+                labelled = gold_span_techniques(decoder, data)
+                tc = score_tc(data.gold.restrict(labelled.spans), labelled, detector.techniques)
                 scores.append({"micro": round(tc.micro_f1, 4), "macro": round(tc.macro_f1, 4)})
             result["models"][name][split] = scores
             cells = [f"{s['micro']:.3f} / {s['macro']:.3f}" for s in scores]

@@ -16,7 +16,7 @@ def test_a_card_rewritten_from_its_facts_is_unchanged(tmp_path: Path) -> None:
         "version": "1.0",
         "kind": "transformer",
         "description": "A model.",
-        "settings": {"epochs": 4, "seed": 13, "batch_size": 16},
+        "settings": {"epochs": 4, "seed": 13, "batch_size": 16, "teachers": ()},
         "scores": {
             "validation": {"si_f1": 0.41, "tc_micro_f1": 0.65, "flc_f1": 0.2},
             "dev": {"si_f1": 0.4, "tc_micro_f1": 0.58, "flc_f1": 0.17},

@@ -160,9 +160,11 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "size_bytes": model_size_bytes(folder),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
     }
-    (folder / FACTS_FILE).write_text(
-        json.dumps(facts, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-    )
+    written = json.dumps(facts, indent=2, sort_keys=True, default=str)
+    (folder / FACTS_FILE).write_text(written + "\n", encoding="utf-8")
+    # the card is rendered from what training.json holds (a tuple as a list), so that a card
+    # rewritten from that file later reads the same
+    facts = json.loads(written)
     known = {
         "name",
         "version",
