@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from propscan.evaluation.model_card import CARD_FILE, FACTS_FILE, write_model_card
@@ -31,3 +34,35 @@ def test_a_card_rewritten_from_its_facts_is_unchanged(tmp_path: Path) -> None:
     assert (tmp_path / CARD_FILE).read_text(encoding="utf-8") == first
     rows = [line.split(" | ")[0] for line in first.splitlines() if line.startswith("| ")]
     assert rows.index("| validation") < rows.index("| dev")
+
+
+SCRIPT = Path(__file__).parents[1] / "scripts" / "model_reliability.py"
+
+
+def test_a_model_measured_again_gets_dev_scores_speed_and_reliability(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    facts = {"name": "propscan-x", "version": "1.0", "kind": "baseline", "scores": {}}
+    (model / FACTS_FILE).write_text(json.dumps(facts), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(model), "--data", str(data_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    measured = json.loads((model / FACTS_FILE).read_text(encoding="utf-8"))
+    assert 0.0 <= measured["scores"]["dev"]["si_f1"] <= 1.0
+    assert measured["speed"]["articles per second (span finding on dev, one process)"] > 0
+    assert measured["reliability"]["split"] == "dev"
+    assert "| articles per second" in (model / CARD_FILE).read_text(encoding="utf-8")
+
+
+def test_measuring_a_model_without_card_facts_is_a_clear_error(tiny_model: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tiny_model)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "no model card facts; train the model with propscan" in done.stderr
+    assert "Traceback" not in done.stderr
