@@ -318,7 +318,7 @@ def test_the_prior_adjustment_names_a_rare_technique_its_weight_decides() -> Non
     assert prior_adjusted(rows, (), 1.0) is rows
     half = prior_adjusted(rows, prior, 0.5)
     np.testing.assert_allclose(half.sum(axis=1), 1.0)
-    assert half[0].argmax() == 1 and half[1].argmax() == 0  # 0.6/3 < 0.4/0.316
+    assert half[0].argmax() == 1 and half[1].argmax() == 0  # 0.6/√0.9 < 0.4/√0.1
     full = prior_adjusted(rows, prior, 1.0)
     np.testing.assert_allclose(full[1], [0.5, 0.5])  # 0.9/0.9 == 0.1/0.1
 
