@@ -24,7 +24,7 @@ import argparse
 import ast
 import json
 import time
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -191,11 +191,11 @@ def main() -> None:
     from propscan.models.transformer.tuning import (
         Encoded,
         bootstrap_scores,
+        decoder_with_prior,
         flc_intervals,
         gold_span_techniques,
         predict,
         technique_hits,
-        technique_shares,
         tune_decoding,
     )
     from propscan.ptc.splits import held_out_ids, load_combined_split, load_split, resolve_data_dir
@@ -252,11 +252,8 @@ def main() -> None:
         detector = TransformerDetector.load(model_dir)
     held_out = held_out_ids(train.articles, fraction)
     validation = [a for a in train.articles if a.id in held_out]
-    decoder = detector.decoder
-    if not decoder.settings.technique_prior:  # a model from before the prior was recorded
-        fitted_on = [a for a in train.articles if a.id not in held_out]
-        prior = technique_shares(fitted_on, train.gold, detector.techniques)
-        decoder = decoder.with_settings(replace(decoder.settings, technique_prior=prior))
+    fitted_on = [a for a in train.articles if a.id not in held_out]
+    decoder = decoder_with_prior(detector.decoder, fitted_on, train.gold)
     data = Encoded.of(detector, validation, train.gold)
     dev = load_split(args.data, "dev")
     dev_data = Encoded.of(detector, dev.articles, dev.gold)

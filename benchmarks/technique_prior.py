@@ -27,8 +27,8 @@ def main() -> None:
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.tuning import (
         Encoded,
+        decoder_with_prior,
         gold_span_techniques,
-        technique_shares,
     )
     from propscan.ptc.scoring import score_tc
     from propscan.ptc.splits import held_out_ids, load_split
@@ -59,18 +59,15 @@ def main() -> None:
     ]
     for model_dir in args.model:
         detector = TransformerDetector.load(model_dir)
-        settings = detector.settings
-        prior = settings.technique_prior or technique_shares(
-            fitting, train.gold, detector.techniques
-        )
+        with_prior = decoder_with_prior(detector.decoder, fitting, train.gold)
         name = "/".join(model_dir.parts[-2:])
         result["models"][name] = {}
         for split, (articles, gold) in splits.items():
             data = Encoded.of(detector, articles, gold)
             scores = []
             for tau in TAUS:
-                decoder = detector.decoder.with_settings(
-                    replace(settings, technique_prior=prior, technique_prior_weight=tau)
+                decoder = with_prior.with_settings(
+                    replace(with_prior.settings, technique_prior_weight=tau)
                 )
                 labelled = gold_span_techniques(decoder, data)
                 tc = score_tc(data.gold.restrict(labelled.spans), labelled, detector.techniques)

@@ -8,6 +8,7 @@ from propscan.core.spans import Annotations, Article, Span
 from propscan.models.transformer.tuning import (
     _best,
     bootstrap_scores,
+    decoder_with_prior,
     expected_calibration_error,
     flc_intervals,
     technique_shares,
@@ -90,3 +91,22 @@ def test_technique_shares_are_smoothed_and_follow_the_technique_order() -> None:
     )
     shares = technique_shares(articles, gold, ["Slogans", "Doubt", "Repetition"])
     assert shares == (round(2 / 7, 6), round(4 / 7, 6), round(1 / 7, 6))
+
+
+def test_a_model_without_a_recorded_prior_gets_that_of_its_fitting_articles() -> None:
+    from dataclasses import replace
+
+    from propscan.models.registry import load_detector
+
+    decoder = load_detector(None).decoder  # the shipped model predates the recorded prior
+    assert not decoder.settings.technique_prior
+    techniques = list(decoder.techniques)
+    articles = [Article("1", "a b")]
+    gold = Annotations({"1": (Span(0, 1, techniques[0]),)})
+    given = decoder_with_prior(decoder, articles, gold)
+    assert given.settings.technique_prior == technique_shares(articles, gold, techniques)
+    assert given.settings.technique_prior_weight == decoder.settings.technique_prior_weight
+    recorded = decoder.with_settings(
+        replace(decoder.settings, technique_prior=tuple(1 / len(techniques) for _ in techniques))
+    )
+    assert decoder_with_prior(recorded, articles, gold) is recorded

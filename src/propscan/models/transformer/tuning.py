@@ -254,6 +254,17 @@ def technique_shares(
     return tuple(round((counts[technique] + 1) / total, 6) for technique in techniques)
 
 
+def decoder_with_prior(
+    decoder: SpanDecoder, fitted_on: Iterable[Article], gold: Annotations
+) -> SpanDecoder:
+    """``decoder`` as it is when its model recorded a technique prior, else given the prior
+    of the articles it was fitted on (a model trained before the prior was recorded)."""
+    if decoder.settings.technique_prior:
+        return decoder
+    prior = technique_shares(fitted_on, gold, decoder.techniques)
+    return decoder.with_settings(replace(decoder.settings, technique_prior=prior))
+
+
 def tune_decoding(
     decoder: SpanDecoder, data: Encoded, fixed: dict[str, Any] | None = None
 ) -> tuple[DecodingSettings, list[Choice], dict[str, float]]:
