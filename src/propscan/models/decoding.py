@@ -44,7 +44,6 @@ import numpy as np
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
-    complete_clause,
     drop_dangling_end,
     extend_to_words,
     has_word_character,
@@ -152,7 +151,6 @@ def decode_subword_spans(
     min_characters: int = 0,
     trim_function_words: bool = False,
     whole_words: bool = False,
-    clause_reach: int = 0,
 ) -> list[Candidate]:
     """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
     most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
@@ -161,21 +159,18 @@ def decode_subword_spans(
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
     words and contractions whole, leaves no quotation mark unmatched at an edge and drops
-    a lone identity word. A span whose clause starts or ends at most ``clause_reach``
-    characters beyond an edge is grown to it. Two runs that grow into the same span
-    (pieces of one word) give it once.
+    a lone identity word. Two runs that grow into the same span (pieces of one word) give
+    it once.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
     candidates: list[Candidate] = []
-    first_tokens: list[int] = []
     for first, last in runs:
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
         if trimmed is None:
             continue
         start, end = extend_to_words(text, *trimmed, joined=whole_words)
-        start, end = complete_clause(text, start, end, clause_reach)
         if trim_function_words:
             start, end = drop_dangling_end(text, start, end)
             if is_lone_stop_word(text, start, end):
@@ -189,11 +184,7 @@ def decode_subword_spans(
             continue
         if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
             continue
-        if candidates and start < candidates[-1].end:  # grown into the one before: one span
-            previous, first = candidates.pop(), first_tokens.pop()
-            start, end = min(start, previous.start), max(end, previous.end)
         candidates.append(Candidate(start, end, float(probabilities[first:last].mean())))
-        first_tokens.append(first)
     return candidates
 
 

@@ -46,9 +46,6 @@ class DecodingSettings:
     #: Keep hyphenated words and contractions whole, leave no quotation mark unmatched at
     #: a span's edge, and drop a lone identity word ("British", "Muslim").
     whole_words: bool = False
-    #: A phrase whose clause starts or ends at most this many characters beyond its
-    #: edges is grown to the whole clause (0: off; see ``complete_clause``).
-    clause_reach: int = 0
     #: Platt coefficients (a, b, c) of :class:`Calibration`; the decision threshold
     #: ``si_threshold`` applies to the calibrated score when ``token_threshold`` is set.
     calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)

@@ -170,39 +170,6 @@ def _quote_step(text: str, start: int, end: int) -> tuple[int, int, bool] | None
     return None
 
 
-#: Characters that end a clause: a mark that reaches one of them completes its phrase.
-CLAUSE_ENDS = frozenset(".,;:!?()\n\u2014")
-#: Clause ends a span keeps when it reaches them ("... trust him?" is asked, not said).
-KEPT_CLAUSE_ENDS = frozenset("?!")
-
-
-def complete_clause(text: str, start: int, end: int, reach: int) -> tuple[int, int]:
-    """``start:end`` grown to the clause it lies in when the clause's start or end is at
-    most ``reach`` characters away (0: unchanged).
-
-    PTC annotators mark whole phrases: "Make no mistake: ..." with its "Make", "a ghost
-    town by winter" with its "town". A thresholded run often stops a word or two short
-    of where the clause ends; a reader takes such a mark for a cut one.
-    """
-    if reach <= 0:
-        return start, end
-    clause_end = end
-    while clause_end < len(text) and text[clause_end] not in CLAUSE_ENDS:
-        clause_end += 1
-    if clause_end < len(text) and text[clause_end] in KEPT_CLAUSE_ENDS:
-        clause_end += 1
-    if 0 < clause_end - end <= reach and has_word_character(text, end, clause_end):
-        end = clause_end
-    clause_start = start
-    while clause_start > 0 and text[clause_start - 1] not in CLAUSE_ENDS:
-        clause_start -= 1
-    while clause_start < start and text[clause_start].isspace():
-        clause_start += 1
-    if 0 < start - clause_start <= reach and has_word_character(text, clause_start, start):
-        start = clause_start
-    return trim_span(text, start, end) or (start, end)
-
-
 def is_lone_identity_word(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` is one word naming a people, nationality, faith or colour."""
     words = _WORD.findall(text[start:end].lower())

@@ -28,7 +28,6 @@ from propscan.ptc.scoring import score_flc, score_si, score_tc, top_techniques
 TOKEN_THRESHOLDS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 MERGE_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60, 90)
 MIN_CHARACTERS = (0, 3, 6, 10, 15, 20, 30)
-CLAUSE_REACHES = (0, 5, 10, 15, 20, 30, 45)
 DECISION_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0 .. 0.70
 SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 COMPANION_SHARES = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
@@ -103,7 +102,6 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "companion_si_weight": (0.0, 1.0),
     "merge_gap": (-1, 300),
     "min_characters": (0, 120),
-    "clause_reach": (0, 200),
     "sentence_gate": (0.0, 10.0),
     "si_threshold": (0.0, 0.95),
     "companion_technique_weight": (0.0, 1.0),
@@ -166,7 +164,6 @@ def candidate_table(decoder: SpanDecoder, data: Encoded) -> tuple[np.ndarray, np
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
             whole_words=settings.whole_words,
-            clause_reach=settings.clause_reach,
         ):
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
@@ -287,7 +284,6 @@ def tune_decoding(
         "companion_si_weight": COMPANION_SHARES if has_companion else (0.0,),
         "merge_gap": MERGE_GAPS,
         "min_characters": MIN_CHARACTERS,
-        "clause_reach": CLAUSE_REACHES,
         "sentence_gate": SENTENCE_GATES if has_sentence_head else (0.0,),
     }
     start = {
@@ -295,7 +291,6 @@ def tune_decoding(
         "companion_si_weight": 0.35 if has_companion else 0.0,
         "merge_gap": -1,
         "min_characters": 0,
-        "clause_reach": 0,
         "sentence_gate": 0.0,
         "trim_function_words": True,
         "whole_words": True,
