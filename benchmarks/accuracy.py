@@ -1,7 +1,9 @@
 """Accuracy on PTC dev: the shipped model, the classical baseline, and published figures.
 
-    python benchmarks/accuracy.py [--model DIR] [--baseline-model DIR]
+    python benchmarks/accuracy.py [--model DIR] [--baseline-model DIR] [--beside NAME ...]
 
+Each ``--beside`` model (an installed package such as ``mpnet``, or a directory) gets its
+row and its own gap tables, so a larger model's remaining gap reads beside the default's.
 The baseline is trained here from the train split (about a minute) unless a trained
 one is given. Scores come from ``propscan.evaluation.evaluate`` (the same code as
 ``propscan evaluate``); the SemEval-2020 winners' figures are from the task paper and
@@ -33,6 +35,9 @@ def main() -> None:
     parser.add_argument(
         "--baseline-model", default=None, help="trained baseline (default: train one now)"
     )
+    parser.add_argument(
+        "--beside", action="append", default=[], help="another model name or directory (repeat)"
+    )
     parser.add_argument("--data", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -46,14 +51,24 @@ def main() -> None:
     from propscan.ptc.splits import load_split
 
     dev = load_split(args.data, "dev")
+    texts = {article.id: article.text for article in dev.articles}
     rows: dict[str, dict] = {}
+    analyses: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        shipped = load_detector(model_directory(args.model))
-        result = evaluate(shipped, dev.articles, dev.gold, Path(scratch) / "model", progress=True)
-        rows[f"{shipped.name} {shipped.version} (shipped), dev"] = result.summary()
-        predicted = read_labels(Path(scratch) / "model" / FLC_FILE, "flc")
-        classified_gold = read_labels(Path(scratch) / "model" / TC_FILE, "flc")
-        per_technique = technique_figures(result.flc)
+        for role, name in [("shipped", args.model), *(("optional", b) for b in args.beside)]:
+            detector = load_detector(model_directory(name))
+            label = f"{detector.name} {detector.version}"
+            out_dir = Path(scratch) / str(len(rows))
+            result = evaluate(detector, dev.articles, dev.gold, out_dir, progress=True)
+            rows[f"{label} ({role}), dev"] = result.summary()
+            predicted = read_labels(out_dir / FLC_FILE, "flc")
+            classified_gold = read_labels(out_dir / TC_FILE, "flc")
+            analyses[label] = {
+                "phrase quality (dev predictions)": phrase_quality(texts, predicted, dev.gold),
+                "SI by span length in words (dev)": si_by_length(texts, predicted, dev.gold),
+                "FLC by technique (dev)": technique_figures(result.flc),
+                "FLC with either half perfect (dev)": flc_gap(predicted, classified_gold, dev.gold),
+            }
         if args.baseline_model:
             baseline = load_detector(args.baseline_model)
         else:
@@ -64,23 +79,17 @@ def main() -> None:
         )
         rows[f"{baseline.name} {baseline.version} (classical baseline), dev"] = result.summary()
     rows.update(PUBLISHED)
-    texts = {article.id: article.text for article in dev.articles}
-    analysis = {
-        "phrase quality (dev predictions)": phrase_quality(texts, predicted, dev.gold),
-        "SI by span length in words (dev)": si_by_length(texts, predicted, dev.gold),
-        "FLC by technique (dev)": per_technique,
-        "FLC with either half perfect (dev)": flc_gap(predicted, classified_gold, dev.gold),
-    }
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.json").write_text(
-        json.dumps({"scores": rows, "analysis": analysis}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"scores": rows, "analysis": analyses}, indent=2) + "\n", encoding="utf-8"
     )
     header = "| system | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |"
     lines = [
         "# Accuracy on PTC v2 dev (75 articles)",
         "",
-        "`python benchmarks/accuracy.py`; scores from propscan's scorers (equal to the official "
+        f"`python benchmarks/accuracy.py{''.join(' --beside ' + b for b in args.beside)}`; "
+        "scores from propscan's scorers (equal to the official "
         "SemEval-2020 SI/TC and NLP4IF-2019 FLC scorers). Published rows are **test-set** figures, "
         "for orientation only.",
         "",
@@ -90,15 +99,16 @@ def main() -> None:
     for name, scores in rows.items():
         cells = ["" if scores.get(c) is None else f"{scores[c]:.3f}" for c, _ in SUMMARY_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += _analysis_tables(analysis)
+    for label, analysis in analyses.items():
+        lines += _analysis_tables(label, analysis)
     (args.out / "accuracy.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
-def _analysis_tables(analysis: dict[str, dict]) -> list[str]:
-    """Markdown for the phrase-quality figures, the per-length and per-technique tables and
-    FLC with perfect span finding or perfect technique classification."""
-    lines = ["", "## Phrase quality of the shipped model's dev predictions", ""]
+def _analysis_tables(label: str, analysis: dict[str, dict]) -> list[str]:
+    """Markdown for one model's phrase-quality figures, per-length and per-technique tables
+    and FLC with perfect span finding or perfect technique classification."""
+    lines = ["", f"## {label}: phrase quality of its dev predictions", ""]
     lines += [
         f"- {key}: {value}" for key, value in analysis["phrase quality (dev predictions)"].items()
     ]
@@ -109,7 +119,7 @@ def _analysis_tables(analysis: dict[str, dict]) -> list[str]:
     ):
         table = analysis[title]
         columns = list(next(iter(table.values())))
-        lines += ["", f"## {title}", "", "| | " + " | ".join(columns) + " |"]
+        lines += ["", f"## {label}: {title}", "", "| | " + " | ".join(columns) + " |"]
         lines.append("|---" * (len(columns) + 1) + "|")
         lines += [
             f"| {name} | " + " | ".join(str(v) for v in row.values()) + " |"

@@ -175,6 +175,35 @@ def test_dangling_function_words_are_dropped_from_the_end() -> None:
     assert drop_dangling_end(text, text.index("and"), end) == (text.index("and"), end)
 
 
+def test_a_function_word_inside_a_hyphenated_word_is_not_dangling() -> None:
+    text = "the CIA bought-and-paid-for BBC"
+    end = text.index(" BBC")
+    start, stop = drop_dangling_end(text, text.index("CIA"), end)
+    assert text[start:stop] == "CIA bought-and-paid-for"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", "]),
+        max_size=25,
+    ),
+    st.data(),
+)
+def test_whole_word_phrases_never_cut_a_word(pieces: list[str], data: st.DataObject) -> None:
+    text = "".join(pieces)
+    offsets = _word_offsets(text)
+    p = np.asarray(
+        data.draw(st.lists(st.floats(0, 1), min_size=len(offsets), max_size=len(offsets)))
+    )
+    for found in decode_subword_spans(
+        text, offsets, p, 0.5, max_gap=3, trim_function_words=True, whole_words=True
+    ):
+        assert extend_to_words(text, found.start, found.end, joined=True) == (
+            found.start,
+            found.end,
+        )
+
+
 def test_phrase_decoding_drops_lone_stop_words_and_short_fragments() -> None:
     text = "Them! The corrupt elite lies."
     offsets = _word_offsets(text)

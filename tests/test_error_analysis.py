@@ -45,6 +45,15 @@ def test_phrase_quality_counts_dangling_ends_lone_stop_words_and_repetition() ->
     assert (quality["Repetition predicted"], quality["Repetition in gold"]) == (2, 0)
 
 
+def test_a_hyphenated_word_ending_in_a_function_word_is_not_a_dangling_end() -> None:
+    text = "the bought-and-paid-for press and"
+    whole = Span(text.index("bought"), text.index(" press"), "Loaded_Language")
+    dangling = Span(text.index("press"), len(text), "Loaded_Language")
+    quality = phrase_quality({"1": text}, Annotations({"1": (whole, dangling)}), Annotations())
+    assert quality["ending in a dangling function word"] == 0.5  # "press and", not "paid-for"
+    assert quality["cutting a word (predicted / gold)"] == (0, 0)
+
+
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:
     predicted = Annotations({"1": (span("liars and traitors", "Loaded_Language"),)})
     table = si_by_length(TEXTS, predicted, GOLD)

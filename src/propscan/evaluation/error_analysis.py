@@ -17,8 +17,8 @@ from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import REPETITION
 from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import (
-    DANGLING_END_WORDS,
     balance_quotes,
+    drop_dangling_end,
     extend_to_words,
     is_lone_identity_word,
 )
@@ -43,14 +43,15 @@ def _words(text: str, span: Span) -> list[str]:
 def phrase_quality(
     texts: Mapping[str, str], predicted: Annotations, gold: Annotations
 ) -> dict[str, Any]:
-    """Shares of predicted fragments that end in a function word or are one stop word;
+    """Shares of predicted fragments that end in a function word (as decoding's own rule
+    finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
     quotation mark unmatched at an edge, or are a lone identity word."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
         words = _words(texts[article_id], Span(start, end))
-        dangling += bool(words) and len(words) > 1 and words[-1] in DANGLING_END_WORDS
+        dangling += drop_dangling_end(texts[article_id], start, end) != (start, end)
         lone += len(words) <= 1 and (not words or words[0] in STOP_WORDS)
     count = max(len(fragments), 1)
     gold_fragments = {(article_id, s.start, s.end) for article_id, s in gold}

@@ -177,9 +177,14 @@ def is_lone_identity_word(text: str, start: int, end: int) -> bool:
 
 
 def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
-    """Remove trailing function words ("… agreement and") unless nothing else is left."""
+    """Remove trailing function words ("… agreement and") unless nothing else is left; one
+    that ends a hyphenated word ("bought-and-paid-for") is part of that word and stays."""
     words = list(_WORD.finditer(text, start, end))
-    while len(words) > 1 and words[-1].group().lower() in DANGLING_END_WORDS:
+    while (
+        len(words) > 1
+        and words[-1].group().lower() in DANGLING_END_WORDS
+        and not _joined_at(text, words[-1].start() - 1)
+    ):
         words.pop()
         trimmed = trim_span(text, start, words[-1].end())
         if trimmed is None:  # pragma: no cover - a word is left, so is a character
