@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def test_a_model_measured_again_gets_dev_scores_speed_and_reliability(
     assert 0.0 <= measured["scores"]["dev"]["si_f1"] <= 1.0
     assert measured["speed"]["articles per second (span finding on dev, one process)"] > 0
     assert measured["reliability"]["split"] == "dev"
+    assert measured["machine"].endswith(f", {os.cpu_count()} CPUs")
     assert "| articles per second" in (model / CARD_FILE).read_text(encoding="utf-8")
 
 

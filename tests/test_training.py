@@ -69,6 +69,8 @@ def test_tiny_training_writes_a_loadable_model(trained, dev_split) -> None:
     for name in ("model.json", "encoder.onnx", "span_head.npz", "tokenizer.json"):
         assert (model_dir / name).is_file(), name
     assert trained.fit["steps"] == 3
+    # the card says which torch kernels fitted it, so runs on other CPUs can be told apart
+    assert trained.fit["torch"].startswith(f"torch {torch.__version__}, CPU kernels ")
     # the refit's report keeps the first stage's fit, so a card counts both stages' time
     assert trained.selection_fit is not None and trained.selection_fit["steps"] == 3
     assert 0.0 <= trained.validation["si_f1"] <= 1.0

@@ -147,6 +147,19 @@ def _reliability_section(facts: dict[str, Any]) -> list[str]:
     return lines
 
 
+def machine_description() -> str:
+    """The CPU model and count where a card's speed was measured (speeds from two cards
+    compare only when these match)."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip() or cpu
+                break
+    return f"{cpu}, {os.cpu_count()} CPUs"
+
+
 def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -> Path:
     """Write ``MODEL_CARD.md`` and ``training.json`` from ``facts``.
 
@@ -158,7 +171,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
     facts = {
         **facts,
         "size_bytes": model_size_bytes(folder),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "machine": machine_description(),
     }
     written = json.dumps(facts, indent=2, sort_keys=True, default=str)
     (folder / FACTS_FILE).write_text(written + "\n", encoding="utf-8")

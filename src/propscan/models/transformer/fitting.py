@@ -370,4 +370,16 @@ def fit(
         "final_loss": float(np.mean(history[-50:])) if history else None,
         "fit_seconds": round(earlier_seconds + time.monotonic() - started, 1),
         "fit_seconds_before_resume": round(earlier_seconds, 1),
+        "torch": torch_build(device),
     }
+
+
+def torch_build(device: str) -> str:
+    """torch's version and the kernels it chose: runs on CPUs with other vector units
+    (AVX2 against AVX512) may end in weights that differ in their last bits."""
+    kernels = (
+        torch.cuda.get_device_name(device)
+        if device.startswith("cuda")
+        else f"CPU kernels {torch.backends.cpu.get_cpu_capability()}"
+    )
+    return f"torch {torch.__version__}, {kernels}"
