@@ -281,7 +281,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from propscan.evaluation.model_card import model_size_bytes
+    from propscan.evaluation.model_card import machine_description, model_size_bytes
     from propscan.models.registry import load_detector, model_directory
     from propscan.models.transformer.detector import TransformerDetector
     from propscan.models.transformer.encoding import load_tokenizer
@@ -389,7 +389,7 @@ def main() -> None:
     results["model_size_mb"] = round(model_size_bytes(detector.directory) / 1e6, 1)
     results["setup"] = {
         "threads": args.threads,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu'}",
+        "machine": machine_description(),
         "python": platform.python_version(),
         "model": detector.name + " " + detector.version,
         "numpy": np.__version__,

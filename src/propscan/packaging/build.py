@@ -130,13 +130,15 @@ def model_dir() -> Path:
 
 
 def _readme(package: ModelPackage, model_name: str, card: str) -> str:
+    install = f"python -m pip install ./{package.directory.name}"
+    width = len(install) + 3
     return f"""# {package.distribution}
 
 The propscan model `{package.name}` ({model_name} {package.version}) as a Python package.
 
 ```bash
-python -m pip install ./{package.directory.name}   # needs no network
-propscan models                                   # lists it with its size, speed and scores
+{install:<{width}}# needs no network
+{"propscan models":<{width}}# lists it with its size, speed and scores
 propscan analyze article.txt --model {package.name}
 ```
 
