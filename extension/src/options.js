@@ -59,6 +59,7 @@ async function main() {
   $("timeout").value = String(settings.timeoutSeconds);
   $("settings").addEventListener("submit", guarded(save));
   $("check").addEventListener("click", guarded(saveAndCheck));
+  $("fields").disabled = false;
 }
 
 main();
