@@ -54,14 +54,6 @@ def test_a_hyphenated_word_ending_in_a_function_word_is_not_a_dangling_end() -> 
     assert quality["cutting a word (predicted / gold)"] == (0, 0)
 
 
-def test_phrase_quality_counts_dangling_starts() -> None:
-    text = "a handful of cranks and an about-face"
-    dangling = Span(text.index("of"), text.index(" and"), "Name_Calling,Labeling")
-    whole = Span(text.index("about"), len(text), "Loaded_Language")
-    quality = phrase_quality({"1": text}, Annotations({"1": (dangling, whole)}), Annotations())
-    assert quality["starting with a dangling function word"] == 0.5  # "of cranks" only
-
-
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:
     predicted = Annotations({"1": (span("liars and traitors", "Loaded_Language"),)})
     table = si_by_length(TEXTS, predicted, GOLD)

@@ -19,7 +19,6 @@ from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import (
     balance_quotes,
     drop_dangling_end,
-    drop_dangling_start,
     extend_to_words,
     is_lone_identity_word,
 )
@@ -44,22 +43,20 @@ def _words(text: str, span: Span) -> list[str]:
 def phrase_quality(
     texts: Mapping[str, str], predicted: Annotations, gold: Annotations
 ) -> dict[str, Any]:
-    """Shares of predicted fragments that start or end with a function word (as
-    decoding's own rules find one) or are one stop word;
+    """Shares of predicted fragments that end in a function word (as decoding's own rule
+    finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
     quotation mark unmatched at an edge, or are a lone identity word."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
-    dangling = dangling_start = lone = 0
+    dangling = lone = 0
     for article_id, start, end in fragments:
         words = _words(texts[article_id], Span(start, end))
-        dangling_start += drop_dangling_start(texts[article_id], start, end) != (start, end)
         dangling += drop_dangling_end(texts[article_id], start, end) != (start, end)
         lone += len(words) <= 1 and (not words or words[0] in STOP_WORDS)
     count = max(len(fragments), 1)
     gold_fragments = {(article_id, s.start, s.end) for article_id, s in gold}
     return {
         "predicted fragments": len(fragments),
-        "starting with a dangling function word": round(dangling_start / count, 4),
         "ending in a dangling function word": round(dangling / count, 4),
         "lone stop word": round(lone / count, 4),
         **{

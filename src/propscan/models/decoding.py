@@ -12,8 +12,7 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    whitespace and ``.,:;`` at both ends, as PTC annotations never start or end with
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
-   almost never end a span with, ``drop_dangling_start`` a leading one they almost never
-   start with ("of cranks …"); with ``whole_words``, ``balance_quotes`` leaves no
+   almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
    quotation mark unmatched at an edge;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
@@ -46,7 +45,6 @@ from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
     drop_dangling_end,
-    drop_dangling_start,
     extend_to_words,
     has_word_character,
     is_lone_identity_word,
@@ -158,8 +156,7 @@ def decode_subword_spans(
     most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
     the confidence is the mean probability of the span's tokens.
 
-    ``trim_function_words`` drops leading and trailing function words that annotators
-    almost never put at a span's edge, and lone stop words; spans
+    ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
     words and contractions whole, leaves no quotation mark unmatched at an edge and drops
     a lone identity word. Two runs that grow into the same span (pieces of one word) give
@@ -175,7 +172,7 @@ def decode_subword_spans(
             continue
         start, end = extend_to_words(text, *trimmed, joined=whole_words)
         if trim_function_words:
-            start, end = drop_dangling_end(text, *drop_dangling_start(text, start, end))
+            start, end = drop_dangling_end(text, start, end)
             if is_lone_stop_word(text, start, end):
                 continue
         if whole_words:

@@ -22,13 +22,6 @@ _DANGLING_END_WORDS = """a an and as at because been before being between but by
     their through to under via was were when where which while who whom whose will with
     within without would"""
 DANGLING_END_WORDS = frozenset(_DANGLING_END_WORDS.split())
-#: Words PTC annotators almost never start a span with: at most 1 in 300 of their
-#: occurrences in PTC train begins a gold span, against 1 in 57 for a word at random
-#: (6,128 spans over 352,192 words), while a thresholded run often starts on them:
-#: "of cranks still defend the council".
-_DANGLING_START_WORDS = """about am be been between from into might of on onto per should
-    than upon via was within"""
-DANGLING_START_WORDS = frozenset(_DANGLING_START_WORDS.split())
 
 _WORD_CHAR = re.compile(r"\w")
 _WORD = re.compile(r"\w+")
@@ -194,23 +187,6 @@ def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
     ):
         words.pop()
         trimmed = trim_span(text, start, words[-1].end())
-        if trimmed is None:  # pragma: no cover - a word is left, so is a character
-            break
-        start, end = trimmed
-    return start, end
-
-
-def drop_dangling_start(text: str, start: int, end: int) -> tuple[int, int]:
-    """Remove leading words annotators almost never start a span with ("of cranks …")
-    unless nothing else is left; one that begins a hyphenated word ("about-face") stays."""
-    words = list(_WORD.finditer(text, start, end))
-    while (
-        len(words) > 1
-        and words[0].group().lower() in DANGLING_START_WORDS
-        and not _joined_at(text, words[0].end())
-    ):
-        words.pop(0)
-        trimmed = trim_span(text, words[0].start(), end)
         if trimmed is None:  # pragma: no cover - a word is left, so is a character
             break
         start, end = trimmed
