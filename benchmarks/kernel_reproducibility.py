@@ -69,7 +69,8 @@ def weights(run: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    import torch
+    from propscan.evaluation.model_card import machine_description
+    from propscan.models.transformer.fitting import torch_build
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="PTC corpus directory")
@@ -86,16 +87,16 @@ def main() -> None:
             fitted = weights(run)
             if reference is None:
                 reference = fitted
-            differences = [
-                (fitted["model"][name].float() - reference["model"][name].float()).abs().max()
-                for name in reference["model"]
-            ]
+            difference = max(
+                float((fitted["model"][name].float() - tensor.float()).abs().max())
+                for name, tensor in reference["model"].items()
+            )
             rows.append(
                 {
                     "run": label,
                     "environment": env,
-                    "max_weight_difference": float(max(differences)),
-                    "weights_equal": all(float(d) == 0.0 for d in differences),
+                    "max_weight_difference": difference,
+                    "weights_equal": difference == 0.0,
                     "losses": [round(float(loss), 6) for loss in fitted["losses"]],
                     "seconds": round(seconds, 1),
                 }
@@ -103,20 +104,17 @@ def main() -> None:
     result = {
         "steps": args.steps,
         "articles": args.articles,
-        "torch": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "machine": machine_description(),
+        "torch": torch_build("cpu"),
         "runs": rows,
     }
-    from propscan.evaluation.model_card import machine_description
-
-    result["machine"] = machine_description()
     lines = [
         "# CPU kernels and reproducibility of training",
         "",
         f"`python benchmarks/kernel_reproducibility.py`: the same tiny `propscan train` run "
         f"(MiniLM, {args.steps} steps, {args.articles} PTC train articles) in fresh processes "
-        f"on {result['machine']} (torch {torch.__version__} chooses "
-        f"{result['cpu_capability']}); each run's weights against the first run's.",
+        f"on {result['machine']} ({result['torch']} as the machine chooses); each run's "
+        "weights against the first run's.",
         "",
         "| run | environment | weights equal | largest weight difference | losses |",
         "|---|---|---|---|---|",
