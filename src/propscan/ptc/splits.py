@@ -179,6 +179,24 @@ def load_combined_split(
     return Split(split, list(articles.values()), Annotations(gold), technique_set(labels))
 
 
+def joined_splits(first: Split, second: Split) -> Split:
+    """Two splits of different articles as one (train and dev for a final fit); an id in
+    both is an error rather than one article silently replacing the other."""
+    shared = sorted(set(first.by_id) & set(second.by_id))
+    if shared:
+        raise PropscanError(
+            f"article {shared[0]!r} is in both the {first.name} and the {second.name} split; "
+            "an article belongs to one split"
+        )
+    labels = dict.fromkeys([*first.techniques, *second.techniques])
+    return Split(
+        f"{first.name}+{second.name}",
+        [*first.articles, *second.articles],
+        Annotations({**first.gold.spans, **second.gold.spans}),
+        technique_set(labels),
+    )
+
+
 def load_labelled(
     articles: str | os.PathLike[str],
     gold: str | os.PathLike[str],

@@ -245,6 +245,8 @@ def train_model(
         raise PropscanError(
             "the baseline learns from gold alone; --teacher is for --kind transformer"
         )
+    if options.twin is not None:
+        raise PropscanError("--with-dev is for --kind transformer")
     articles = split.articles[: options.max_articles] if options.max_articles else split.articles
     model = train_baseline(
         articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress

@@ -24,7 +24,7 @@ import numpy as np
 from propscan.core.spans import Annotations, Article
 from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
-from propscan.models.base import techniques_of, write_model_config
+from propscan.models.base import read_model_config, techniques_of, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding_settings import DecodingSettings
@@ -342,13 +342,19 @@ def train_transformer(
     selection_fit = None
     if settings.refit:
         selection_fit = fit_report
-        model, _, fit_report = fit_stage(
-            everything, gold, out, encoder_dir, settings, techniques, progress, device, teacher
+        fit_report = fit_chosen_recipe(
+            everything,
+            gold,
+            out,
+            encoder_dir,
+            settings,
+            config,
+            chosen,
+            quantized,
+            progress,
+            device,
+            teacher,
         )
-        export_stage(model, config, everything, gold, out, encoder_dir, settings, 0.0, progress)
-        if quantized:
-            quantize_dynamic_encoder(out / FP32_ENCODER, out / ENCODER_FILE)
-        finish_model(out, config, chosen, quantized)
         fitted_on = everything
     return TrainingReport(
         model_dir=out,
@@ -362,6 +368,87 @@ def train_transformer(
         seconds=round(time.monotonic() - started, 1),
         fit=fit_report,
         selection_fit=selection_fit,
+    )
+
+
+def fit_chosen_recipe(
+    articles: Sequence[Article],
+    gold: Annotations,
+    out: Path,
+    encoder_dir: Path,
+    settings: TrainingSettings,
+    config: dict[str, Any],
+    decoding: dict[str, Any],
+    quantized: bool,
+    progress: bool,
+    device: str = "cpu",
+    teacher: Mapping[str, TeacherTargets] | None = None,
+) -> dict[str, Any]:
+    """Fit the recipe again on ``articles`` and export it into ``out`` with the decoding
+    and precision an earlier fit chose on held-out articles (none are held out here);
+    returns the fit's report."""
+    techniques = technique_set(config["techniques"])
+    model, _, fit_report = fit_stage(
+        articles, gold, out, encoder_dir, settings, techniques, progress, device, teacher
+    )
+    export_stage(model, config, articles, gold, out, encoder_dir, settings, 0.0, progress)
+    if quantized:
+        quantize_dynamic_encoder(out / FP32_ENCODER, out / ENCODER_FILE)
+    finish_model(out, config, decoding, quantized)
+    return fit_report
+
+
+def fit_with_dev(
+    articles: Sequence[Article],
+    gold: Annotations,
+    out_dir: str | os.PathLike[str],
+    twin: str | os.PathLike[str],
+    *,
+    encoder: str | os.PathLike[str] | None = None,
+    settings: TrainingSettings | None = None,
+    name: str = MODEL_NAME,
+    version: str = MODEL_VERSION,
+    progress: bool = True,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Fit ``twin``'s recipe on every article given (train and dev) into ``out_dir``.
+
+    Once a recipe is fixed, a final model may learn from dev too; nothing is left to
+    choose, so it takes the decoding and precision ``twin`` (the same recipe fitted
+    without dev) chose on held-out train, and ``twin`` answers for it on dev. Returns the
+    fit's report.
+    """
+    settings = settings or TrainingSettings()
+    twin_config = read_model_config(twin)
+    if twin_config.get("kind") != KIND:
+        raise PropscanError(f"--with-dev {twin}: not a {KIND} model")
+    config = {
+        key: value
+        for key, value in twin_config.items()
+        if key not in ("format_version", "decoding", "quantized")
+    }
+    config.update(name=name, version=version)
+    techniques = technique_set(config["techniques"])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    encoder_dir = Path(encoder) if encoder is not None else default_encoder_dir()
+    if special_token_ids(load_tokenizer(encoder_dir)) != config["special_tokens"]:
+        raise PropscanError(
+            f"--with-dev {twin}: the encoder {encoder_dir} is not the one it was trained "
+            "from (other special tokens); give its --encoder"
+        )
+    return fit_chosen_recipe(
+        articles,
+        gold,
+        out,
+        encoder_dir,
+        settings,
+        config,
+        twin_config["decoding"],
+        bool(twin_config.get("quantized")),
+        progress,
+        device,
+        _teacher_targets(settings.teachers, articles, gold, techniques),
     )
 
 
@@ -404,6 +491,9 @@ def train_model(
             **options.settings,
         }
     )
+    recipe = {**asdict(settings), "encoder": describe_encoder(options.encoder)}
+    if options.twin is not None:
+        return _fitted_with_dev(split, out, options, settings, recipe, progress)
     report = train_transformer(
         split.articles,
         split.gold,
@@ -421,10 +511,7 @@ def train_model(
         "name": options.name or MODEL_NAME,
         "version": options.version or MODEL_VERSION,
         "description": DESCRIPTION,
-        "settings": {
-            **asdict(settings),
-            "encoder": describe_encoder(options.encoder),
-        },
+        "settings": recipe,
         "decoding": report.decoding.to_config(),
         "scores": {
             "validation": report.validation,
@@ -452,4 +539,78 @@ def train_model(
         "quantized": report.quantized,
         "fit": report_as_dict(report)["fit"],
         **({"selection_fit": report.selection_fit} if report.selection_fit else {}),
+    }
+
+
+#: Recipe settings that do not change what a run fits: a model fitted with dev may differ
+#: from its twin in these.
+_NOT_RECIPE = frozenset({"refit", "checkpoint_every"})
+
+
+def recipe_differences(twin_settings: Mapping[str, Any], recipe: Mapping[str, Any]) -> list[str]:
+    """The recipe settings in which a run differs from its twin's card, as ``name (run's
+    value; twin's value)``."""
+    ours = json.loads(json.dumps(recipe, default=str))
+    return [
+        f"{key} ({ours.get(key)!r}; {twin_settings.get(key)!r})"
+        for key in sorted(set(ours) | set(twin_settings))
+        if key not in _NOT_RECIPE and ours.get(key) != twin_settings.get(key)
+    ]
+
+
+def _fitted_with_dev(
+    split: Split,
+    out: Path,
+    options: TrainingOptions,
+    settings: TrainingSettings,
+    recipe: dict[str, Any],
+    progress: bool,
+) -> dict[str, Any]:
+    """``propscan train --with-dev TWIN``: the twin's recipe fitted on ``split`` (train
+    and dev), checked to be the twin's before anything is fitted; the card's scores are
+    the twin's (:func:`propscan.training.train_with_card` adds them)."""
+    assert options.twin is not None
+    if settings.max_articles is not None:
+        raise PropscanError("--with-dev fits on every train and dev article; drop --max-articles")
+    card = options.twin / "training.json"
+    try:
+        twin_settings = json.loads(card.read_text(encoding="utf-8"))["settings"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise PropscanError(
+            f"--with-dev {options.twin}: no readable training card ({card}: {error}); give "
+            "a model directory written by 'propscan train'"
+        ) from None
+    differences = recipe_differences(twin_settings, recipe)
+    if differences:
+        raise PropscanError(
+            f"--with-dev {options.twin}: this command's recipe is not the twin's, it differs "
+            f"in {'; '.join(differences)}; run the twin's own training command with --with-dev"
+        )
+    fit_report = fit_with_dev(
+        split.articles,
+        split.gold,
+        out,
+        options.twin,
+        encoder=options.encoder,
+        settings=settings,
+        name=options.name or MODEL_NAME,
+        version=options.version or MODEL_VERSION,
+        progress=progress,
+        device=options.device,
+    )
+    config = read_model_config(out)
+    return {
+        "kind": KIND,
+        "name": options.name or MODEL_NAME,
+        "version": options.version or MODEL_VERSION,
+        "description": DESCRIPTION,
+        "settings": recipe,
+        "decoding": config["decoding"],
+        "scores": {},
+        "data": {
+            "corpus": "PTC v2 (SemEval-2020 Task 11)",
+            "train articles": len(split.articles),
+        },
+        "quantized": config["quantized"],
+        "fit": json.loads(json.dumps(fit_report, default=str)),
     }
