@@ -466,6 +466,16 @@ DESCRIPTION = (
 )
 
 
+def _identity(options: TrainingOptions) -> dict[str, str]:
+    """What a card calls the model: its kind, the name and version asked for, what it is."""
+    return {
+        "kind": KIND,
+        "name": options.name or MODEL_NAME,
+        "version": options.version or MODEL_VERSION,
+        "description": DESCRIPTION,
+    }
+
+
 def train_model(
     split: Split, out: Path, options: TrainingOptions, progress: bool = True
 ) -> dict[str, Any]:
@@ -507,10 +517,7 @@ def train_model(
         device=options.device,
     )
     return {
-        "kind": KIND,
-        "name": options.name or MODEL_NAME,
-        "version": options.version or MODEL_VERSION,
-        "description": DESCRIPTION,
+        **_identity(options),
         "settings": recipe,
         "decoding": report.decoding.to_config(),
         "scores": {
@@ -600,10 +607,7 @@ def _fitted_with_dev(
     )
     config = read_model_config(out)
     return {
-        "kind": KIND,
-        "name": options.name or MODEL_NAME,
-        "version": options.version or MODEL_VERSION,
-        "description": DESCRIPTION,
+        **_identity(options),
         "settings": recipe,
         "decoding": config["decoding"],
         "scores": {},
