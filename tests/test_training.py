@@ -624,3 +624,15 @@ def test_with_dev_refuses_another_recipe_before_fitting_anything(
          "--no-progress", "--with-dev", str(twin)],
     )  # fmt: skip
     assert baseline.exit_code == 2 and "--with-dev is for --kind transformer" in baseline.output
+
+
+def test_a_twin_trained_by_another_propscan_names_the_settings_it_lacks() -> None:
+    from propscan.models.transformer.train import recipe_differences
+
+    recipe = {"epochs": 4, "seed": 13, "teachers": (), "refit": False}
+    twin = {"epochs": 4, "seed": 13, "layer_lr_decay": 1.0, "refit": True}
+    assert recipe_differences(twin, recipe) == [
+        "layer_lr_decay (no such setting; 1.0)",
+        "teachers ([]; no such setting)",
+    ]
+    assert recipe_differences({**twin, "teachers": []}, {**recipe, "layer_lr_decay": 1.0}) == []

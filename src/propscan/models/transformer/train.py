@@ -556,12 +556,18 @@ _NOT_RECIPE = frozenset({"refit", "checkpoint_every"})
 
 def recipe_differences(twin_settings: Mapping[str, Any], recipe: Mapping[str, Any]) -> list[str]:
     """The recipe settings in which a run differs from its twin's card, as ``name (run's
-    value; twin's value)``."""
+    value; twin's value)``; a twin trained by another propscan may lack a setting or have
+    one this one lacks."""
     ours = json.loads(json.dumps(recipe, default=str))
+    missing = "no such setting"
+
+    def shown(settings: Mapping[str, Any], key: str) -> str:
+        return repr(settings[key]) if key in settings else missing
+
     return [
-        f"{key} ({ours.get(key)!r}; {twin_settings.get(key)!r})"
+        f"{key} ({shown(ours, key)}; {shown(twin_settings, key)})"
         for key in sorted(set(ours) | set(twin_settings))
-        if key not in _NOT_RECIPE and ours.get(key) != twin_settings.get(key)
+        if key not in _NOT_RECIPE and shown(ours, key) != shown(twin_settings, key)
     ]
 
 
