@@ -26,13 +26,18 @@ from propscan.errors import PropscanError
 from propscan.models.base import read_model_config, write_model_config
 from propscan.models.phrase_memory import PhraseMemory
 from propscan.models.transformer.detector import TransformerDetector
+from propscan.models.transformer.train import SELECTION_DIR
 from propscan.models.transformer.tuning import Encoded, predict, tune_decoding
 from propscan.ptc.scoring import score_flc, score_si
 from propscan.ptc.splits import Split, held_out_ids, load_combined_split, resolve_data_dir
 
 
 def _settings(model_dir: Path) -> dict:
+    """The recipe on ``model_dir``'s card; a run's selection model (``RUN/selection``) has
+    the run's, without its refit."""
     card = model_dir / "training.json"
+    if not card.is_file() and model_dir.name == SELECTION_DIR:
+        return {**_settings(model_dir.parent), "refit": False}
     if not card.is_file():
         raise PropscanError(f"{card} is missing: give a model directory written by propscan train")
     return json.loads(card.read_text(encoding="utf-8"))["settings"]
