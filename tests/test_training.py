@@ -636,29 +636,3 @@ def test_a_twin_trained_by_another_propscan_names_the_settings_it_lacks() -> Non
         "teachers ([]; no such setting)",
     ]
     assert recipe_differences({**twin, "teachers": []}, {**recipe, "layer_lr_decay": 1.0}) == []
-
-
-@pytest.mark.slow
-def test_a_trained_model_remembers_the_fragments_marked_in_its_articles(trained) -> None:
-    from propscan.models.phrase_memory import MEMORY_FILE, PhraseMemory, Remembered
-
-    for directory in (trained.model_dir, trained.model_dir / "selection"):
-        assert (directory / MEMORY_FILE).is_file()
-    detector = load_detector(trained.model_dir)
-    assert detector.decoder.memory is not None and detector.decoder.memory.phrases
-    assert "memory_min_precision" in trained.validation["choices"]
-    technique, other = detector.techniques[0], detector.techniques[1]
-    memory = PhraseMemory({("rigged", "witch", "hunt"): Remembered(technique, 0.75)})
-    decoder = replace(detector.decoder, memory=memory)
-    text = "It is a rigged witch hunt, they said."
-    remembered = Span(8, 25, technique, 0.75)
-    on = decoder.with_settings(replace(decoder.settings, memory_min_precision=0.5))
-    assert on.remembered(text, []) == [remembered]
-    assert on.remembered(text, [], threshold=0.8) == []  # a stricter analysis adds fewer
-    same = Span(0, 14, technique, 0.9)  # overlaps it with the same technique: no second mark
-    assert on.remembered(text, [same]) == [same]
-    assert on.remembered(text, [replace(same, technique=other)])[-1] == remembered
-    off = decoder.with_settings(replace(decoder.settings, memory_min_precision=-1.0))
-    assert off.remembered(text, []) == []
-    (prediction,) = [on.decode(text, detector.encode([text])[0])]
-    assert any(s.technique == technique and s.overlaps(remembered) for s in prediction.spans)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from propscan.core.article_score import REFERENCE_FILE, ArticleReference
-from propscan.models.registry import load_detector
-from propscan.pipeline import analyze_many
+from propscan.pipeline import analyze_many, load_model
 from propscan.ptc.splits import load_split
 
 
@@ -24,17 +22,8 @@ def make_reference(
 ) -> ArticleReference:
     """Every PTC train article's share of marked sentences, as the model in ``model_dir``
     marks them at its own threshold (recorded, so that a view can tell when an analysis
-    made at another threshold is not comparable).
-
-    A phrase memory holds these very articles' marks and would find each of them again,
-    so the reference is made without it: articles the model has not seen, which the
-    scores are for, get only what the memory generalises.
-    """
-    detector = load_detector(model_dir)
-    decoder = getattr(detector, "decoder", None)
-    if getattr(decoder, "memory", None) is not None:
-        detector.decoder = replace(decoder, memory=None)  # type: ignore[attr-defined]
-    model = detector
+    made at another threshold is not comparable)."""
+    model = load_model(model_dir)
     train = load_split(data, "train")
     analyses = analyze_many([article.text for article in train.articles], model)
     return ArticleReference(

@@ -71,9 +71,6 @@ class DecodingSettings:
     #: what the fitted model learnt from how often each technique occurs, so that rare
     #: ones get named.
     technique_prior_weight: float = 0.0
-    #: Occurrences of fragments the model's phrase memory holds at least this precise are
-    #: added as spans (-1: off; see :mod:`propscan.models.phrase_memory`).
-    memory_min_precision: float = -1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calibration", tuple(float(v) for v in self.calibration))

@@ -29,7 +29,6 @@ from propscan.models.decoding import (
     technique_fragments,
 )
 from propscan.models.decoding_settings import DecodingSettings
-from propscan.models.phrase_memory import PhraseMemory
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.encoding import token_ranges
 from propscan.models.transformer.heads import SpanHead, span_features, span_representations
@@ -47,7 +46,6 @@ class SpanDecoder:
     techniques: TechniqueSet
     span_head: SpanHead
     companion: BaselineDetector | None = None
-    memory: PhraseMemory | None = None
 
     def __post_init__(self) -> None:
         prior = self.settings.technique_prior
@@ -245,22 +243,4 @@ class SpanDecoder:
             self.settings.handover_share,
             digits=SCORE_DIGITS,
         )
-        spans = self.remembered(text, spans, threshold)
         return Prediction(spans=tuple(sorted(spans)), token_scores=token_scores)
-
-    def remembered(
-        self, text: str, spans: Sequence[Span], threshold: float | None = None
-    ) -> list[Span]:
-        """``spans`` with the occurrences of remembered fragments that no span of the same
-        technique overlaps (none when the memory is off or absent). A ``threshold`` asked
-        for holds for their precision too, so a stricter analysis adds fewer."""
-        spans = list(spans)
-        if self.memory is None or self.settings.memory_min_precision < 0:
-            return spans
-        least = max(self.settings.memory_min_precision, threshold or 0.0)
-        for span in self.memory.spans(text, least):
-            if not any(
-                other.technique == span.technique and other.overlaps(span) for other in spans
-            ):
-                spans.append(span)
-        return spans

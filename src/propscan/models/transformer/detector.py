@@ -30,7 +30,6 @@ from propscan.errors import PropscanError
 from propscan.models.base import Prediction, TokenScores, read_model_config, write_model_config
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.decoding_settings import DecodingSettings
-from propscan.models.phrase_memory import PhraseMemory
 from propscan.models.repetition import RepetitionIndex
 from propscan.models.transformer.decoder import SpanDecoder
 from propscan.models.transformer.encoding import load_tokenizer
@@ -95,7 +94,6 @@ class TransformerDetector:
         directory: Path | None = None,
         companion: BaselineDetector | None = None,
         side_by_side: SideBySide | None = None,
-        memory: PhraseMemory | None = None,
     ) -> None:
         self.config = config
         self.directory = directory
@@ -108,7 +106,6 @@ class TransformerDetector:
             self.techniques,
             span_head,
             companion,
-            memory,
         )
         special = config["special_tokens"]
         # Up to ``windows_per_call`` windows of equal length (no padding) share an encoder
@@ -174,7 +171,6 @@ class TransformerDetector:
             directory,
             companion,
             side_by_side,
-            PhraseMemory.load(directory),
         )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:

@@ -28,7 +28,6 @@ from propscan.models.base import read_model_config, techniques_of, write_model_c
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding_settings import DecodingSettings
-from propscan.models.phrase_memory import PhraseMemory
 from propscan.models.registry import TrainingOptions
 from propscan.models.transformer.detector import (
     COMPANION_DIR,
@@ -129,8 +128,7 @@ def fit_stage(
     teacher: Mapping[str, TeacherTargets] | None = None,
 ) -> tuple[TransformerNetwork, dict[str, int], dict[str, Any]]:
     """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``),
-    with ``teacher``'s targets mixed in where given, and keep the fragments marked in
-    them as the model's phrase memory."""
+    with ``teacher``'s targets mixed in where given."""
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     import torch
@@ -140,9 +138,7 @@ def fit_stage(
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings, techniques, teacher)
     model = build_network(encoder_dir, len(techniques))
-    report = fit(model, examples, special, settings, out, progress, device)
-    PhraseMemory.learn(articles, gold).save(out)
-    return model, special, report
+    return model, special, fit(model, examples, special, settings, out, progress, device)
 
 
 def export_stage(

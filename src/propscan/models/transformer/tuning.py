@@ -35,7 +35,6 @@ SECOND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 1.01)
 FRAGMENT_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60)
 REPETITION_MIN_REPEATS = (-1, 1, 2, 3, 4, 6, 8)
 HANDOVER_SHARES = (-1.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
-MEMORY_PRECISIONS = (-1.0, 0.2, 0.3, 0.5, 0.7, 0.9)
 PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
@@ -111,7 +110,6 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "handover_share": (-1.0, 1.0),
     "repetition_min_repeats": (-1, 30),
     "technique_prior_weight": (0.0, 2.0),
-    "memory_min_precision": (-1.0, 1.0),
 }
 
 
@@ -275,8 +273,8 @@ def tune_decoding(
     SI settings maximise SI F1 (two rounds of coordinate search), the calibration is fitted
     on the chosen candidates, technique settings maximise technique accuracy on gold
     spans, the weight of the technique prior (when the decoder has one) maximises
-    :func:`technique_balance`, and the second-technique threshold, the fragment gap, the
-    handover share and the phrase memory's least precision maximise FLC F1.
+    :func:`technique_balance`, and the second-technique threshold, the fragment gap and the
+    handover share maximise FLC F1.
     """
     fixed = dict(fixed or {})
     has_companion = decoder.companion is not None
@@ -301,7 +299,6 @@ def tune_decoding(
         "repetition_needs_recurrence": True,
         "fragment_gap": -1,
         "technique_prior_weight": 0.0,
-        "memory_min_precision": -1.0,
     }
     settings = replace(decoder.settings, **{**start, **fixed})
     si_gold = data.si_gold
@@ -373,7 +370,6 @@ def tune_decoding(
         "second_technique_threshold": SECOND_THRESHOLDS,
         "fragment_gap": tuple(g for g in FRAGMENT_GAPS if g < settings.merge_gap),
         "handover_share": HANDOVER_SHARES,
-        "memory_min_precision": MEMORY_PRECISIONS if decoder.memory is not None else (),
     }
     for name, grid in flc_grids.items():
         inert = name == "handover_share" and settings.fragment_gap < 0  # no fragments
