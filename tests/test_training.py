@@ -7,6 +7,7 @@ exercising exactly the code that trains the shipped model.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -618,6 +619,16 @@ def test_with_dev_refuses_another_recipe_before_fitting_anything(
         app, _train_command(final, data_dir, tiny_encoder, "--with-dev", str(tmp_path / "none"))
     )
     assert missing.exit_code == 2 and "no trained model there" in missing.output
+    final_card = json.loads((twin / "training.json").read_text(encoding="utf-8"))
+    chained = tmp_path / "chained"
+    shutil.copytree(twin, chained)
+    (chained / "training.json").write_text(
+        json.dumps({**final_card, "twin": {"name": "x", "version": "1"}}), encoding="utf-8"
+    )
+    again = runner.invoke(
+        app, _train_command(final, data_dir, tiny_encoder, "--with-dev", str(chained))
+    )
+    assert again.exit_code == 2 and "itself fitted on dev" in again.output
     baseline = runner.invoke(
         app,
         ["train", "--kind", "baseline", "--out", str(final), "--data", str(data_dir),

@@ -49,6 +49,11 @@ def _twin_facts(twin: Path, memes: str | None) -> dict[str, Any]:
     """The card of the model a run fitted with dev answers through, checked to have been
     fitted on the same meme texts and scored on dev."""
     facts = read_training_facts(twin)
+    if "twin" in facts:
+        raise PropscanError(
+            f"--with-dev {twin}: that model was itself fitted on dev; give the model it "
+            "answers through, fitted without dev"
+        )
     if "dev" not in facts.get("scores", {}):
         raise PropscanError(
             f"--with-dev {twin}: its card has no dev scores, so it cannot answer for a model "
