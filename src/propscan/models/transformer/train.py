@@ -398,60 +398,6 @@ def fit_chosen_recipe(
     return fit_report
 
 
-def fit_with_dev(
-    articles: Sequence[Article],
-    gold: Annotations,
-    out_dir: str | os.PathLike[str],
-    twin: str | os.PathLike[str],
-    *,
-    encoder: str | os.PathLike[str] | None = None,
-    settings: TrainingSettings | None = None,
-    name: str = MODEL_NAME,
-    version: str = MODEL_VERSION,
-    progress: bool = True,
-    device: str = "cpu",
-) -> dict[str, Any]:
-    """Fit ``twin``'s recipe on every article given (train and dev) into ``out_dir``.
-
-    Once a recipe is fixed, a final model may learn from dev too; nothing is left to
-    choose, so it takes the decoding and precision ``twin`` (the same recipe fitted
-    without dev) chose on held-out train, and ``twin`` answers for it on dev. Returns the
-    fit's report.
-    """
-    settings = settings or TrainingSettings()
-    twin_config = read_model_config(twin)
-    if twin_config.get("kind") != KIND:
-        raise PropscanError(f"--with-dev {twin}: not a {KIND} model")
-    config = {
-        key: value
-        for key, value in twin_config.items()
-        if key not in ("format_version", "decoding", "quantized")
-    }
-    config.update(name=name, version=version)
-    techniques = technique_set(config["techniques"])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    encoder_dir = Path(encoder) if encoder is not None else default_encoder_dir()
-    if special_token_ids(load_tokenizer(encoder_dir)) != config["special_tokens"]:
-        raise PropscanError(
-            f"--with-dev {twin}: the encoder {encoder_dir} is not the one it was trained "
-            "from (other special tokens); give its --encoder"
-        )
-    return fit_chosen_recipe(
-        articles,
-        gold,
-        out,
-        encoder_dir,
-        settings,
-        config,
-        twin_config["decoding"],
-        bool(twin_config.get("quantized")),
-        progress,
-        device,
-        _teacher_targets(settings.teachers, articles, gold, techniques),
-    )
-
-
 def report_as_dict(report: TrainingReport) -> dict[str, Any]:
     data = asdict(report)
     data["model_dir"] = str(report.model_dir)
@@ -580,8 +526,13 @@ def _fitted_with_dev(
     progress: bool,
 ) -> dict[str, Any]:
     """``propscan train --with-dev TWIN``: the twin's recipe fitted on ``split`` (train
-    and dev), checked to be the twin's before anything is fitted; the card's scores are
-    the twin's (:func:`propscan.training.train_with_card` adds them)."""
+    and dev), checked to be the twin's before anything is fitted.
+
+    Once a recipe is fixed, a final model may learn from dev too; nothing is left to
+    choose, so it takes the decoding and precision the twin (the same recipe fitted
+    without dev) chose on held-out train, and the twin answers for it on dev: the card's
+    scores are the twin's (:func:`propscan.training.train_with_card` adds them).
+    """
     assert options.twin is not None
     if settings.max_articles is not None:
         raise PropscanError("--with-dev fits on every train and dev article; drop --max-articles")
@@ -599,17 +550,35 @@ def _fitted_with_dev(
             f"--with-dev {options.twin}: this command's recipe is not the twin's, it differs "
             f"in {'; '.join(differences)}; run the twin's own training command with --with-dev"
         )
-    fit_report = fit_with_dev(
+    twin_config = read_model_config(options.twin)
+    if twin_config.get("kind") != KIND:
+        raise PropscanError(f"--with-dev {options.twin}: not a {KIND} model")
+    config = {
+        key: value
+        for key, value in twin_config.items()
+        if key not in ("format_version", "decoding", "quantized")
+    }
+    config.update(name=options.name or MODEL_NAME, version=options.version or MODEL_VERSION)
+    encoder_dir = options.encoder or default_encoder_dir()
+    if special_token_ids(load_tokenizer(encoder_dir)) != config["special_tokens"]:
+        raise PropscanError(
+            f"--with-dev {options.twin}: the encoder {encoder_dir} is not the one it was "
+            "trained from (other special tokens); give its --encoder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    techniques = technique_set(config["techniques"])
+    fit_report = fit_chosen_recipe(
         split.articles,
         split.gold,
         out,
-        options.twin,
-        encoder=options.encoder,
-        settings=settings,
-        name=options.name or MODEL_NAME,
-        version=options.version or MODEL_VERSION,
-        progress=progress,
-        device=options.device,
+        encoder_dir,
+        settings,
+        config,
+        twin_config["decoding"],
+        bool(twin_config.get("quantized")),
+        progress,
+        options.device,
+        _teacher_targets(settings.teachers, split.articles, split.gold, techniques),
     )
     config = read_model_config(out)
     return {
