@@ -26,8 +26,14 @@ from typing import Any
 from results_files import RESULTS, write_results
 
 SCORES = ("si_f1", "tc_micro_f1", "tc_macro_f1", "flc_f1")
-#: Files of a transformer model directory that hold fitted weights.
-WEIGHT_FILES = ("encoder.onnx", "span_head.npz", "baseline/model.json")
+#: Files of a transformer model directory that hold fitted weights (the companion's
+#: ``model.json`` holds its settings and the propscan version that wrote it).
+WEIGHT_FILES = (
+    "encoder.onnx",
+    "span_head.npz",
+    "baseline/span-model.npz",
+    "baseline/technique-model.npz",
+)
 
 
 def _digest(path: Path) -> str | None:
