@@ -558,7 +558,8 @@ def _fitted_with_dev(
         for key, value in twin_config.items()
         if key not in ("format_version", "decoding", "quantized")
     }
-    config.update(name=options.name or MODEL_NAME, version=options.version or MODEL_VERSION)
+    identity = _identity(options)
+    config.update(name=identity["name"], version=identity["version"])
     encoder_dir = options.encoder or default_encoder_dir()
     if special_token_ids(load_tokenizer(encoder_dir)) != config["special_tokens"]:
         raise PropscanError(
@@ -582,7 +583,7 @@ def _fitted_with_dev(
     )
     config = read_model_config(out)
     return {
-        **_identity(options),
+        **identity,
         "settings": recipe,
         "decoding": config["decoding"],
         "scores": {},
