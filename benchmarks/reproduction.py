@@ -6,8 +6,9 @@
 the output directory of the same ``propscan train`` command run again from scratch. Both
 ``training.json`` cards give the validation scores (the held-out part of train that chose
 every setting), the dev scores where both have them, the final training loss and the
-minutes the run took; the files that hold the weights are compared byte for byte. A score
-reproduces when the two differ by at most ``--tolerance`` (0.005 F1: half a point).
+minutes the run took; the files that hold the weights are compared byte for byte and, where
+they differ, value by value. A score reproduces when the two differ by at most
+``--tolerance`` (0.005 F1: half a point).
 Writes ``benchmarks/results/reproduction_<name>.{json,md}``; with ``--record``, also the
 verdict into the shipped model's card (``training.json`` and ``MODEL_CARD.md``), so that a
 packaged model says it was reproduced.
@@ -38,6 +39,62 @@ WEIGHT_FILES = (
 
 def _digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _arrays(path: Path) -> dict[str, Any]:
+    """The named weight arrays of an ONNX graph (its initializers) or an ``.npz`` file."""
+    import numpy as np
+
+    if path.suffix == ".onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(path)).graph
+        return {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    with np.load(path) as weights:
+        return {name: weights[name] for name in weights.files}
+
+
+def weight_difference(shipped: Path, run: Path) -> dict[str, Any]:
+    """How far two weight files lie apart: files that differ in bytes may hold the same
+    numbers, or numbers one rounding step apart (an int8 weight quantised on the other side
+    of a boundary), which is not the same as weights fitted differently."""
+    if _digest(shipped) == _digest(run):
+        return {"identical": True}
+    import numpy as np
+
+    left, right = _arrays(shipped), _arrays(run)
+    if set(left) != set(right) or any(left[k].shape != right[k].shape for k in left):
+        return {"identical": False, "same_layout": False}
+    values = differing = 0
+    largest = {"integer": 0.0, "float": 0.0}
+    for name, array in left.items():
+        gap = np.abs(array.astype(np.float64) - right[name].astype(np.float64))
+        values += array.size
+        differing += int(np.count_nonzero(gap))
+        kind = "integer" if np.issubdtype(array.dtype, np.integer) else "float"
+        largest[kind] = max(largest[kind], float(gap.max(initial=0.0)))
+    return {
+        "identical": False,
+        "same_layout": True,
+        "values": values,
+        "differing_values": differing,
+        "largest_integer_difference": largest["integer"],
+        "largest_float_difference": largest["float"],
+    }
+
+
+def _describe_weights(name: str, difference: dict[str, Any]) -> str:
+    if difference["identical"]:
+        return f"{name}: identical byte for byte"
+    if not difference["same_layout"]:
+        return f"{name}: other arrays"
+    share = difference["differing_values"] / max(difference["values"], 1)
+    return (
+        f"{name}: {difference['differing_values']:,} of {difference['values']:,} values differ "
+        f"({share:.2%}), integers by at most {difference['largest_integer_difference']:g}, "
+        f"floats by at most {difference['largest_float_difference']:.2g}"
+    )
 
 
 def _facts(directory: Path) -> dict[str, Any]:
@@ -80,10 +137,10 @@ def compare(shipped: Path, run: Path, tolerance: float) -> dict[str, Any]:
             side: round(card.get("training_seconds", 0) / 60, 1) for side, card in cards.items()
         },
         "machine": {side: card.get("machine") for side, card in cards.items()},
-        "identical_weights": {
-            name: _digest(shipped / name) == _digest(run / name)
+        "weights": {
+            name: weight_difference(shipped / name, run / name)
             for name in WEIGHT_FILES
-            if (shipped / name).is_file()
+            if (shipped / name).is_file() and (run / name).is_file()
         },
         "recipe_differences": {
             key: {"shipped": value, "run": cards["run"]["settings"].get(key)}
@@ -100,9 +157,26 @@ def record(shipped: Path, result: dict[str, Any], run_date: str) -> None:
     validation = result["scores"]["validation"]
     scores = " / ".join(f"{validation[s]['run']:.3f}" for s in ("si_f1", "tc_micro_f1", "flc_f1"))
     verdict = "within" if result["reproduced"] else "not within"
-    weights = result["identical_weights"]
-    identical = bool(weights) and all(weights.values())
-    same = "the same weights byte for byte" if identical else "other weights"
+    weights = result["weights"]
+    differing = {name: w for name, w in weights.items() if not w["identical"]}
+    if not weights:
+        same = "no weight files to compare"
+    elif not differing:
+        same = "the same weights byte for byte"
+    elif all(w["same_layout"] for w in differing.values()):
+        steps = max(w["largest_integer_difference"] for w in differing.values())
+        drift = max(w["largest_float_difference"] for w in differing.values())
+        step_words = "one integer step" if steps == 1 else f"{steps:g} integer steps"
+        same = (
+            f"weights apart by at most {step_words} and {drift:.2g} ("
+            + ", ".join(
+                f"{w['differing_values'] / w['values']:.2%} of {name}'s values"
+                for name, w in differing.items()
+            )
+            + ")"
+        )
+    else:
+        same = "other weights"
     facts = _facts(shipped)
     facts["reproduction"] = (
         f"the training command run again from scratch on {run_date} "
@@ -148,9 +222,6 @@ def main() -> None:
                 f"| {split} | {score} | {row['shipped']:.4f} | {row['run']:.4f} | "
                 f"{row['difference']:+.4f} |"
             )
-    same_weights = ", ".join(
-        f"{file} {'yes' if same else 'no'}" for file, same in result["identical_weights"].items()
-    )
     lines += [
         "",
         "| | shipped | run |",
@@ -159,7 +230,9 @@ def main() -> None:
         "| training minutes | {shipped} | {run} |".format(**result["training_minutes"]),
         "| machine | {shipped} | {run} |".format(**result["machine"]),
         "",
-        f"Weight files identical byte for byte: {same_weights}.",
+        "Weight files: "
+        + "; ".join(_describe_weights(file, w) for file, w in result["weights"].items())
+        + ".",
         "Recipe settings that differ: "
         + (
             ", ".join(
