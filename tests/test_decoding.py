@@ -65,34 +65,6 @@ def test_runs_above_are_the_maximal_runs_at_or_above_the_threshold(
     assert inside == [p >= threshold for p in probabilities]
 
 
-@given(st.lists(st.floats(0, 1), max_size=30), st.floats(0.01, 1), st.floats(0.05, 1))
-def test_extended_runs_grow_the_plain_runs_over_weaker_neighbours_only(
-    probabilities: list[float], threshold: float, extension: float
-) -> None:
-    plain = runs_above(np.array(probabilities), threshold)
-    grown = runs_above(np.array(probabilities), threshold, extension)
-    low = threshold * extension
-    for first, last in grown:
-        assert all(p >= low for p in probabilities[first:last])
-        assert first == 0 or probabilities[first - 1] < low
-        assert last == len(probabilities) or probabilities[last] < low
-        assert max(probabilities[first:last]) >= threshold  # only started at the threshold
-    # every plain run lies inside one grown run, and every grown run holds one
-    for first, last in plain:
-        assert sum(f <= first and last <= e for f, e in grown) == 1
-    assert all(any(f <= a and b <= e for a, b in plain) for f, e in grown)
-
-
-def test_a_phrase_grows_over_its_weaker_edge_words() -> None:
-    text = "Make no mistake about it"
-    offsets = np.array([(0, 4), (5, 7), (8, 15), (16, 21), (22, 24)])
-    probabilities = np.array([0.2, 0.5, 0.6, 0.05, 0.05])
-    plain = decode_subword_spans(text, offsets, probabilities, 0.4)
-    grown = decode_subword_spans(text, offsets, probabilities, 0.4, extension=0.5)
-    assert [text[c.start : c.end] for c in plain] == ["no mistake"]
-    assert [text[c.start : c.end] for c in grown] == ["Make no mistake"]
-
-
 def test_bridged_runs_bridge_a_few_words_and_stop_at_line_breaks() -> None:
     text = "a b c d e f g h\ni j"
     offsets = np.array([(i, i + 1) for i in range(0, len(text), 2)])

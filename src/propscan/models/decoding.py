@@ -79,22 +79,11 @@ def resolve_threshold(threshold: float | None, tuned: float) -> float:
 # --- 2. runs ---------------------------------------------------------------------------
 
 
-def runs_above(
-    probabilities: np.ndarray, threshold: float, extension: float = 1.0
-) -> list[tuple[int, int]]:
-    """Tokens ``[first, last)`` of each run of consecutive probabilities >= ``threshold``.
-
-    With ``extension`` below 1, a run reaches over its neighbours at or above
-    ``extension * threshold`` (runs that never reach ``threshold`` are not started).
-    """
-    probabilities = np.asarray(probabilities)
-    above = np.concatenate([[False], probabilities >= threshold * min(extension, 1.0), [False]])
+def runs_above(probabilities: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Tokens ``[first, last)`` of each run of consecutive probabilities >= ``threshold``."""
+    above = np.concatenate([[False], np.asarray(probabilities) >= threshold, [False]])
     edges = np.flatnonzero(above[1:] != above[:-1])
-    return [
-        (int(first), int(last))
-        for first, last in zip(edges[::2], edges[1::2], strict=True)
-        if extension >= 1.0 or probabilities[first:last].max() >= threshold
-    ]
+    return [(int(first), int(last)) for first, last in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def bridged_runs(
@@ -162,7 +151,6 @@ def decode_subword_spans(
     min_characters: int = 0,
     trim_function_words: bool = False,
     whole_words: bool = False,
-    extension: float = 1.0,
 ) -> list[Candidate]:
     """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
     most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
@@ -172,9 +160,9 @@ def decode_subword_spans(
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
     words and contractions whole, leaves no quotation mark unmatched at an edge and drops
     a lone identity word. Two runs that grow into the same span (pieces of one word) give
-    it once. ``extension`` grows runs over weaker neighbours (see :func:`runs_above`).
+    it once.
     """
-    runs = runs_above(probabilities, threshold, extension)
+    runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
     candidates: list[Candidate] = []

@@ -37,10 +37,6 @@ class DecodingSettings:
     #: Token probability that starts a candidate phrase (None: ``si_threshold``, and
     #: then ``si_threshold`` decides on the mean token probability, as before phrases).
     token_threshold: float | None = None
-    #: A phrase started by a token at ``token_threshold`` grows over the neighbouring
-    #: tokens whose probability reaches this share of it (hysteresis; 1: no growth), so
-    #: that its edges are set by the words around its peak, not by one cut-off.
-    run_extension: float = 1.0
     #: Fragments at most this many characters apart on one line are joined (-1: never).
     merge_gap: int = -1
     #: Shorter phrases are dropped (0: keep every length).

@@ -158,7 +158,6 @@ class SpanDecoder:
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
             whole_words=settings.whole_words,
-            extension=settings.run_extension,
         )
 
     def phrases(

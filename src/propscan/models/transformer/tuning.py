@@ -27,7 +27,6 @@ from propscan.ptc.scoring import score_flc, score_si, score_tc, top_techniques
 
 TOKEN_THRESHOLDS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 MERGE_GAPS = (-1, 0, 5, 10, 20, 30, 45, 60, 90)
-RUN_EXTENSIONS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MIN_CHARACTERS = (0, 3, 6, 10, 15, 20, 30)
 DECISION_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0 .. 0.70
 SENTENCE_GATES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -101,7 +100,6 @@ def predict(decoder: SpanDecoder, data: Encoded) -> Annotations:
 BOUNDS: dict[str, tuple[float, float]] = {
     "token_threshold": (0.02, 0.95),
     "companion_si_weight": (0.0, 1.0),
-    "run_extension": (0.05, 1.0),
     "merge_gap": (-1, 300),
     "min_characters": (0, 120),
     "sentence_gate": (0.0, 10.0),
@@ -284,7 +282,6 @@ def tune_decoding(
     grids: dict[str, tuple[Any, ...]] = {
         "token_threshold": TOKEN_THRESHOLDS,
         "companion_si_weight": COMPANION_SHARES if has_companion else (0.0,),
-        "run_extension": RUN_EXTENSIONS,
         "merge_gap": MERGE_GAPS,
         "min_characters": MIN_CHARACTERS,
         "sentence_gate": SENTENCE_GATES if has_sentence_head else (0.0,),
@@ -292,7 +289,6 @@ def tune_decoding(
     start = {
         "token_threshold": 0.2,
         "companion_si_weight": 0.35 if has_companion else 0.0,
-        "run_extension": 1.0,
         "merge_gap": -1,
         "min_characters": 0,
         "sentence_gate": 0.0,
