@@ -39,7 +39,7 @@ def _context(text: str, start: int, end: int) -> str:
 
 
 def _span_pairs(articles, gold) -> list[tuple[str, str, int, int, Counter[str]]]:
-    """(article id, ..., gold labels) of every distinct gold span of ``articles``."""
+    """(article id, text, start, end, gold labels) of every distinct gold span of ``articles``."""
     rows = []
     for article in articles:
         labels: dict[tuple[int, int], Counter[str]] = {}
@@ -48,6 +48,18 @@ def _span_pairs(articles, gold) -> list[tuple[str, str, int, int, Counter[str]]]
         for (start, end), here in sorted(labels.items()):
             rows.append((article.id, article.text, start, end, here))
     return rows
+
+
+def _pair_inputs(tokenizer: Any, spans: list[str], contexts: list[str]) -> Any:
+    """A batch of (span, context) pairs, cut to 128 tokens from the longer side."""
+    return tokenizer(
+        spans,
+        contexts,
+        truncation="longest_first",
+        max_length=128,
+        padding=True,
+        return_tensors="pt",
+    )
 
 
 def _fit(rows, techniques, encoder: Path, epochs: int, lr: float, batch: int, seed: int):
@@ -74,14 +86,7 @@ def _fit(rows, techniques, encoder: Path, epochs: int, lr: float, batch: int, se
         random.shuffle(examples)
         for first in range(0, len(examples), batch):
             chunk = examples[first : first + batch]
-            inputs = tokenizer(
-                [c[0] for c in chunk],
-                [c[1] for c in chunk],
-                truncation="longest_first",
-                max_length=128,
-                padding=True,
-                return_tensors="pt",
-            )
+            inputs = _pair_inputs(tokenizer, [c[0] for c in chunk], [c[1] for c in chunk])
             loss = model(**inputs, labels=torch.tensor([c[2] for c in chunk])).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -99,13 +104,10 @@ def _probabilities(tokenizer, model, rows) -> np.ndarray:
     with torch.no_grad():
         for first in range(0, len(rows), 64):
             chunk = rows[first : first + 64]
-            inputs = tokenizer(
+            inputs = _pair_inputs(
+                tokenizer,
                 [text[start:end] for _, text, start, end, _ in chunk],
                 [_context(text, start, end) for _, text, start, end, _ in chunk],
-                truncation="longest_first",
-                max_length=128,
-                padding=True,
-                return_tensors="pt",
             )
             out.append(torch.softmax(model(**inputs).logits, dim=-1).numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.config.id2label)))
