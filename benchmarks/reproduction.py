@@ -137,16 +137,28 @@ def compare(shipped: Path, run: Path, tolerance: float) -> dict[str, Any]:
             side: round(card.get("training_seconds", 0) / 60, 1) for side, card in cards.items()
         },
         "machine": {side: card.get("machine") for side, card in cards.items()},
+        "resumed": {
+            side: card.get("fit", {}).get("fit_seconds_before_resume", 0) > 0
+            for side, card in cards.items()
+        },
         "weights": {
             name: weight_difference(shipped / name, run / name)
             for name in WEIGHT_FILES
             if (shipped / name).is_file() and (run / name).is_file()
         },
-        "recipe_differences": {
-            key: {"shipped": value, "run": cards["run"]["settings"].get(key)}
-            for key, value in cards["shipped"].get("settings", {}).items()
-            if cards["run"].get("settings", {}).get(key) != value
-        },
+        "recipe_differences": _differences(cards, "settings"),
+        "decoding_differences": _differences(cards, "decoding"),
+    }
+
+
+def _differences(cards: dict[str, dict[str, Any]], section: str) -> dict[str, dict[str, Any]]:
+    """The entries of one card section (the recipe, or the decoding chosen on validation)
+    whose values differ between the shipped model and the run."""
+    shipped, run = cards["shipped"].get(section, {}), cards["run"].get(section, {})
+    return {
+        key: {"shipped": value, "run": run.get(key)}
+        for key, value in shipped.items()
+        if run.get(key) != value
     }
 
 
@@ -180,11 +192,19 @@ def record(shipped: Path, result: dict[str, Any], run_date: str) -> None:
     facts = _facts(shipped)
     facts["reproduction"] = (
         f"the training command run again from scratch on {run_date} "
-        f"({result['training_minutes']['run']} min on {result['machine']['run']}): validation SI / "
+        f"({result['training_minutes']['run']} min on {result['machine']['run']}"
+        f"{', resumed from checkpoints' if result['resumed']['run'] else ''}): validation SI / "
         f"TC / FLC {scores}, {verdict} {result['tolerance']:g} F1 of this card's on every score, "
         f"{same} (benchmarks/reproduction.py)"
     )
     write_model_card(shipped, facts)
+
+
+def _listed(differences: dict[str, dict[str, Any]]) -> str:
+    return (
+        ", ".join(f"{key} ({row['shipped']} / {row['run']})" for key, row in differences.items())
+        or "none"
+    )
 
 
 def main() -> None:
@@ -229,19 +249,16 @@ def main() -> None:
         "| final training loss | {shipped} | {run} |".format(**result["final_loss"]),
         "| training minutes | {shipped} | {run} |".format(**result["training_minutes"]),
         "| machine | {shipped} | {run} |".format(**result["machine"]),
+        "| resumed from a checkpoint | {shipped} | {run} |".format(
+            **{side: "yes" if resumed else "no" for side, resumed in result["resumed"].items()}
+        ),
         "",
         "Weight files: "
         + "; ".join(_describe_weights(file, w) for file, w in result["weights"].items())
         + ".",
-        "Recipe settings that differ: "
-        + (
-            ", ".join(
-                f"{key} ({row['shipped']} / {row['run']})"
-                for key, row in result["recipe_differences"].items()
-            )
-            or "none"
-        )
-        + ".",
+        f"Recipe settings that differ: {_listed(result['recipe_differences'])}.",
+        "Decoding settings chosen on validation that differ (shipped / run): "
+        f"{_listed(result['decoding_differences'])}.",
     ]
     write_results(args.out, f"reproduction_{name}", result, lines)
     if args.record:
