@@ -6,9 +6,10 @@
 the output directory of the same ``propscan train`` command run again from scratch. Both
 ``training.json`` cards give the validation scores (the held-out part of train that chose
 every setting), the dev scores where both have them, the final training loss and the
-minutes the run took; the files that hold the weights are compared byte for byte and, where
-they differ, value by value. A score reproduces when the two differ by at most
-``--tolerance`` (0.005 F1: half a point).
+minutes the run took, whether it was resumed from a checkpoint, and the recipe and
+decoding settings in which the two cards differ; the files that hold the weights are
+compared byte for byte and, where they differ, value by value. A score reproduces when
+the two differ by at most ``--tolerance`` (0.005 F1: half a point).
 Writes ``benchmarks/results/reproduction_<name>.{json,md}``; with ``--record``, also the
 verdict into the shipped model's card (``training.json`` and ``MODEL_CARD.md``), so that a
 packaged model says it was reproduced.
