@@ -1,7 +1,6 @@
 """How much of a validation score is the decoding fitted to its own articles.
 
     python benchmarks/tuning_optimism.py --model DIR [--model ...] [--repeats 4]
-                                         [--plateau-width 0 --plateau-width 1 ...]
 
 A card's validation figures come from decoding settings chosen on the same held-out
 articles they score, so they lean a little towards those articles. This benchmark tunes
@@ -9,9 +8,7 @@ on one half of the validation articles and scores the other half, both ways, for
 ``--repeats`` random halvings (seeded 0, 1, ...), and sets the cross-fitted scores (every
 article scored once per halving, by settings chosen without it) beside the in-sample ones
 (tuned and scored on all of them, as the card does). Tuning on half the articles also
-chooses less well, so the gap is an upper bound of the optimism. Each ``--plateau-width``
-is a way of choosing each setting (0: the best score on the grid, as training does; w:
-the best mean over a value and its w neighbours on either side). The model must be a
+chooses less well, so the gap is an upper bound of the optimism. The model must be a
 selection model (fitted without the validation part of train). Writes
 ``benchmarks/results/tuning_optimism.{json,md}``.
 """
@@ -26,6 +23,8 @@ from typing import Any
 
 import numpy as np
 from results_files import RESULTS, write_results
+
+TASKS = ("si", "tc", "flc")
 
 
 def _scores(data: Any, predicted: Any, hits: dict[str, tuple[int, int]]) -> dict[str, float]:
@@ -48,7 +47,7 @@ def _part(data: Any, indices: Sequence[int]) -> Any:
     )
 
 
-def _tuned_on(decoder: Any, tuning: Any, scored: Any, plateau_width: int) -> tuple[Any, dict]:
+def _tuned_on(decoder: Any, tuning: Any, scored: Any) -> tuple[Any, dict]:
     """Predictions and technique hits on ``scored`` by settings chosen on ``tuning``."""
     from propscan.models.transformer.tuning import (
         gold_span_techniques,
@@ -57,7 +56,7 @@ def _tuned_on(decoder: Any, tuning: Any, scored: Any, plateau_width: int) -> tup
         tune_decoding,
     )
 
-    settings, _, _ = tune_decoding(decoder, tuning, plateau_width=plateau_width)
+    settings, _, _ = tune_decoding(decoder, tuning)
     chosen = decoder.with_settings(settings)
     hits = technique_hits(scored.gold, gold_span_techniques(chosen, scored))
     return predict(chosen, scored), hits
@@ -72,11 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, action="append", required=True)
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--plateau-width", type=int, action="append", default=[])
     parser.add_argument("--data", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    widths = args.plateau_width or [0]
 
     train = load_split(args.data, "train")
     held_out = held_out_ids(train.articles, 0.25)
@@ -86,60 +83,51 @@ def main() -> None:
     lines = [
         "# Tuning optimism: validation scores tuned in sample and cross-fitted",
         "",
-        f"`python benchmarks/tuning_optimism.py --repeats {args.repeats} "
-        + " ".join(f"--plateau-width {w}" for w in widths)
-        + " --model ...`: SI / TC / FLC F1 on the "
-        f"{len(validation)} validation articles of train. In sample: decoding tuned and "
-        "scored on all of them (what a card reports); cross-fitted: tuned on one half, "
-        "scored on the other, both ways, mean over the halvings (lowest and highest in "
-        "brackets). Plateau width 0 chooses each setting by its own score (training's rule).",
+        f"`python benchmarks/tuning_optimism.py --repeats {args.repeats} --model ...`: "
+        f"SI / TC / FLC F1 on the {len(validation)} validation articles of train. In sample: "
+        "decoding tuned and scored on all of them (what a card reports); cross-fitted: tuned "
+        "on one half, scored on the other, both ways, mean over the halvings (lowest and "
+        "highest in brackets).",
         "",
-        "| model | plateau width | in sample | cross-fitted | in sample - cross-fitted |",
-        "|---|---|---|---|---|",
+        "| model | in sample | cross-fitted | in sample - cross-fitted |",
+        "|---|---|---|---|",
     ]
     for model_dir in args.model:
         detector = TransformerDetector.load(model_dir)
         decoder = decoder_with_prior(detector.decoder, fitting, train.gold)
         data = Encoded.of(detector, validation, train.gold)
-        everyone = list(range(len(validation)))
+        in_sample = _scores(data, *_tuned_on(decoder, data, data))
+        crossed = []
+        for seed in range(args.repeats):
+            order = list(range(len(validation)))
+            random.Random(seed).shuffle(order)
+            halves = (sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :]))
+            spans: dict[str, Any] = {}
+            hits: dict[str, tuple[int, int]] = {}
+            for tuning, scored in (halves, halves[::-1]):
+                part_spans, part_hits = _tuned_on(decoder, _part(data, tuning), _part(data, scored))
+                spans.update(part_spans.spans)
+                hits.update(part_hits)
+            crossed.append(_scores(data, Annotations(spans), hits))
+            print(model_dir, seed, crossed[-1], flush=True)
+        mean = {k: round(float(np.mean([c[k] for c in crossed])), 4) for k in in_sample}
         name = "/".join(model_dir.parts[-2:])
-        result["models"][name] = {}
-        for width in widths:
-            predicted, hits = _tuned_on(decoder, data, data, width)
-            in_sample = _scores(data, predicted, hits)
-            crossed = []
-            for seed in range(args.repeats):
-                order = everyone[:]
-                random.Random(seed).shuffle(order)
-                halves = (sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :]))
-                spans: dict[str, Any] = {}
-                hits = {}
-                for tuning, scored in (halves, halves[::-1]):
-                    part_spans, part_hits = _tuned_on(
-                        decoder, _part(data, tuning), _part(data, scored), width
-                    )
-                    spans.update(part_spans.spans)
-                    hits.update(part_hits)
-                crossed.append(_scores(data, Annotations(spans), hits))
-                print(name, width, seed, crossed[-1], flush=True)
-            mean = {k: round(float(np.mean([c[k] for c in crossed])), 4) for k in in_sample}
-            result["models"][name][str(width)] = {
-                "in_sample": in_sample,
-                "cross_fitted": crossed,
-                "cross_fitted_mean": mean,
-            }
-            low = {k: min(c[k] for c in crossed) for k in mean}
-            high = {k: max(c[k] for c in crossed) for k in mean}
-            span = " / ".join(
-                f"{mean[k]:.3f} [{low[k]:.3f}, {high[k]:.3f}]" for k in ("si", "tc", "flc")
-            )
-            lines.append(
-                f"| {name} | {width} | "
-                + " / ".join(f"{in_sample[k]:.3f}" for k in ("si", "tc", "flc"))
-                + f" | {span} | "
-                + " / ".join(f"{in_sample[k] - mean[k]:+.3f}" for k in ("si", "tc", "flc"))
-                + " |"
-            )
+        result["models"][name] = {
+            "in_sample": in_sample,
+            "cross_fitted": crossed,
+            "cross_fitted_mean": mean,
+        }
+        low = {k: min(c[k] for c in crossed) for k in mean}
+        high = {k: max(c[k] for c in crossed) for k in mean}
+        lines.append(
+            f"| {name} | "
+            + " / ".join(f"{in_sample[k]:.3f}" for k in TASKS)
+            + " | "
+            + " / ".join(f"{mean[k]:.3f} [{low[k]:.3f}, {high[k]:.3f}]" for k in TASKS)
+            + " | "
+            + " / ".join(f"{in_sample[k] - mean[k]:+.3f}" for k in TASKS)
+            + " |"
+        )
     write_results(args.out, "tuning_optimism", result, lines)
 
 

@@ -113,13 +113,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-def _best(
-    setting: str, grid: Sequence[Any], score: Callable[[Any], float], plateau_width: int = 0
-) -> Choice:
+def _best(setting: str, grid: Sequence[Any], score: Callable[[Any], float]) -> Choice:
     """The grid value with the highest score; ties go to the value nearest the grid middle.
-
-    With ``plateau_width`` w > 0 each value is judged by the mean score of itself and its
-    w neighbours on either side, so that a broad optimum wins over a narrow peak.
 
     A choice on the edge of the grid extends the grid by one step in that direction (up to
     the setting's :data:`BOUNDS`) until the best value lies inside, so that no choice is an
@@ -144,11 +139,7 @@ def _best(
         else:
             break
     middle = (len(values) - 1) / 2
-    judged = [
-        float(np.mean(scores[max(0, i - plateau_width) : i + plateau_width + 1]))
-        for i in range(len(values))
-    ]
-    best = max(range(len(values)), key=lambda i: (judged[i], scores[i], -abs(i - middle)))
+    best = max(range(len(values)), key=lambda i: (scores[i], -abs(i - middle)))
     return Choice(setting, values[best], tuple(values), round(scores[best], 4))
 
 
@@ -275,10 +266,7 @@ def decoder_with_prior(
 
 
 def tune_decoding(
-    decoder: SpanDecoder,
-    data: Encoded,
-    fixed: dict[str, Any] | None = None,
-    plateau_width: int = 0,
+    decoder: SpanDecoder, data: Encoded, fixed: dict[str, Any] | None = None
 ) -> tuple[DecodingSettings, list[Choice], dict[str, float]]:
     """Choose every decoding setting on ``data``; ``fixed`` settings are kept as given.
 
@@ -289,7 +277,6 @@ def tune_decoding(
     handover share maximise FLC F1.
     """
     fixed = dict(fixed or {})
-    best = functools.partial(_best, plateau_width=plateau_width)
     has_companion = decoder.companion is not None
     has_sentence_head = any(output.sentence_prob is not None for output in data.outputs)
     grids: dict[str, tuple[Any, ...]] = {
@@ -323,7 +310,7 @@ def tune_decoding(
     # the token threshold first, from plain runs, so that the search starts where the
     # score is not flat (a model's probabilities may sit far below 0.5)
     if "token_threshold" not in fixed:
-        first = best(
+        first = _best(
             "token_threshold",
             TOKEN_THRESHOLDS,
             lambda t: si_f1(replace(settings, token_threshold=t)),
@@ -334,7 +321,7 @@ def tune_decoding(
             if name in fixed:
                 continue
             current = settings
-            choice = best(name, grid, lambda v, n=name, s=current: si_f1(replace(s, **{n: v})))
+            choice = _best(name, grid, lambda v, n=name, s=current: si_f1(replace(s, **{n: v})))
             choices[name] = choice
             settings = replace(settings, **{name: choice.value})
 
@@ -346,7 +333,7 @@ def tune_decoding(
     )
     settings = replace(settings, calibration=(calibration.a, calibration.b, calibration.c))
     if "si_threshold" not in fixed:
-        choices["si_threshold"] = best(
+        choices["si_threshold"] = _best(
             "si_threshold", DECISION_THRESHOLDS, lambda t: si_f1(settings, t)
         )
         settings = replace(settings, si_threshold=choices["si_threshold"].value)
@@ -362,10 +349,10 @@ def tune_decoding(
     for name, grid in tc_grids.items():
         if name in fixed or len(grid) < 2:
             continue
-        choices[name] = best(name, grid, functools.partial(tc_accuracy, name))
+        choices[name] = _best(name, grid, functools.partial(tc_accuracy, name))
         settings = replace(settings, **{name: choices[name].value})
     if settings.technique_prior and "technique_prior_weight" not in fixed:
-        choices["technique_prior_weight"] = best(
+        choices["technique_prior_weight"] = _best(
             "technique_prior_weight",
             PRIOR_WEIGHTS,
             lambda w: technique_balance(
@@ -388,7 +375,7 @@ def tune_decoding(
         inert = name == "handover_share" and settings.fragment_gap < 0  # no fragments
         if name in fixed or len(grid) < 2 or inert:
             continue
-        choices[name] = best(name, grid, functools.partial(flc_f1, name))
+        choices[name] = _best(name, grid, functools.partial(flc_f1, name))
         settings = replace(settings, **{name: choices[name].value})
     report = calibration_report(features, targets, calibration)
     return settings, list(choices.values()), report
