@@ -28,14 +28,12 @@ TASKS = ("si", "tc", "flc")
 
 
 def _scores(data: Any, predicted: Any, hits: dict[str, tuple[int, int]]) -> dict[str, float]:
-    from propscan.ptc.scoring import score_flc, score_si
+    """SI, TC and FLC F1 of ``predicted`` on ``data``, as the ablation table scores them."""
+    from propscan.models.transformer.tuning import bootstrap_scores
 
-    correct, total = np.asarray(list(hits.values()), dtype=np.float64).reshape(-1, 2).sum(axis=0)
-    return {
-        "si": round(score_si(data.si_gold, predicted).f1, 4),
-        "tc": round(float(correct / total) if total else 0.0, 4),
-        "flc": round(score_flc(data.gold, predicted).f1, 4),
-    }
+    ids = [article.id for article in data.articles]
+    scores = bootstrap_scores(data.gold, predicted, hits, ids, samples=1)
+    return {task: round(float(scores[task].value), 4) for task in TASKS}
 
 
 def _part(data: Any, indices: Sequence[int]) -> Any:
