@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from propscan.cli import app
 from propscan.models.base import DEFAULT_MODEL_DIR
 from propscan.models.registry import load_detector
+from propscan.ptc.splits import load_split
 
 runner = CliRunner()
 
@@ -86,6 +87,8 @@ def test_train_baseline_on_ptc_and_memes_fits_memes_and_holds_out_ptc(
     assert facts["data"]["memes"].startswith("7 SemEval-2021 Task 6 meme texts in the training")
     assert "(splits train, test; " in facts["data"]["memes"]
     assert "outside the 14: unlabelled) for fitting only" in facts["data"]["memes"]
+    ptc_articles = len(load_split(data_dir, "train").articles)
+    assert facts["data"]["train articles"] == ptc_articles  # meme texts are counted apart
     assert "dev" in facts["scores"]  # from the first corpus: PTC dev
     assert load_detector(out).predict(["WAKE UP PEOPLE! They lied."])[0] is not None
 

@@ -143,7 +143,7 @@ propscan analyze article.txt --model {package.name}
 ```
 
 In Python: `propscan.load_model("{package.name}")`; on the page of `propscan serve`, choose
-it under Options. propscan finds it through the `{ENTRY_POINT_GROUP}` entry point
+it in the Model menu. propscan finds it through the `{ENTRY_POINT_GROUP}` entry point
 `{package.name} = "{package.module}:model_dir"`.
 
 {card}"""

@@ -265,7 +265,7 @@ def train_model(
         "scores": {},
         "data": {
             "corpus": "PTC v2",
-            "train articles": len(articles),
+            "train articles": sum(article.corpus is None for article in articles),
             "validation": "held-out ~10% of train (by id hash)",
         },
     }

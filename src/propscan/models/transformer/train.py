@@ -108,6 +108,7 @@ class TrainingReport:
     validation: dict[str, Any]
     validation_fp32: dict[str, Any]
     quantized: bool
+    #: PTC articles fitted on; meme texts are counted on the card's memes line.
     train_articles: int
     validation_articles: int
     seconds: float
@@ -363,7 +364,7 @@ def train_transformer(
         validation=validation_scores,
         validation_fp32=validation_fp32,
         quantized=quantized,
-        train_articles=len(fitted_on),
+        train_articles=sum(article.corpus is None for article in fitted_on),
         validation_articles=len(validation),
         seconds=round(time.monotonic() - started, 1),
         fit=fit_report,
