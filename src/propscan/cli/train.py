@@ -88,7 +88,8 @@ def train(
         typer.Option(
             metavar="KEY=VALUE",
             help="A recipe setting over its default, e.g. epochs=6 or other_corpus_weight=0.5 "
-            "(repeat for several; a model card lists its recipe's settings, an unknown name the valid ones).",
+            "(repeat for several; a model card lists its recipe's settings, an unknown "
+            "name the valid ones).",
         ),
     ] = None,
     device: Annotated[
