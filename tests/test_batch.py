@@ -404,6 +404,40 @@ def test_existing_results_need_resume_and_the_same_settings(
     assert (summary.done, summary.failed, summary.skipped) == (0, 0, 10)
 
 
+def test_a_second_run_on_the_same_results_is_refused_while_the_first_runs(
+    tmp_path: Path, corpus_with_bad_records: Path, model
+) -> None:
+    """Two runs on one ``--out`` would write each chunk twice: the second is refused, and
+    a run that dies (here: killed) leaves the directory free for ``--resume``."""
+    out = tmp_path / "results"
+    run_batch(corpus_with_bad_records, out, model=model, limit=4, progress=False)
+    holder = subprocess.Popen(  # another run, holding the directory's lock
+        [sys.executable, "-c", HOLD_LOCK, str(out / result_tables.LOCK_FILE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(PropscanError, match="another propscan batch is writing to"):
+            run_batch(corpus_with_bad_records, out, model=model, resume=True, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    summary = run_batch(corpus_with_bad_records, out, model=model, resume=True, progress=False)
+    assert summary.skipped == 4
+    assert_no_document_twice(read_results(out))
+
+
+HOLD_LOCK = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
 def test_refuses_to_write_into_a_folder_of_other_files(
     tmp_path: Path, corpus_with_bad_records: Path, model
 ) -> None:

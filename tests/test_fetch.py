@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from support.pages import serving_in_thread
@@ -41,6 +41,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/latin1":
             body = ARTICLE_HTML.replace("Senate fight</h1>", "Café fight</h1>")
             self._send(200, "text/html; charset=iso-8859-1", body.encode("latin-1"))
+        elif url.path.startswith("/charset/"):  # a charset that is no text encoding
+            media_type, charset = url.path.split("/")[2:4]
+            body = ARTICLE_HTML if media_type == "html" else "Just text.\nSecond line."
+            self._send(200, f"text/{media_type}; charset={charset}", body.encode())
+        elif url.path == "/redirect-nowhere":
+            self.send_response(302)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif url.path == "/plain":
             self._send(200, "text/plain; charset=utf-8", "Just text. 🎉\nSecond line.".encode())
         elif url.path.startswith("/hops/"):
@@ -165,11 +173,41 @@ def test_redirect_to_another_scheme_is_refused(site: str) -> None:
     assert error.reason == "invalid_url" and "redirects to a file: URL" in str(error)
 
 
+@pytest.mark.parametrize("charset", ["base64", "idna", "punycode", "rot13", "no-such-codec"])
+@pytest.mark.parametrize("media_type", ["html", "plain"])
+def test_a_charset_that_is_no_text_encoding_is_ignored(
+    site: str, media_type: str, charset: str
+) -> None:
+    article = fetch_article(f"{site}/charset/{media_type}/{charset}", allow_private=True)
+    assert ("Senate fight" if media_type == "html" else "Second line.") in article.text
+
+
+def test_a_redirect_without_an_address_is_unreachable(site: str) -> None:
+    error = fetch_error(f"{site}/redirect-nowhere", allow_private=True)
+    assert error.reason == "unreachable" and "redirects without an address" in str(error)
+
+
+@pytest.mark.parametrize("target", ["http://[::1", "javascript:alert(1)", "http://a.b:99999/"])
+def test_a_redirect_to_an_invalid_url_is_refused(site: str, target: str) -> None:
+    error = fetch_error(f"{site}/to?url={quote(target)}", allow_private=True)
+    assert error.reason == "invalid_url"
+
+
+def test_surrounding_white_space_is_no_part_of_the_url(site: str) -> None:
+    assert "Senate fight" in fetch_article(f"  {site}/article\n", allow_private=True).text
+
+
 @pytest.mark.parametrize(
-    "url", ["ftp://example.org/a", "example.org/news", "http://", "https:///path", ""]
+    "url",
+    ["ftp://example.org/a", "example.org/news", "http://", "https:///path", "", "http://a.org:0/"],
 )
 def test_invalid_urls(url: str) -> None:
     assert fetch_error(url).reason == "invalid_url"
+
+
+def test_a_port_out_of_range_is_an_invalid_url() -> None:
+    error = fetch_error("http://127.0.0.1:99999/", allow_private=True)
+    assert error.reason == "invalid_url" and "port 99999 does not exist" in str(error)
 
 
 def test_closed_port_is_unreachable(closed_port: int) -> None:

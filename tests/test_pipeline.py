@@ -318,3 +318,54 @@ def test_public_api_is_exported_lazily(tiny_model: Path) -> None:
     assert propscan.analyze("These traitors lie.", propscan.load_model(tiny_model)).text
     with pytest.raises(AttributeError):
         _ = propscan.no_such_name  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("line_break", ["\r", "\u2028", "\x85"])
+def test_every_kind_of_line_break_ends_a_line_for_the_model(line_break: str) -> None:
+    """A text whose lines end in a bare CR or U+2028 gets the marks its LF twin gets (the
+    same offsets, as each break is one character): phrases never join across lines."""
+    from propscan.examples import sample_text
+
+    text = sample_text()
+    other = text.replace("\n", line_break)
+    expected = analyze(text).spans
+    found = analyze(other).spans
+    assert found == expected and len(found) >= 5
+    assert all(
+        other[span.start : span.end] == text[span.start : span.end].replace("\n", line_break)
+        for span in found
+    )
+
+
+def test_the_models_own_threshold_given_explicitly_changes_nothing() -> None:
+    """``--threshold`` at the tuned value marks what no threshold marks; above it, a
+    subset of those marks; below it, more of the text."""
+    from propscan.examples import sample_text
+
+    text = sample_text()
+    model = load_model()
+    tuned = model.decision_threshold
+    default = analyze(text, model)
+    assert analyze(text, model, threshold=tuned).spans == default.spans
+    assert set(analyze(text, model, threshold=min(1.0, tuned + 0.1)).spans) < set(default.spans)
+    marked = {i for span in default.spans for i in range(span.start, span.end)}
+    lower = analyze(text, model, threshold=tuned / 2).spans
+    assert marked < {i for span in lower for i in range(span.start, span.end)}
+
+
+def test_decomposed_accents_stay_with_their_letters() -> None:
+    """In NFD text (letter + combining accent) no mark or key word starts or ends between
+    a letter and its accent."""
+    import unicodedata
+
+    from propscan.examples import sample_text
+
+    accented = sample_text().replace("e", "\u00e9").replace("a", "\u00e1")
+    text = unicodedata.normalize("NFD", accented)
+    analysis = analyze(text)
+    edges = [(span.start, span.end) for span in analysis.spans]
+    edges += [(e.start, e.end) for span in analysis.spans for e in analysis.evidence_of(span)]
+    assert len(analysis.spans) >= 3
+    assert not [
+        edge for edge in edges if any(unicodedata.combining(text[i]) for i in edge if i < len(text))
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.core.sentences import sections, split_sentences
+from propscan.core.sentences import _SENTENCE_END, sections, split_sentences
 from propscan.ptc.splits import Split
 
 
@@ -49,6 +49,18 @@ def test_no_split_before_lower_case_or_inside_abbreviations() -> None:
 def test_closing_quotes_stay_with_their_sentence() -> None:
     text = "He said “it is over.” Then he left. ‘Fine.’ She agreed."
     assert sentences(text) == ["He said “it is over.”", "Then he left.", "‘Fine.’", "She agreed."]
+
+
+def test_runs_of_sentence_punctuation() -> None:
+    assert sentences("Wow!!! Next?!… Last") == ["Wow!!!", "Next?!…", "Last"]
+    assert sentences("!?" * 5000) == ["!?" * 5000]  # no whitespace: one sentence
+
+
+def test_sentence_ends_are_sought_only_where_a_punctuation_run_starts() -> None:
+    """Linear time: a run is scanned once, not again from each of its characters."""
+    text = "!" * 50 + " Next"
+    assert _SENTENCE_END.match(text, 0).end() == 50
+    assert all(_SENTENCE_END.match(text, i) is None for i in range(1, 50))
 
 
 def test_crlf_emoji_and_unicode_offsets() -> None:

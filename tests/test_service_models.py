@@ -89,6 +89,14 @@ def test_a_request_names_its_model_which_loads_once_and_stays_loaded(
     ]
 
 
+def test_a_model_is_also_found_by_the_name_its_results_carry(client: TestClient) -> None:
+    """As on the command line: ``propscan-minilm`` names the shipped model (``default``)."""
+    assert analyse(client, model="propscan-minilm")["model"]["name"] == "propscan-minilm"
+    assert analyse(client, model="propscan-other")["model"]["name"] == "propscan-other"
+    techniques = client.get("/api/techniques", params={"model": "propscan-minilm"})
+    assert techniques.status_code == 200
+
+
 def test_an_unknown_model_is_a_422_naming_the_models_offered(client: TestClient) -> None:
     response = client.post(
         "/api/analyze", json={"url": "http://127.0.0.1/", "model": "no-such-model"}

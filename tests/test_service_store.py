@@ -17,6 +17,7 @@ from propscan.core.article_score import ArticleScore
 from propscan.core.spans import Span
 from propscan.core.techniques import technique_set
 from propscan.errors import PropscanError
+from propscan.render.layout import display_title
 from propscan.service.store import MIGRATIONS, SCHEMA_VERSION, Store, default_db_path
 
 TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."
@@ -154,6 +155,18 @@ def test_history_counts_and_titles_a_text_with_nul_characters(store: Store) -> N
     store.save(Analysis(text, (), (), MODEL, threshold=None))
     (summary,) = store.list().items
     assert (summary.characters, summary.title) == (len(text), "Headline here")
+
+
+@pytest.mark.parametrize("opening", [" " * 401, "\n" * 500, "\ufeff\r\n\t" * 200])
+def test_history_titles_a_text_that_opens_with_much_white_space(
+    store: Store, opening: str
+) -> None:
+    """The history finds the title the result page shows, however far down it starts."""
+    text = opening + "Real first line\nBody text."
+    analysis = Analysis(text, (), (), MODEL, threshold=None)
+    store.save(analysis)
+    (summary,) = store.list().items
+    assert summary.title == "Real first line" == display_title(None, text)
 
 
 def test_delete_removes_the_analysis_and_its_orphaned_article(store: Store) -> None:

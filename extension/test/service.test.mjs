@@ -29,6 +29,17 @@ test("the service's own message is shown for a refusal", async () => {
   );
 });
 
+test("long titles are cut to 1000 characters without splitting an emoji", async () => {
+  const seen = [];
+  const text = "x";
+  const stored = answer(201, { id: "a1", text, spans: [] }, seen);
+  await analyseArticle(SETTINGS, { text, title: "a".repeat(999) + "😀 news", source: "😀".repeat(1200) }, stored);
+  const sent = JSON.parse(seen[0].init.body);
+  assert.equal(sent.title, "a".repeat(999) + "😀");
+  assert.equal(Array.from(sent.source).length, 1000);
+  assert.ok(!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(sent.title + sent.source));
+});
+
 test("a service that is down, slow or not propscan gets a message saying what to check", async () => {
   const down = async () => {
     throw new TypeError("Failed to fetch");

@@ -89,6 +89,7 @@ def download(
 ) -> Page:
     """The page at ``url``, following at most ``max_redirects`` redirects, each one checked."""
     deadline = time.monotonic() + timeout
+    url = url.strip()
     current = _parse_url(url, url)
     headers = {"User-Agent": _user_agent(), "Accept": _ACCEPT}
     # Proxies from the environment are ignored: the address check must see the real server.
@@ -99,7 +100,7 @@ def download(
             try:
                 if not response.is_redirect:
                     return _read_page(response, current, deadline, timeout, max_bytes)
-                current = _parse_url(current.join(response.headers["location"]), url)
+                current = _redirect_target(current, response, url)
             finally:
                 response.close()
     raise FetchError(url, "unreachable", f"more than {max_redirects} redirects; giving up")
@@ -108,13 +109,13 @@ def download(
 def extract_article(page: Page) -> Article:
     """The article in a downloaded page: trafilatura's main text, title and site name."""
     host = httpx.URL(page.url).host
+    decoded = _decoded(page.body, page.charset)
     if page.media_type in _PLAIN_TYPES:
-        text = page.body.decode(_known_charset(page.charset) or "utf-8", errors="replace")
+        text = decoded if decoded is not None else page.body.decode("utf-8", errors="replace")
         return _article(page.url, text, title=None, source=host, date=None)
     from trafilatura import bare_extraction  # imported here: it is slow to import
 
-    charset = _known_charset(page.charset)
-    html = page.body.decode(charset, errors="replace") if charset else page.body
+    html = decoded if decoded is not None else page.body  # bytes: trafilatura sniffs
     document = bare_extraction(
         html,
         url=page.url,
@@ -172,7 +173,19 @@ def _parse_url(value: str | httpx.URL, original: str) -> httpx.URL:
         )
     if not host or any(char.isspace() for char in host):
         raise FetchError(original, "invalid_url", "the URL has no valid host name")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise FetchError(original, "invalid_url", f"port {url.port} does not exist (1-65535)")
     return url
+
+
+def _redirect_target(current: httpx.URL, response: httpx.Response, original: str) -> httpx.URL:
+    """Where a redirect points, checked as the first address was."""
+    location = response.headers.get("location")
+    if not location:
+        raise FetchError(
+            original, "unreachable", f"the web site {current.host} redirects without an address"
+        )
+    return _parse_url(current.join(location), original)
 
 
 def _checked_addresses(url: httpx.URL, allow_private: bool) -> list[str]:
@@ -274,11 +287,19 @@ def _connect(
             failure = error
         except httpx.TimeoutException:
             raise _timed_out(url, timeout) from None
+        except (httpx.InvalidURL, httpx.RemoteProtocolError) as error:
+            # httpx reads a redirect's address while receiving the response
+            if isinstance(error, httpx.RemoteProtocolError) and "location" not in str(error):
+                raise _broke_off(url) from None
+            problem = f"redirects to an invalid URL ({error})"
+            raise FetchError(str(url), "invalid_url", problem) from None
         except httpx.HTTPError:
-            raise FetchError(
-                str(url), "unreachable", f"the web site {url.host} broke off the request"
-            ) from None
+            raise _broke_off(url) from None
     raise FetchError(str(url), "unreachable", _connect_problem(url.host, failure))
+
+
+def _broke_off(url: httpx.URL) -> FetchError:
+    return FetchError(str(url), "unreachable", f"the web site {url.host} broke off the request")
 
 
 def _lookup_problem(host: str, error: BaseException) -> str:
@@ -369,12 +390,18 @@ def _too_large(url: httpx.URL, max_bytes: int) -> FetchError:
     )
 
 
-def _known_charset(charset: str | None) -> str | None:
-    """``charset`` if Python knows it, so a bogus header cannot break decoding."""
+#: Text codecs for host names, never for a page, whose decoding of a page is garbage.
+_NOT_DOCUMENT_ENCODINGS = frozenset({"idna", "punycode"})
+
+
+def _decoded(body: bytes, charset: str | None) -> str | None:
+    """``body`` decoded with the page's ``charset``; ``None`` when there is none or it is no
+    text encoding Python can apply (a bogus header such as ``base64`` or ``idna``)."""
     if not charset:
         return None
     try:
-        codecs.lookup(charset)
-    except LookupError:
+        if codecs.lookup(charset).name in _NOT_DOCUMENT_ENCODINGS:
+            return None
+        return body.decode(charset, errors="replace")
+    except (LookupError, UnicodeError, ValueError):
         return None
-    return charset

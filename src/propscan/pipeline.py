@@ -31,11 +31,12 @@ from propscan.core.article_score import (
 )
 from propscan.core.checks import check_text, check_threshold
 from propscan.core.confidence import Band, at_least, parse_band, sentence_scores
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import split_sentences, with_newlines
 from propscan.core.spans import Span
 from propscan.models.base import Detector, TokenScores
 from propscan.models.registry import ModelSource, resolve_model
 from propscan.models.repetition import STOP_WORDS
+from propscan.models.span_edges import WORD_CHARACTER
 
 #: Texts handed to :meth:`Detector.predict` at once by :func:`analyze_many`: enough that
 #: the transformer's encoder calls run side by side and rarely wait at a batch's end (a
@@ -44,7 +45,7 @@ BATCH_SIZE = 64
 #: Words kept per span as the evidence for its decision.
 EVIDENCE_WORDS = 3
 
-_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+_WORD = re.compile(rf"{WORD_CHARACTER}+(?:['\u2019-]{WORD_CHARACTER}+)*")
 
 ModelArg = ModelSource
 
@@ -126,7 +127,7 @@ def _analyze_batch(
     analyses: list[Analysis] = []
     for first in range(0, len(texts), BATCH_SIZE):
         batch = texts[first : first + BATCH_SIZE]
-        predictions = detector.predict(batch, threshold=threshold)
+        predictions = detector.predict([with_newlines(t) for t in batch], threshold=threshold)
         for offset, (text, prediction) in enumerate(zip(batch, predictions, strict=True)):
             spans = tuple(
                 span for span in prediction.spans if keep is None or span.technique in keep

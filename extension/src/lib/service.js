@@ -93,6 +93,16 @@ export async function fetchTechniques(settings, fetchImpl = fetch) {
 }
 
 /**
+ * The first ``limit`` characters of ``value`` as the service counts them (code points), so
+ * that a cut never splits an emoji into a lone surrogate, which the service refuses.
+ * @param {string} value
+ * @param {number} limit
+ */
+function firstCharacters(value, limit) {
+  return Array.from(value).slice(0, limit).join("");
+}
+
+/**
  * Analyse an article's text; the stored analysis (with its permanent ``id``) comes back.
  * @param {Settings} settings
  * @param {{text: string, title?: string, source?: string}} article
@@ -100,8 +110,8 @@ export async function fetchTechniques(settings, fetchImpl = fetch) {
  */
 export async function analyseArticle(settings, article, fetchImpl = fetch) {
   const body = { text: article.text };
-  if (article.title) body.title = article.title.slice(0, 1000);
-  if (article.source) body.source = article.source.slice(0, 1000);
+  if (article.title) body.title = firstCharacters(article.title, 1000);
+  if (article.source) body.source = firstCharacters(article.source, 1000);
   const answer = await callService(settings, "/api/analyze", { method: "POST", body }, fetchImpl);
   const valid =
     answer && typeof answer.id === "string" && typeof answer.text === "string" && Array.isArray(answer.spans);

@@ -15,12 +15,15 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from propscan.batch.chunks import ChunkResult
 from propscan.batch.parts import (
@@ -40,6 +43,8 @@ ResultFormat = Literal["parquet", "jsonl"]
 RESULT_FORMATS: tuple[str, ...] = ("parquet", "jsonl")
 RESULTS_SCHEMA_VERSION = 1
 MANIFEST = "batch.json"
+#: Held by the run writing a results directory, so that a second run on it is refused.
+LOCK_FILE = ".batch.lock"
 ERRORS_FILE = "errors.jsonl"
 
 _PART = re.compile(r"^part-(?P<index>\d+)\.(?:parquet|jsonl)$")
@@ -243,7 +248,7 @@ def check_resumable(results: Path, manifest: dict[str, Any], resume: bool) -> bo
     """Whether a run continues earlier results; refuse to mix runs of different settings."""
     existing = read_manifest(results)
     if existing is None:
-        if results.is_dir() and any(results.iterdir()):
+        if results.is_dir() and any(p.name != LOCK_FILE for p in results.iterdir()):
             raise PropscanError(
                 f"{results} is not empty and holds no batch results; choose a new --out directory"
             )
@@ -267,6 +272,29 @@ def write_manifest(results: Path, manifest: dict[str, Any]) -> None:
     temporary = results / (MANIFEST + ".tmp")
     temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     _commit(temporary)
+
+
+@contextmanager
+def results_lock(results: Path) -> Iterator[None]:
+    """Hold ``results`` for one run: another run on the same directory (a second terminal,
+    a ``--resume`` started too early) is refused rather than writing its chunks twice.
+
+    The lock is the operating system's, so a run that is killed releases it."""
+    output_folder(results)
+    lock = FileLock(results / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise PropscanError(
+            f"another propscan batch is writing to {results}; wait for it to finish (then "
+            "--resume if it was stopped), or choose a new --out directory"
+        ) from None
+    except OSError as error:
+        raise PropscanError(f"cannot lock {results} ({one_line(error)})") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def open_results(

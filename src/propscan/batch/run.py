@@ -33,8 +33,10 @@ from propscan.batch.results import (
     RESULTS_SCHEMA_VERSION,
     ResultFormat,
     ResumeState,
+    check_resumable,
     commit_chunk,
     open_results,
+    results_lock,
 )
 from propscan.core.words import plural
 from propscan.errors import PropscanError
@@ -157,15 +159,17 @@ def run_batch(
         "techniques": list(described.techniques),
     }
     manifest = _manifest(source, result_format, model_info, options, chunk_size, columns)
-    state = open_results(folder, manifest, result_format, resume=resume)
-    if engine is None:
-        engine = LocalEngine(resolve_model(model))
-    records: Iterable[InputRecord] = read_records(source, columns, max_characters)
-    if limit is not None:
-        records = (record for record in records if record.position < limit)
-        total = min(total, limit)
-    chunks = plan_chunks(records, chunk_size, state)
-    summary = _run_chunks(engine, chunks, options, folder, result_format, total, progress)
+    check_resumable(folder, manifest, resume)  # a refused run creates nothing
+    with results_lock(folder):
+        state = open_results(folder, manifest, result_format, resume=resume)
+        if engine is None:
+            engine = LocalEngine(resolve_model(model))
+        records: Iterable[InputRecord] = read_records(source, columns, max_characters)
+        if limit is not None:
+            records = (record for record in records if record.position < limit)
+            total = min(total, limit)
+        chunks = plan_chunks(records, chunk_size, state)
+        summary = _run_chunks(engine, chunks, options, folder, result_format, total, progress)
     return replace(summary, damaged=state.damaged)
 
 

@@ -22,8 +22,25 @@ from propscan.core.spans import Span
 #: Every line boundary ``str.splitlines`` knows; ``\r\n`` counts as one.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
-#: Sentence-ending punctuation, then any closing quotes or brackets, then whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u2019\u201d\u00bb)\]]*(?=\s)")
+#: Line boundaries other than ``\n``, and not a ``\r`` that a ``\n`` follows.
+_OTHER_LINE_BREAK = re.compile(r"\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def with_newlines(text: str) -> str:
+    """``text`` with every line boundary ``str.splitlines`` knows written as ``\n``,
+    character for character, so offsets into it index ``text`` too.
+
+    Models and phrase rules read ``\n`` as the end of a line; a text whose lines end in a
+    bare ``\r`` (old Mac files) or U+2028 (some web pages) would otherwise be read as one
+    long line, its phrases joined across paragraphs. ``\r\n`` keeps its ``\r``.
+    """
+    return _OTHER_LINE_BREAK.sub("\n", text)
+
+
+#: Sentence-ending punctuation, then any closing quotes or brackets, then whitespace. A
+#: match starts only where a run of punctuation starts: tried inside a long run with no
+#: whitespace after it, the pattern would rescan the run from every position (quadratic).
+_SENTENCE_END = re.compile(r"(?<![.!?\u2026])[.!?\u2026]+[\"'\u2019\u201d\u00bb)\]]*(?=\s)")
 
 _OPENING = "\"'\u2018\u201c\u00ab([-\u2014"
 

@@ -23,8 +23,11 @@ _DANGLING_END_WORDS = """a an and as at because been before being between but by
     within without would"""
 DANGLING_END_WORDS = frozenset(_DANGLING_END_WORDS.split())
 
-_WORD_CHAR = re.compile(r"\w")
-_WORD = re.compile(r"\w+")
+#: A character of a word: a letter, digit or underscore, or a combining mark, which
+#: belongs to the letter before it (a decomposed accent, "e" + U+0301, is one letter).
+WORD_CHARACTER = r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_WORD_CHAR = re.compile(WORD_CHARACTER)
+_WORD = re.compile(WORD_CHARACTER + "+")
 #: Characters that join two words into one where letters stand on both sides: hyphens
 #: ("pro-American") and apostrophes ("it's", "nation’s").
 WORD_JOINERS = frozenset("-'\u2019\u2010\u2011")

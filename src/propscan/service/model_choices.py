@@ -88,10 +88,14 @@ class ModelChoices:
         return self.choices[0].name
 
     def choice(self, name: str | None) -> ModelChoice:
-        """The model ``name`` names (``None``: the default); :class:`UnknownModel` if none."""
+        """The model ``name`` names (``None``: the default), by its name here, else by the
+        name its results carry (``propscan-minilm``), as the command line finds models;
+        :class:`UnknownModel` if none."""
         if name is None:
             return self.choices[0]
-        found = next((choice for choice in self.choices if choice.name == name), None)
+        found = next((choice for choice in self.choices if choice.name == name), None) or next(
+            (choice for choice in self.choices if choice.description.name == name), None
+        )
         if found is None:
             raise UnknownModel(
                 f"unknown model {name!r}; this service offers "

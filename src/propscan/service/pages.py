@@ -50,7 +50,7 @@ from propscan.render.layout import (
 from propscan.render.text import bands_text, evidence_text, filter_text, threshold_text
 from propscan.service.analyses import AnalysisRequest, ServiceError
 from propscan.service.deps import Service
-from propscan.service.schemas import MAX_OFFSET
+from propscan.service.schemas import MAX_OFFSET, MAX_TITLE_CHARS
 from propscan.service.store import StoredAnalysis
 from propscan.version import __version__
 
@@ -288,6 +288,12 @@ def form_request(form: dict[str, str]) -> AnalysisRequest:
     text = form.get("text", "").replace("\r\n", "\n")
     url = form.get("url", "").strip()
     title = form.get("title", "").strip() or None
+    if title is not None and len(title) > MAX_TITLE_CHARS:
+        raise ServiceError(
+            422,
+            "title_too_long",
+            f"the title has {len(title):,} characters; shorten it to {MAX_TITLE_CHARS:,}",
+        )
     threshold = parse_threshold(form.get("threshold", ""))
     model = form.get("model", "").strip() or None
     if url and text.strip():

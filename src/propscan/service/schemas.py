@@ -14,6 +14,8 @@ from propscan.errors import PropscanError
 #: Largest ``offset`` of the history listing: far beyond any real history, and well
 #: inside SQLite's 64-bit integers.
 MAX_OFFSET = 1_000_000_000
+#: Characters a title or an outlet name may have, in the API and the form alike.
+MAX_TITLE_CHARS = 1000
 #: Largest page size of the history listing.
 MAX_LIMIT = 100
 
@@ -34,8 +36,12 @@ class AnalyzeRequestBody(BaseModel):
             "on the page: 422."
         ),
     )
-    title: str | None = Field(None, max_length=1000, description="Title to store with it.")
-    source: str | None = Field(None, max_length=1000, description="Outlet name to store with it.")
+    title: str | None = Field(
+        None, max_length=MAX_TITLE_CHARS, description="Title to store with it."
+    )
+    source: str | None = Field(
+        None, max_length=MAX_TITLE_CHARS, description="Outlet name to store with it."
+    )
     threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Detection threshold; omit for the model's tuned one."
     )

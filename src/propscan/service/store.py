@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import time
@@ -99,6 +100,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Characters of the text read to find a title for the history list.
 _PREVIEW_CHARS = 400
+#: White space and control characters at the start of a text.
+_BLANK_START = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufeff]*")
 
 
 def default_db_path() -> Path:
@@ -440,7 +443,13 @@ def _use_wal(connection: sqlite3.Connection) -> None:
 def _count_in_python(connection: sqlite3.Connection) -> None:
     """``text_length`` and ``text_start``: SQLite's ``length()`` and ``substr()`` stop at a NUL."""
     connection.create_function("text_length", 1, len, deterministic=True)
-    connection.create_function("text_start", 2, lambda text, n: text[:n], deterministic=True)
+    connection.create_function("text_start", 2, _text_start, deterministic=True)
+
+
+def _text_start(text: str, length: int) -> str:
+    """The first ``length`` characters of ``text`` after any blank or control characters
+    it opens with, where the history finds a title when none was given."""
+    return text[_BLANK_START.match(text).end() :][:length]
 
 
 def _statements(script: str) -> list[str]:

@@ -128,16 +128,18 @@ class SpanDecoder:
         """The token threshold that starts phrases and the decision threshold that keeps them.
 
         Models with a ``token_threshold`` start phrases at it and keep those whose
-        calibrated probability reaches the decision threshold (a ``threshold`` below the
-        token threshold also starts phrases lower, so that lower always finds more);
-        older models decide on runs at the decision threshold itself.
+        calibrated probability reaches the decision threshold; older models decide on runs
+        at the decision threshold itself. A ``threshold`` below the tuned one also starts
+        phrases lower, in proportion, so that lower finds more; the tuned value itself,
+        given explicitly, decodes exactly as giving none does.
         """
-        decision = self.settings.si_threshold if threshold is None else threshold
+        tuned = self.settings.si_threshold
+        decision = tuned if threshold is None else threshold
         token_threshold = self.settings.token_threshold
         if token_threshold is None:
             return decision, 0.0
-        if threshold is not None:
-            token_threshold = min(token_threshold, threshold)
+        if threshold is not None and threshold < tuned:
+            token_threshold *= threshold / tuned
         return token_threshold, decision
 
     def _runs(
