@@ -158,9 +158,7 @@ def test_history_counts_and_titles_a_text_with_nul_characters(store: Store) -> N
 
 
 @pytest.mark.parametrize("opening", [" " * 401, "\n" * 500, "\ufeff\r\n\t" * 200])
-def test_history_titles_a_text_that_opens_with_much_white_space(
-    store: Store, opening: str
-) -> None:
+def test_history_titles_a_text_that_opens_with_much_white_space(store: Store, opening: str) -> None:
     """The history finds the title the result page shows, however far down it starts."""
     text = opening + "Real first line\nBody text."
     analysis = Analysis(text, (), (), MODEL, threshold=None)
