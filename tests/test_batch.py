@@ -113,6 +113,21 @@ def test_jsonl_reader_reports_each_bad_record_with_its_line(tmp_path: Path) -> N
     assert all(r.article is None for r in records[1:])
 
 
+def test_a_jsonl_field_that_no_record_has_is_one_error(tmp_path: Path, model) -> None:
+    """As a CSV file without the column: nothing is analysed or written."""
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One."}, "not json"])
+    out = tmp_path / "results"
+    with pytest.raises(
+        PropscanError,
+        match=r"no record has a 'body' field \(line 1 has 'id', 'text'\); name the right one "
+        r"with --text-column",
+    ):
+        run_batch(path, out, model=model, columns=Columns(text="body"), progress=False)
+    with pytest.raises(PropscanError, match=r"no record has a 'key' field .* --id-column"):
+        run_batch(path, out, model=model, columns=Columns(id="key"), progress=False)
+    assert not out.exists()
+
+
 def test_csv_reader_maps_columns_and_isolates_undecodable_rows(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(

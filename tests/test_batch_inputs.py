@@ -201,7 +201,7 @@ def test_every_kind_of_input_counts_the_records_it_reads(tmp_path: Path) -> None
     csv_path = tmp_path / "in.csv"
     csv_path.write_text('id,text\n\na,"two\n\nlines"\n\nb,x\n', encoding="utf-8")
     jsonl = tmp_path / "in.jsonl"
-    jsonl.write_bytes(codecs.BOM_UTF8 + b"\n" + b'{"id": 1}\n \n[]\n')
+    jsonl.write_bytes(codecs.BOM_UTF8 + b"\n" + b'{"id": 1}\n \n[]\n{"id": 2, "text": "x"}\n')
     for path in (csv_path, jsonl):
         problems(path)
     assert [r.location for r in read_records(csv_path, Columns())] == ["line 5", "line 7"]

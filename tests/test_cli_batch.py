@@ -76,7 +76,10 @@ def test_batch_then_report(tmp_path: Path, corpus: Path, tiny_model: Path) -> No
             "--scheduler needs --engine dask",
         ),
         (["batch", "{corpus}", "--out", "{out}", "--engine", "spark"], "unknown engine 'spark'"),
-        (["batch", "{corpus}", "--out", "{out}", "-t", "Lies"], "unknown technique 'Lies'"),
+        (
+            ["batch", "{corpus}", "--out", "{out}", "-t", "Lies", *COLUMNS],
+            "unknown technique 'Lies'",
+        ),
         (["report", "{out}", "--by", "site"], "--by must be one of outlet, date, technique"),
         (["report", "{corpus}", "--format", "table"], "does not exist"),
         (["report", "{out}"], "--out DIR is needed"),

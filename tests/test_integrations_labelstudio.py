@@ -233,12 +233,31 @@ def test_bad_exports_are_one_line_errors(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ('"text"', "expected a JSON list"),
         ('[{"data": {}}]', "no article text"),
-        ('[{"data": {"text": "x", "article_id": "a b"}}]', "cannot be a file name"),
+        ('[{"data": {"text": "x", "article_id": " ./ "}}]', "nothing a file name can hold"),
+        (
+            '[{"data": {"text": "x", "article_id": "a b"}}, {"data": {"text": "y", '
+            '"article_id": "a.b"}}]',
+            r"'a_b' is also used by task 1 \(renamed from 'a.b'",
+        ),
         ('[{"id": 1, "data": {"text": "x"}}]', "no task has a completed annotation"),
     ]:
         path.write_text(content, encoding="utf-8")
         with pytest.raises(PropscanError, match=message):
             labelstudio.read_export(path)
+
+
+def test_ids_that_cannot_be_file_names_are_renamed_and_reported(tmp_path: Path) -> None:
+    """Batch ids such as ``cnn.2024-05-31`` or ``my story`` survive the round trip."""
+    analysis = emoji_analysis()
+    tasks = labelstudio.tasks_from_analyses([("cnn.2024-05-31", analysis), ("my story", analysis)])
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(as_label_studio_export(tasks)), encoding="utf-8")
+    corpus = labelstudio.read_export(path)
+    assert corpus.renamed == {"cnn.2024-05-31": "cnn_2024-05-31", "my story": "my_story"}
+    labelstudio.write_corpus(tmp_path / "out", corpus)
+    split = load_split(tmp_path / "out", "train")
+    assert sorted(article.id for article in split.articles) == ["cnn_2024-05-31", "my_story"]
+    assert len(split.gold) == 2 * len(analysis.spans)
 
 
 def test_write_corpus_refuses_to_mix_with_existing_articles(tmp_path: Path) -> None:

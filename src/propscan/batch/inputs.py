@@ -268,6 +268,32 @@ def _read_jsonl(path: Path, columns: Columns, max_characters: int) -> Iterator[I
                 yield make_record(fields, position, location, columns, max_characters)
 
 
+def _require_jsonl_fields(path: Path, columns: Columns) -> None:
+    """Some record has the id field and some the text field, as a CSV file must have both
+    columns: a wrong ``--text-column`` is one error, not a failure of every record."""
+    wanted = {columns.id: "--id-column", columns.text: "--text-column"}
+    example: tuple[int, list[str]] | None = None
+    for number, raw in _jsonl_lines(path):
+        try:
+            fields = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(fields, dict):
+            continue
+        example = example or (number, list(fields))
+        for name in [name for name in wanted if name in fields]:
+            del wanted[name]
+        if not wanted:
+            return
+    if example is not None:
+        name, option = next(iter(wanted.items()))
+        number, names = example
+        raise PropscanError(
+            f"{path}: no record has a {name!r} field (line {number} has "
+            f"{', '.join(map(repr, names)) or 'none'}); name the right one with {option}"
+        )
+
+
 def _read_column_names(columns: Columns) -> list[str]:
     """The input fields propscan reads, each once."""
     names = [columns.id, columns.text, columns.title, *columns.source, columns.date, columns.url]
@@ -469,6 +495,7 @@ def count_records(
     if kind == "folder":
         return len(_folder_files(source)[0])
     if kind == "jsonl":
+        _require_jsonl_fields(source, columns)
         return sum(1 for _ in _jsonl_lines(source))
     if kind == "csv":
         return sum(1 for _ in _csv_table(source, columns, max_characters)[1])

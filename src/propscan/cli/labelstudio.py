@@ -153,3 +153,10 @@ def import_labelstudio(
     if corpus.skipped:
         message += f"; skipped {len(corpus.skipped)} tasks without an annotation"
     typer.echo(message, err=True)
+    if corpus.renamed:
+        pairs = [f"{given!r} -> {safe!r}" for given, safe in corpus.renamed.items()]
+        shown = ", ".join(pairs[:5]) + (f" and {len(pairs) - 5} more" if len(pairs) > 5 else "")
+        typer.echo(
+            f"Renamed {len(pairs)} article ids that cannot be PTC file names: {shown}",
+            err=True,
+        )

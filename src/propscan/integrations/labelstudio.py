@@ -53,7 +53,8 @@ TEXT_KEY = "text"
 #: Task data key holding propscan's article id, kept through the round trip.
 ARTICLE_ID_KEY = "article_id"
 
-_FILE_SAFE_ID = re.compile(r"^[^\s./\\]+$")
+#: What a PTC file name cannot hold of an article id (``article<id>.txt``, tab-separated labels).
+_NOT_FILE_SAFE = re.compile(r"[\s./\\]+")
 
 
 # --- export ------------------------------------------------------------------------
@@ -253,6 +254,9 @@ class ImportedCorpus:
     annotations: Annotations
     skipped: list[str] = field(default_factory=list)
     techniques: TechniqueSet = PTC_14
+    #: Article ids that cannot be file names (``cnn.2024-05-31``, ``my story``), each with
+    #: the id the corpus gives it instead (``cnn_2024-05-31``, ``my_story``).
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def read_export(
@@ -278,15 +282,19 @@ def read_export(
     articles: list[Article] = []
     pairs: list[tuple[str, Span]] = []
     skipped: list[str] = []
+    renamed: dict[str, str] = {}
     ids: dict[str, str] = {}
     for number, task in enumerate(tasks, start=1):
         where = f"{file}: task {number}"
         if not isinstance(task, Mapping):
             raise PropscanError(f"{where}: expected a JSON object, got {type(task).__name__}")
-        article = _task_article(task, where)
+        article, given_id = _task_article(task, where)
+        if article.id != given_id:
+            renamed[given_id] = article.id
         if article.id in ids:
             raise PropscanError(
                 f"{where}: article id {article.id!r} is also used by {ids[article.id]}"
+                + (f" (renamed from {given_id!r} to be a file name)" if given_id in renamed else "")
             )
         ids[article.id] = f"task {number}"
         where = f"{where} (article {article.id})"
@@ -311,10 +319,11 @@ def read_export(
     for article_id, span in pairs:
         grouped[article_id].append(span)
     spans = {aid: tuple(dict.fromkeys(sorted(found))) for aid, found in grouped.items()}
-    return ImportedCorpus(articles, Annotations(spans), skipped, techniques)
+    return ImportedCorpus(articles, Annotations(spans), skipped, techniques, renamed)
 
 
-def _task_article(task: Mapping[str, Any], where: str) -> Article:
+def _task_article(task: Mapping[str, Any], where: str) -> tuple[Article, str]:
+    """The task's article, its id made a file name if need be, and the id as given."""
     data = task.get("data")
     if not isinstance(data, Mapping):
         raise PropscanError(f"{where}: no 'data' object")
@@ -328,19 +337,22 @@ def _task_article(task: Mapping[str, Any], where: str) -> Article:
         raise PropscanError(
             f"{where}: no {ARTICLE_ID_KEY!r} in data and no task id to name the article by"
         )
-    article_id = str(raw_id)
-    if not _FILE_SAFE_ID.match(article_id):
+    given_id = str(raw_id)
+    article_id = _NOT_FILE_SAFE.sub("_", given_id).strip("_")
+    if not article_id:
         raise PropscanError(
-            f"{where}: article id {article_id!r} cannot be a file name (no spaces, dots or slashes)"
+            f"{where}: article id {given_id!r} has nothing a file name can hold; give the "
+            f"task a {ARTICLE_ID_KEY!r} with letters or digits"
         )
     title = data.get("title")
-    return Article(
+    article = Article(
         id=article_id,
         text=text,
         title=title if isinstance(title, str) else text.split("\n", 1)[0].strip() or None,
         source=data.get("source") if isinstance(data.get("source"), str) else None,
         url=data.get("url") if isinstance(data.get("url"), str) else None,
     )
+    return article, given_id
 
 
 def _chosen_results(
