@@ -153,7 +153,27 @@ def test_choose_period_follows_the_time_span() -> None:
     assert period("2020-01-01", "2020-05-01") == "week"
     assert period("2020-01-01", "2021-05-01") == "month"
     dates = parse_dates(pd.Series(["2020-01-02T10:00:00+02:00", "yesterday", None]))
-    assert dates.iloc[0] == pd.Timestamp("2020-01-02 08:00") and dates.iloc[1:].isna().all()
+    assert dates.iloc[0] == pd.Timestamp("2020-01-02") and dates.iloc[1:].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2024-05-31T23:30:00-05:00", "2024-05-31"),  # the outlet's day, not UTC's June 1
+        ("2024-06-01 02:00:00+09:00", "2024-06-01"),
+        ("20240531", "2024-05-31"),
+        ("31 May 2024", "2024-05-31"),
+        ("Sept. 3, 2020", "2020-09-03"),
+        ("Fri, 31 May 2024 10:00:00 GMT", "2024-05-31"),
+        ("05/06/2024", None),  # May 6 or June 5: not guessed
+        ("2024", None),  # a year names no day
+        ("May 2024", None),
+        ("soon", None),
+    ],
+)
+def test_dates_are_the_day_as_written_and_never_guessed(written: str, day: str | None) -> None:
+    parsed = parse_dates(pd.Series([written])).iloc[0]
+    assert (None if pd.isna(parsed) else parsed.strftime("%Y-%m-%d")) == day
 
 
 def test_top_fragments_ignore_case_and_spacing(results: Path) -> None:

@@ -10,8 +10,11 @@ by their article score, and each frequent fragment lists the articles it comes f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import pandas as pd
@@ -19,6 +22,11 @@ import pandas as pd
 from propscan.batch.results import BatchResults
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import PropscanError
+
+#: An English month name or its three-letter short form, which makes a date unambiguous.
+_MONTH_NAME = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", re.I)
+
+_DAY_NUMBER = re.compile(r"\b\d{1,2}\b")
 
 GroupBy = Literal["outlet", "date", "technique"]
 GROUPINGS: tuple[str, ...] = ("outlet", "date", "technique")
@@ -135,9 +143,35 @@ def _period_start(dates: pd.Series, period: str) -> pd.Series:
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Dates in any common form; what cannot be read becomes missing (reported as undated)."""
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_localize(None)
+    """The calendar day each value names, as its outlet wrote it (``2024-05-31T23:30-05:00``
+    is May 31, not June 1 in UTC); what cannot be read for sure becomes missing (reported
+    as undated)."""
+    return pd.to_datetime(values.map(calendar_day), errors="coerce")
+
+
+def calendar_day(value: object) -> date | None:
+    """The day of an ISO 8601 date or time, or of a date with its month spelled out and
+    its day (``31 May 2024``, ``Fri, 31 May 2024 10:00:00 GMT``); ``None`` for other forms.
+
+    Other numeric forms are refused rather than guessed: ``05/06/2024`` is May 6 in one
+    country and June 5 in another, and ``2024`` names no day."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        pass
+    if not (_MONTH_NAME.search(text) and _DAY_NUMBER.search(text)):
+        return None
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return pd.Timestamp(text).date()
+    except (ValueError, OverflowError):
+        return None
 
 
 def _top_technique(spans: pd.DataFrame, key: str) -> pd.Series:
