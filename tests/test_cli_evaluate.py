@@ -116,6 +116,22 @@ def test_evaluate_articles_without_gold_is_refused(
     assert "--articles and --gold go together" in result.stderr
 
 
+def test_evaluate_against_an_empty_gold_file_is_refused(
+    small_corpus: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.labels"
+    empty.write_text("", encoding="utf-8")
+    result = run(
+        "evaluate",
+        "--articles", small_corpus / "articles",
+        "--gold", empty,
+        "--model", tiny_model,
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "empty.labels: no labels to score; pass a gold file with spans" in result.stderr
+
+
 def test_evaluate_threshold_outside_0_1_is_refused(
     small_corpus: Path, tiny_model: Path, tmp_path: Path
 ) -> None:

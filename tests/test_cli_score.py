@@ -93,6 +93,26 @@ def test_empty_prediction_file_scores_zero() -> None:
     assert (result["precision"], result["recall"], result["f1"]) == (0.0, 0.0, 0.0)
 
 
+@pytest.mark.parametrize("task", ["si", "tc", "flc"])
+def test_an_empty_gold_file_is_refused(task: str) -> None:
+    exit_code, stdout, stderr = score(task, GOLD, gold=FIXTURES / "pred-empty.labels")
+    assert exit_code == 2 and stdout == ""
+    assert "pred-empty.labels: no labels to score; pass a gold file with spans" in stderr
+
+
+def test_si_ignores_the_techniques_of_four_column_files(tmp_path: Path) -> None:
+    """Any technique name, one of PTC's 18 or none at all, as the help says."""
+    lines = [line.split("\t") for line in gold_lines()]
+    renamed = write(
+        tmp_path, "pred.labels", [f"{i}\tNot_A_Technique\t{s}\t{e}" for i, _, s, e in lines]
+    )
+    assert score_json("si", renamed)["f1"] == pytest.approx(1.0)
+    old = [
+        "\t".join((i, "Obfuscation,Intentional_Vagueness,Confusion", s, e)) for i, _, s, e in lines
+    ]
+    assert score_json("si", write(tmp_path, "old.labels", old))["f1"] == pytest.approx(1.0)
+
+
 def test_malformed_line_is_refused_with_file_and_line(tmp_path: Path) -> None:
     pred = write(tmp_path, "pred.labels", [*gold_lines()[:2], "738361208\tDoubt\t669"])
     exit_code, stdout, stderr = score("flc", pred)

@@ -48,7 +48,10 @@ def _corpus(
             "and their FLC labels), or neither to use a split of the PTC corpus"
         )
     if articles_dir is not None and gold_file is not None:
-        return load_labelled(articles_dir, gold_file, techniques)
+        labelled = load_labelled(articles_dir, gold_file, techniques)
+        if len(labelled.gold) == 0:
+            raise PropscanError(f"{gold_file}: no labels to score; pass a gold file with spans")
+        return labelled
     return load_split(resolve_data_dir(data), split)
 
 

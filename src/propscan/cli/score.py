@@ -147,7 +147,7 @@ def score_si_command(
     gold: GoldOption, pred: PredOption, output: FormatOption = OutputFormat.table
 ) -> None:
     """Score span identification."""
-    _report(score_si(read_si_labels(gold), read_si_labels(pred)), output)
+    _report(score_si(_gold_spans(read_si_labels(gold), gold), read_si_labels(pred)), output)
 
 
 @score_app.command(
@@ -168,8 +168,6 @@ def score_tc_command(
         check_tc_spans(gold_labels, pred_labels)
     except SpanMismatchError as error:
         raise _mismatch_message(error, gold, pred) from None
-    if len(gold_labels) == 0:
-        raise PropscanError(f"{gold}: no labels to score; pass a gold file with spans")
     _report(score_tc(gold_labels, pred_labels, techniques), output)
 
 
@@ -189,11 +187,18 @@ def score_flc_command(
     _report(score_flc(gold_labels, pred_labels, techniques), output)
 
 
+def _gold_spans(labels: Annotations, path: Path) -> Annotations:
+    """``labels``, refused when empty: scores against no gold spans mean nothing."""
+    if len(labels) == 0:
+        raise PropscanError(f"{path}: no labels to score; pass a gold file with spans")
+    return labels
+
+
 def _technique_labels(gold: Path, pred: Path) -> tuple[Annotations, Annotations, TechniqueSet]:
     """Gold and predicted FLC labels, and the technique set they are scored over: PTC's 14
     (as the official scorers list them) when the gold labels are PTC's, else the gold's
     own labels, which the predictions must then use too."""
-    gold_labels = read_labels(gold, "flc", techniques=None)
+    gold_labels = _gold_spans(read_labels(gold, "flc", techniques=None), gold)
     found = sorted({str(span.technique) for _, span in gold_labels})
     techniques = PTC_14 if set(found) <= set(PTC_14) else technique_set(found)
     return gold_labels, read_labels(pred, "flc", techniques=techniques), techniques

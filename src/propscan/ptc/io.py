@@ -309,7 +309,8 @@ def read_si_labels(path: str | os.PathLike[str]) -> Annotations:
     """
     text = read_text(path)
     if sniff_labels_task(text) == "flc":
-        return to_si_annotations(parse_labels(text, path, "flc", allow_unknown_technique=True))
+        flc = parse_labels(text, path, "flc", allow_unknown_technique=True, techniques=None)
+        return to_si_annotations(flc)  # any technique name: SI ignores them
     return parse_labels(text, path, "si")
 
 
