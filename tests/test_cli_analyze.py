@@ -180,3 +180,26 @@ def test_python_dash_m_propscan_runs_the_same_commands() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"propscan {propscan.__version__}"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """``propscan analyze big.txt | head -1``: status 141 as for any tool that SIGPIPE
+    stops, not the 1 that means a bug, and nothing on stderr."""
+    article = tmp_path / "big.txt"
+    article.write_text("They lie to you. Shameful traitors!\n" * 5000, encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "propscan",
+        "analyze",
+        str(article),
+        "--model",
+        str(tiny_model),
+    ]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.readline()
+    run.stdout.close()
+    assert (run.wait(timeout=120), run.stderr.read()) == (141, b"")

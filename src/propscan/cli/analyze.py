@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from propscan.cli.app import MinBandOption, app
+from propscan.cli.console import console
 from propscan.cli.models import ModelOption
 from propscan.core.checks import DEFAULT_MAX_CHARS, check_text
 from propscan.core.confidence import parse_band
@@ -114,7 +114,7 @@ def analyze_command(
     chosen = output_format_named(output_format.value)
     if out is None:
         if output_format is OutputFormat.text:
-            render_terminal(analysis, Console())
+            render_terminal(analysis, console())
         else:
             sys.stdout.write(chosen.render(analysis, article.id))
         return
@@ -164,9 +164,9 @@ def _fetch(url: str, allow_private: bool) -> Article:
 @contextlib.contextmanager
 def _status(message: str) -> Iterator[None]:
     """A spinner on stderr while something slow runs, only when stderr is a terminal."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
+    spinner = console(stderr=True)
+    if not spinner.is_terminal:
         yield
         return
-    with console.status(message):
+    with spinner.status(message):
         yield

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from propscan.cli.console import broken_pipe
 from propscan.core.confidence import BAND_NAMES
 from propscan.errors import PropscanError
 from propscan.files import os_reason
@@ -55,6 +56,8 @@ class _ErrorReportingGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):
             raise  # click's own exits and usage errors keep their handling
+        except BrokenPipeError:
+            raise broken_pipe() from None
         except PropscanError as error:
             # typer vendors its own click, so a click.ClickException would escape as a
             # traceback; print the message and leave with the usage-error status instead.

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from propscan.batch.chunks import AnalysisOptions
@@ -16,6 +15,7 @@ from propscan.batch.engines import open_engine
 from propscan.batch.inputs import DEFAULT_MAX_CHARACTERS, Columns, input_kind
 from propscan.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 from propscan.cli.app import MinBandOption, app
+from propscan.cli.console import console
 from propscan.cli.models import ModelOption, model_option
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
@@ -156,7 +156,7 @@ def _print_table(rows: list[dict[str, object]], title: str, techniques: Techniqu
         )
     for row in rows:
         table.add_row(*(_cell(column, row[column], techniques) for column in columns))
-    Console(file=sys.stdout).print(table)
+    console(file=sys.stdout).print(table)
 
 
 @app.command()

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.console import console
 from propscan.core.techniques import MEME_TO_14
 from propscan.errors import PropscanError
 from propscan.ptc.memes import MEMES_CORPUS, is_meme_dir
@@ -146,4 +146,4 @@ def stats_command(
             if memes
             else "PTC corpus statistics"
         )
-        Console().print(stats_table(stats, title, original))
+        console().print(stats_table(stats, title, original))

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.console import console
 from propscan.cli.models import ModelOption
 from propscan.core.techniques import TechniqueSet
 from propscan.core.words import plural
@@ -71,7 +71,7 @@ def _print_table(result: EvaluationResult) -> None:
     table.add_row(
         "FLC", f"{result.flc.precision:.4f}", f"{result.flc.recall:.4f}", f"{result.flc.f1:.4f}"
     )
-    Console().print(table)
+    console().print(table)
 
 
 def _warn_if_fitted_on_dev(directory: Path | None) -> None:

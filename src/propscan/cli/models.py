@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.console import console
 from propscan.evaluation.model_card import installed_model_entry
 from propscan.models.registry import DEFAULT_MODEL_NAME, installed_models
 from propscan.packaging.build import write_model_package
@@ -104,7 +104,7 @@ def models_command(
         payload = {"schema_version": MODELS_SCHEMA_VERSION, "models": entries}
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        Console().print(_models_table(entries))
+        console().print(_models_table(entries))
 
 
 @app.command("package-model")

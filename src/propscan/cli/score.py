@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.console import console
 from propscan.core.spans import Annotations
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import InputFormatError, PropscanError
@@ -110,7 +110,7 @@ def _print_table(
             style="bold" if index < summary_rows else None,
             end_section=index == summary_rows - 1 and len(rows) > summary_rows,
         )
-    Console().print(table)
+    console().print(table)
 
 
 def _report(scores: SpanScores | TcScores, output: OutputFormat) -> None:

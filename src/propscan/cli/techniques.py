@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from propscan.cli.app import app
+from propscan.cli.console import console
 from propscan.cli.models import model_option
 from propscan.core.techniques import MERGE_18_TO_14, PTC_18, Technique
 from propscan.errors import PropscanError
@@ -92,4 +92,4 @@ def techniques_command(
         }
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        Console().print(techniques_table(techniques, show_merge=original))
+        console().print(techniques_table(techniques, show_merge=original))
