@@ -113,6 +113,24 @@ def test_jsonl_reader_reports_each_bad_record_with_its_line(tmp_path: Path) -> N
     assert all(r.article is None for r in records[1:])
 
 
+def test_jsonl_problems_name_the_record_and_the_place_in_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "Fine."}\n'
+        '{"id": null, "text": "x"}\n'
+        '{"id": "c", "text":\n'
+        '{"id": "d", "text": "one", "text": "two"}\n'
+        '{"id": "e", "n": 1' + "0" * 5000 + "}\n",
+        encoding="utf-8",
+    )
+    assert [(r.location, r.id, r.problem) for r in read_records(path)][1:] == [
+        ("line 2", None, "missing id ('id' is null)"),
+        ("line 3", None, "not valid JSON (Expecting value at character 21 of the line)"),
+        ("line 4", "d", "the object has field 'text' more than once; keep one"),
+        ("line 5", None, "not readable JSON (a number too long to read); give it as a string"),
+    ]
+
+
 def test_a_jsonl_field_that_no_record_has_is_one_error(tmp_path: Path, model) -> None:
     """As a CSV file without the column: nothing is analysed or written."""
     path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One."}, "not json"])

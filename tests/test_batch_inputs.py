@@ -161,6 +161,7 @@ def test_a_row_with_more_fields_than_the_header_fails_alone(tmp_path: Path) -> N
         "3 fields, but the header names 2 columns; quote a field that holds a comma",
     )
     assert found[1:] == [("line 3", None), ("line 5", None)]  # an empty extra field is fine
+    assert next(read_records(path)).id == "c1"  # its errors.jsonl line names the record
 
 
 # --- Parquet -----------------------------------------------------------------------------------

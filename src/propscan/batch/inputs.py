@@ -76,6 +76,15 @@ def _as_optional_string(value: Any) -> str | None:
     return text or None
 
 
+def _readable_id(fields: Mapping[str, Any], columns: Columns) -> str | None:
+    """The record's id, for the error of a record refused whole, when it is a usable one."""
+    raw_id = fields.get(columns.id)
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        return None
+    record_id = str(raw_id).strip()
+    return record_id if record_id and not _check_text_field("id", record_id) else None
+
+
 def make_record(
     fields: Mapping[str, Any],
     position: int,
@@ -86,11 +95,12 @@ def make_record(
     """Validate one input row and turn it into an :class:`InputRecord`."""
     raw_id = fields.get(columns.id)
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
-        problem = (
-            f"missing id (no {columns.id!r} field)"
-            if raw_id is None
-            else (f"id {raw_id!r} is not a string or an integer")
-        )
+        if columns.id not in fields:
+            problem = f"missing id (no {columns.id!r} field)"
+        elif raw_id is None:
+            problem = f"missing id ({columns.id!r} is null)"
+        else:
+            problem = f"id {raw_id!r} is not a string or an integer"
         return InputRecord(position, location, None, problem=problem)
     record_id = str(raw_id).strip()
     if not record_id:
@@ -255,15 +265,21 @@ def _read_jsonl(path: Path, columns: Columns, max_characters: int) -> Iterator[I
         except RecursionError:
             problem = "not readable JSON (nested too deeply); give each record as a flat object"
             yield InputRecord(position, location, None, problem=problem)
-        except ValueError as error:
-            yield InputRecord(position, location, None, problem=f"not valid JSON ({error})")
+        except json.JSONDecodeError as error:  # its "line 1" would be this line's
+            problem = f"not valid JSON ({error.msg} at character {error.pos + 1} of the line)"
+            yield InputRecord(position, location, None, problem=problem)
+        except ValueError:  # a number of more digits than Python converts
+            problem = "not readable JSON (a number too long to read); give it as a string"
+            yield InputRecord(position, location, None, problem=problem)
         else:
             if not isinstance(fields, dict):
                 problem = f"expected a JSON object, got {type(fields).__name__}"
                 yield InputRecord(position, location, None, problem=problem)
             elif twice := [name for name in duplicates if name in read]:
                 problem = f"the object has field {twice[0]!r} more than once; keep one"
-                yield InputRecord(position, location, None, problem=problem)
+                yield InputRecord(
+                    position, location, _readable_id(fields, columns), problem=problem
+                )
             else:
                 yield make_record(fields, position, location, columns, max_characters)
 
@@ -395,7 +411,8 @@ def _read_csv(path: Path, columns: Columns, max_characters: int) -> Iterator[Inp
                 f"{len(fields)} fields, but the header names {len(header)} columns; "
                 "quote a field that holds a comma"
             )
-            yield InputRecord(position, location, None, problem=problem)
+            record_id = _readable_id(dict(zip(header, fields, strict=False)), columns)
+            yield InputRecord(position, location, record_id, problem=problem)
             continue
         fields_by_column = dict(zip(header, fields, strict=False))  # short rows: columns missing
         yield make_record(fields_by_column, position, location, columns, max_characters)
