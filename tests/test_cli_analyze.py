@@ -97,6 +97,16 @@ def test_text_written_to_out_is_plain(article_file: Path, tiny_model: Path, tmp_
     assert "Spans" in written and "\x1b[" not in written
 
 
+def test_out_dash_is_standard_output(
+    article_file: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(article_file, "--model", tiny_model, "--format", "ptc", "--out", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout and not (tmp_path / "-").exists()
+    assert result.stdout == run(article_file, "--model", tiny_model, "--format", "ptc").stdout
+
+
 def test_stdin_keeps_crlf_and_emoji_offsets(tiny_model: Path, article: Article) -> None:
     text = "Ça 🎉 va?\r\n" + article.text.replace("\n", "\r\n")
     data = run_json("-", "--model", tiny_model, "--threshold", "0.2", input=text.encode())

@@ -192,6 +192,15 @@ def test_classify_accepts_si_spans(small_corpus: Path, tiny_model: Path, tmp_pat
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert len(read_labels(tmp_path / "out.labels", "flc")) == 1
+    under_a_file = run(
+        "classify",
+        "--articles", small_corpus / "articles",
+        "--spans", spans,
+        "--out", spans / "out.labels",
+        "--model", tiny_model,
+    )  # fmt: skip
+    assert under_a_file.exit_code == 2
+    assert f"{spans}: not a directory; choose a folder" in under_a_file.stderr
 
 
 @pytest.mark.parametrize(

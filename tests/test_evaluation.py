@@ -133,7 +133,7 @@ def test_unwritable_output_is_reported(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory", encoding="utf-8")
-    with pytest.raises(PropscanError, match="cannot write the predictions"):
+    with pytest.raises(PropscanError, match="file: not a directory; choose a folder"):
         evaluate(detector, dev_split.articles[:1], dev_split.gold, blocker)
 
 

@@ -71,7 +71,8 @@ def analyze_command(
     ] = None,
     min_band: MinBandOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the result to this file.")
+        Path | None,
+        typer.Option("--out", help="Write the result to this file ('-': standard output)."),
     ] = None,
     allow_private_urls: Annotated[
         bool,
@@ -112,7 +113,7 @@ def analyze_command(
             source=article.source,
         )
     chosen = output_format_named(output_format.value)
-    if out is None:
+    if out is None or str(out) == "-":
         if output_format is OutputFormat.text:
             render_terminal(analysis, console())
         else:

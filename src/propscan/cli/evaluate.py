@@ -170,8 +170,5 @@ def classify_command(
     detector = resolve_model(model)
     chosen = [by_id[article_id] for article_id in to_label.article_ids]
     labelled = classify_gold_spans(detector, chosen, to_label, progress)
-    try:
-        write_labels(out, labelled, "flc")
-    except OSError as error:
-        raise PropscanError(f"cannot write {str(out)!r} ({error.strerror})") from error
+    write_labels(out, labelled, "flc")
     typer.echo(f"{plural(len(labelled), 'labelled span')} written to {out}", err=True)

@@ -32,6 +32,7 @@ from typing import Literal
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
 from propscan.core.techniques import PTC_14, TechniqueSet, technique_set
 from propscan.errors import InputFormatError, PropscanError
+from propscan.files import write_file
 
 Task = Literal["si", "flc"]
 TASKS: tuple[Task, ...] = ("si", "flc")
@@ -377,11 +378,7 @@ def format_labels(annotations: Annotations, task: Task) -> str:
 
 def write_labels(path: str | os.PathLike[str], annotations: Annotations, task: Task) -> Path:
     """Write one labels file (e.g. all predictions of a split), creating its folder."""
-    content = format_labels(annotations, task)
-    file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(content, encoding="utf-8", newline="")
-    return file
+    return write_file(path, format_labels(annotations, task))
 
 
 def write_article_labels(
