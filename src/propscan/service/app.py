@@ -218,6 +218,8 @@ def _unparsable_body(cause: BaseException) -> str:
         problem = f"is not valid UTF-8 (byte {cause.start})"
     elif isinstance(cause, RecursionError):
         problem = "is nested too deeply"
+    elif "integer string conversion" in str(cause):  # Python's limit on a number's digits
+        problem = "holds a number with too many digits"
     else:
         problem = f"cannot be parsed ({cause})"
     return f'the request body {problem}; send a JSON object such as {{"text": "..."}} in UTF-8'
