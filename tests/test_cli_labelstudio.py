@@ -84,6 +84,23 @@ def test_export_import_and_train_on_two_corpora(analysis_file: Path, tmp_path: P
     assert str(tmp_path / "c") in facts["data"]["corpora"]
 
 
+def test_import_renames_ids_that_cannot_be_file_names(tmp_path: Path) -> None:
+    result = {"from_name": "technique", "to_name": "text", "type": "labels"}
+    result["value"] = {"start": 0, "end": 4, "labels": ["Loaded_Language"]}
+    task = {"id": 1, "data": {"text": "Evil plans.", "article_id": "cnn.2024-05-31"}}
+    task["annotations"] = [{"result": [result]}]
+    (tmp_path / "export.json").write_text(json.dumps([task]), encoding="utf-8")
+    imported = run(
+        "corpus", "import", "labelstudio", tmp_path / "export.json", "--out", tmp_path / "c"
+    )
+    assert imported.exit_code == 0, imported.output
+    assert (
+        "Renamed 1 article ids that cannot be PTC file names: 'cnn.2024-05-31' -> "
+        "'cnn_2024-05-31'" in imported.stderr
+    )
+    assert load_split(tmp_path / "c", "train").by_id["cnn_2024-05-31"].text == "Evil plans."
+
+
 def test_export_to_stdout(analysis_file: Path) -> None:
     result = run("export", "labelstudio", analysis_file)
     assert result.exit_code == 0, result.output
