@@ -353,3 +353,89 @@ def test_a_reader_sees_the_article_score_in_the_header_and_the_history(
     row = page.locator("table.history tbody tr").first
     expect(row.locator("td.article-score")).to_have_text(str(rank))
     expect(page.locator("main")).to_contain_text("An article score of N means")
+
+
+LONG = (
+    "Opening line of the piece.\n\n"
+    + "The corrupt elite and their paid liars have betrayed every honest family in this "
+    "country again and again, and they will keep doing it until somebody finally stops "
+    "them for good, whatever the cost to the rest of us and to our children. "
+    + "The vote is on Monday.\n\n"
+    + "Quiet closing line, nothing to see.\n" * 30
+    + "They are traitors.\n"
+)
+LONG_MARK = Span(LONG.index("The corrupt"), LONG.index(" The vote"), "Loaded_Language", 0.8)
+WEAK_MARK = Span(LONG.index("The vote"), LONG.index(" is on"), "Doubt", 0.1)
+LAST_MARK = Span(LONG.rindex("traitors"), len(LONG) - 2, "Name_Calling,Labeling", 0.9)
+
+
+@pytest.fixture(scope="module")
+def layout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("layout")
+    detector = FixedDetector([LONG_MARK, WEAK_MARK, LAST_MARK])
+    with running_server(create_app(model=detector, db_path=folder / "history.db")) as url:
+        yield url
+
+
+def test_tooltips_stay_readable_on_any_line_of_a_mark_and_at_the_window_edge(
+    browser: Browser, layout_url: str
+) -> None:
+    """Pointing at the second line of a wrapped mark keeps its tooltip up, below that
+    line; a mark at the bottom of the window gets its tooltip above it."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 700, "height": 600})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda note: errors.append(note.text) if note.type == "error" else None)
+        submit_article(page, layout_url, LONG)
+        tip = page.locator("#tip")
+        long_mark = page.locator("mark.seg[data-spans='0']")
+        lines = long_mark.evaluate(
+            "m => { m.scrollIntoView({block: 'center'});"
+            " return Array.from(m.getClientRects(), r => [r.left, r.top, r.right, r.bottom]); }"
+        )
+        assert len(lines) >= 2, "the long mark wraps"
+        left, top, right, bottom = lines[1]
+        for step in range(5):
+            page.mouse.move((left + right) / 2 + step * 3, (top + bottom) / 2)
+        expect(tip).to_be_visible()
+        box = tip.bounding_box()
+        assert box is not None and box["y"] >= bottom  # below the line pointed at
+
+        last = page.locator("mark.seg[data-spans='2']")
+        last.evaluate("m => window.scrollBy(0, m.getBoundingClientRect().bottom - innerHeight + 4)")
+        last.hover()
+        expect(tip).to_be_visible()
+        box = tip.bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 600
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_margin_follows_the_filters_and_fits_at_phone_width(
+    browser: Browser, layout_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    try:
+        page = context.new_page()
+        submit_article(page, layout_url, LONG)
+        vote_row = page.locator(".row", has=page.locator("mark.seg[data-spans='1']"))
+        long_row = page.locator(".row", has=page.locator("mark.seg[data-spans='0']"))
+        expect(vote_row.locator(".score-value")).to_contain_text("weak")
+        for label in page.locator(".margin .score-value").all():
+            box, sentence = label.bounding_box(), label.locator("xpath=../../p").bounding_box()
+            assert box is not None and sentence is not None
+            assert box["x"] + box["width"] <= sentence["x"], "the margin runs into the text"
+        page.get_by_label("Show marks").select_option("strong")
+        expect(vote_row.locator(".margin meter")).to_be_hidden()
+        expect(vote_row.locator(".score-value")).to_be_hidden()
+        expect(long_row.locator(".score-value")).to_contain_text("strong")
+        page.get_by_label("Show marks").select_option("weak")
+        expect(vote_row.locator(".score-value")).to_contain_text("weak")
+    finally:
+        context.close()

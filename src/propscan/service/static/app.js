@@ -32,6 +32,13 @@
   var spanRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-span]"));
   var tip = document.getElementById("tip");
   var tipOwner = null;
+  var controls = document.querySelector(".controls");
+  var rows = Array.prototype.slice.call(document.querySelectorAll(".article-text .row"));
+  rows.forEach(function (row) {
+    row.marks = Array.prototype.slice.call(row.querySelectorAll("mark.seg[data-spans]"));
+    row.meter = row.querySelector(".margin meter");
+    row.label = row.querySelector(".margin .score-value");
+  });
 
   function score(index) {
     var value = spans[index].score;
@@ -70,8 +77,30 @@
     if (ranked.length > 1) mark.classList.add("multi");
   }
 
+  function bandOf(value) {
+    return data.bands.find(function (band) { return value >= band.lowest - 1e-9; }) ||
+      data.bands[data.bands.length - 1];
+  }
+
+  // The margin names the strongest mark the filters leave in each sentence, or none.
+  function remargin(row) {
+    if (!row.meter || !row.label) return;
+    var best = -1;
+    row.marks.forEach(function (mark) {
+      mark.spanIds.forEach(function (index) { if (isShown(index)) best = Math.max(best, score(index)); });
+    });
+    row.meter.hidden = row.label.hidden = best < 0;
+    if (best < 0) return;
+    var band = bandOf(best);
+    row.meter.value = best;
+    row.meter.title = "Most confident mark in the sentence: " + band.name;
+    row.label.className = "score-value band-" + band.name;
+    row.label.lastChild.textContent = band.name;
+  }
+
   function refresh() {
     marks.forEach(restyle);
+    rows.forEach(remargin);
     var counts = {};
     var shown = 0;
     spans.forEach(function (span, index) {
@@ -120,7 +149,27 @@
     return node;
   }
 
-  function showTip(mark) {
+  // The line of the mark under the pointer (a mark may wrap over several lines), else its
+  // first line; the tip goes below that line, or above it where the window ends first.
+  function placeTip(mark, pointer) {
+    var lines = Array.prototype.slice.call(mark.getClientRects());
+    var line = (pointer && lines.find(function (rect) {
+      return pointer.x >= rect.left && pointer.x <= rect.right &&
+        pointer.y >= rect.top && pointer.y <= rect.bottom;
+    })) || lines[0] || mark.getBoundingClientRect();
+    var width = tip.offsetWidth;
+    var height = tip.offsetHeight;
+    var page = document.documentElement.clientWidth;
+    var left = Math.max(8, Math.min(line.left, page - width - 8));
+    var below = line.bottom + 6;
+    var top = below + height > window.innerHeight && line.top - 6 - height >= 0
+      ? line.top - 6 - height
+      : below;
+    tip.style.left = left + window.scrollX + "px";
+    tip.style.top = top + window.scrollY + "px";
+  }
+
+  function showTip(mark, pointer) {
     var ranked = rankedShown(mark);
     if (ranked.length === 0) { hideTip(); return; }
     // Every span under the pointer, most confident first: technique, band and score,
@@ -148,12 +197,7 @@
     tipOwner = mark;
     mark.setAttribute("aria-describedby", "tip");
     tip.hidden = false;
-    var rect = mark.getClientRects()[0] || mark.getBoundingClientRect();
-    var width = tip.offsetWidth;
-    var page = document.documentElement.clientWidth;
-    var left = Math.max(8, Math.min(rect.left, page - width - 8));
-    tip.style.left = left + window.scrollX + "px";
-    tip.style.top = rect.bottom + window.scrollY + 6 + "px";
+    placeTip(mark, pointer);
   }
 
   function hideTip() {
@@ -168,7 +212,7 @@
 
   document.addEventListener("mouseover", function (event) {
     var mark = markOf(event.target);
-    if (mark) showTip(mark);
+    if (mark) showTip(mark, { x: event.clientX, y: event.clientY });
   });
   document.addEventListener("mouseout", function (event) {
     var mark = markOf(event.target);
@@ -184,7 +228,16 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") hideTip();
   });
+  // A mark reached with Tab or Shift+Tab scrolls clear of the sticky controls.
+  function keepMarksClearOfControls() {
+    var sticky = controls && getComputedStyle(controls).position === "sticky";
+    document.documentElement.style.setProperty(
+      "--controls-height", (sticky ? controls.offsetHeight : 0) + "px"
+    );
+  }
+  keepMarksClearOfControls();
   window.addEventListener("resize", function () {
+    keepMarksClearOfControls();
     if (tipOwner) showTip(tipOwner);
   });
 })();
