@@ -320,6 +320,11 @@ def test_the_tooltip_names_technique_confidence_and_definition(
     expect(tip).to_be_visible()
     assert tip.get_attribute("role") == "tooltip"
     assert mark.get_attribute("aria-describedby") == tip.get_attribute("id")
+    # Scrolled away with the keyboard, the mark takes its tip with it.
+    reader.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    reader.evaluate("document.documentElement.style.minHeight = '4000px'")
+    reader.evaluate("window.scrollTo(0, 4000)")
+    expect(tip).to_be_hidden()
 
 
 def test_filters_hide_techniques_and_low_confidence(
@@ -340,6 +345,7 @@ def test_filters_hide_techniques_and_low_confidence(
         ids = (mark.get_attribute("data-propscan-spans") or "").split()
         only_this = {spans[int(i)]["technique"] for i in ids} == {label}
         assert (mark.get_attribute("data-propscan-off") is not None) == only_this
+        assert mark.get_attribute("tabindex") == ("-1" if only_this else "0")  # no Tab stop
     row.get_by_role("checkbox").check()
     expect(shown).to_have_text(f"{total} of {total} fragments shown")
     expect(reader.locator("mark[data-propscan-off]")).to_have_count(0)
@@ -475,9 +481,10 @@ def test_marks_fit_any_inline_markup(
     ("page", "message"),
     [
         ("/not-article.html", "This page does not look like an article"),
+        ("/article.json", "This page does not look like an article"),  # the browser's JSON view
         (TOO_LONG_PAGE, f"more than the limit of {MAX_CHARS:,}"),
     ],
-    ids=["not an article", "too long"],
+    ids=["not an article", "a JSON file", "too long"],
 )
 def test_pages_propscan_cannot_analyse_are_left_as_they_were(
     configured: ExtensionBrowser, reader: Page, pages: str, service: Served, page: str, message: str

@@ -15,6 +15,8 @@ import { buildTextMap } from "./textmap.js";
 import { wellFormed } from "./offsets.js";
 
 const NUMBER = "data-propscan-element";
+/** Documents that can hold an article; a JSON or text file the browser shows cannot. */
+const HTML_TYPES = new Set(["text/html", "application/xhtml+xml"]);
 /** Less text than this is no article (a teaser, a form, a list of links). */
 export const MIN_ARTICLE_CHARS = 250;
 
@@ -28,7 +30,9 @@ export class NotAnArticle extends Error {}
  */
 export function extractArticle(doc) {
   const view = doc.defaultView;
-  if (!doc.body || !isProbablyReaderable(doc)) throw notAnArticle();
+  if (!HTML_TYPES.has(doc.contentType) || !doc.body || !isProbablyReaderable(doc)) {
+    throw notAnArticle(); // a JSON or plain-text file shown by the browser is no article
+  }
   const elements = doc.getElementsByTagName("*");
   const copy = /** @type {Document} */ (doc.cloneNode(true));
   const copies = copy.getElementsByTagName("*");

@@ -93,12 +93,14 @@ export class Highlighter {
       const style = element.style;
       if (shown.length === 0) {
         element.setAttribute("data-propscan-off", "");
+        element.setAttribute("tabindex", "-1"); // hidden marks are no Tab stops
         element.removeAttribute("data-propscan-multi");
         style.removeProperty("--propscan-fill");
         style.removeProperty("--propscan-line");
         continue;
       }
       element.removeAttribute("data-propscan-off");
+      element.setAttribute("tabindex", "0");
       const first = labelOf(this.spans[shown[0]]);
       style.setProperty("--propscan-fill", describe(this.techniques, first).colour);
       const other = shown.map((id) => labelOf(this.spans[id])).find((label) => label !== first);

@@ -19,6 +19,7 @@ export class Tooltip {
     this.spansAt = spansAt;
     this.techniques = techniques;
     this.element = null;
+    this.mark = null;
     const enter = (event) => this.show(event.target);
     const leave = (event) => {
       if (this.spansAt(event.target)) this.hide();
@@ -26,12 +27,18 @@ export class Tooltip {
     const key = (event) => {
       if (event.key === "Escape") this.hide();
     };
+    // The tip is fixed to the window: as the page scrolls it follows its mark, and goes once
+    // the mark has left the window (it would float over other text).
+    const scroll = () => {
+      if (this.mark && this.element && !this.element.hidden) this.place(this.mark);
+    };
     this.listeners = [
       ["mouseover", enter],
       ["focusin", enter],
       ["mouseout", leave],
       ["focusout", leave],
       ["keydown", key],
+      ["scroll", scroll],
     ];
   }
 
@@ -63,8 +70,19 @@ export class Tooltip {
       }),
     );
     tip.hidden = false;
+    this.mark = mark;
+    this.place(mark);
+  }
+
+  /** Put the tip below ``mark``, or above it at the window's end; hide it off screen. */
+  place(mark) {
+    const tip = this.tooltipElement();
     const box = mark.getBoundingClientRect();
     const view = this.doc.defaultView;
+    if (box.bottom < 0 || box.top > view.innerHeight) {
+      this.hide();
+      return;
+    }
     const width = Math.min(360, view.innerWidth - 16);
     const left = Math.max(8, Math.min(box.left, view.innerWidth - width - 8));
     tip.style.setProperty("left", `${left}px`, "important");
