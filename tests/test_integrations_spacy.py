@@ -115,13 +115,14 @@ def test_pipe_batches_through_one_model_and_equals_one_by_one(nlp: object) -> No
     component.detector = counting
     text = sample_text()
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    texts = [*paragraphs, "", "   ", "🙂 Emoji first:\r\n" + paragraphs[2]]
+    blank = ["", "   ", "\u200b", "\ufeff\x00"]  # nothing to analyse: an empty group each
+    texts = [*paragraphs, *blank, "🙂 Emoji first:\r\n" + paragraphs[2]]
     try:
         docs = list(nlp.pipe(texts, batch_size=4))  # type: ignore[attr-defined]
-        assert counting.batches[:1] == [4] and sum(counting.batches) == len(texts) - 2
+        assert counting.batches[:1] == [4] and sum(counting.batches) == len(texts) - len(blank)
         counting.batches.clear()
         singles = [nlp(t) for t in texts]  # type: ignore[operator]
-        assert len(counting.batches) == len(texts) - 2
+        assert len(counting.batches) == len(texts) - len(blank)
     finally:
         component.detector = load_model(None)
     assert [d.text for d in docs] == texts
@@ -192,12 +193,34 @@ def test_store_model_copies_the_weights_when_asked(tmp_path: Path) -> None:
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / "propscan" / "model" / "model.json").is_file()
     nlp.to_disk(tmp_path / "pipeline")  # saving again over the same folder works
-    shutil.rmtree(model_copy)
-    shutil.copytree(tmp_path / "pipeline" / "propscan" / "model", model_copy)  # path must exist
+    shutil.rmtree(model_copy)  # the configured model is gone: the stored copy serves
     loaded = spacy.load(tmp_path / "pipeline")
     component = loaded.get_pipe("propscan")
-    assert component.model == str(tmp_path / "pipeline" / "propscan" / "model")
+    assert component.model == str((tmp_path / "pipeline" / "propscan" / "model").resolve())
     assert spans_of(loaded(text)) == expected
+
+
+def test_a_stored_model_is_found_from_any_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("propscan", config={"store_model": True})
+    nlp.to_disk(tmp_path / "pipeline")
+    monkeypatch.chdir(tmp_path)
+    loaded = spacy.load("pipeline")  # a relative path
+    monkeypatch.chdir("/")
+    assert spans_of(loaded(sample_text()))
+
+
+def test_without_a_stored_copy_a_missing_model_is_an_error_when_loading(tmp_path: Path) -> None:
+    model_copy = tmp_path / "my-model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model_copy)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("propscan", config={"model": str(model_copy)})
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(model_copy)
+    with pytest.raises(PropscanError, match="not a propscan model directory"):
+        spacy.load(tmp_path / "pipeline")
 
 
 @pytest.mark.parametrize(

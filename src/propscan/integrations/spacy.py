@@ -35,7 +35,7 @@ from spacy.tokens import Doc, SpanGroup
 from spacy.util import minibatch
 
 from propscan.core.analysis import Analysis
-from propscan.core.checks import check_threshold
+from propscan.core.checks import check_threshold, has_content
 from propscan.errors import PropscanError
 from propscan.models.base import Detector, read_model_config
 from propscan.models.registry import describe_model, model_directory
@@ -86,16 +86,35 @@ class PropscanComponent(Pipe):
         self.spans_key = spans_key
         self.threshold = check_threshold(threshold)
         self.store_model = bool(store_model)
-        self.model = model
-        # read now, so that a wrong model or technique is an error here, not at the first doc
-        self.model_techniques = describe_model(model).techniques
-        self.techniques = None if techniques is None else self.model_techniques.parse(techniques)
         self._detector: Detector | None = None
+        self._asked_techniques = techniques
+        # A saved pipeline with a stored copy reads it in from_disk, after this: the path
+        # in its config may be gone by then, so only then is a missing model an error.
+        self._missing_model: PropscanError | None = None
+        try:
+            self._use_model(model)
+        except PropscanError as error:
+            if not self.store_model:
+                raise
+            self.model, self._missing_model = model, error
+
+    def _use_model(self, model: str | os.PathLike[str] | None) -> None:
+        """Read ``model``'s techniques now, so that a wrong model or technique is an error
+        when the component is made, not at the first doc."""
+        self.model_techniques = describe_model(model).techniques
+        asked = self._asked_techniques
+        self.techniques = None if asked is None else self.model_techniques.parse(asked)
+        self.model, self._missing_model = model, None
+
+    def _check_model(self) -> None:
+        if self._missing_model is not None:
+            raise self._missing_model
 
     @property
     def detector(self) -> Detector:
         """The propscan model, loaded on first use (the shipped one when ``model`` is null)."""
         if self._detector is None:
+            self._check_model()
             self._detector = load_model(self.model)
         return self._detector
 
@@ -125,7 +144,7 @@ class PropscanComponent(Pipe):
 
     def _analyze(self, docs: Sequence[Doc]) -> list[Analysis | None]:
         """One analysis per doc; ``None`` for a doc with no text to analyse."""
-        indexes = [index for index, doc in enumerate(docs) if doc.text.strip()]
+        indexes = [index for index, doc in enumerate(docs) if has_content(doc.text)]
         results: list[Analysis | None] = [None] * len(docs)
         if indexes:
             analyses = analyze_many(
@@ -160,10 +179,13 @@ class PropscanComponent(Pipe):
 
     @property
     def labels(self) -> tuple[str, ...]:
+        if self._missing_model is not None:  # spaCy asks while loading, before from_disk
+            return ()
         return tuple(self.techniques if self.techniques is not None else self.model_techniques)
 
     def to_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> None:
         """Write the component's settings; the model itself only when ``store_model`` is set."""
+        self._check_model()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         source = model_directory(self.model)
@@ -196,7 +218,7 @@ class PropscanComponent(Pipe):
             )
         stored = folder / _STORED_MODEL_DIR
         if settings.get("stored_model") and (stored / "model.json").is_file():
-            self.model = str(stored)
+            self._use_model(str(stored.resolve()))  # absolute: the process may change folder
             self._detector = None
         return self
 
