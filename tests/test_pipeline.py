@@ -369,3 +369,18 @@ def test_decomposed_accents_stay_with_their_letters() -> None:
     assert not [
         edge for edge in edges if any(unicodedata.combining(text[i]) for i in edge if i < len(text))
     ]
+
+
+def test_wrong_arguments_are_one_clear_error() -> None:
+    with pytest.raises(PropscanError, match="model must be a model name, a model directory"):
+        load_model(3)  # type: ignore[arg-type]
+    with pytest.raises(PropscanError, match="got int 3"):
+        analyze("They are traitors.", 3)  # type: ignore[arg-type]
+    with pytest.raises(PropscanError, match="analyze_many takes a list of texts"):
+        analyze_many("They are traitors.")
+
+
+def test_analyze_many_takes_any_iterable_of_texts() -> None:
+    texts = ["They are traitors and liars.", "The council met on Friday."]
+    from_generator = analyze_many(text for text in texts)
+    assert [a.to_dict() for a in from_generator] == [a.to_dict() for a in analyze_many(texts)]

@@ -33,6 +33,7 @@ from propscan.core.checks import check_text, check_threshold
 from propscan.core.confidence import Band, at_least, parse_band, sentence_scores
 from propscan.core.sentences import split_sentences, with_newlines
 from propscan.core.spans import Span
+from propscan.errors import PropscanError
 from propscan.models.base import Detector, TokenScores
 from propscan.models.registry import ModelSource, resolve_model
 from propscan.models.repetition import STOP_WORDS
@@ -92,7 +93,7 @@ def analyze(
 
 
 def analyze_many(
-    texts: Sequence[str],
+    texts: Iterable[str],
     model: ModelArg = None,
     *,
     threshold: float | None = None,
@@ -100,6 +101,9 @@ def analyze_many(
     min_band: str | None = None,
 ) -> list[Analysis]:
     """:func:`analyze` for many articles, sent to the model in batches for throughput."""
+    if isinstance(texts, str):
+        raise PropscanError("analyze_many takes a list of texts; analyse one text with analyze")
+    texts = list(texts)
     metadata = [(None, None, None)] * len(texts)
     return _analyze_batch(texts, model, threshold, techniques, min_band, metadata)
 

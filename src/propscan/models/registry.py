@@ -273,11 +273,22 @@ def resolve_model(model: ModelSource) -> Detector:
     """The detector ``model`` names; each model directory is loaded once per process."""
     if model is None or isinstance(model, str | os.PathLike):
         return _loaded(model_directory(model))
-    return model
+    return _checked_detector(model)
 
 
 def describe_model(model: ModelSource) -> ModelDescription:
     """Name, version and techniques of ``model``, without loading it when it is not loaded."""
     if model is not None and not isinstance(model, str | os.PathLike):
+        model = _checked_detector(model)
         return ModelDescription(model.name, model.version, model.techniques)
     return _read_description(model_directory(model))
+
+
+def _checked_detector(model: object) -> Detector:
+    """``model`` if it is a loaded model (what :func:`load_model` returns), else why not."""
+    if not all(hasattr(model, name) for name in ("predict", "name", "version", "techniques")):
+        raise PropscanError(
+            f"model must be a model name, a model directory or a loaded model, got "
+            f"{type(model).__name__} {model!r:.40}"
+        )
+    return model  # type: ignore[return-value]
