@@ -54,6 +54,8 @@ def test_a_moved_input_is_named_and_a_gone_one_is_said(
     with pytest.raises(TextsUnavailable, match="is gone, and the results hold no article texts"):
         list(read_analyses(results))
     assert len(list(read_analyses(results, moved))) == 3
+    with pytest.raises(PropscanError, match=r"--input '.*typo.jsonl': no such file or folder"):
+        list(read_analyses(results, tmp_path / "typo.jsonl"))  # not the run's input: a slip
 
 
 def test_an_input_changed_after_the_run_is_an_error(run: tuple[Path, Path]) -> None:

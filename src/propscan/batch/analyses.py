@@ -44,6 +44,8 @@ def batch_input(results: Path, input_path: str | os.PathLike[str] | None = None)
             f"{results}: the results name no input and hold no article texts; pass --input "
             "with the articles the batch run analysed"
         )
+    if input_path is not None and not Path(input_path).exists():  # a slip of the user's
+        raise PropscanError(f"--input {str(input_path)!r}: no such file or folder")
     source = Path(input_path if input_path is not None else str(recorded))
     if not source.exists():
         raise TextsUnavailable(

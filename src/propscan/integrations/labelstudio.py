@@ -34,6 +34,7 @@ from propscan.core.analysis import Analysis
 from propscan.core.spans import Annotations, Article, Span
 from propscan.core.techniques import PTC_14, TechniqueSet
 from propscan.errors import PropscanError
+from propscan.files import write_file
 from propscan.ptc.io import (
     TECHNIQUE_FILES,
     article_labels_dir,
@@ -205,13 +206,7 @@ def _file_id(path: Path) -> str:
 
 def write_tasks(path: str | os.PathLike[str], tasks: Sequence[Mapping[str, Any]]) -> Path:
     """Write tasks as the JSON list that Label Studio imports."""
-    file = Path(path)
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(json.dumps(list(tasks), ensure_ascii=False, indent=1) + "\n", "utf-8")
-    except OSError as error:
-        raise PropscanError(f"{file}: cannot write the tasks ({error.strerror})") from None
-    return file
+    return write_file(path, json.dumps(list(tasks), ensure_ascii=False, indent=1) + "\n")
 
 
 def validate(config: str, tasks: Sequence[Mapping[str, Any]] = ()) -> None:
