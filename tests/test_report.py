@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,19 @@ def test_render_html_of_an_empty_corpus(tmp_path: Path) -> None:
     (folder / "spans.jsonl").mkdir()
     html = render_html(build_report(read_results(folder)))
     assert "Nothing to show." in html and "No spans were found." in html
+
+
+def test_a_dated_run_without_marks_plots_without_warnings(tmp_path: Path) -> None:
+    """A run at a high threshold: dated articles, no spans; nothing to name in a legend."""
+    folder = tmp_path / "quiet"
+    folder.mkdir()
+    articles = [article(f"q{i}", "Daily", f"2024-0{i}-01", 300, 10, 0, 0) for i in (1, 2)]
+    commit_chunk(folder, ChunkResult(0, articles=articles, records=2), "parquet")
+    (folder / MANIFEST).write_text(json.dumps({"model": {"name": "m", "version": "1"}}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = render_html(build_report(read_results(folder)))
+    assert "No marks" in html or "No spans" in html
 
 
 def test_format_value() -> None:

@@ -176,7 +176,8 @@ def plot_trend(report: CorpusReport) -> str | None:
             linewidth=2,
         )
     technique_axes.set_ylabel("spans")
-    technique_axes.legend(fontsize=8, ncol=2, frameon=False)
-    technique_axes.set_title("Most used techniques")
+    if len(leading):  # a run without marks has no technique to name
+        technique_axes.legend(fontsize=8, ncol=2, frameon=False)
+    technique_axes.set_title("Most used techniques" if len(leading) else "No marks")
     figure.autofmt_xdate()
     return _png(figure)
