@@ -120,7 +120,8 @@ def test_jsonl_problems_name_the_record_and_the_place_in_its_line(tmp_path: Path
         '{"id": null, "text": "x"}\n'
         '{"id": "c", "text":\n'
         '{"id": "d", "text": "one", "text": "two"}\n'
-        '{"id": "e", "n": 1' + "0" * 5000 + "}\n",
+        '{"id": "e", "n": 1' + "0" * 5000 + "}\n"
+        '{"id": "f", "text": "x", "source": {"name": "Daily"}}\n',
         encoding="utf-8",
     )
     assert [(r.location, r.id, r.problem) for r in read_records(path)][1:] == [
@@ -128,6 +129,7 @@ def test_jsonl_problems_name_the_record_and_the_place_in_its_line(tmp_path: Path
         ("line 3", None, "not valid JSON (Expecting value at character 21 of the line)"),
         ("line 4", "d", "the object has field 'text' more than once; keep one"),
         ("line 5", None, "not readable JSON (a number too long to read); give it as a string"),
+        ("line 6", "f", "'source' is an object, not text; give it as a string"),
     ]
 
 

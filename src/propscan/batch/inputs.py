@@ -128,6 +128,11 @@ def make_record(
             "raise it with --max-chars or split the article)"
         )
         return InputRecord(position, location, record_id, problem=problem)
+    for name in (columns.title, *columns.source, columns.date, columns.url):
+        if isinstance(fields.get(name), dict | list):  # no text to store, only its repr
+            kind = "an object" if isinstance(fields[name], dict) else "a list"
+            problem = f"{name!r} is {kind}, not text; give it as a string"
+            return InputRecord(position, location, record_id, problem=problem)
     source = next(
         (value for name in columns.source if (value := _as_optional_string(fields.get(name)))),
         None,
