@@ -385,6 +385,11 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
         ("it's not necessary", (3, 17), "it's not necessary"),  # so does a contraction
         ("the nation’s pride", (11, 18), "nation’s pride"),
         ("well - maybe", (0, 4), "well"),  # a dash between spaces joins nothing
+        ("a huge 1,000 bill", (9, 17), "1,000 bill"),  # so does a number
+        ("2.2 billion users", (2, 11), "2.2 billion"),
+        ("it ended.5 more", (3, 8), "ended"),  # a point after a word joins no number
+        ("1, 2, 3", (0, 1), "1"),
+        ("the naïve, e\u0301lite", (11, 16), "e\u0301lite"),  # an accent stays on its letter
     ],
 )
 def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected: str) -> None:

@@ -31,6 +31,8 @@ _WORD = re.compile(WORD_CHARACTER + "+")
 #: Characters that join two words into one where letters stand on both sides: hyphens
 #: ("pro-American") and apostrophes ("it's", "nation’s").
 WORD_JOINERS = frozenset("-'\u2019\u2010\u2011")
+#: Characters that join digits into one number: "1,000", "2.2".
+NUMBER_JOINERS = frozenset(",.")
 #: Quotation marks that open a quote, each with the marks that may close it.
 QUOTE_PAIRS: dict[str, str] = {
     '"': '"',
@@ -74,7 +76,8 @@ def has_word_character(text: str, start: int, end: int) -> bool:
 
 def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tuple[int, int]:
     """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two;
-    with ``joined``, words joined by a hyphen or an apostrophe count as one word."""
+    with ``joined``, words joined by a hyphen or an apostrophe count as one word, and so do
+    digits joined by a comma or a point (a number)."""
 
     def inside(position: int) -> bool:  # whether a word runs on across ``position``
         if 0 < position < len(text) and _is_word(text[position - 1]) and _is_word(text[position]):
@@ -82,8 +85,13 @@ def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tu
         return (
             joined
             and 1 < position + 1 < len(text)
-            and (text[position] in WORD_JOINERS or text[position - 1] in WORD_JOINERS)
-            and _joined_at(text, position)
+            and (
+                (
+                    (text[position] in WORD_JOINERS or text[position - 1] in WORD_JOINERS)
+                    and _joined_at(text, position)
+                )
+                or _inside_number(text, position)
+            )
         )
 
     while start > 0 and inside(start):
@@ -106,6 +114,17 @@ def _joined_at(text: str, position: int) -> bool:
             and _is_word(text[position + 1])
         )
     return position > 1 and _is_word(text[position - 2]) and _is_word(text[position])  # "it'|s"
+
+
+def _inside_number(text: str, position: int) -> bool:
+    """Whether the boundary before ``position`` lies inside a number: "1|,000", "2.|2"."""
+    if text[position] in NUMBER_JOINERS:
+        return text[position - 1].isdigit() and text[position + 1].isdigit()
+    return (
+        text[position - 1] in NUMBER_JOINERS
+        and text[position - 2].isdigit()
+        and text[position].isdigit()
+    )
 
 
 def _opens_quote(text: str, position: int) -> bool | None:
