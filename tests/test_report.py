@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from propscan.batch.chunks import ChunkResult
+from propscan.batch.chunks import AnalysisOptions, ChunkResult
 from propscan.batch.results import MANIFEST, commit_chunk, read_results
 from propscan.batch.run import run_batch
 from propscan.errors import PropscanError
@@ -403,6 +403,28 @@ def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
         make_report(results, tmp_path / "other", model=DEFAULT_MODEL_DIR)
     without = make_report(results, tmp_path / "none")[1]  # the tiny model is not installed
     assert without is not None and "Slogan: hardly ever found" not in without.read_text("utf-8")
+
+
+def test_a_filtered_run_says_so_and_leaves_out_the_card_caveats(
+    dev_run: tuple[Path, Path], tmp_path: Path, tiny_model: Path
+) -> None:
+    """Counts of a run that kept some techniques or bands are not the counts the card's
+    caveats describe."""
+    source, _ = dev_run
+    results = tmp_path / "filtered"
+    options = AnalysisOptions(techniques=("Loaded_Language",), min_band="moderate")
+    run_batch(source, results, model=tiny_model, options=options, progress=False)
+    card = reliability_card(tiny_model)
+    (tiny_model / "training.json").write_text(json.dumps(card), encoding="utf-8")
+    try:
+        _, page = make_report(results, tmp_path / "report", model=tiny_model)
+    finally:
+        (tiny_model / "training.json").unlink()
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    assert "only the techniques Loaded_Language" in html
+    assert "only moderate marks and stronger" in html
+    assert "marks 50.0% of sentences" not in html and "over-counts" not in html
 
 
 def test_the_reliability_comes_from_the_installed_model_the_run_recorded(

@@ -387,7 +387,23 @@ def _about(results: Path) -> str:
         parts.append(f"model {model.get('name')} {model.get('version')}")
     if manifest.get("threshold") is not None:
         parts.append(f"threshold {manifest['threshold']}")
+    if manifest.get("techniques"):
+        parts.append(f"only the techniques {', '.join(map(str, manifest['techniques']))}")
+    if manifest.get("min_band"):
+        parts.append(f"only {manifest['min_band']} marks and stronger")
+    if _filtered(manifest):
+        parts.append(
+            "the model card's caveats on counts hold for every mark at the model's own "
+            "threshold, so they are left out"
+        )
     return "; ".join(parts) + "."
+
+
+def _filtered(manifest: Mapping[str, Any]) -> bool:
+    """Whether the run kept only some marks (a threshold, techniques or a band)."""
+    return any(manifest.get(key) for key in ("techniques", "min_band")) or (
+        manifest.get("threshold") is not None
+    )
 
 
 def write_report(
@@ -447,7 +463,8 @@ def make_report(
     if top < 1:
         raise PropscanError(f"--top must be at least 1, got {top}")
     folder = Path(results)
-    made_by = (read_manifest(folder) or {}).get("model") or {}
+    manifest = read_manifest(folder) or {}
+    made_by = manifest.get("model") or {}
     report = build_report(read_results(folder), top, period, results_techniques(folder))
     page = None
     if out is not None:
@@ -460,7 +477,7 @@ def make_report(
             about=_about(folder),
             results=folder,
             input_path=input_path,
-            reliability=_reliability_of(made_by, model),
+            reliability=None if _filtered(manifest) else _reliability_of(made_by, model),
         )
     return report, page
 
