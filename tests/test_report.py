@@ -427,6 +427,22 @@ def test_a_filtered_run_says_so_and_leaves_out_the_card_caveats(
     assert "marks 50.0% of sentences" not in html and "over-counts" not in html
 
 
+def test_an_input_changed_since_the_run_stops_the_report_before_it_writes(
+    dev_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Text appended to one article (even one without marks) is caught, and the report
+    folder is left without tables, pages or a half set of pages."""
+    source, results = dev_run
+    lines = source.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[-1])
+    lines[-1] = json.dumps({**record, "text": record["text"] + " And one more sentence."})
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "report"
+    with pytest.raises(PropscanError, match="the input changed after the run"):
+        make_report(results, out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 def test_the_reliability_comes_from_the_installed_model_the_run_recorded(
     dev_run: tuple[Path, Path], tmp_path: Path, tiny_package: str
 ) -> None:

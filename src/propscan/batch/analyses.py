@@ -97,6 +97,12 @@ def _analysis(
     source: Path,
 ) -> Analysis:
     """One article's analysis from its rows of the tables and its text."""
+    if row.get("characters") is not None and row["characters"] != len(article.text):
+        raise PropscanError(
+            f"{results}: article {article.id!r} has {len(article.text):,} characters in "
+            f"{source}, but the run analysed {row['characters']:,}; the input changed after "
+            "the run"
+        )
     spans = []
     evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
     for found in span_rows:

@@ -423,9 +423,10 @@ def write_report(
     folder = output_folder(out)
     page = folder / "report.html"
     with writing(folder, "write the report"):
+        # pages first: an input changed since the run stops the report before any table
+        pages = None if results is None else write_article_pages(results, folder, input_path)
         for name, table in report.csv_tables.items():
             _csv_ready(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
-        pages = None if results is None else write_article_pages(results, folder, input_path)
         page.write_text(
             render_html(
                 report, by=by, title=title, about=about, reliability=reliability, pages=pages
@@ -468,6 +469,7 @@ def make_report(
     report = build_report(read_results(folder), top, period, results_techniques(folder))
     page = None
     if out is not None:
+        reliability = _reliability_of(made_by, model)  # a wrong --model is said either way
         heading = title or f"Propaganda report: {folder.resolve().name}"
         page = write_report(
             report,
@@ -477,7 +479,7 @@ def make_report(
             about=_about(folder),
             results=folder,
             input_path=input_path,
-            reliability=None if _filtered(manifest) else _reliability_of(made_by, model),
+            reliability=None if _filtered(manifest) else reliability,
         )
     return report, page
 

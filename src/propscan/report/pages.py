@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,17 +47,27 @@ def page_name(article_id: str) -> str:
 def write_article_pages(
     results: Path, out: Path, input_path: str | os.PathLike[str] | None = None
 ) -> ArticlePages:
-    """Write one highlighted page per analysed article into ``out/articles``."""
+    """Write one highlighted page per analysed article into ``out/articles``.
+
+    The pages are written aside and put in place once all are, so that an input that
+    turns out to have changed since the run leaves no half set of pages behind."""
+    folder, partial = out / PAGES_DIR, out / f".{PAGES_DIR}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    links, titles = {}, {}
     try:
-        analyses = read_analyses(results, input_path)
-        folder = out / PAGES_DIR
-        links, titles = {}, {}
-        for article_id, analysis in analyses:
-            folder.mkdir(parents=True, exist_ok=True)
+        for article_id, analysis in read_analyses(results, input_path):
+            partial.mkdir(parents=True, exist_ok=True)
             name = page_name(article_id)
-            (folder / name).write_text(render_html(analysis, back=BACK_LINK), encoding="utf-8")
+            (partial / name).write_text(render_html(analysis, back=BACK_LINK), encoding="utf-8")
             links[article_id] = f"{PAGES_DIR}/{name}"
             titles[article_id] = display_title(analysis.title, analysis.text)
     except TextsUnavailable as error:
+        shutil.rmtree(partial, ignore_errors=True)
         return ArticlePages(missing=f"No article pages: {error}.")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+    if partial.exists():
+        partial.rename(folder)
     return ArticlePages(links, titles)
