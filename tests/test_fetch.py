@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -28,6 +29,9 @@ ARTICLE_HTML = (
     f"<article><h1>Senate fight</h1><p>{PARAGRAPH * 3}</p><p>{PARAGRAPH}</p></article>"
     "<footer>Contact us</footer></body></html>"
 )
+
+
+NOT_AN_ARTICLE = (Path(__file__).parent / "fixtures" / "pages" / "not-article.html").read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html", b"<p>" + b"x" * 5000 + b"</p>")
         elif url.path == "/big-unannounced":
             self._send(200, "text/html", b"<p>" + b"x" * 5000 + b"</p>", announce_length=False)
+        elif url.path == "/sign-in":  # a page of menus and a form, the extension's fixture
+            self._send(200, "text/html", NOT_AN_ARTICLE)
         elif url.path == "/empty":
             self._send(200, "text/html", b"<html><head><title>Nothing</title></head></html>")
         elif url.path == "/image":
@@ -258,7 +264,7 @@ def test_oversized_pages_are_cut_off(site: str, path: str) -> None:
     assert error.reason == "too_large" and "1,000 bytes" in str(error)
 
 
-@pytest.mark.parametrize("path", ["/empty", "/image"])
+@pytest.mark.parametrize("path", ["/empty", "/image", "/sign-in"])
 def test_pages_without_article_text(site: str, path: str) -> None:
     assert fetch_error(f"{site}{path}", allow_private=True).reason == "not_an_article"
 

@@ -126,6 +126,13 @@ def extract_article(page: Page) -> Article:
         include_formatting=False,
     )
     text = getattr(document, "text", None)
+    if text and _running_text(text) < MIN_RUNNING_TEXT:
+        raise FetchError(
+            page.url,
+            "not_an_article",
+            "no article text found on this page, only menus, forms or links; paste the "
+            "text instead",
+        )
     return _article(
         page.url,
         text or "",
@@ -133,6 +140,16 @@ def extract_article(page: Page) -> Article:
         source=getattr(document, "sitename", None) or host,
         date=getattr(document, "date", None) or None,
     )
+
+
+#: Characters (white space aside) of running text a page needs to be an article: a sign-in
+#: form or a list of links extracted from a page has none. The browser extension asks the same.
+MIN_RUNNING_TEXT = 250
+
+
+def _running_text(text: str) -> int:
+    """Characters of ``text`` in lines of six words or more (prose, not menu items)."""
+    return sum(len("".join(line.split())) for line in text.splitlines() if len(line.split()) >= 6)
 
 
 def _article(
