@@ -443,6 +443,20 @@ def test_an_input_changed_since_the_run_stops_the_report_before_it_writes(
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_articles_the_given_input_lacks_are_named_as_without_a_page(
+    dev_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, results = dev_run
+    lines = source.read_text(encoding="utf-8").splitlines()
+    partial = tmp_path / "two.jsonl"
+    partial.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    _, page = make_report(results, tmp_path / "report", input_path=partial)
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    missing = [json.loads(line)["id"] for line in lines[2:]]
+    assert "2 of 4 articles have no page" in html and all(i in html for i in missing)
+
+
 def test_the_reliability_comes_from_the_installed_model_the_run_recorded(
     dev_run: tuple[Path, Path], tmp_path: Path, tiny_package: str
 ) -> None:

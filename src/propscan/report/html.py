@@ -208,6 +208,13 @@ def _articles_section(report: CorpusReport, pages: ArticlePages) -> str:
         )
     if pages.missing:
         notes.append(pages.missing)
+    unlinked = [i for i in frame["id"] if i not in pages.links] if pages.links else []
+    if unlinked:
+        notes.append(
+            f"{len(unlinked):,} of {len(frame):,} articles have no page: the input the report "
+            f"read holds no text under their ids ({', '.join(map(str, unlinked[:3]))}"
+            + (", …)." if len(unlinked) > 3 else ").")
+        )
     return _section(
         "Articles, most propaganda first",
         *(_muted(note) for note in notes),
