@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import re
 import warnings
@@ -527,3 +528,5 @@ def test_an_untitled_article_is_listed_by_its_first_line_as_on_its_page(
     [(title, href)] = _links(page.read_text(encoding="utf-8")).items()
     assert title == first_line
     assert f"<h1>{first_line}</h1>" in (page.parent / href).read_text(encoding="utf-8")
+    with (page.parent / "articles.csv").open(encoding="utf-8") as table:
+        assert [row["title"] for row in csv.DictReader(table)] == [first_line]

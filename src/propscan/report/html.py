@@ -433,6 +433,8 @@ def write_report(
         # pages first: an input changed since the run stops the report before any table
         pages = None if results is None else write_article_pages(results, folder, input_path)
         for name, table in report.csv_tables.items():
+            if name == "articles" and pages is not None:
+                table = _titled_as_on_their_pages(table, pages)
             _csv_ready(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
         page.write_text(
             render_html(
@@ -441,6 +443,14 @@ def write_report(
             encoding="utf-8",
         )
     return page
+
+
+def _titled_as_on_their_pages(articles: pd.DataFrame, pages: ArticlePages) -> pd.DataFrame:
+    """Articles that came without a title listed by the title their page and the ranked
+    list show (the text's first line) instead of their id."""
+    untitled = articles["title"] == articles["id"]
+    found = articles["id"].map(pages.titles)
+    return articles.assign(title=articles["title"].where(~untitled | found.isna(), found))
 
 
 def _csv_ready(table: pd.DataFrame) -> pd.DataFrame:
