@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from stubs import FixedDetector
 from typer.testing import CliRunner
 
 from propscan.batch.results import read_results
 from propscan.cli import app
+from propscan.core.spans import Span
 from propscan.ptc.splits import Split
 
 runner = CliRunner()
@@ -145,6 +147,37 @@ def test_export_history_gives_results_that_report_reads(
         assert fragments == [s.fragment(item.analysis.text) for s in item.analysis.spans]
     table = runner.invoke(app, ["report", str(out), "--format", "table"])
     assert table.exit_code == 0 and "Example Post" in table.stdout
+
+
+def test_export_history_is_one_snapshot_of_a_history_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Analyses stored while the export lists the history shift no page: each one listed
+    is exported once; exporting into the same folder again says to choose another."""
+    from propscan.pipeline import analyze
+    from propscan.service.store import Store
+
+    database = tmp_path / "history.db"
+    store = Store(database)
+    text = "They are corrupt traitors and liars, all of them, every single one."
+    for _ in range(3):
+        store.save(analyze(text, FixedDetector([Span(9, 25, "Loaded_Language", 0.6)])))
+    listed = Store.list
+
+    def listing_while_the_service_writes(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        page = listed(self, *args, **kwargs)
+        Store(database).save(analyze(text + " Again.", FixedDetector([])))
+        return page
+
+    monkeypatch.setattr(Store, "list", listing_while_the_service_writes)
+    out = tmp_path / "history"
+    result = runner.invoke(app, ["export-history", "--db", str(database), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ids = read_results(out).articles.column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 3
+    again = runner.invoke(app, ["export-history", "--db", str(database), "--out", str(out)])
+    assert again.exit_code == 2
+    assert "already holds results; export into a new --out directory" in again.stderr
 
 
 def test_export_history_without_a_database(tmp_path: Path) -> None:

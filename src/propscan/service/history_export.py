@@ -20,15 +20,13 @@ from propscan.batch.results import (
     ResultFormat,
     commit_chunk,
     open_results,
+    read_manifest,
 )
 from propscan.batch.run import BatchSummary
 from propscan.core.spans import Article
 from propscan.core.techniques import TechniqueSet
 from propscan.errors import PropscanError
 from propscan.service.store import AnalysisSummary, Store
-
-#: Analyses read from the database at a time.
-_PAGE = 500
 
 
 def export_history(
@@ -52,6 +50,8 @@ def export_history(
         raise PropscanError(f"{path}: the history holds no analyses; nothing to export")
     folder = Path(results)
     manifest = _manifest(path, summaries, result_format, store.technique_sets())
+    if read_manifest(folder) is not None:  # an export cannot be resumed: say so plainly
+        raise PropscanError(f"{folder} already holds results; export into a new --out directory")
     open_results(folder, manifest, result_format, resume=False)
     started = time.perf_counter()
     done = spans = 0
@@ -64,15 +64,8 @@ def export_history(
 
 
 def _oldest_first(store: Store) -> list[AnalysisSummary]:
-    """Every stored analysis, oldest first."""
-    summaries: list[AnalysisSummary] = []
-    while True:
-        page = store.list(limit=_PAGE, offset=len(summaries))
-        summaries.extend(page.items)
-        if len(page.items) < page.limit:
-            break
-    summaries.reverse()
-    return summaries
+    """Every stored analysis, oldest first, as one snapshot of a history in use."""
+    return list(reversed(store.list(limit=None).items))
 
 
 def _manifest(

@@ -161,7 +161,7 @@ class HistoryPage:
 
     items: tuple[AnalysisSummary, ...]
     total: int
-    limit: int
+    limit: int | None
     offset: int
 
 
@@ -345,9 +345,10 @@ class Store:
         )
         return StoredAnalysis(analysis_id, created_at, analysis)
 
-    def list(self, limit: int = 20, offset: int = 0) -> HistoryPage:
-        """Summaries of stored analyses, newest first."""
-        if limit < 1 or offset < 0:
+    def list(self, limit: int | None = 20, offset: int = 0) -> HistoryPage:
+        """Summaries of stored analyses, newest first; ``limit=None``: all of them, read in
+        one query, so that analyses stored or deleted meanwhile cannot shift its pages."""
+        if (limit is not None and limit < 1) or offset < 0:
             raise ValueError(f"invalid page: limit={limit} offset={offset}")
         with self._connection() as connection:
             _count_in_python(connection)
@@ -357,7 +358,7 @@ class Store:
                 " t.url, a.span_count, text_length(t.text), m.name, m.version, a.article_score"
                 " FROM analyses a JOIN articles t ON t.id = a.article_id"
                 " JOIN models m ON m.id = a.model_id ORDER BY a.seq DESC LIMIT ? OFFSET ?",
-                (_PREVIEW_CHARS, limit, offset),
+                (_PREVIEW_CHARS, -1 if limit is None else limit, offset),  # -1: no limit
             ).fetchall()
         items = tuple(
             AnalysisSummary(
