@@ -6,6 +6,7 @@ talks HTTP only, so it holds whatever the modules behind the routes look like.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import re
@@ -288,3 +289,32 @@ def test_size_limit_answers_carry_the_security_headers(detector: Detector, tmp_p
     for response in (page, api):
         assert "content-security-policy" in response.headers
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_database_that_cannot_be_written_now_is_a_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or a read-only folder is no fault of the request, nor a bug."""
+    import sqlite3
+
+    store = service_of(client).store
+    opened = store._connection
+
+    @contextlib.contextmanager
+    def full_disk() -> Iterator[Any]:
+        with opened():
+            raise sqlite3.OperationalError("database or disk is full")
+            yield
+
+    monkeypatch.setattr(store, "_transaction", full_disk)
+    message = assert_envelope(
+        client.post("/api/analyze", json={"text": "They are traitors."}), 503, "storage_unavailable"
+    )
+    assert "disk is full" in message and "history.db" in message
+
+
+def test_a_database_path_that_cannot_be_opened_is_a_storage_problem() -> None:
+    from propscan.service.store import StorageProblem, Store
+
+    with pytest.raises(StorageProblem, match="unable to open database file"):
+        Store("/proc/version").list()  # a read-only file system

@@ -31,7 +31,7 @@ from propscan.service.asgi import ASGIApp, Message, Receive, Scope, Send, with_h
 from propscan.service.head import HeadAsGet
 from propscan.service.model_choices import ModelChoices
 from propscan.service.security import OriginGuard
-from propscan.service.store import Store, default_db_path
+from propscan.service.store import StorageProblem, Store, default_db_path
 from propscan.version import __version__
 
 PACKAGE_DIR = Path(__file__).parent
@@ -144,6 +144,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StorageProblem, _storage_problem)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # The last added runs first: the error boundary wraps everything else, so a refused
@@ -175,6 +176,10 @@ def error_response(request: Request, status: int, code: str, message: str) -> Re
 async def _service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
     return error_response(request, error.status, error.code, error.message)
+
+
+async def _storage_problem(request: Request, error: Exception) -> Response:
+    return error_response(request, 503, "storage_unavailable", str(error))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

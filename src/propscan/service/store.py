@@ -104,6 +104,17 @@ _PREVIEW_CHARS = 400
 _BLANK_START = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufeff]*")
 
 
+class StorageProblem(PropscanError):
+    """The database cannot be read or written now: a read-only folder, a full disk, a lock
+    held too long. Not the request's fault: the service answers 503."""
+
+
+#: SQLite's words for a database it cannot use now.
+_STORAGE_PROBLEM = re.compile(
+    r"unable to open|disk is full|readonly|read-only|disk I/O error|database is locked"
+)
+
+
 def default_db_path() -> Path:
     """``$PROPSCAN_DB`` if set, else ``propscan/history.db`` in the user's data directory."""
     configured = os.environ.get(DB_ENV_VAR)
@@ -207,6 +218,11 @@ class Store:
                 raise PropscanError(
                     f"{self.path} is not a propscan database ({error}); "
                     "pass --db with another path or move the file away"
+                ) from error
+            if isinstance(error, sqlite3.OperationalError) and _STORAGE_PROBLEM.search(str(error)):
+                raise StorageProblem(
+                    f"cannot use the history database {str(self.path)!r} ({error}); check that "
+                    "its folder is writable and its disk has room, or pass --db another path"
                 ) from error
             raise
         finally:
