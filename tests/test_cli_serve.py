@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -73,6 +74,28 @@ def test_two_workers_answer_concurrent_requests_and_stop_cleanly(
     text = log.read_text()
     assert "Traceback" not in text, text
     assert all(f"Finished server process [{worker}]" in text for worker in workers), text
+
+
+def test_sighup_restarts_every_worker_one_after_another(tiny_model: Path, tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with propscan_serve(
+        log, "--workers", "2", "--model", tiny_model, "--db", tmp_path / "h.db", workers=2
+    ) as served:
+        before = set(STARTED.findall(log.read_text()))
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 120
+        while len(set(STARTED.findall(log.read_text())) - before) < 2:
+            assert time.monotonic() < deadline and "aborting" not in log.read_text(), (
+                log.read_text()
+            )
+            time.sleep(0.2)
+        reply = httpx.post(f"{served.url}/api/analyze", json={"text": ARTICLE}, timeout=60)
+        assert reply.status_code == 201
+        for pid in map(int, before):  # the old workers finish their requests and stop
+            if psutil.pid_exists(pid):
+                psutil.Process(pid).wait(timeout=60)
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=60) == 0, log.read_text()
 
 
 def test_a_worker_that_cannot_start_stops_the_server_with_an_error(

@@ -80,6 +80,10 @@ def worker_app() -> FastAPI:
     return ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE])).create_app()
 
 
+#: How long a worker process may take to start and load its model before it must answer.
+WORKER_START_SECONDS = 60
+
+
 def run_server(
     listener: socket.socket,
     options: ServeOptions,
@@ -103,7 +107,14 @@ def run_server(
     os.environ[OPTIONS_VARIABLE] = json.dumps(asdict(options))
     os.environ.update(share_cores(workers))
     config = ServerConfig(
-        f"{__name__}:worker_app", limits=limits, factory=True, workers=workers, log_level="info"
+        f"{__name__}:worker_app",
+        limits=limits,
+        factory=True,
+        workers=workers,
+        log_level="info",
+        # a new worker spawns and loads its model before it answers (several seconds on
+        # two busy cores): uvicorn's 5 s would give up a SIGHUP restart half way
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
     supervisor = Multiprocess(config, sockets=[listener])
     supervisor.run()
