@@ -530,3 +530,25 @@ def test_an_untitled_article_is_listed_by_its_first_line_as_on_its_page(
     assert f"<h1>{first_line}</h1>" in (page.parent / href).read_text(encoding="utf-8")
     with (page.parent / "articles.csv").open(encoding="utf-8") as table:
         assert [row["title"] for row in csv.DictReader(table)] == [first_line]
+
+
+def test_report_csvs_keep_formula_like_text_as_text(tmp_path: Path) -> None:
+    """A page titled ``=HYPERLINK(...)`` (the extension sends page titles) is no formula in
+    the spreadsheet a reader opens the report's tables with."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    hostile = article("h1", "+cmd|' /C calc'!A0", "2024-01-01", 300, 10, 2, 1)
+    hostile["title"] = '=HYPERLINK("http://x")'
+    spans = [span("h1", 0, "Loaded_Language", "evil traitors")]
+    commit_chunk(folder, ChunkResult(0, spans=spans, articles=[hostile], records=1), "parquet")
+    (folder / MANIFEST).write_text(json.dumps({"model": {"name": "m", "version": "1"}}))
+    _, page = make_report(folder, tmp_path / "report")
+    assert page is not None
+    cells = [
+        cell
+        for table in page.parent.glob("*.csv")
+        for row in csv.reader(table.open(encoding="utf-8"))
+        for cell in row
+    ]
+    assert '\'=HYPERLINK("http://x")' in cells and "'+cmd|' /C calc'!A0" in cells
+    assert not [cell for cell in cells if cell and cell[0] in "=+@"]

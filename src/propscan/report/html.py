@@ -454,9 +454,21 @@ def _titled_as_on_their_pages(articles: pd.DataFrame, pages: ArticlePages) -> pd
 
 
 def _csv_ready(table: pd.DataFrame) -> pd.DataFrame:
-    """Lists (the articles of a fragment) written as ``id; id`` cells."""
+    """Lists (the articles of a fragment) written as ``id; id`` cells, and text that a
+    spreadsheet would run as a formula (a page titled ``=HYPERLINK(...)``) kept as text."""
     lists = [c for c in table.columns if table[c].map(lambda v: isinstance(v, list)).any()]
-    return table.assign(**{c: table[c].map("; ".join) for c in lists}) if lists else table
+    table = table.assign(**{c: table[c].map("; ".join) for c in lists}) if lists else table
+    text = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str)).any()]
+    return table.assign(**{c: table[c].map(_not_a_formula) for c in text}) if text else table
+
+
+def _not_a_formula(value: Any) -> Any:
+    """``value`` with a leading ``'`` where it starts as a spreadsheet formula would."""
+    return "'" + value if isinstance(value, str) and value[:1] in _FORMULA_STARTS else value
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def make_report(
