@@ -384,18 +384,23 @@ def reliability_card(model_dir: Path) -> dict[str, object]:
     }
 
 
+def report_with_a_card(results: Path, out: Path, model: Path) -> str:
+    """The report's HTML, made while ``model`` has a card with reliability figures."""
+    card = reliability_card(model)
+    (model / "training.json").write_text(json.dumps(card), encoding="utf-8")
+    try:
+        _, page = make_report(results, out, model=model)
+    finally:
+        (model / "training.json").unlink()
+    assert page is not None
+    return page.read_text(encoding="utf-8")
+
+
 def test_reliability_greys_techniques_and_a_model_not_the_results_is_refused(
     dev_run: tuple[Path, Path], tmp_path: Path, tiny_model: Path
 ) -> None:
     _, results = dev_run
-    card = reliability_card(tiny_model)
-    (tiny_model / "training.json").write_text(json.dumps(card), encoding="utf-8")
-    try:
-        _, page = make_report(results, tmp_path / "report", model=tiny_model)
-    finally:
-        (tiny_model / "training.json").unlink()
-    assert page is not None
-    html = page.read_text(encoding="utf-8")
+    html = report_with_a_card(results, tmp_path / "report", tiny_model)
     assert "marks 50.0% of sentences where the annotators marked 25.0%" in html
     assert re.search(r'<tr class="unreliable"><td><span class="swatch"[^>]*></span>Slogan<', html)
     assert "Loaded language: over-counts, about 4.0x" in html
@@ -415,14 +420,7 @@ def test_a_filtered_run_says_so_and_leaves_out_the_card_caveats(
     results = tmp_path / "filtered"
     options = AnalysisOptions(techniques=("Loaded_Language",), min_band="moderate")
     run_batch(source, results, model=tiny_model, options=options, progress=False)
-    card = reliability_card(tiny_model)
-    (tiny_model / "training.json").write_text(json.dumps(card), encoding="utf-8")
-    try:
-        _, page = make_report(results, tmp_path / "report", model=tiny_model)
-    finally:
-        (tiny_model / "training.json").unlink()
-    assert page is not None
-    html = page.read_text(encoding="utf-8")
+    html = report_with_a_card(results, tmp_path / "report", tiny_model)
     assert "only the techniques Loaded_Language" in html
     assert "only moderate marks and stronger" in html
     assert "marks 50.0% of sentences" not in html and "over-counts" not in html
