@@ -68,3 +68,22 @@ def test_measuring_a_model_without_card_facts_is_a_clear_error(tiny_model: Path)
     assert done.returncode == 2
     assert "no model card facts; train the model with propscan" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_damaged_card_figure_is_left_out_and_hides_no_model(tmp_path: Path) -> None:
+    """One package with a wrong number on its card must not stop 'propscan models' or the
+    service for every model."""
+    from propscan.evaluation.model_card import read_card_summary
+
+    facts = {
+        "size_bytes": "lots",
+        "speed": {"articles per second (span finding)": None},
+        "scores": {"dev": {"si_f1": "n/a", "tc_micro_f1": 0.5, "flc_f1": None}},
+        "description": ["not", "text"],
+    }
+    (tmp_path / FACTS_FILE).write_text(json.dumps(facts), encoding="utf-8")
+    (tmp_path / "weights.bin").write_bytes(b"x" * 1000)
+    summary = read_card_summary(tmp_path)
+    assert summary.scores == {"dev": {"tc_micro_f1": 0.5}}
+    assert summary.size_bytes >= 1000 and summary.articles_per_second is None
+    assert summary.description is None

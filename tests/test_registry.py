@@ -7,7 +7,10 @@ written as pip would leave them.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +158,27 @@ def test_any_name_names_a_model_or_is_a_clear_error(name: str) -> None:
         assert str(error)
     else:
         assert detector.name
+
+
+def test_training_without_the_train_extra_says_what_to_install(tmp_path: Path) -> None:
+    """A plain install has no torch: training is one clear error, not a bug."""
+    missing = tmp_path / "torch"
+    missing.mkdir()
+    (missing / "__init__.py").write_text(  # shadows torch as an install without it
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
+    )
+    script = (
+        "from propscan.errors import PropscanError\n"
+        "from propscan.models.registry import trainer\n"
+        "try:\n"
+        "    trainer('transformer')\n"
+        "except PropscanError as error:\n"
+        "    print(error)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment
+    )
+    assert done.stdout.strip() == (
+        "training needs the 'train' extra (torch is not installed): pip install 'propscan[train]'"
+    ), done.stderr

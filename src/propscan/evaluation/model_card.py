@@ -83,16 +83,25 @@ def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
     speed = facts.get("speed") if isinstance(facts.get("speed"), dict) else {}
     per_second = next((v for k, v in speed.items() if str(k).startswith(_SPEED_FACT)), None)
     scores = facts.get("scores") if isinstance(facts.get("scores"), dict) else {}
+    size = facts.get("size_bytes")
     return CardSummary(
-        size_bytes=int(facts.get("size_bytes") or model_size_bytes(directory)),
-        articles_per_second=float(per_second) if isinstance(per_second, int | float) else None,
+        size_bytes=int(size) if _is_number(size) else model_size_bytes(directory),
+        articles_per_second=float(per_second) if _is_number(per_second) else None,
         scores={
-            split: {key: float(numbers[key]) for key in HEADLINE_SCORES if key in numbers}
+            split: {
+                key: float(numbers[key])
+                for key in HEADLINE_SCORES
+                if _is_number(numbers.get(key))  # a damaged figure is left out, not fatal
+            }
             for split, numbers in scores.items()
             if isinstance(numbers, dict)
         },
-        description=facts.get("description"),
+        description=facts.get("description") if isinstance(facts.get("description"), str) else None,
     )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def installed_model_entry(model: InstalledModel) -> dict[str, Any]:

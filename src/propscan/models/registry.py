@@ -121,12 +121,24 @@ def load_detector(directory: str | os.PathLike[str] | None = None) -> Detector:
     return loaded
 
 
+#: Packages only training needs (the ``train`` extra).
+TRAINING_PACKAGES = frozenset({"torch", "transformers", "safetensors", "onnx"})
+
+
 def trainer(kind: str) -> Any:
     """The training function of models of ``kind`` (see :data:`TRAINERS`)."""
     target = TRAINERS.get(kind)
     if target is None:
         raise PropscanError(f"unknown model kind {kind!r}; expected one of {', '.join(TRAINERS)}")
-    return _imported(target)
+    try:
+        return _imported(target)
+    except ModuleNotFoundError as error:  # torch and transformers come with the extra
+        if error.name not in TRAINING_PACKAGES:
+            raise
+        raise PropscanError(
+            f"training needs the 'train' extra ({error.name} is not installed): "
+            "pip install 'propscan[train]'"
+        ) from None
 
 
 def _read_description(directory: Path) -> ModelDescription:
