@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -46,6 +47,28 @@ def test_train_baseline_writes_model_and_card(tmp_path: Path, data_dir: Path) ->
     detector = load_detector(out)
     assert detector.predict(["They are traitors and liars!"])[0] is not None
     assert (detector.name, detector.version) == ("my-outlets", "1.0")
+
+
+def test_train_writes_over_nothing_but_its_own_kind_of_run(tmp_path: Path, data_dir: Path) -> None:
+    """Another model, or a folder of other files, in --out is refused, not overwritten;
+    the same command again redoes its own run."""
+    args = ["train", "--baseline", "--data", str(data_dir), "--max-articles", "6"]
+    args += ["--no-evaluate-dev", "--no-progress"]
+    mine = tmp_path / "mine"
+    assert runner.invoke(app, [*args, "--out", str(mine)]).exit_code == 0
+    assert runner.invoke(app, [*args, "--out", str(mine)]).exit_code == 0  # redone
+    other = tmp_path / "other"
+    shutil.copytree(DEFAULT_MODEL_DIR, other)  # a transformer model
+    refused = runner.invoke(app, [*args, "--out", str(other)])
+    assert refused.exit_code == 2
+    assert "holds a transformer model, which training would overwrite" in refused.stderr
+    assert load_detector(other).name == "propscan-minilm"  # untouched
+    files = tmp_path / "files"
+    (files / "baseline").mkdir(parents=True)
+    (files / "baseline" / "notes.txt").write_text("mine", encoding="utf-8")
+    refused = runner.invoke(app, [*args, "--out", str(files)])
+    assert refused.exit_code == 2 and "holds files of its own" in refused.stderr
+    assert (files / "baseline" / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_train_refuses_a_missing_corpus(tmp_path: Path) -> None:

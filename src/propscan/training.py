@@ -68,6 +68,25 @@ def _twin_facts(twin: Path, memes: str | None) -> dict[str, Any]:
     return facts
 
 
+def _check_out(folder: Path, kind: str) -> None:
+    """``folder`` is new, empty, or a ``propscan train`` run of ``kind`` to resume or redo:
+    training writes over what is there, so another model or other files are refused."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    checkpoints = [folder / "checkpoint", folder / "selection" / "checkpoint"]
+    try:
+        recorded = read_training_facts(folder).get("kind")
+    except PropscanError:  # no card: not a finished run
+        recorded = None
+    if recorded == kind or (kind == "transformer" and any(c.is_dir() for c in checkpoints)):
+        return
+    what = f"a {recorded} model" if isinstance(recorded, str) else "files of its own"
+    raise PropscanError(
+        f"{folder} holds {what}, which training would overwrite; choose a new --out "
+        "directory (a run of this kind stopped half way resumes in its own)"
+    )
+
+
 def train_with_card(
     out: str | os.PathLike[str],
     data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
@@ -92,6 +111,7 @@ def train_with_card(
     train = trainer(kind)
     options = options or TrainingOptions()
     folder = Path(out)
+    _check_out(folder, kind)
     given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
     roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
     split = load_combined_split(roots, "train", unmapped=unmapped, meme_splits=meme_splits)

@@ -590,7 +590,7 @@ def _fitted_with_dev(
         "scores": {},
         "data": {
             "corpus": "PTC v2 (SemEval-2020 Task 11)",
-            "train articles": len(split.articles),
+            "train articles": sum(article.corpus is None for article in split.articles),
         },
         "quantized": config["quantized"],
         "fit": json.loads(json.dumps(fit_report, default=str)),
