@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propscan.core.checks import is_finite_number
 from propscan.core.confidence import sentence_spans
 from propscan.core.spans import Span
 from propscan.core.words import plural
@@ -78,12 +79,8 @@ class ArticleReference:
         return cls(str(data.get("corpus")), str(data.get("model")), float(threshold), values)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _is_share(value: Any) -> bool:
-    return _is_number(value) and 0 <= value <= 1
+    return is_finite_number(value) and 0 <= value <= 1
 
 
 #: What an article score means, in one sentence, wherever a view shows one.
@@ -146,7 +143,7 @@ class ArticleScore:
         if counts[0] > counts[1]:
             raise PropscanError(f"{where}: more marked sentences than sentences")
         rank = data.get("percentile")
-        if rank is not None and not _is_share(rank / 100 if _is_number(rank) else rank):
+        if rank is not None and not _is_share(rank / 100 if is_finite_number(rank) else rank):
             raise PropscanError(f"{where}: 'percentile' must be a number in 0..100 or null")
         texts = [data.get("reference"), data.get("note")]
         if not all(text is None or isinstance(text, str) for text in texts):

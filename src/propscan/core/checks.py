@@ -56,6 +56,11 @@ def unicode_problem(value: str) -> str | None:
     return None
 
 
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` read from JSON is a real number (not a bool, NaN or infinite)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def has_content(text: str) -> bool:
     """Whether anything is left after removing whitespace, control and format characters.
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propscan.core.checks import is_finite_number
 from propscan.errors import PropscanError
 from propscan.evaluation.evaluate import SUMMARY_COLUMNS
 from propscan.models.registry import InstalledModel
@@ -85,23 +86,19 @@ def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
     scores = facts.get("scores") if isinstance(facts.get("scores"), dict) else {}
     size = facts.get("size_bytes")
     return CardSummary(
-        size_bytes=int(size) if _is_number(size) else model_size_bytes(directory),
-        articles_per_second=float(per_second) if _is_number(per_second) else None,
+        size_bytes=int(size) if is_finite_number(size) else model_size_bytes(directory),
+        articles_per_second=float(per_second) if is_finite_number(per_second) else None,
         scores={
             split: {
                 key: float(numbers[key])
                 for key in HEADLINE_SCORES
-                if _is_number(numbers.get(key))  # a damaged figure is left out, not fatal
+                if is_finite_number(numbers.get(key))  # a damaged figure is left out, not fatal
             }
             for split, numbers in scores.items()
             if isinstance(numbers, dict)
         },
         description=facts.get("description") if isinstance(facts.get("description"), str) else None,
     )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def installed_model_entry(model: InstalledModel) -> dict[str, Any]:
