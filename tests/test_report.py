@@ -424,6 +424,9 @@ def test_a_filtered_run_says_so_and_leaves_out_the_card_caveats(
     assert "only the techniques Loaded_Language" in html
     assert "only moderate marks and stronger" in html
     assert "marks 50.0% of sentences" not in html and "over-counts" not in html
+    report, _ = make_report(results, None)
+    assert list(report.by_technique["technique"]) == ["Loaded_Language"]
+    assert set(report.technique_by_outlet["technique"]) == {"Loaded_Language"}
 
 
 def test_an_input_changed_since_the_run_stops_the_report_before_it_writes(

@@ -21,7 +21,7 @@ import pandas as pd
 
 from propscan.batch.results import read_manifest, read_results, results_techniques
 from propscan.core.article_score import MEANING
-from propscan.core.techniques import TechniqueSet
+from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.files import output_folder, writing
 from propscan.models.registry import describe_model, installed_models, model_directory
@@ -306,7 +306,8 @@ def _fragments_section(report: CorpusReport, pages: ArticlePages) -> str:
     return _section(
         "Most frequent fragments per technique",
         _muted("Fragments found more than once; case and spacing ignored, each shown in its "
-               "most common spelling, with the articles it comes from."),
+               "most common spelling, with the articles it comes from. top_fragments.csv also "
+               "lists fragments found once, up to the same number per technique."),
         '<div class="fragments">',
         *blocks,
         "</div>",
@@ -495,7 +496,7 @@ def make_report(
     folder = Path(results)
     manifest = read_manifest(folder) or {}
     made_by = manifest.get("model") or {}
-    report = build_report(read_results(folder), top, period, results_techniques(folder))
+    report = build_report(read_results(folder), top, period, _searched_techniques(folder, manifest))
     page = None
     if out is not None:
         reliability = _reliability_of(made_by, model)  # a wrong --model is said either way
@@ -511,6 +512,16 @@ def make_report(
             reliability=None if _filtered(manifest) else reliability,
         )
     return report, page
+
+
+def _searched_techniques(results: Path, manifest: Mapping[str, Any]) -> TechniqueSet:
+    """The techniques the run looked for: a run kept to some techniques has no counts of
+    the others, so its tables leave them out instead of showing them as 0."""
+    techniques = results_techniques(results)
+    kept = manifest.get("techniques")
+    if not isinstance(kept, list) or not kept:
+        return techniques
+    return technique_set([label for label in techniques if label in kept])
 
 
 def _reliability_of(
