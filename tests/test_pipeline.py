@@ -355,7 +355,7 @@ def test_the_models_own_threshold_given_explicitly_changes_nothing() -> None:
 
 def test_decomposed_accents_stay_with_their_letters() -> None:
     """In NFD text (letter + combining accent) no mark or key word starts or ends between
-    a letter and its accent."""
+    a letter and its accent, and the marks are those of its composed (NFC) twin."""
     import unicodedata
 
     from propscan.examples import sample_text
@@ -369,6 +369,11 @@ def test_decomposed_accents_stay_with_their_letters() -> None:
     assert not [
         edge for edge in edges if any(unicodedata.combining(text[i]) for i in edge if i < len(text))
     ]
+    composed = analyze(accented)
+    assert [
+        (span.technique, unicodedata.normalize("NFC", text[span.start : span.end]))
+        for span in analysis.spans
+    ] == [(span.technique, accented[span.start : span.end]) for span in composed.spans]
 
 
 def test_wrong_arguments_are_one_clear_error() -> None:
