@@ -185,3 +185,25 @@ def test_a_broken_package_is_listed_with_its_problem(
     assert broken["problem"].startswith("model package 'propscan-gone 1.0' is broken")
     used = run("analyze", "--example", "--model", "gone")
     assert used.exit_code == 2 and "is broken" in used.stderr
+
+
+def test_a_long_problem_is_said_under_the_table_not_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a column, one long problem would squeeze every other column to nothing."""
+    reason = "the weights were never downloaded; " * 6 + "run the package's setup again"
+    body = f"raise RuntimeError({reason!r})\n"
+    write_installed_package(tmp_path, "verbose", "propscan_verbose:model_dir", body=body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    table = run("models")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100  # COLUMNS
+    heading = next(line for line in lines if "name" in line and "model" in line)
+    for column in ("MB", "art./s", "SI F1", "TC F1", "FLC F1"):
+        assert column in heading
+    [row] = [line for line in lines if "verbose" in line and "│" in line]
+    assert "broken, see below" in row
+    below = " ".join(" ".join(lines[lines.index(row) + 1 :]).split())
+    assert "verbose: model package 'propscan-verbose 1.0' is broken:" in below
+    assert "run the package's setup again" in below

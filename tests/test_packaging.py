@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shlex
 import shutil
 import tarfile
 import tomllib
@@ -196,3 +197,26 @@ def test_the_larger_model_package_is_complete_and_better_than_the_default_on_dev
     marks = analysis["spans"]
     assert len({mark["technique"] for mark in marks}) >= 5
     assert all(text[mark["start"] : mark["end"]] == mark["fragment"] for mark in marks)
+
+
+def test_the_install_hint_works_when_pasted_into_a_shell(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip looks a bare name up on the package index rather than in the working directory:
+    a folder there is written ``./NAME`` (``Path`` drops a ``./`` typed before it), and a
+    path with a space is quoted."""
+    monkeypatch.chdir(tmp_path)
+    for out, hint in [
+        ("propscan-tiny", "./propscan-tiny"),
+        ("./here", "./here"),
+        ("my models/tiny", "'my models/tiny'"),
+        (str(tmp_path / "absolute"), str(tmp_path / "absolute")),
+    ]:
+        result = runner.invoke(
+            app, ["package-model", str(tiny_model), "--name", "tiny", "--out", out]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"install it with 'python -m pip install {hint}', then" in result.stderr
+        [argument] = shlex.split(hint)
+        assert "/" in argument  # what pip needs to take it for a folder
+        assert Path(argument, "pyproject.toml").is_file()

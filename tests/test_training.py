@@ -470,6 +470,21 @@ def test_memes_are_fitted_on_but_never_held_out_to_choose_decoding(
     assert everything == articles
 
 
+def test_max_articles_caps_news_and_memes_each_whatever_comes_first(
+    train_split, memes_dir: Path
+) -> None:
+    """A cap on the list as a whole fitted memes alone when they came first."""
+    from propscan.ptc.splits import load_split
+
+    memes = load_split(memes_dir, "train").articles
+    capped = TrainingSettings(max_articles=3)
+    for articles in ([*memes, *train_split.articles], [*train_split.articles, *memes]):
+        fit_on, validation, _ = split_articles(articles, capped)
+        assert sum(article.corpus is None for article in fit_on) == 3
+        assert sum(article.corpus is not None for article in fit_on) == 3
+        assert validation and all(article.corpus is None for article in validation)
+
+
 def test_spans_without_a_technique_teach_span_finding_only(tiny_encoder: Path) -> None:
     tokenizer = load_tokenizer(tiny_encoder)
     article = Article("meme1", "THEY LIED ABOUT EVERYTHING", corpus="semeval2021-task6")
@@ -647,3 +662,50 @@ def test_a_twin_trained_by_another_propscan_names_the_settings_it_lacks() -> Non
         "teachers ([]; no such setting)",
     ]
     assert recipe_differences({**twin, "teachers": []}, {**recipe, "layer_lr_decay": 1.0}) == []
+
+
+@pytest.mark.slow
+def test_a_resumed_run_says_from_which_step_and_where_its_checkpoint_is(
+    tiny_encoder: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    command = _train_command(out, data_dir, tiny_encoder, "--no-evaluate-dev", "--epochs", "2")
+    command += ["--setting", "batch_size=4", "--setting", "checkpoint_every=1"]
+    real_save = fitting._save_checkpoint
+
+    def save_then_stop(path, state):
+        real_save(path, state)
+        if state["step"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_stop)
+    stopped = CliRunner().invoke(app, command)
+    assert stopped.exit_code != 0 and "Resuming" not in stopped.stderr
+    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    resumed = CliRunner().invoke(app, command)
+    assert resumed.exit_code == 0, resumed.output
+    checkpoint = out / "checkpoint" / "last.pt"
+    assert f"Resuming training from step 1 of 2 (checkpoint {checkpoint})\n" in resumed.stderr
+    facts = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert facts["fit"]["steps"] == 2
+    assert facts["name"] == load_detector(out).name == "run"  # its folder's, not the shipped
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["garbage", "cut short"])
+def test_a_damaged_checkpoint_is_a_clear_error_saying_what_to_delete(
+    damage: str, tiny_encoder: Path, tiny_twin: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Not a bug report: a file cut short by a full disk is the user's to remove."""
+    out = tmp_path / "run"
+    shutil.copytree(tiny_twin / "checkpoint", out / "checkpoint")
+    checkpoint = out / "checkpoint" / "last.pt"
+    whole = checkpoint.read_bytes()
+    checkpoint.write_bytes(b"not a checkpoint" if damage == "garbage" else whole[: len(whole) // 2])
+    result = CliRunner().invoke(app, _train_command(out, data_dir, tiny_encoder))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.endswith(
+        f"Error: the checkpoint at {checkpoint} cannot be read: it is damaged or cut short (a "
+        "full disk, a copy that stopped half way); delete the folder "
+        f"{out / 'checkpoint'} to start this fit again\n"
+    )

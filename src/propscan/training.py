@@ -18,8 +18,8 @@ from propscan.evaluation.evaluate import evaluate
 from propscan.evaluation.model_card import read_training_facts, write_model_card
 from propscan.evaluation.reliability import FACTS_KEY, reliability_facts
 from propscan.models.base import Detector
-from propscan.models.registry import TrainingOptions, load_detector, trainer
-from propscan.ptc.memes import UnmappedPolicy
+from propscan.models.registry import TrainingOptions, capped_articles, load_detector, trainer
+from propscan.ptc.memes import UnmappedPolicy, is_meme_dir
 from propscan.ptc.splits import joined_splits, load_combined_split, load_split, resolve_data_dir
 
 
@@ -71,6 +71,11 @@ def _twin_facts(twin: Path, memes: str | None) -> dict[str, Any]:
 def _check_out(folder: Path, kind: str) -> None:
     """``folder`` is new, empty, or a ``propscan train`` run of ``kind`` to resume or redo:
     training writes over what is there, so another model or other files are refused."""
+    if folder.exists() and not folder.is_dir():
+        raise PropscanError(
+            f"--out {folder} is a file; --out must be a folder (a new or empty one, or a run "
+            "of this command to resume)"
+        )
     if not folder.is_dir() or not any(folder.iterdir()):
         return
     checkpoints = [folder / "checkpoint", folder / "selection" / "checkpoint"]
@@ -102,11 +107,12 @@ def train_with_card(
     its card.
 
     ``data`` is a corpus directory or several, trained on together (dev scores come from
-    the first); a meme corpus among them adds its ``meme_splits`` for fitting only, with
-    spans outside the 14 handled as ``unmapped`` says. With ``options.twin`` the first
-    corpus's dev articles are fitted on too and the card's figures are the twin's. A run
-    resumes from ``out/checkpoint``. Returns the card's path and the facts it was written
-    from.
+    the first PTC one); a meme corpus among them adds its ``meme_splits`` for fitting only,
+    with spans outside the 14 handled as ``unmapped`` says. ``options.max_articles`` caps
+    the PTC articles and the meme texts each (:func:`capped_articles`), whatever the order
+    of ``data``. With ``options.twin`` the first PTC corpus's dev articles are fitted on too
+    and the card's figures are the twin's. A run resumes from ``out/checkpoint``. Returns
+    the card's path and the facts it was written from.
     """
     train = trainer(kind)
     options = options or TrainingOptions()
@@ -115,23 +121,29 @@ def train_with_card(
     given = [] if data is None else [data] if isinstance(data, str | os.PathLike) else data
     roots = [resolve_data_dir(path) for path in given] or [resolve_data_dir(None)]
     split = load_combined_split(roots, "train", unmapped=unmapped, meme_splits=meme_splits)
-    memes = sum(article.corpus is not None for article in split.articles)
-    if memes == len(split.articles):
+    news = [root for root in roots if not is_meme_dir(root)]
+    if all(article.corpus is not None for article in split.articles):
         raise PropscanError(
             "memes are for fitting only: training holds out PTC articles to choose its "
             "settings; add a PTC corpus with --data"
         )
     data_facts = {"corpora": ", ".join(str(path) for path in roots)} if len(roots) > 1 else {}
+    memes = sum(article.corpus is not None for article in split.articles)
+    fitted = sum(
+        article.corpus is not None
+        for article in capped_articles(split.articles, options.max_articles)
+    )
     if memes:
         data_facts["memes"] = (
-            f"{memes} SemEval-2021 Task 6 meme texts in the training data (splits "
-            f"{', '.join(meme_splits)}; spans of techniques outside the 14: {unmapped}) "
-            "for fitting only, never held out"
+            f"{fitted} SemEval-2021 Task 6 meme texts in the training data "
+            + (f"(the first {fitted} of {memes} by --max-articles; " if fitted < memes else "(")
+            + f"splits {', '.join(meme_splits)}; spans of techniques outside the 14: "
+            f"{unmapped}) for fitting only, never held out"
         )
     twin = None
     if options.twin is not None:
         twin = _twin_facts(options.twin, data_facts.get("memes"))
-        dev = load_split(roots[0], "dev")
+        dev = load_split(news[0], "dev")
         split = joined_splits(split, dev)
         data_facts["dev articles"] = (
             f"{len(dev.articles)} PTC dev articles fitted on as well: every score, speed and "
@@ -150,7 +162,7 @@ def train_with_card(
         evaluate_dev = False
     detector = load_detector(folder)
     if evaluate_dev:
-        dev = dev_evaluation(detector, roots[0], folder)
+        dev = dev_evaluation(detector, news[0], folder)
         if dev is not None:
             facts["scores"]["dev"] = dev["scores"]
             facts["speed"] = dev["speed"]

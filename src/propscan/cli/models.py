@@ -8,13 +8,17 @@ installed model's name, ``default`` for the shipped one, or a model directory.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from propscan.cli.app import app
 from propscan.cli.console import console
@@ -76,8 +80,8 @@ def _models_table(entries: list[dict[str, Any]]) -> Table:
         table.add_column(heading, justify="left" if left else "right", no_wrap=True)
     for entry in entries:
         name = escape(entry["name"]) + ("*" if entry.get("default") else "")
-        if "problem" in entry:
-            table.add_row(name, f"[red]{escape(entry['problem'])}[/]")
+        if "problem" in entry:  # said under the table: a long one would squeeze every column
+            table.add_row(name, "[red]broken, see below[/]")
             continue
         speed = entry["articles_per_second"]
         table.add_row(
@@ -92,6 +96,17 @@ def _models_table(entries: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _models_view(entries: list[dict[str, Any]]) -> RenderableType:
+    """The table, then what is wrong with each model that cannot be used, one per line
+    (wrapped to the terminal rather than widening the table)."""
+    problems = [
+        Text.assemble((entry["name"], "bold"), ": ", (entry["problem"], "red"))
+        for entry in entries
+        if "problem" in entry
+    ]
+    return Group(_models_table(entries), *problems)
+
+
 @app.command("models")
 def models_command(
     output_format: Annotated[
@@ -104,7 +119,7 @@ def models_command(
         payload = {"schema_version": MODELS_SCHEMA_VERSION, "models": entries}
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        console().print(_models_table(entries))
+        console().print(_models_view(entries))
 
 
 @app.command("package-model")
@@ -136,6 +151,16 @@ def package_model_command(
     package = write_model_package(model, name, out, model_name=model_name)
     typer.echo(
         f"Wrote {package.distribution} {package.version} to {out}; install it with "
-        f"'python -m pip install {out}', then use --model {package.name}",
+        f"'python -m pip install {_pip_folder(out)}', then use --model {package.name}",
         err=True,
     )
+
+
+def _pip_folder(folder: Path) -> str:
+    """``folder`` as pip takes it for a folder when pasted into a shell: pip looks a bare
+    name (``propscan-mpnet``, which ``Path`` makes of ``./propscan-mpnet`` too) up on the
+    package index, so a relative path without a separator gets ``./``."""
+    text = str(folder)
+    if not folder.is_absolute() and os.sep not in text and "/" not in text:
+        text = f"./{text}"
+    return shlex.quote(text)

@@ -14,7 +14,7 @@ import typer
 from propscan.cli.app import app
 from propscan.cli.corpus import SplitName, Unmapped, UnmappedOption
 from propscan.errors import PropscanError
-from propscan.models.registry import TrainingOptions
+from propscan.models.registry import BOOLEAN_WORDS, TrainingOptions
 from propscan.training import train_with_card
 
 
@@ -25,13 +25,14 @@ class ModelKind(StrEnum):
 
 @app.command()
 def train(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
     data: Annotated[
         list[Path] | None,
         typer.Option(
             help="Corpus directory, PTC or SemEval-2021 Task 6 memes (default: $PROPSCAN_DATA, "
             "else ../shared/data/ptc-v2); repeat to train on several corpora together (dev "
-            "scores come from the first; memes are fitted on, never held out).",
+            "scores come from the first PTC one; memes are fitted on, never held out).",
         ),
     ] = None,
     kind: Annotated[
@@ -64,7 +65,10 @@ def train(
         int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")
     ] = None,
     max_articles: Annotated[
-        int | None, typer.Option(min=2, help="Use only this many train articles.")
+        int | None,
+        typer.Option(
+            min=2, help="Use only this many PTC train articles (and at most as many meme texts)."
+        ),
     ] = None,
     quantize: Annotated[
         bool, typer.Option(help="Quantise to int8 when it keeps held-out accuracy.")
@@ -87,9 +91,10 @@ def train(
         list[str] | None,
         typer.Option(
             metavar="KEY=VALUE",
-            help="A recipe setting over its default, e.g. epochs=6 or other_corpus_weight=0.5 "
-            "(repeat for several; a model card lists its recipe's settings, an unknown "
-            "name the valid ones).",
+            help="A recipe setting over its default, e.g. epochs=6, other_corpus_weight=0.5 "
+            "or companion=no (yes-or-no settings take true/false, yes/no or 1/0; repeat for "
+            "several; a model card lists its recipe's settings, an unknown name the valid "
+            "ones).",
         ),
     ] = None,
     device: Annotated[
@@ -102,8 +107,10 @@ def train(
     name: Annotated[
         str | None,
         typer.Option(
-            help="Name the model is written with, e.g. my-outlets (default: the kind's own, "
-            "as the shipped model has it); results and history show it."
+            help="Name the model is written with, e.g. my-outlets; results and history show it "
+            "(default: the --out folder's name, with -local added when a shipped or installed "
+            "model goes by it, so that results never pass for that model's; give --name and "
+            "--version to reproduce a shipped model under its own name)."
         ),
     ] = None,
     version: Annotated[
@@ -133,6 +140,8 @@ def train(
     if baseline and kind is ModelKind.transformer:
         raise PropscanError("--baseline asks for --kind baseline; give one of the two")
     chosen = ModelKind.baseline if baseline else kind or ModelKind.transformer
+    if chosen is ModelKind.baseline:
+        _refuse_transformer_options(ctx)
     options = TrainingOptions(
         seed=seed,
         epochs=epochs,
@@ -147,6 +156,7 @@ def train(
         version=_checked_label("--version", version),
         teachers=_checked_teachers(teacher or []),
         twin=_checked_twin(with_dev, out),
+        notify=lambda line: typer.echo(line, err=True),
     )
     card, facts = train_with_card(
         out,
@@ -161,6 +171,35 @@ def train(
     typer.echo(
         json.dumps({"model": str(out), "card": str(card), "scores": facts["scores"]}, indent=2)
     )
+
+
+#: Options of the transformer alone, as ``train`` names its parameters: the baseline fits
+#: no encoder, by no steps or epochs, and has no recipe settings, teacher or twin.
+_TRANSFORMER_ONLY = (
+    "encoder", "epochs", "max_steps", "quantize", "refit", "setting", "device", "teacher",
+    "with_dev",
+)  # fmt: skip
+
+
+def _refuse_transformer_options(ctx: typer.Context) -> None:
+    """Refuse the transformer's options given to the baseline, which would ignore them."""
+    given = []
+    for parameter in ctx.command.params:
+        if parameter.name not in _TRANSFORMER_ONLY:
+            continue
+        source = ctx.get_parameter_source(parameter.name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        value = ctx.params.get(parameter.name)
+        flags = parameter.secondary_opts if value is False else parameter.opts
+        given.append(flags[0] if flags else f"--{parameter.name}")
+    if given:
+        one = len(given) == 1
+        raise PropscanError(
+            f"{', '.join(given)} {'is' if one else 'are'} for --kind transformer only; the "
+            f"baseline would ignore {'it' if one else 'them'}: drop {'it' if one else 'them'}, "
+            "or train --kind transformer"
+        )
 
 
 def _checked_label(option: str, value: str | None) -> str | None:
@@ -191,7 +230,9 @@ def _checked_device(device: str) -> str:
 
 
 def _parsed_settings(pairs: list[str]) -> dict[str, object]:
-    """``KEY=VALUE`` pairs with Python literal values (``6``, ``0.5``, ``True``)."""
+    """``KEY=VALUE`` pairs with Python literal values (``6``, ``0.5``, ``True``) or a
+    yes-or-no word (``refit=no``), which the recipe reads strictly for its yes-or-no
+    settings and refuses for the others."""
     parsed: dict[str, object] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
@@ -200,20 +241,33 @@ def _parsed_settings(pairs: list[str]) -> dict[str, object]:
         try:
             parsed[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
+            if value.strip().lower() in BOOLEAN_WORDS:  # true, no: words, not literals
+                parsed[key.strip()] = value.strip()
+                continue
             raise PropscanError(
-                f"--setting {pair!r}: the value is not a number, True/False or a quoted string"
+                f"--setting {pair!r}: the value is not a number, a quoted string or one of "
+                "true, false, yes, no (in any case)"
             ) from None
     return parsed
 
 
 def _checked_teachers(teachers: list[Path]) -> tuple[Path, ...]:
-    """Teacher directories that hold a model, named in the error when one does not."""
+    """Teacher directories that hold a model, else what the path is (the trainer checks
+    that the model is a transformer)."""
     for path in teachers:
-        if not (path / "model.json").is_file():
-            raise PropscanError(
-                f"--teacher {path}: no model there (no model.json); give a directory "
-                "written by 'propscan train'"
-            )
+        if (path / "model.json").is_file():
+            continue
+        what = (
+            "does not exist"
+            if not path.exists()
+            else "is a file, not a model folder"
+            if not path.is_dir()
+            else "is a folder with no model in it (no model.json)"
+        )
+        raise PropscanError(
+            f"--teacher {path} {what}; a teacher must be a transformer model made by "
+            "'propscan train'"
+        )
     return tuple(teachers)
 
 

@@ -13,14 +13,16 @@ directory. :func:`describe_model` reads the same without loading it, and
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
+from propscan.core.spans import Article
 from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
 from propscan.models.base import DEFAULT_MODEL_DIR, Detector, read_model_config
@@ -50,6 +52,18 @@ ENTRY_POINT_GROUP = "propscan.models"
 DEFAULT_MODEL_NAME = "default"
 
 
+#: How a yes-or-no recipe setting may be written (``--setting refit=no``), in any case: a
+#: kind reads its yes-or-no settings by this table, never by truthiness.
+BOOLEAN_WORDS: dict[str, bool] = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "0": False,
+}
+
+
 @dataclass(frozen=True)
 class TrainingOptions:
     """What ``propscan train`` asks of any kind of model (a kind ignores what it lacks)."""
@@ -67,8 +81,9 @@ class TrainingOptions:
     #: Recipe settings of the kind by name (the transformer's ``TrainingSettings``), over
     #: its defaults; a kind refuses a setting it does not have.
     settings: Mapping[str, Any] = field(default_factory=dict)
-    #: The name and version the model is written with (``None``: the kind's own), so that
-    #: a model of one's own is told apart from the shipped one in results and history.
+    #: The name and version the model is written with, so that a model of one's own is told
+    #: apart from the shipped one in results and history (``None``: the name of the output
+    #: folder, see :func:`own_model_name`, and the kind's own version).
     name: str | None = None
     version: str | None = None
     #: Model directories whose probabilities are mixed into the targets (several: their
@@ -78,6 +93,40 @@ class TrainingOptions:
     #: together, with the twin's decoding, the twin answering for it on dev (kinds that
     #: choose nothing on held-out data refuse it).
     twin: Path | None = None
+    #: Where a kind says what the person training should know as it happens, one line at a
+    #: time (a run resumed from a checkpoint); ``None``: nowhere.
+    notify: Callable[[str], None] | None = None
+
+
+def capped_articles(articles: Sequence[Article], limit: int | None) -> list[Article]:
+    """The first ``limit`` PTC articles and the first ``limit`` texts of other corpora (the
+    memes), in their order (``--max-articles``): a cap on the list as a whole would fit on
+    whichever corpus ``--data`` named first, memes alone included."""
+    if limit is None:
+        return list(articles)
+    ptc = [article for article in articles if article.corpus is None][:limit]
+    other = [article for article in articles if article.corpus is not None][:limit]
+    kept = {id(article) for article in [*ptc, *other]}
+    return [article for article in articles if id(article) in kept]
+
+
+#: Added to an output folder's name that a shipped or installed model goes by already.
+OWN_MODEL_SUFFIX = "-local"
+
+
+def own_model_name(out: str | os.PathLike[str], kind_name: str) -> str:
+    """The name a model trained without ``--name`` is written with: its output folder's
+    (``runs/my-model``: ``my-model``), made a valid name, with :data:`OWN_MODEL_SUFFIX`
+    when that is the kind's own name (``kind_name``, the shipped model's) or an installed
+    model's, so that results, history and ``propscan report`` never take it for theirs."""
+    folder = re.sub(r"[^A-Za-z0-9._+-]+", "-", Path(out).resolve().name)
+    name = folder.strip("._+-")[: 64 - len(OWN_MODEL_SUFFIX)] or kind_name
+    taken = {DEFAULT_MODEL_NAME, kind_name}
+    for model in installed_models():
+        taken.add(model.name)
+        if model.description is not None:
+            taken.add(model.description.name)
+    return f"{name}{OWN_MODEL_SUFFIX}" if name in taken else name
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from propscan.models.baseline.technique_features import (
 )
 from propscan.models.baseline.word_features import KeyCache, token_features, token_labels, tokenize
 from propscan.models.decoding import Candidate, label_top_two
-from propscan.models.registry import TrainingOptions
+from propscan.models.registry import TrainingOptions, capped_articles, own_model_name
 from propscan.ptc.scoring import score_flc, score_si
 from propscan.ptc.splits import Split, check_gold, held_out_ids
 
@@ -247,14 +247,15 @@ def train_model(
         )
     if options.twin is not None:
         raise PropscanError("--with-dev is for --kind transformer")
-    articles = split.articles[: options.max_articles] if options.max_articles else split.articles
+    articles = capped_articles(split.articles, options.max_articles)
     model = train_baseline(
         articles, split.gold, seed=options.seed, techniques=split.techniques, progress=progress
     )
-    if options.name or options.version:
-        model = replace(
-            model, name=options.name or model.name, version=options.version or model.version
-        )
+    model = replace(
+        model,
+        name=options.name or own_model_name(out, model.name),
+        version=options.version or model.version,
+    )
     model.save(out)
     return {
         "kind": KIND,

@@ -8,10 +8,11 @@ No torch here: a recipe can be written, checked and stored in a model card witho
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from propscan.errors import PropscanError
+from propscan.models.registry import BOOLEAN_WORDS
 
 DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 #: How a model card names the default encoder: the model and the package that carries it.
@@ -104,6 +105,8 @@ class TrainingSettings:
     checkpoint_every: int = 25
 
     def __post_init__(self) -> None:
+        for name in _BOOLEAN_SETTINGS:
+            object.__setattr__(self, name, _yes_or_no(name, getattr(self, name)))
         for name, (low, high) in _SETTING_RANGES.items():
             value = getattr(self, name)
             if value is None and getattr(TrainingSettings, name) is None:  # an unset cap
@@ -123,6 +126,24 @@ class TrainingSettings:
                 "training settings window_stride and inference_window_stride must not exceed "
                 f"window_tokens ({self.window_tokens}), or windows would skip tokens"
             )
+
+
+#: The settings that are yes or no (``quantize``, ``companion``, ``refit``).
+_BOOLEAN_SETTINGS = tuple(field.name for field in fields(TrainingSettings) if field.type == "bool")
+
+
+def _yes_or_no(name: str, value: object) -> bool:
+    """A yes-or-no setting's value, read strictly: any non-empty string is truthy, so
+    ``refit='no'`` taken as it is would refit."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str | int) else None
+    if word not in BOOLEAN_WORDS:
+        raise PropscanError(
+            f"training setting {name}={value!r} is invalid: give true, false, yes, no, 1 "
+            "or 0 (in any case)"
+        )
+    return BOOLEAN_WORDS[word]
 
 
 #: The range each numeric training setting may take (both ends included; a whole number

@@ -10,11 +10,12 @@ export it with the settings chosen for the first. Each model directory gets its
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from propscan.models.base import read_model_config, techniques_of, write_model_c
 from propscan.models.baseline.detector import BaselineDetector
 from propscan.models.baseline.train import train_baseline
 from propscan.models.decoding_settings import DecodingSettings
-from propscan.models.registry import TrainingOptions
+from propscan.models.registry import TrainingOptions, capped_articles, own_model_name
 from propscan.models.transformer.detector import (
     COMPANION_DIR,
     ENCODER_FILE,
@@ -42,7 +43,7 @@ from propscan.models.transformer.encoding import load_tokenizer, special_token_i
 from propscan.models.transformer.ensemble import load_ensemble
 from propscan.models.transformer.examples import make_examples
 from propscan.models.transformer.export import export_model
-from propscan.models.transformer.fitting import fit
+from propscan.models.transformer.fitting import checkpoint_path, fit
 from propscan.models.transformer.network import TransformerNetwork, build_network
 from propscan.models.transformer.quantization import quantize_dynamic_encoder
 from propscan.models.transformer.recipe import (
@@ -127,9 +128,10 @@ def fit_stage(
     progress: bool,
     device: str = "cpu",
     teacher: Mapping[str, TeacherTargets] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[TransformerNetwork, dict[str, int], dict[str, Any]]:
-    """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``),
-    with ``teacher``'s targets mixed in where given."""
+    """Seed, build and fine-tune a model on ``articles`` (resumes from ``out/checkpoint``,
+    telling ``notify`` so), with ``teacher``'s targets mixed in where given."""
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     import torch
@@ -139,7 +141,49 @@ def fit_stage(
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings, techniques, teacher)
     model = build_network(encoder_dir, len(techniques))
+    step = checkpoint_step(out)
+    if step is not None and notify is not None:
+        notify(
+            f"Resuming training from step {step} of {total_steps(len(examples), settings)} "
+            f"(checkpoint {checkpoint_path(out)})"
+        )
     return model, special, fit(model, examples, special, settings, out, progress, device)
+
+
+def total_steps(examples: int, settings: TrainingSettings) -> int:
+    """The optimiser steps a fit on ``examples`` windows takes, as :func:`~.fitting.fit`
+    counts them: every batch of every epoch, up to ``max_steps``."""
+    steps = math.ceil(examples / settings.batch_size) * settings.epochs
+    return steps if settings.max_steps is None else min(steps, settings.max_steps)
+
+
+#: What a checkpoint holds besides its step (see :func:`~.fitting.fit`).
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "history", "torch_rng")
+
+
+def checkpoint_step(out: Path) -> int | None:
+    """The step of the checkpoint in ``out`` (``None``: there is none), read without
+    loading its weights; one that cannot be read (a disk filled or a file cut short) is a
+    clear error saying how to start that fit again, not a bug."""
+    path = checkpoint_path(out)
+    if not path.exists():
+        return None
+    import torch
+
+    try:
+        state = torch.load(path, weights_only=False, map_location="cpu", mmap=True)
+        step = state["step"]
+        if not isinstance(step, int) or any(key not in state for key in _CHECKPOINT_KEYS):
+            raise ValueError("not what training saves")
+    except OSError:
+        raise  # unreadable for a reason the system gives (permissions): said as it is
+    except Exception:  # torch says "damaged" in many ways, none of them for a person
+        raise PropscanError(
+            f"the checkpoint at {path} cannot be read: it is damaged or cut short (a full "
+            f"disk, a copy that stopped half way); delete the folder {path.parent} to start "
+            "this fit again"
+        ) from None
+    return step
 
 
 def export_stage(
@@ -227,7 +271,7 @@ def split_articles(
     validation = [a for a in articles if a.id in held_out]
     everything = list(articles)
     if settings.max_articles is not None:
-        train_articles = train_articles[: settings.max_articles]
+        train_articles = capped_articles(train_articles, settings.max_articles)
         validation = validation[: max(1, settings.max_articles // 2)]
         everything = [*train_articles, *validation]
     if not train_articles or not validation:
@@ -267,6 +311,7 @@ def train_transformer(
     version: str = MODEL_VERSION,
     progress: bool = True,
     device: str = "cpu",
+    notify: Callable[[str], None] | None = None,
 ) -> TrainingReport:
     """Fine-tune, choose decoding on held-out train articles, export to ONNX in ``out_dir``.
 
@@ -276,7 +321,7 @@ def train_transformer(
     article and exported to ``out_dir`` with the settings chosen for the first.
     ``device`` is where torch fits (see :func:`~.fitting.fit`). With
     ``settings.teachers``, their probabilities on every article are mixed into the
-    targets (:mod:`~.distillation`).
+    targets (:mod:`~.distillation`). ``notify`` hears of a fit resumed from a checkpoint.
     """
     settings = settings or TrainingSettings()
     started = time.monotonic()
@@ -298,6 +343,7 @@ def train_transformer(
         progress,
         device,
         teacher,
+        notify,
     )
     config: dict[str, Any] = {
         "kind": KIND,
@@ -355,6 +401,7 @@ def train_transformer(
             progress,
             device,
             teacher,
+            notify,
         )
         fitted_on = everything
     return TrainingReport(
@@ -384,13 +431,14 @@ def fit_chosen_recipe(
     progress: bool,
     device: str = "cpu",
     teacher: Mapping[str, TeacherTargets] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit the recipe again on ``articles`` and export it into ``out`` with the decoding
     and precision an earlier fit chose on held-out articles (none are held out here);
     returns the fit's report."""
     techniques = technique_set(config["techniques"])
     model, _, fit_report = fit_stage(
-        articles, gold, out, encoder_dir, settings, techniques, progress, device, teacher
+        articles, gold, out, encoder_dir, settings, techniques, progress, device, teacher, notify
     )
     export_stage(model, config, articles, gold, out, encoder_dir, settings, 0.0, progress)
     if quantized:
@@ -413,14 +461,28 @@ DESCRIPTION = (
 )
 
 
-def _identity(options: TrainingOptions) -> dict[str, str]:
-    """What a card calls the model: its kind, the name and version asked for, what it is."""
+def _identity(options: TrainingOptions, out: Path) -> dict[str, str]:
+    """What a card calls the model: its kind, the name and version asked for (by default
+    its folder's name, never the shipped model's), what it is."""
     return {
         "kind": KIND,
-        "name": options.name or MODEL_NAME,
+        "name": options.name or own_model_name(out, MODEL_NAME),
         "version": options.version or MODEL_VERSION,
         "description": DESCRIPTION,
     }
+
+
+def _check_teachers(teachers: Sequence[Path]) -> None:
+    """Each teacher is a transformer model: another kind has no token probabilities to
+    learn from, and would fail later in words about its missing files."""
+    for path in teachers:
+        kind = read_model_config(path).get("kind")
+        if kind != KIND:
+            what = f"a {kind} model" if isinstance(kind, str) else "a model of no known kind"
+            raise PropscanError(
+                f"--teacher {path} is {what}; a teacher must be a transformer model made by "
+                "'propscan train' (--kind transformer)"
+            )
 
 
 def train_model(
@@ -436,6 +498,7 @@ def train_model(
         )
     if "teachers" in options.settings:
         raise PropscanError("give each teacher model with --teacher DIR, not as a setting")
+    _check_teachers(options.teachers)
     settings = TrainingSettings(
         **{
             "epochs": options.epochs,
@@ -451,6 +514,7 @@ def train_model(
     recipe = {**asdict(settings), "encoder": describe_encoder(options.encoder)}
     if options.twin is not None:
         return _fitted_with_dev(split, out, options, settings, recipe, progress)
+    identity = _identity(options, out)
     report = train_transformer(
         split.articles,
         split.gold,
@@ -458,13 +522,14 @@ def train_model(
         techniques=split.techniques,
         encoder=options.encoder,
         settings=settings,
-        name=options.name or MODEL_NAME,
-        version=options.version or MODEL_VERSION,
+        name=identity["name"],
+        version=identity["version"],
         progress=progress,
         device=options.device,
+        notify=options.notify,
     )
     return {
-        **_identity(options),
+        **identity,
         "settings": recipe,
         "decoding": report.decoding.to_config(),
         "scores": {
@@ -559,7 +624,7 @@ def _fitted_with_dev(
         for key, value in twin_config.items()
         if key not in ("format_version", "decoding", "quantized")
     }
-    identity = _identity(options)
+    identity = _identity(options, out)
     config.update(name=identity["name"], version=identity["version"])
     encoder_dir = options.encoder or default_encoder_dir()
     if special_token_ids(load_tokenizer(encoder_dir)) != config["special_tokens"]:
@@ -581,6 +646,7 @@ def _fitted_with_dev(
         progress,
         options.device,
         _teacher_targets(settings.teachers, split.articles, split.gold, techniques),
+        options.notify,
     )
     config = read_model_config(out)
     return {
