@@ -213,6 +213,19 @@ def test_terminal_shows_text_markers_spans_and_legend_without_markup() -> None:
     assert "Confidence bands: strong ≥ 0.45, moderate ≥ 0.35, weak below" in output
 
 
+def test_one_fragment_named_with_two_techniques_is_one_mark_and_listed_once() -> None:
+    both = (
+        span("vile traitors & cowards", "Loaded_Language", 0.6),
+        span("vile traitors & cowards", "Name_Calling,Labeling", 0.9),
+        span("traitors", "Doubt", 0.5),
+        span("they lie", "Repetition", 0.7),
+    )
+    output = render_text(make_analysis(tuple(sorted(both))), width=300)
+    assert "These [1,2>vile [3>traitors<3] & cowards<1,2] lie." in output
+    assert re.search(r"2 \W+ Name calling or labelling .* the fragment of 1\s", output)
+    assert len(re.findall(r"vile traitors & cowards", output)) == 2  # the text, row 1
+
+
 def test_text_output_without_a_title_uses_the_first_line_and_names_the_voice() -> None:
     output = render_text(make_analysis((QUOTED_SPAN,), QUOTED))
     assert output.startswith("The minister said:")  # one title rule: the first line

@@ -2,9 +2,10 @@
 
 The terminal highlights the union of the spans (colour of the most confident span,
 underlined where techniques overlap) and marks where each span starts (``[3>``) and ends
-(``<3]``), so the text stays readable without colours, piped into a file; the numbered
-list under the text gives each span's technique, confidence band, voice (the outlet's own
-or a quotation's) and the words that carried its decision. JSON and PTC are data formats.
+(``<3]``), one mark for a fragment named with several techniques (``[3,4>``), so the
+text stays readable without colours, piped into a file; the numbered list under the text
+gives each span's technique, confidence band, voice (the outlet's own or a quotation's)
+and the words that carried its decision. JSON and PTC are data formats.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     body = Text()
     [pieces] = cut(spans, [(0, len(text))])
     for piece in pieces:
-        for number in piece.openers:
-            body.append(f"[{number}>", style="bold")
+        for label in _same_bounds(piece.openers, spans):
+            body.append(f"[{label}>", style="bold")
         shown = display_text(text[piece.start : piece.end])
         if piece.span_ids:
             ranked = rank_by_confidence(spans, piece.span_ids)
@@ -75,8 +76,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
             body.append(shown, style=style + (" underline" if len(ranked) > 1 else ""))
         else:
             body.append(shown)
-        for number in reversed(piece.markers):
-            body.append(f"<{number}]", style="bold")
+        for label in reversed(_same_bounds(piece.markers, spans)):
+            body.append(f"<{label}]", style="bold")
     console.print(body)
     console.print()
     if not spans:
@@ -90,9 +91,13 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table.add_column("fragment (key words)", overflow="fold")
     for number, span in enumerate(spans, start=1):
         style = technique_style(span.technique, techniques)
-        fragment = Text(_preview(span.fragment(text)))
-        if words := evidence_text(analysis, span):
-            fragment.append(f" ({words})", style="dim")
+        before = spans[number - 2] if number > 1 else None
+        if before is not None and (before.start, before.end) == (span.start, span.end):
+            fragment = Text(f"the fragment of {number - 1}", style="dim")
+        else:
+            fragment = Text(_preview(span.fragment(text)))
+            if words := evidence_text(analysis, span):
+                fragment.append(f" ({words})", style="dim")
         table.add_row(
             str(number),
             Text(style.name, style=f"#000000 on {style.colour}"),
@@ -109,6 +114,22 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         legend.append(f" {style.name} ", style=f"#000000 on {style.colour}")
         legend.append(f" {count}   ")
     console.print(legend)
+
+
+def _same_bounds(numbers: tuple[int, ...], spans: tuple[Span, ...]) -> list[str]:
+    """Span numbers (1-based, in order) with those of one fragment joined (``3,4``): one
+    fragment named with two techniques reads as one mark, not as two nested ones."""
+    groups: list[list[int]] = []
+    for number in numbers:
+        span, last = spans[number - 1], groups[-1][-1] if groups else None
+        if last is not None and (spans[last - 1].start, spans[last - 1].end) == (
+            span.start,
+            span.end,
+        ):
+            groups[-1].append(number)
+        else:
+            groups.append([number])
+    return [",".join(map(str, group)) for group in groups]
 
 
 def _terminal_header(analysis: Analysis) -> Text:
