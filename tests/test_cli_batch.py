@@ -188,6 +188,27 @@ def test_export_history_without_a_database(tmp_path: Path) -> None:
     assert "no history database" in result.stderr
 
 
+def test_export_history_leaves_a_database_that_is_no_history_as_it_was(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    foreign, empty = tmp_path / "notes.db", tmp_path / "empty.db"
+    with closing(sqlite3.connect(foreign)) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.commit()
+    empty.touch()
+    for database, problem in (
+        (foreign, "is not a propscan database (it holds other tables: notes)"),
+        (empty, "holds no propscan history"),
+    ):
+        before = database.read_bytes()
+        out = tmp_path / f"{database.stem}-out"
+        result = runner.invoke(app, ["export-history", "--db", str(database), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert problem in result.stderr and "Traceback" not in result.output
+        assert database.read_bytes() == before and not out.exists()
+
+
 def test_an_id_that_is_not_utf8_is_a_failed_record_not_a_crash(
     tmp_path: Path, tiny_model: Path
 ) -> None:

@@ -1,25 +1,42 @@
 """``propscan serve``: worker processes share the port, each with its own model, and the
-browser extension's token is made once, shown once and honoured by every worker."""
+browser extension's token is made once, shown once and honoured by every worker; signals
+stop it with status 0, workers outlive no supervisor, and a database that is not a sound
+propscan history is refused before anything starts and left as it was."""
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from support.serve import propscan_serve
+from typer.testing import CliRunner
+
+from propscan.cli import app
 
 psutil = pytest.importorskip("psutil")
 
 ARTICLE = "They are corrupt traitors and liars, all of them!\nShameful elites destroy our nation.\n"
 STARTED = re.compile(r"Started server process \[(\d+)\]")
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (it may still wait to be reaped)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def connection_owners(workers: list[int], port: int) -> dict[int, int]:
@@ -158,3 +175,160 @@ def test_the_extension_token_is_shown_once_and_every_worker_honours_it(
         assert served.token is not None and served.token != token
         assert answers(served.url, token) == {401}
         assert answers(served.url, served.token) == {200}
+
+
+@pytest.mark.slow
+def test_workers_stop_when_the_supervisor_is_killed(tiny_model: Path, tmp_path: Path) -> None:
+    """SIGKILL leaves the supervisor no time to stop its workers: they notice and stop."""
+    log = tmp_path / "serve.log"
+    workers: list[int] = []
+    try:
+        with propscan_serve(
+            log, "--workers", "2", "--model", tiny_model, "--db", tmp_path / "h.db", workers=2
+        ) as served:
+            workers = [int(found) for found in STARTED.findall(log.read_text())]
+            assert len(set(workers)) == 2, log.read_text()
+            served.process.kill()
+            served.process.wait(timeout=10)
+            deadline = time.monotonic() + 15
+            while not all(gone(worker) for worker in workers):
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        with pytest.raises(httpx.ConnectError):  # nobody holds the port any more
+            httpx.get(f"{served.url}/healthz", timeout=5)
+        assert log.read_text().count("is gone; stopping worker") == 2, log.read_text()
+    finally:
+        for worker in workers:  # without the fix they would live on
+            with suppress(psutil.NoSuchProcess):
+                psutil.Process(worker).kill()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_one_process_stops_cleanly_with_status_0(
+    tiny_model: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """As the supervisor of --workers does; uvicorn alone ends killed by the signal (143)."""
+    log = tmp_path / "serve.log"
+    with propscan_serve(log, "--model", tiny_model, "--db", tmp_path / "h.db") as served:
+        assert httpx.get(f"{served.url}/healthz", timeout=30).status_code == 200
+        served.process.send_signal(stop)
+        assert served.process.wait(timeout=60) == 0, log.read_text()
+    text = log.read_text()
+    assert "Application shutdown complete." in text and "Traceback" not in text, text
+
+
+def test_sighup_without_workers_keeps_serving_and_says_why(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "serve.log"
+    with propscan_serve(log, "--model", tiny_model, "--db", tmp_path / "h.db") as served:
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "Received SIGHUP" not in log.read_text():
+            assert served.process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert "only --workers 2 or more restarts on SIGHUP" in log.read_text()
+        reply = httpx.post(f"{served.url}/api/analyze", json={"text": ARTICLE}, timeout=60)
+        assert reply.status_code == 201 and served.process.poll() is None
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=60) == 0, log.read_text()
+
+
+def a_damaged_history(path: Path) -> Path:
+    """A history that opens (its first pages are sound) with a table page zeroed."""
+    from stubs import FixedDetector
+
+    from propscan.core.spans import Span
+    from propscan.pipeline import analyze
+    from propscan.service.store import Store
+
+    store = Store(path)
+    for number in range(40):
+        store.save(
+            analyze(
+                f"{ARTICLE} {number}" * 20, FixedDetector([Span(9, 25, "Loaded_Language", 0.6)])
+            )
+        )
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with path.open("r+b") as file:
+        file.seek(2 * 4096)
+        file.write(bytes(4096))
+    return path
+
+
+def a_foreign_database(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('mine')")
+        connection.commit()
+    return path
+
+
+def truncated(path: Path) -> Path:
+    a_damaged_history(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (a_foreign_database, "is not a propscan database (it holds other tables: notes)"),
+        (a_damaged_history, "is damaged ("),
+        (truncated, "is damaged (database disk image is malformed)"),
+    ],
+    ids=["foreign", "damaged", "truncated"],
+)
+def test_serve_refuses_a_database_it_cannot_use_and_leaves_it_as_it_was(
+    make: Any, problem: str, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from propscan.service import serving
+
+    served: list[object] = []
+    monkeypatch.setattr(serving, "run_server", lambda *args, **kwargs: served.append(args))
+    database = make(tmp_path / "history.db")
+    before = database.read_bytes()
+    result = CliRunner().invoke(
+        app, ["serve", "--port", "0", "--model", str(tiny_model), "--db", str(database)]
+    )
+    assert result.exit_code == 2 and not served, result.output
+    assert "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert problem in line and "pass --db" in line, line
+    assert database.read_bytes() == before
+    assert not Path(f"{database}.token").exists()
+
+
+def test_with_workers_the_command_lets_go_of_the_model_it_checked(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker loads its own model: a copy kept by the supervisor would only take memory."""
+    from propscan.models import registry
+    from propscan.service import serving
+
+    loaded: list[weakref.ref[Any]] = []
+    load = registry.load_detector
+
+    def tracked(directory: Any = None) -> Any:
+        detector = load(directory)
+        loaded.append(weakref.ref(detector))
+        return detector
+
+    held: list[tuple[Any, list[Any]]] = []
+
+    def run_server(
+        listener: Any, options: Any, *, workers: int, detector: Any, limits: Any
+    ) -> None:
+        listener.close()
+        gc.collect()
+        held.append((detector, [ref() for ref in loaded]))
+
+    monkeypatch.setattr(registry, "load_detector", tracked)
+    monkeypatch.setattr(serving, "run_server", run_server)
+    options = ["--port", "0", "--model", str(tiny_model), "--db", str(tmp_path / "h.db")]
+    result = CliRunner().invoke(app, ["serve", *options, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "model propscan-baseline" in result.output and "2 worker processes" in result.output
+    [(detector, alive)] = held
+    assert loaded and detector is None and alive == [None] * len(loaded)

@@ -53,6 +53,27 @@ def test_head_on_a_post_only_route_is_405(client: TestClient) -> None:
     assert response.status_code == 405 and response.headers["allow"] == "POST"
 
 
+def test_a_405_allows_every_method_its_path_answers(client: TestClient) -> None:
+    """``/api/analyses/{id}`` is a GET route and a DELETE route: Allow names both."""
+
+    def stored() -> str:
+        return client.post("/api/analyze", json={"text": "They lie, always."}).json()["id"]
+
+    allowed = {
+        f"/api/analyses/{stored()}": "GET, HEAD, DELETE",
+        "/api/analyses": "GET, HEAD",
+        "/api/analyze": "POST",
+        f"/a/{stored()}/delete": "POST",
+        "/healthz": "GET, HEAD",
+        "/static/app.js": "GET, HEAD",
+    }
+    for path, methods in allowed.items():
+        refused = client.request("PUT", path)
+        assert refused.status_code == 405 and refused.headers["allow"] == methods, path
+        for method in methods.split(", "):  # DELETE last: the analysis is gone after it
+            assert client.request(method, path).status_code != 405, (method, path)
+
+
 def test_head_over_the_wire_sends_no_body(client: TestClient) -> None:
     """uvicorn keeps the connection usable: the next request on it is answered."""
     with running_server(client.app) as url, httpx.Client(base_url=url) as http:  # type: ignore[arg-type]

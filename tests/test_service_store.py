@@ -18,7 +18,13 @@ from propscan.core.spans import Span
 from propscan.core.techniques import technique_set
 from propscan.errors import PropscanError
 from propscan.render.layout import display_title
-from propscan.service.store import MIGRATIONS, SCHEMA_VERSION, Store, default_db_path
+from propscan.service.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    StorageProblem,
+    Store,
+    default_db_path,
+)
 
 TEXT = "Headline 🙂 here\nThe 🦊 traitors lie, always lie.\nA calm line."
 MODEL = ModelInfo("propscan-test", "1.2.3")
@@ -259,6 +265,65 @@ def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> No
     path = tmp_path / "notes.db"
     path.write_text("these are not the tables you are looking for\n" * 100)
     with pytest.raises(PropscanError, match="not a propscan database"):
+        Store(path)
+
+
+def a_damaged_history(path: Path) -> Path:
+    """A history whose third page (inside a table, past what opening reads) is zeroed."""
+    store = Store(path)
+    for number in range(40):
+        store.save(make_analysis(f"{TEXT} {number}" * 20))
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = 4096
+    with path.open("r+b") as file:
+        file.seek(2 * page)
+        file.write(bytes(page))
+    return path
+
+
+@pytest.mark.parametrize("version", [0, 3])
+def test_a_database_of_another_program_is_refused_and_left_as_it_was(
+    tmp_path: Path, version: int
+) -> None:
+    path = tmp_path / "notes.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('mine')")
+        connection.execute(f"PRAGMA user_version = {version}")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(
+        PropscanError, match=r"not a propscan database \(it holds other tables: notes"
+    ):
+        Store(path)
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_a_command_that_only_reads_makes_no_history_of_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    with pytest.raises(PropscanError, match="holds no propscan history"):
+        Store(path, create=False)
+    assert path.read_bytes() == b""
+    Store(path)  # the service makes one there, as ever
+    assert Store(path, create=False).schema_version == SCHEMA_VERSION
+
+
+def test_verify_reads_the_damage_that_opening_misses(tmp_path: Path) -> None:
+    healthy = tmp_path / "healthy.db"
+    Store(healthy).save(make_analysis())
+    Store(healthy).verify()
+    damaged = Store(a_damaged_history(tmp_path / "damaged.db"))  # opens: only its header is read
+    with pytest.raises(StorageProblem, match=r"damaged\.db' is damaged .*restore it from a backup"):
+        damaged.verify()
+
+
+def test_a_truncated_database_is_a_storage_problem(tmp_path: Path) -> None:
+    path = a_damaged_history(tmp_path / "history.db")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(StorageProblem, match="is damaged"):
         Store(path)
 
 

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from propscan.core.checks import DEFAULT_MAX_CHARS
 from propscan.models.registry import ModelSource, installed_models, resolve_model
@@ -193,7 +194,42 @@ async def _http_error(request: Request, error: Exception) -> Response:
     response = error_response(request, error.status_code, code, message)
     for name, value in (error.headers or {}).items():
         response.headers[name] = value
+    if error.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
+
+
+#: The order of the methods an ``Allow`` header lists.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method that some route answers at the request's path, for a 405's ``Allow``.
+
+    Starlette names the methods of the first route whose path matches only, so
+    ``/api/analyses/{id}`` (GET and DELETE are two routes) left DELETE out: each route
+    is asked which methods it takes there. ``HEAD`` is answered wherever ``GET`` is
+    (:class:`~propscan.service.head.HeadAsGet`), and a mounted static folder answers both.
+    """
+    # a mount's app sees a path below the mount: match the application's own path
+    scope = {
+        **request.scope,
+        "root_path": request.scope.get("app_root_path", request.scope.get("root_path", "")),
+    }
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if isinstance(route.app, StaticFiles) and route.matches(scope)[0] != Match.NONE:
+                methods |= {"GET", "HEAD"}
+            continue  # a mount takes every method and leaves refusing them to its app
+        methods |= {
+            method
+            for method in _METHOD_ORDER
+            if route.matches({**scope, "method": method})[0] == Match.FULL
+        }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods, key=_METHOD_ORDER.index)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:

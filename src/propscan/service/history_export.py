@@ -44,7 +44,7 @@ def export_history(
         )
     if result_format not in RESULT_FORMATS:
         raise PropscanError(f"unknown format {result_format!r}; use parquet or jsonl")
-    store = Store(path)
+    store = Store(path, create=False)  # never makes a history of another file
     summaries = _oldest_first(store)
     if not summaries:
         raise PropscanError(f"{path}: the history holds no analyses; nothing to export")

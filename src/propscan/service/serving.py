@@ -5,15 +5,25 @@ The port is bound before uvicorn starts, so a port in use is one clear error. Wi
 one listening socket, each builds the application with :func:`worker_app` (loading
 the model once) and gets the cores divided among them through ``PROPSCAN_THREADS``.
 Spawned processes receive no Python objects from the command, so the options reach
-them as JSON in the ``PROPSCAN_SERVE_OPTIONS`` environment variable.
+them as JSON in the ``PROPSCAN_SERVE_OPTIONS`` environment variable, and each worker
+stops when the supervisor that started it is gone (even if it was killed with SIGKILL).
+With one process, SIGTERM and SIGINT stop it gracefully with exit status 0, as they stop
+the workers, and SIGHUP (which restarts the workers) is logged and ignored.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,7 +40,15 @@ from propscan.service.connections import ServerConfig
 
 #: Environment variable through which ``propscan serve`` hands its options to workers.
 OPTIONS_VARIABLE = "PROPSCAN_SERVE_OPTIONS"
+#: Environment variable naming the supervisor's process id, which each worker watches.
+SUPERVISOR_VARIABLE = "PROPSCAN_SERVE_SUPERVISOR"
+#: Seconds between a worker's looks at whether its supervisor still runs.
+SUPERVISOR_CHECK_SECONDS = 0.5
+#: Seconds a worker whose supervisor is gone has to finish its requests before it exits anyway.
+ORPHAN_GRACE_SECONDS = 30.0
 _DEFAULT_LIMITS = ConnectionLimits()
+#: uvicorn's log, where the server's own start and stop lines go.
+server_log = logging.getLogger("uvicorn.error")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -77,7 +95,39 @@ class ServeOptions:
 
 def worker_app() -> FastAPI:
     """The application of one worker process (uvicorn's factory), from its environment."""
-    return ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE])).create_app()
+    options = ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE]))
+    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
+    if supervisor is not None:
+        watch_supervisor(int(supervisor))
+    return options.create_app()
+
+
+def watch_supervisor(supervisor: int) -> threading.Thread:
+    """Stop this worker once ``supervisor``, its parent, is gone.
+
+    A supervisor killed with SIGKILL cannot stop its workers, and they would go on
+    holding the port. A thread polls :func:`os.getppid` (it changes when the parent dies
+    and the worker is adopted) rather than Linux's ``PR_SET_PDEATHSIG``: that signal
+    follows the *thread* that started the worker, not the process, it exists on Linux
+    only, and it needs this same check for a parent that died before it was set. The
+    worker first stops gracefully (SIGTERM: requests under way are answered) and exits
+    anyway after :data:`ORPHAN_GRACE_SECONDS`.
+    """
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(SUPERVISOR_CHECK_SECONDS)
+        server_log.warning(
+            "The supervisor process [%d] is gone; stopping worker [%d].", supervisor, os.getpid()
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_SECONDS)
+        server_log.error("Worker [%d] did not stop in time; exiting now.", os.getpid())
+        os._exit(1)
+
+    watcher = threading.Thread(target=watch, name="propscan-supervisor-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 #: How long a worker process may take to start and load its model before it must answer.
@@ -102,9 +152,12 @@ def run_server(
     """
     if workers == 1:
         config = ServerConfig(options.create_app(detector), limits=limits, log_level="info")
-        uvicorn.Server(config).run(sockets=[listener])
+        server = uvicorn.Server(config)
+        with _one_process_signals(server):
+            server.run(sockets=[listener])
         return
     os.environ[OPTIONS_VARIABLE] = json.dumps(asdict(options))
+    os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     os.environ.update(share_cores(workers))
     config = ServerConfig(
         f"{__name__}:worker_app",
@@ -120,3 +173,37 @@ def run_server(
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         raise PropscanError("a worker process failed to start; its error is in the log above")
+
+
+@contextmanager
+def _one_process_signals(server: uvicorn.Server) -> Iterator[None]:
+    """Signals of a server without workers, made to act as they do with ``--workers``.
+
+    uvicorn stops gracefully on SIGTERM or SIGINT and then raises the signal again, so
+    the command would end killed by it (143 for SIGTERM) where the workers' supervisor
+    exits 0: the handler in place meanwhile only asks the server to stop (which also
+    covers a signal that comes before uvicorn has set its own). SIGHUP restarts the
+    workers; one process has none to restart, and without a handler SIGHUP killed it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    def hang_up(signum: int, frame: FrameType | None) -> None:
+        server_log.warning(
+            "Received SIGHUP; still serving: only --workers 2 or more restarts on SIGHUP "
+            "(restart propscan serve to load a changed model)."
+        )
+
+    handlers = {signal.SIGTERM: stop, signal.SIGINT: stop}
+    if hasattr(signal, "SIGHUP"):
+        handlers[signal.SIGHUP] = hang_up
+    previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

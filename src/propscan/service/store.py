@@ -97,6 +97,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The tables every propscan history has (a database without them is someone else's).
+TABLES = frozenset({"models", "articles", "analyses", "spans", "sentences"})
 
 #: Characters of the text read to find a title for the history list.
 _PREVIEW_CHARS = 400
@@ -106,7 +108,7 @@ _BLANK_START = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufeff]*")
 
 class StorageProblem(PropscanError):
     """The database cannot be read or written now: a read-only folder, a full disk, a lock
-    held too long. Not the request's fault: the service answers 503."""
+    held too long, a damaged file. Not the request's fault: the service answers 503."""
 
 
 #: SQLite's words for a database it cannot use now.
@@ -187,9 +189,11 @@ class Store:
     between the threads that serve requests, and one file between the worker processes
     of ``propscan serve --workers``: SQLite's WAL mode lets reads run while a write
     commits, and writers take turns (each waits up to :data:`BUSY_TIMEOUT` seconds).
+    A database with other tables than a history's is refused and left as it was;
+    ``create=False`` refuses an empty one too, for a command that only reads the history.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +203,7 @@ class Store:
                 f"({error.strerror}); pass --db with a writable path"
             ) from error
         with self._connection() as connection:
+            self._refuse_another_kind(connection, create=create)  # before anything is written
             _use_wal(connection)
             self._migrate(connection)
 
@@ -214,7 +219,9 @@ class Store:
             connection.execute("PRAGMA foreign_keys = ON")
             yield connection
         except sqlite3.DatabaseError as error:
-            if "not a database" in str(error) or "malformed" in str(error):
+            if "malformed" in str(error):
+                raise self._damaged(str(error)) from error
+            if "not a database" in str(error):
                 raise PropscanError(
                     f"{self.path} is not a propscan database ({error}); "
                     "pass --db with another path or move the file away"
@@ -240,6 +247,45 @@ class Store:
                     connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+    def _damaged(self, problem: str) -> StorageProblem:
+        return StorageProblem(
+            f"the history database {str(self.path)!r} is damaged ({problem}); restore it from "
+            "a backup, or move it away and pass --db another path"
+        )
+
+    def _refuse_another_kind(self, connection: sqlite3.Connection, *, create: bool) -> None:
+        """Raise unless the database is a propscan history, or new and ``create`` is set.
+
+        Read in one transaction, so that another process creating the history meanwhile
+        is seen either before it began or once it is done.
+        """
+        connection.execute("BEGIN")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            schema = connection.execute(
+                "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            ).fetchall()
+        finally:
+            connection.execute("COMMIT")
+        names = {name for kind, name in schema if kind == "table"}
+        if not schema and version == 0:
+            if not create:
+                raise PropscanError(
+                    f"{self.path} holds no propscan history; pass the --db file that "
+                    "'propscan serve' uses"
+                )
+            return
+        if version > SCHEMA_VERSION and "analyses" in names:
+            return  # written by a newer propscan: _migrate says so
+        if version < 1 or not TABLES.issubset(names):
+            others = sorted(names - TABLES)
+            shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            raise PropscanError(
+                f"{self.path} is not a propscan database (it holds "
+                f"{f'other tables: {shown}' if others else 'no tables of a propscan history'}); "
+                "pass --db with another path or move the file away"
+            )
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -269,6 +315,19 @@ class Store:
         """Raise if the database cannot be read (used by the health check)."""
         with self._connection() as connection:
             connection.execute("SELECT count(*) FROM analyses").fetchone()
+
+    def verify(self) -> None:
+        """Read the whole database (SQLite's ``quick_check``) and raise if it is damaged.
+
+        Opening reads little more than its header, so a file damaged further in would
+        start a service whose requests fail one after another; ``propscan serve``
+        verifies it once before it serves.
+        """
+        with self._connection() as connection:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            found = (problem.removeprefix("*** in database main ***") for problem in problems)
+            raise self._damaged("; ".join(" ".join(problem.split()) for problem in found))
 
     def save(self, analysis: Analysis) -> StoredAnalysis:
         """Store ``analysis`` and give it a new permanent id."""
