@@ -123,7 +123,9 @@ def test_a_worker_that_cannot_start_stops_the_server_with_an_error(
     script = (
         "import sys\n"
         "from propscan.errors import PropscanError\n"
+        "from propscan.service import serving\n"
         "from propscan.service.serving import ServeOptions, listen, run_server\n"
+        "serving.WORKER_START_SECONDS = 5  # the health check waits this long on a ping\n"
         "options = ServeOptions(db=sys.argv[1], model=sys.argv[2])\n"
         "try:\n"
         "    run_server(listen('127.0.0.1', 0), options, workers=2)\n"
