@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from itertools import groupby
 
 from rich.console import Console
 from rich.table import Table
@@ -67,7 +68,9 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     body = Text()
     [pieces] = cut(spans, [(0, len(text))])
     for piece in pieces:
-        for label in _same_bounds(piece.openers, spans):
+        # the longer of two spans that start together opens first and closes last
+        openers = sorted(piece.openers, key=lambda number: (-spans[number - 1].end, number))
+        for label in _same_bounds(openers, spans):
             body.append(f"[{label}>", style="bold")
         shown = display_text(text[piece.start : piece.end])
         if piece.span_ids:
@@ -76,7 +79,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
             body.append(shown, style=style + (" underline" if len(ranked) > 1 else ""))
         else:
             body.append(shown)
-        for label in reversed(_same_bounds(piece.markers, spans)):
+        closers = sorted(piece.markers, key=lambda number: (-spans[number - 1].start, number))
+        for label in _same_bounds(closers, spans):
             body.append(f"<{label}]", style="bold")
     console.print(body)
     console.print()
@@ -89,11 +93,12 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table.add_column("confidence", no_wrap=True)
     table.add_column("voice")
     table.add_column("fragment (key words)", overflow="fold")
+    first_of: dict[tuple[int, int], int] = {}  # the first row of each fragment
     for number, span in enumerate(spans, start=1):
         style = technique_style(span.technique, techniques)
-        before = spans[number - 2] if number > 1 else None
-        if before is not None and (before.start, before.end) == (span.start, span.end):
-            fragment = Text(f"the fragment of {number - 1}", style="dim")
+        first = first_of.setdefault((span.start, span.end), number)
+        if first != number:
+            fragment = Text(f"the fragment of {first}", style="dim")
         else:
             fragment = Text(_preview(span.fragment(text)))
             if words := evidence_text(analysis, span):
@@ -116,20 +121,11 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     console.print(legend)
 
 
-def _same_bounds(numbers: tuple[int, ...], spans: tuple[Span, ...]) -> list[str]:
+def _same_bounds(numbers: list[int], spans: tuple[Span, ...]) -> list[str]:
     """Span numbers (1-based, in order) with those of one fragment joined (``3,4``): one
     fragment named with two techniques reads as one mark, not as two nested ones."""
-    groups: list[list[int]] = []
-    for number in numbers:
-        span, last = spans[number - 1], groups[-1][-1] if groups else None
-        if last is not None and (spans[last - 1].start, spans[last - 1].end) == (
-            span.start,
-            span.end,
-        ):
-            groups[-1].append(number)
-        else:
-            groups.append([number])
-    return [",".join(map(str, group)) for group in groups]
+    bounds = groupby(numbers, key=lambda number: (spans[number - 1].start, spans[number - 1].end))
+    return [",".join(map(str, group)) for _, group in bounds]
 
 
 def _terminal_header(analysis: Analysis) -> Text:
