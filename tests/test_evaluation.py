@@ -144,3 +144,22 @@ def test_articles_without_gold_spans_score_without_tc(
     assert result.tc is None and "tc_micro_f1" not in result.summary()
     assert (tmp_path / "tc.labels").read_text(encoding="utf-8") == ""
     assert result.si.gold_count == 0
+
+
+def test_articles_are_read_as_analyze_reads_them() -> None:
+    """An article whose accents are combining marks is scored on the marks its composed
+    twin gets, as in ``propscan analyze``, with offsets into the article as stored."""
+    import unicodedata
+
+    from propscan.core.spans import Article
+    from propscan.evaluation.evaluate import predict_articles
+    from propscan.examples import sample_text
+    from propscan.pipeline import analyze, load_model
+
+    composed = sample_text().replace("e", "\u00e9")
+    decomposed = unicodedata.normalize("NFD", composed)
+    spans = predict_articles(load_model(), [Article("1", decomposed)])["1"]
+    assert spans == analyze(decomposed).spans and len(spans) >= 3
+    assert [unicodedata.normalize("NFC", decomposed[s.start : s.end]) for s in spans] == [
+        composed[s.start : s.end] for s in analyze(composed).spans
+    ]

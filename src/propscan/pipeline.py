@@ -31,11 +31,10 @@ from propscan.core.article_score import (
 )
 from propscan.core.checks import check_text, check_threshold
 from propscan.core.confidence import Band, at_least, parse_band, sentence_scores
-from propscan.core.model_text import model_text
 from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.errors import PropscanError
-from propscan.models.base import Detector, TokenScores
+from propscan.models.base import Detector, TokenScores, predict_as_read
 from propscan.models.registry import ModelSource, resolve_model
 from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import WORD_CHARACTER
@@ -132,24 +131,16 @@ def _analyze_batch(
     analyses: list[Analysis] = []
     for first in range(0, len(texts), BATCH_SIZE):
         batch = texts[first : first + BATCH_SIZE]
-        readable = [model_text(text) for text in batch]
-        predictions = detector.predict([r.text for r in readable], threshold=threshold)
-        for offset, (text, read, prediction) in enumerate(
-            zip(batch, readable, predictions, strict=True)
-        ):
+        predictions = predict_as_read(detector, batch, threshold)
+        for offset, (text, prediction) in enumerate(zip(batch, predictions, strict=True)):
             spans = tuple(
-                read.original_span(span)
-                for span in prediction.spans
-                if keep is None or span.technique in keep
-            )
-            token_scores = TokenScores(
-                read.original_offsets(prediction.token_scores.offsets),
-                prediction.token_scores.scores,
+                span for span in prediction.spans if keep is None or span.technique in keep
             )
             if lowest is not None:
                 spans = at_least(spans, lowest)
             title, url, source = metadata[first + offset]
-            analyses.append(recipe.analysis(text, spans, token_scores, title, url, source))
+            scores = prediction.token_scores
+            analyses.append(recipe.analysis(text, spans, scores, title, url, source))
     return analyses
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
@@ -48,10 +49,13 @@ def model_text(text: str) -> ModelText:
     starts: list[int] = []
     ends: list[int] = [0]
     cluster_start = 0
-    # A letter and the combining marks after it are composed together; each character of
+    # A letter and what composes with it after it are composed together; each character of
     # the result maps to the whole run, so a span never starts or ends inside it.
+    joining = _joins_the_character_before()
     for position in range(1, len(text) + 1):
-        if position < len(text) and unicodedata.combining(text[position]):
+        if position < len(text) and (
+            unicodedata.combining(text[position]) or text[position] in joining
+        ):
             continue
         composed = unicodedata.normalize("NFC", text[cluster_start:position])
         pieces.append(composed)
@@ -62,3 +66,23 @@ def model_text(text: str) -> ModelText:
     return ModelText(
         "".join(pieces), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     )
+
+
+@cache
+def _joins_the_character_before() -> frozenset[str]:
+    """Characters other than combining marks that NFC may compose with the character
+    before them: Korean vowel and final letters (U+1161..U+1175, U+11A8..U+11C2), and the
+    second parts of two-part vowel signs (Tamil U+0BBE, Bengali U+09D7, ...), read from
+    the Unicode database of this Python."""
+    found = {chr(code) for code in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))}
+    for code in range(0x20000):  # every such composition lies below U+20000
+        character = chr(code)
+        parts = unicodedata.decomposition(character).split()
+        if len(parts) != 2 or parts[0].startswith("<"):
+            continue  # no canonical pair (or a compatibility one)
+        if unicodedata.normalize("NFC", character) != character:
+            continue  # excluded from composition: NFC never makes it
+        second = chr(int(parts[1], 16))
+        if not unicodedata.combining(second):
+            found.add(second)
+    return frozenset(found)

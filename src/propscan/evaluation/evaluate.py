@@ -19,7 +19,7 @@ from tqdm import tqdm
 from propscan.core.checks import check_threshold
 from propscan.core.spans import Annotations, Article, Span, to_si_annotations
 from propscan.errors import PropscanError
-from propscan.models.base import Detector
+from propscan.models.base import Detector, predict_as_read
 from propscan.ptc.io import write_labels
 from propscan.ptc.scoring import (
     SCORES_SCHEMA_VERSION,
@@ -111,7 +111,7 @@ def predict_articles(
     with tqdm(total=len(articles), desc="predicting", disable=None if progress else True) as bar:
         for begin in range(0, len(articles), _BATCH):
             batch = articles[begin : begin + _BATCH]
-            predictions = detector.predict([article.text for article in batch], threshold)
+            predictions = predict_as_read(detector, [article.text for article in batch], threshold)
             for article, prediction in zip(batch, predictions, strict=True):
                 spans[article.id] = prediction.spans
             bar.update(len(batch))

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from propscan.core.model_text import model_text
 from propscan.core.spans import Annotations, Span
 from propscan.core.techniques import TechniqueSet, technique_set
 from propscan.errors import PropscanError
@@ -108,6 +109,26 @@ class Detector(Protocol):
         ...
 
     def save(self, directory: str | os.PathLike[str]) -> Path: ...
+
+
+def predict_as_read(
+    detector: Detector, texts: Sequence[str], threshold: float | None = None
+) -> list[Prediction]:
+    """``detector``'s predictions for ``texts`` read as every model reads an article
+    (composed, one ``\\n`` per line end: :func:`~propscan.core.model_text.model_text`),
+    in offsets of the texts as given."""
+    readable = [model_text(text) for text in texts]
+    predictions = detector.predict([read.text for read in readable], threshold)
+    return [
+        Prediction(
+            tuple(read.original_span(span) for span in prediction.spans),
+            TokenScores(
+                read.original_offsets(prediction.token_scores.offsets),
+                prediction.token_scores.scores,
+            ),
+        )
+        for read, prediction in zip(readable, predictions, strict=True)
+    ]
 
 
 def techniques_of(gold: Annotations) -> TechniqueSet:
