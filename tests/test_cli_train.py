@@ -235,6 +235,8 @@ def test_a_model_trained_without_a_name_is_named_after_its_folder(
     for folder, name in [
         ("my-model", "my-model"),
         ("my outlets (v2)", "my-outlets-v2"),
+        ("modèle", "modele"),
+        ("модель", "model-b68fadf0"),  # letters no name can hold: a hash tells folders apart
         (shipped.name, f"{shipped.name}-local"),
         ("propscan-baseline", "propscan-baseline-local"),
     ]:

@@ -682,6 +682,9 @@ def test_a_resumed_run_says_from_which_step_and_where_its_checkpoint_is(
     stopped = CliRunner().invoke(app, command)
     assert stopped.exit_code != 0 and "Resuming" not in stopped.stderr
     monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    other = CliRunner().invoke(app, [*command, "--seed", "14"])  # not this checkpoint's run
+    assert other.exit_code == 2 and "written by a run with other settings" in other.stderr
+    assert "Resuming" not in other.stderr
     resumed = CliRunner().invoke(app, command)
     assert resumed.exit_code == 0, resumed.output
     checkpoint = out / "checkpoint" / "last.pt"

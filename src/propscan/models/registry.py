@@ -12,9 +12,11 @@ directory. :func:`describe_model` reads the same without loading it, and
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -119,14 +121,19 @@ def own_model_name(out: str | os.PathLike[str], kind_name: str) -> str:
     (``runs/my-model``: ``my-model``), made a valid name, with :data:`OWN_MODEL_SUFFIX`
     when that is the kind's own name (``kind_name``, the shipped model's) or an installed
     model's, so that results, history and ``propscan report`` never take it for theirs."""
-    folder = re.sub(r"[^A-Za-z0-9._+-]+", "-", Path(out).resolve().name)
-    name = folder.strip("._+-")[: 64 - len(OWN_MODEL_SUFFIX)] or kind_name
+    given = Path(out).resolve().name
+    latin = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode()  # "modèle"
+    folder = re.sub(r"[^A-Za-z0-9._+-]+", "-", latin).strip("._+-")[:40]
+    if sum(map(str.isalnum, latin)) < sum(map(str.isalnum, given)) or not folder:
+        # letters of another script ("модель") or none ("/"): told apart by a hash
+        digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        folder = f"{folder or 'model'}-{digest}"
     taken = {DEFAULT_MODEL_NAME, kind_name}
     for model in installed_models():
         taken.add(model.name)
         if model.description is not None:
             taken.add(model.description.name)
-    return f"{name}{OWN_MODEL_SUFFIX}" if name in taken else name
+    return f"{folder}{OWN_MODEL_SUFFIX}" if folder in taken else folder
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,30 @@ def _check_same_run(checkpoint: Path, saved: dict[str, Any], current: dict[str, 
         )
 
 
+#: What a checkpoint holds besides its step (see :func:`fit`).
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "history", "torch_rng")
+
+
+def _read_checkpoint(checkpoint: Path) -> dict[str, Any]:
+    """The state saved in ``checkpoint``; one that cannot be read (a full disk, a copy cut
+    short) is a clear error saying how to start the fit again, not a bug."""
+    try:
+        state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+        if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+            raise ValueError("no step")
+        if any(key not in state for key in _CHECKPOINT_KEYS):
+            raise ValueError("not what training saves")
+    except OSError:
+        raise  # unreadable for a reason the system gives (permissions): said as it is
+    except Exception:  # torch says "damaged" in many ways, none of them for a person
+        raise PropscanError(
+            f"the checkpoint at {checkpoint} cannot be read: it is damaged or cut short (a "
+            f"full disk, a copy that stopped half way); delete the folder {checkpoint.parent} "
+            "to start this fit again"
+        ) from None
+    return state
+
+
 def _restore(
     checkpoint: Path,
     model: TransformerNetwork,
@@ -283,7 +307,7 @@ def _restore(
     """Step, loss history and seconds of fitting saved in ``checkpoint`` (zeros without one)."""
     if not checkpoint.exists():
         return 0, [], 0.0
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    state = _read_checkpoint(checkpoint)
     # checkpoints written before ``fitted_on`` existed hold the settings alone
     _check_same_run(checkpoint, state.get("fitted_on", state.get("settings", {})), fitted_on)
     model.load_state_dict(state["model"])
@@ -303,8 +327,10 @@ def fit(
     out_dir: Path,
     progress: bool = True,
     device: str = "cpu",
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``.
+    """Train with AdamW and linear warm-up/decay; resumes from ``out_dir/checkpoint``,
+    telling ``notify`` from which step once the checkpoint is found to be this run's.
 
     ``device`` is where torch computes (``cuda`` on a GPU machine: the same recipe, much
     faster; the numbers differ from a CPU run's only by floating-point rounding). The
@@ -323,6 +349,8 @@ def fit(
     checkpoint = checkpoint_path(out_dir)
     fitted_on = _fitted_on(settings, examples)
     step, history, earlier_seconds = _restore(checkpoint, model, optimizer, scheduler, fitted_on)
+    if step and notify is not None:
+        notify(f"Resuming training from step {step} of {total_steps} (checkpoint {checkpoint})")
     loss_of = _Loss(settings, special, examples, device)
     bar = tqdm(total=total_steps, initial=step, desc="training", disable=not progress, unit="step")
     started = time.monotonic()

@@ -10,7 +10,6 @@ export it with the settings chosen for the first. Each model directory gets its
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import shutil
@@ -43,7 +42,7 @@ from propscan.models.transformer.encoding import load_tokenizer, special_token_i
 from propscan.models.transformer.ensemble import load_ensemble
 from propscan.models.transformer.examples import make_examples
 from propscan.models.transformer.export import export_model
-from propscan.models.transformer.fitting import checkpoint_path, fit
+from propscan.models.transformer.fitting import fit
 from propscan.models.transformer.network import TransformerNetwork, build_network
 from propscan.models.transformer.quantization import quantize_dynamic_encoder
 from propscan.models.transformer.recipe import (
@@ -141,49 +140,7 @@ def fit_stage(
     special = special_token_ids(tokenizer)
     examples = make_examples(tokenizer, articles, gold, settings, techniques, teacher)
     model = build_network(encoder_dir, len(techniques))
-    step = checkpoint_step(out)
-    if step is not None and notify is not None:
-        notify(
-            f"Resuming training from step {step} of {total_steps(len(examples), settings)} "
-            f"(checkpoint {checkpoint_path(out)})"
-        )
-    return model, special, fit(model, examples, special, settings, out, progress, device)
-
-
-def total_steps(examples: int, settings: TrainingSettings) -> int:
-    """The optimiser steps a fit on ``examples`` windows takes, as :func:`~.fitting.fit`
-    counts them: every batch of every epoch, up to ``max_steps``."""
-    steps = math.ceil(examples / settings.batch_size) * settings.epochs
-    return steps if settings.max_steps is None else min(steps, settings.max_steps)
-
-
-#: What a checkpoint holds besides its step (see :func:`~.fitting.fit`).
-_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "history", "torch_rng")
-
-
-def checkpoint_step(out: Path) -> int | None:
-    """The step of the checkpoint in ``out`` (``None``: there is none), read without
-    loading its weights; one that cannot be read (a disk filled or a file cut short) is a
-    clear error saying how to start that fit again, not a bug."""
-    path = checkpoint_path(out)
-    if not path.exists():
-        return None
-    import torch
-
-    try:
-        state = torch.load(path, weights_only=False, map_location="cpu", mmap=True)
-        step = state["step"]
-        if not isinstance(step, int) or any(key not in state for key in _CHECKPOINT_KEYS):
-            raise ValueError("not what training saves")
-    except OSError:
-        raise  # unreadable for a reason the system gives (permissions): said as it is
-    except Exception:  # torch says "damaged" in many ways, none of them for a person
-        raise PropscanError(
-            f"the checkpoint at {path} cannot be read: it is damaged or cut short (a full "
-            f"disk, a copy that stopped half way); delete the folder {path.parent} to start "
-            "this fit again"
-        ) from None
-    return step
+    return model, special, fit(model, examples, special, settings, out, progress, device, notify)
 
 
 def export_stage(
