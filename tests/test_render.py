@@ -213,31 +213,28 @@ def test_terminal_shows_text_markers_spans_and_legend_without_markup() -> None:
     assert "Confidence bands: strong ≥ 0.45, moderate ≥ 0.35, weak below" in output
 
 
-def test_one_fragment_named_with_two_techniques_is_one_mark_and_listed_once() -> None:
-    both = (
-        span("vile traitors & cowards", "Loaded_Language", 0.6),
-        span("vile traitors & cowards", "Name_Calling,Labeling", 0.9),
-        span("vile traitors & cowards", "Doubt", 0.4),
-        span("traitors", "Doubt", 0.5),
-        span("they lie", "Repetition", 0.7),
-    )
-    output = render_text(make_analysis(tuple(sorted(both))), width=300)
-    assert "These [1,2,3>vile [4>traitors<4] & cowards<1,2,3] lie." in output
+def test_one_fragment_named_with_several_techniques_is_one_mark_and_marks_nest() -> None:
+    """One mark per fragment; of two spans that start together the longer opens first
+    (the shorter sorts first), so marks nest instead of crossing."""
+    fragment = "vile traitors & cowards"
+    shared = (span(fragment, "Loaded_Language", 0.6), span(fragment, "Name_Calling,Labeling", 0.9))
+    cases = [
+        (
+            (span("vile", "Doubt", 0.5), span("cowards", "Slogans", 0.4)),
+            "[2,3>[1>vile<1] traitors & [4>cowards<4]<2,3]",
+        ),
+        (
+            (span(fragment, "Doubt", 0.4), span("traitors", "Doubt", 0.5)),
+            "[1,2,3>vile [4>traitors<4] & cowards<1,2,3]",
+        ),
+    ]
+    for others, marked in cases:
+        output = render_text(make_analysis(tuple(sorted((*shared, *others)))), width=300)
+        assert f"These {marked} lie." in output
+    # the last case: rows 2 and 3 name the fragment of row 1
     assert re.search(r"2 \W+ Loaded language .* the fragment of 1\s", output)
     assert re.search(r"3 \W+ Name calling or labelling .* the fragment of 1\s", output)
-    assert len(re.findall(r"vile traitors & cowards", output)) == 2  # the text, row 1
-
-
-def test_spans_that_start_or_end_together_nest_without_crossing() -> None:
-    """The longer of two spans that share a start opens first (the shorter sorts first)."""
-    nested = (
-        span("vile", "Doubt", 0.5),
-        span("vile traitors & cowards", "Loaded_Language", 0.6),
-        span("vile traitors & cowards", "Name_Calling,Labeling", 0.9),
-        span("cowards", "Slogans", 0.4),
-    )
-    output = render_text(make_analysis(tuple(sorted(nested))), width=300)
-    assert "These [2,3>[1>vile<1] traitors & [4>cowards<4]<2,3] lie." in output
+    assert len(re.findall(fragment, output)) == 2  # the text, row 1
 
 
 def test_text_output_without_a_title_uses_the_first_line_and_names_the_voice() -> None:

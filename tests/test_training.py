@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -181,6 +182,20 @@ def fit_inputs(encoder: Path, split, settings: TrainingSettings) -> tuple[list, 
     return examples, special_token_ids(tokenizer)
 
 
+def stop_after_checkpoint(monkeypatch: pytest.MonkeyPatch, step: int) -> Callable[[], None]:
+    """Make fitting stop (as Ctrl-C would) once it has saved its checkpoint of ``step``;
+    returns what puts plain saving back."""
+    real_save = fitting._save_checkpoint
+
+    def save_then_stop(path, state):
+        real_save(path, state)
+        if state["step"] == step:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_stop)
+    return lambda: monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+
+
 @pytest.mark.slow
 def test_interrupted_training_resumes_to_the_same_weights(
     tiny_encoder: Path, train_split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -195,17 +210,10 @@ def test_interrupted_training_resumes_to_the_same_weights(
     uninterrupted = fresh_model()
     fit(uninterrupted, examples, special, settings, tmp_path / "a", progress=False)
 
-    real_save = fitting._save_checkpoint
-
-    def save_then_crash(path, state):
-        real_save(path, state)
-        if state["step"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_crash)
+    saving_again = stop_after_checkpoint(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         fit(fresh_model(), examples, special, settings, tmp_path / "b", progress=False)
-    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    saving_again()
     resumed = fresh_model()
     report = fit(resumed, examples, special, settings, tmp_path / "b", progress=False)
     assert report["steps"] == 4
@@ -671,17 +679,10 @@ def test_a_resumed_run_says_from_which_step_and_where_its_checkpoint_is(
     out = tmp_path / "run"
     command = _train_command(out, data_dir, tiny_encoder, "--no-evaluate-dev", "--epochs", "2")
     command += ["--setting", "batch_size=4", "--setting", "checkpoint_every=1"]
-    real_save = fitting._save_checkpoint
-
-    def save_then_stop(path, state):
-        real_save(path, state)
-        if state["step"] == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(fitting, "_save_checkpoint", save_then_stop)
+    saving_again = stop_after_checkpoint(monkeypatch, 1)
     stopped = CliRunner().invoke(app, command)
     assert stopped.exit_code != 0 and "Resuming" not in stopped.stderr
-    monkeypatch.setattr(fitting, "_save_checkpoint", real_save)
+    saving_again()
     other = CliRunner().invoke(app, [*command, "--seed", "14"])  # not this checkpoint's run
     assert other.exit_code == 2 and "written by a run with other settings" in other.stderr
     assert "Resuming" not in other.stderr
