@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ import typer
 from propscan.cli.app import app
 from propscan.cli.corpus import SplitName, Unmapped, UnmappedOption
 from propscan.errors import PropscanError
-from propscan.models.registry import BOOLEAN_WORDS, TrainingOptions
+from propscan.models.registry import BOOLEAN_WORDS, MODEL_LABEL, TrainingOptions
 from propscan.training import train_with_card
 
 
@@ -204,7 +203,7 @@ def _refuse_transformer_options(ctx: typer.Context) -> None:
 
 def _checked_label(option: str, value: str | None) -> str | None:
     """A model name or version as a file name and a URL can carry it, else a clear error."""
-    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", value):
+    if value is not None and not MODEL_LABEL.fullmatch(value):
         raise PropscanError(
             f"{option} {value!r}: use up to 64 letters, digits, '.', '_', '+' or '-', "
             "starting with a letter or digit"

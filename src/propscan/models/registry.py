@@ -114,6 +114,10 @@ def capped_articles(articles: Sequence[Article], limit: int | None) -> list[Arti
 
 #: Added to an output folder's name that a shipped or installed model goes by already.
 OWN_MODEL_SUFFIX = "-local"
+#: Characters of a model name or version, which file names and URLs carry as they are.
+NAME_CHARACTERS = "A-Za-z0-9._+-"
+#: A model name or version: up to 64 of them, the first a letter or digit.
+MODEL_LABEL = re.compile(rf"[A-Za-z0-9][{NAME_CHARACTERS}]{{0,63}}")
 
 
 def own_model_name(out: str | os.PathLike[str], kind_name: str) -> str:
@@ -123,7 +127,7 @@ def own_model_name(out: str | os.PathLike[str], kind_name: str) -> str:
     model's, so that results, history and ``propscan report`` never take it for theirs."""
     given = Path(out).resolve().name
     latin = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode()  # "modèle"
-    folder = re.sub(r"[^A-Za-z0-9._+-]+", "-", latin).strip("._+-")[:40]
+    folder = re.sub(f"[^{NAME_CHARACTERS}]+", "-", latin).strip("._+-")[:40]
     if sum(map(str.isalnum, latin)) < sum(map(str.isalnum, given)) or not folder:
         # letters of another script ("модель") or none ("/"): told apart by a hash
         digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()[:8]
