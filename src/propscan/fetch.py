@@ -125,8 +125,8 @@ def extract_article(page: Page) -> Article:
         include_links=False,
         include_formatting=False,
     )
-    text = getattr(document, "text", None)
-    if text and _running_text(text) < MIN_RUNNING_TEXT:
+    main_text = getattr(document, "text", None)
+    if main_text and _running_text(main_text) < MIN_RUNNING_TEXT:
         raise FetchError(
             page.url,
             "not_an_article",
@@ -135,7 +135,7 @@ def extract_article(page: Page) -> Article:
         )
     return _article(
         page.url,
-        text or "",
+        main_text or "",
         title=getattr(document, "title", None) or None,
         source=getattr(document, "sitename", None) or host,
         date=getattr(document, "date", None) or None,

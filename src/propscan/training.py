@@ -162,11 +162,11 @@ def train_with_card(
         evaluate_dev = False
     detector = load_detector(folder)
     if evaluate_dev:
-        dev = dev_evaluation(detector, news[0], folder)
-        if dev is not None:
-            facts["scores"]["dev"] = dev["scores"]
-            facts["speed"] = dev["speed"]
-            facts[FACTS_KEY] = dev[FACTS_KEY]
+        dev_facts = dev_evaluation(detector, news[0], folder)
+        if dev_facts is not None:
+            facts["scores"]["dev"] = dev_facts["scores"]
+            facts["speed"] = dev_facts["speed"]
+            facts[FACTS_KEY] = dev_facts[FACTS_KEY]
     # a resumed run counts the fitting its checkpoints (both stages') already hold
     resumed = sum(
         (facts.get(stage) or {}).get("fit_seconds_before_resume", 0.0)

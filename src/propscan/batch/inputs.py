@@ -93,6 +93,7 @@ def make_record(
     max_characters: int,
 ) -> InputRecord:
     """Validate one input row and turn it into an :class:`InputRecord`."""
+    problem: str | None
     raw_id = fields.get(columns.id)
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
         if columns.id not in fields:

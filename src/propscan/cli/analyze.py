@@ -54,7 +54,7 @@ def analyze_command(
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help=format_help()),
-    ] = OutputFormat.text,
+    ] = OutputFormat["text"],
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -114,7 +114,7 @@ def analyze_command(
         )
     chosen = output_format_named(output_format.value)
     if out is None or str(out) == "-":
-        if output_format is OutputFormat.text:
+        if output_format is OutputFormat["text"]:
             render_terminal(analysis, console())
         else:
             sys.stdout.write(chosen.render(analysis, article.id))

@@ -51,9 +51,11 @@ def _fail(message: str, status: int) -> typer.Exit:
 
 
 class _ErrorReportingGroup(TyperGroup):
-    def invoke(self, ctx: click.Context) -> Any:
+    # typer vendors its own click (typer._click, a private module) whose Context is not
+    # click.Context; the context typer passes in is the vendored one.
+    def invoke(self, ctx: click.Context) -> Any:  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            return super().invoke(ctx)  # type: ignore[arg-type]
         except (typer.Exit, typer.Abort, TyperException):
             raise  # click's own exits and usage errors keep their handling
         except BrokenPipeError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -64,7 +65,7 @@ def stats_table(stats: list[CorpusStats], title: str, original: bool = False) ->
     for split in stats:
         table.add_column(split.split, justify="right")
 
-    def row(label: str, values: list[object], end_section: bool = False) -> None:
+    def row(label: str, values: Sequence[object], end_section: bool = False) -> None:
         table.add_row(label, *(f"{v:,}" if isinstance(v, int) else str(v) for v in values))
         if end_section:
             table.add_section()

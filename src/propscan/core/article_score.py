@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from propscan.core.checks import is_finite_number
 from propscan.core.confidence import sentence_spans
@@ -76,11 +76,15 @@ class ArticleReference:
         threshold = data.get("threshold")
         if not _is_share(threshold):
             raise PropscanError(f"{where}: 'threshold' must be a number in 0..1")
-        return cls(str(data.get("corpus")), str(data.get("model")), float(threshold), values)
+        return cls(str(data.get("corpus")), str(data.get("model")), float(threshold), tuple(values))
 
 
-def _is_share(value: Any) -> bool:
+def _is_share(value: Any) -> TypeGuard[float]:
     return is_finite_number(value) and 0 <= value <= 1
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 #: What an article score means, in one sentence, wherever a view shows one.
@@ -137,10 +141,10 @@ class ArticleScore:
         """An article score from :meth:`to_dict` output; anything else is a one-line error."""
         if not isinstance(data, Mapping):
             raise PropscanError(f"{where}: expected a JSON object")
-        counts = [data.get("marked_sentences"), data.get("sentences")]
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        marked, sentences = data.get("marked_sentences"), data.get("sentences")
+        if not (_is_count(marked) and _is_count(sentences)):
             raise PropscanError(f"{where}: 'marked_sentences' and 'sentences' must be counts")
-        if counts[0] > counts[1]:
+        if marked > sentences:
             raise PropscanError(f"{where}: more marked sentences than sentences")
         rank = data.get("percentile")
         if rank is not None and not _is_share(rank / 100 if is_finite_number(rank) else rank):
@@ -148,7 +152,7 @@ class ArticleScore:
         texts = [data.get("reference"), data.get("note")]
         if not all(text is None or isinstance(text, str) for text in texts):
             raise PropscanError(f"{where}: 'reference' and 'note' must be strings or null")
-        return cls(counts[0], counts[1], None if rank is None else float(rank), *texts)
+        return cls(marked, sentences, None if rank is None else float(rank), *texts)
 
 
 def marked_sentences(sentences: Sequence[tuple[int, int]], spans: Sequence[Span]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from typing import TypeGuard
 
 from propscan.errors import PropscanError
 
@@ -56,7 +57,7 @@ def unicode_problem(value: str) -> str | None:
     return None
 
 
-def is_finite_number(value: object) -> bool:
+def is_finite_number(value: object) -> TypeGuard[int | float]:
     """Whether ``value`` read from JSON is a real number (not a bool, NaN or infinite)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

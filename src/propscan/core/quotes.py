@@ -247,9 +247,10 @@ def find_quotes(text: str) -> tuple[Quote, ...]:
     for start, end in ranges:
         index = sentence_of(start)
         paragraph = bisect.bisect_right(paragraph_starts, start) - 1
-        same_sentence = previous is not None and previous.sentence == index
-        first = max(sentences[index][0], previous.end) if same_sentence else sentences[index][0]
-        speaker = named_before(text, first, start, previous.speaker if same_sentence else None)
+        # The quotation before, when it ended in this same sentence.
+        before = previous if previous is not None and previous.sentence == index else None
+        first = max(sentences[index][0], before.end) if before is not None else sentences[index][0]
+        speaker = named_before(text, first, start, before.speaker if before is not None else None)
         if speaker is None:
             speaker = named_after(text, end, max(sentences[sentence_of(end - 1)][1], end))
         unnamed = speaker is None or is_person_pronoun(text[speaker.start : speaker.end])

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from propscan.errors import PropscanError
 
@@ -272,11 +274,12 @@ def _described(label: str, position: int) -> Technique:
 
 
 @dataclass(frozen=True)
-class TechniqueSet:
+class TechniqueSet(Sequence[str]):
     """The ordered technique labels a model predicts or a corpus is annotated with.
 
     Order matters: it is the order of a model's technique heads and of every table and
     legend. :meth:`parse` and :meth:`check` take user input against these labels only.
+    A read-only sequence of its labels; equality, hashing and repr are the dataclass's.
     """
 
     name: str
@@ -296,14 +299,24 @@ class TechniqueSet:
     def __iter__(self) -> Iterator[str]:
         return iter(self.labels)
 
-    def __getitem__(self, position: int) -> str:
+    @overload
+    def __getitem__(self, position: int) -> str: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, position: int | slice) -> str | tuple[str, ...]:
         return self.labels[position]
 
     def __contains__(self, label: object) -> bool:
         return label in self._positions
 
-    def index(self, label: str) -> int:
-        return self._positions[label]
+    def index(self, label: str, start: int = 0, stop: int = sys.maxsize) -> int:
+        """The position of ``label`` (a KeyError when the set lacks it); ``start`` and
+        ``stop`` only to match :meth:`Sequence.index`, searching like a tuple."""
+        if start == 0 and stop == sys.maxsize:
+            return self._positions[label]
+        return self.labels.index(label, start, stop)
 
     @functools.cached_property
     def _positions(self) -> dict[str, int]:

@@ -81,9 +81,9 @@ def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
     except (ValueError, UnicodeDecodeError):
         facts = {}  # a card is documentation: a damaged one must not hide the model
     facts = facts if isinstance(facts, dict) else {}
-    speed = facts.get("speed") if isinstance(facts.get("speed"), dict) else {}
+    speed = facts["speed"] if isinstance(facts.get("speed"), dict) else {}
     per_second = next((v for k, v in speed.items() if str(k).startswith(_SPEED_FACT)), None)
-    scores = facts.get("scores") if isinstance(facts.get("scores"), dict) else {}
+    scores = facts["scores"] if isinstance(facts.get("scores"), dict) else {}
     size = facts.get("size_bytes")
     return CardSummary(
         size_bytes=int(size) if is_finite_number(size) else model_size_bytes(directory),

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from xml.sax.saxutils import quoteattr
 
 from propscan.batch.analyses import read_analyses
@@ -390,7 +390,7 @@ def _result_spans(result: Any, text: str, techniques: TechniqueSet, where: str) 
     if not isinstance(value, Mapping):
         raise PropscanError(f"{where}: no 'value' object")
     start, end = value.get("start"), value.get("end")
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+    if not (_is_int(start) and _is_int(end)):
         raise PropscanError(f"{where}: start and end must be integers, got {start!r} and {end!r}")
     fragment = value.get("text")
     start, end = _checked_offsets(text, start, end, fragment, where)
@@ -405,6 +405,10 @@ def _result_spans(result: Any, text: str, techniques: TechniqueSet, where: str) 
             raise PropscanError(f"{where}: {error}") from None
         spans.append(Span(start, end, technique))
     return spans
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _checked_offsets(text: str, start: int, end: int, fragment: Any, where: str) -> tuple[int, int]:

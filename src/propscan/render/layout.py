@@ -31,9 +31,12 @@ TITLE_CHARS = 120
 class Scored(Protocol):
     """A sentence (or anything) with offsets and a score, e.g. :class:`SentenceScore`."""
 
-    start: int
-    end: int
-    score: float
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ def technique_style(label: str | None, techniques: TechniqueSet) -> TechniqueSty
 def technique_index(label: str | None, techniques: TechniqueSet) -> int | None:
     """Position of ``label`` in the model's technique set (its colour slot), ``None`` if
     it has none."""
-    return techniques.index(label) if label in techniques else None
+    return techniques.index(label) if label is not None and label in techniques else None
 
 
 def rank_by_confidence(spans: Sequence[Span], span_ids: Sequence[int]) -> list[int]:

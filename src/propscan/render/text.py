@@ -75,8 +75,9 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         shown = display_text(text[piece.start : piece.end])
         if piece.span_ids:
             ranked = rank_by_confidence(spans, piece.span_ids)
-            style = f"#000000 on {technique_style(spans[ranked[0]].technique, techniques).colour}"
-            body.append(shown, style=style + (" underline" if len(ranked) > 1 else ""))
+            colour = technique_style(spans[ranked[0]].technique, techniques).colour
+            highlight = f"#000000 on {colour}" + (" underline" if len(ranked) > 1 else "")
+            body.append(shown, style=highlight)
         else:
             body.append(shown)
         closers = sorted(piece.markers, key=lambda number: (-spans[number - 1].start, number))

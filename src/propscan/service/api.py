@@ -25,9 +25,14 @@ def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorOut, "description": description}
 
 
-NOT_FOUND = {404: _error("No analysis with this id.")}
+#: FastAPI's type for a route's extra responses (keys: status codes).
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {404: _error("No analysis with this id.")}
 #: Any route can fail unexpectedly; the answer is still the error envelope.
-UNEXPECTED = {500: _error("An unexpected error; its message names the request id the log has.")}
+UNEXPECTED: Responses = {
+    500: _error("An unexpected error; its message names the request id the log has.")
+}
 
 router = APIRouter(responses=UNEXPECTED)
 

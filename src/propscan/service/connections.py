@@ -32,7 +32,8 @@ class ServerConfig(uvicorn.Config):
             app,
             http=TimedH11Protocol,
             limit_concurrency=limits.max_connections,
-            timeout_keep_alive=limits.keep_alive,
+            # uvicorn annotates int, but only hands the seconds to loop.call_later (a float)
+            timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
             **options,
         )
         self.limits = limits

@@ -525,7 +525,9 @@ def _count_in_python(connection: sqlite3.Connection) -> None:
 def _text_start(text: str, length: int) -> str:
     """The first ``length`` characters of ``text`` after any blank or control characters
     it opens with, where the history finds a title when none was given."""
-    return text[_BLANK_START.match(text).end() :][:length]
+    blank = _BLANK_START.match(text)
+    assert blank is not None  # the pattern matches the empty string, so at every position
+    return text[blank.end() :][:length]
 
 
 def _statements(script: str) -> list[str]:

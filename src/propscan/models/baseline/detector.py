@@ -203,11 +203,13 @@ class BaselineDetector:
             intercept=np.asarray([self.span_model.intercept]),
         )
         spaces = self.technique_model.spaces
+        # Any: numpy's stub would otherwise check the arrays against ``allow_pickle: bool``
+        idf_arrays: dict[str, Any] = {f"idf_{space.kind}": space.idf for space in spaces}
         np.savez_compressed(
             path / "technique-model.npz",
             coef=self.technique_model.coef,
             intercept=self.technique_model.intercept,
-            **{f"idf_{space.kind}": space.idf for space in spaces},
+            **idf_arrays,
         )
         vocabulary = {space.kind: list(space.terms) for space in spaces}
         (path / "technique-vocabulary.json").write_text(

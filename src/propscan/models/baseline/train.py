@@ -83,6 +83,7 @@ def _fit_technique_model(
     articles: Sequence[Article], gold: Annotations, seed: int
 ) -> TechniqueModel:
     contexts, spans = [], []
+    target: list[str] = []  # each span's technique
     for article in articles:
         context = ArticleContext.of(article.text)
         for span in gold[article.id]:
@@ -90,6 +91,7 @@ def _fit_technique_model(
                 continue
             contexts.append(context)
             spans.append(span)
+            target.append(span.technique)
     if not spans:
         raise PropscanError("cannot train the technique model: the gold labels have no spans")
     fragments = [span.fragment(c.text) for c, span in zip(contexts, spans, strict=True)]
@@ -100,7 +102,6 @@ def _fit_technique_model(
         TfidfSpace.fit("context", around),
     )
     features = technique_features(spaces, contexts, spans)
-    target = [span.technique for span in spans]
     classes = tuple(sorted(set(target)))
     if len(classes) == 1:  # a single technique: it always gets probability 1
         coef = np.zeros((1, features.shape[1]))

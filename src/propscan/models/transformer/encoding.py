@@ -55,17 +55,17 @@ def load_tokenizer(directory: str | os.PathLike[str]) -> Tokenizer:
 
 def special_token_ids(tokenizer: Tokenizer | Any) -> dict[str, int]:
     """[CLS]/[SEP]/[PAD] ids (or RoBERTa's <s>/</s>/<pad>) of a tokenizer."""
-    ids = {}
+    ids: dict[str, int] = {}
     for role, candidates in {
         "cls": ("[CLS]", "<s>"),
         "sep": ("[SEP]", "</s>"),
         "pad": ("[PAD]", "<pad>"),
     }.items():
         found = [tokenizer.token_to_id(token) for token in candidates]
-        found = [i for i in found if i is not None]
-        if not found:
+        present = [i for i in found if i is not None]
+        if not present:
             raise PropscanError(f"the tokenizer has no {role} token ({' or '.join(candidates)})")
-        ids[role] = found[0]
+        ids[role] = present[0]
     return ids
 
 

@@ -46,12 +46,12 @@ def mean_encoder(encoders: Sequence[EncoderFn]) -> EncoderFn:
 
     def run(input_ids: np.ndarray, mask: np.ndarray) -> EncoderOutputs:
         outputs = [encoder(input_ids, mask) for encoder in encoders]
-        sentences = [output[3] for output in outputs]
+        sentences = [output[3] for output in outputs if output[3] is not None]
         return (
             np.mean([output[0] for output in outputs], axis=0),
             np.mean([output[1] for output in outputs], axis=0),
             np.concatenate([output[2] for output in outputs], axis=-1),
-            None if any(s is None for s in sentences) else np.mean(sentences, axis=0),
+            np.mean(sentences, axis=0) if len(sentences) == len(outputs) else None,
         )
 
     return run

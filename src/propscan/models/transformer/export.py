@@ -44,7 +44,8 @@ def export_onnx(model: TransformerNetwork, path: Path, special: dict[str, int]) 
     example[:, 0] = special["cls"]
     mask = torch.ones_like(example)
     path.parent.mkdir(parents=True, exist_ok=True)
-    encoder = model.encoder
+    # a transformers model; typed as nn.Module, whose attributes read as Tensor | Module
+    encoder: Any = model.encoder
     trained_attention = encoder.config._attn_implementation
     encoder.set_attn_implementation("eager")
     try:

@@ -321,7 +321,11 @@ def tune_decoding(
             if name in fixed:
                 continue
             current = settings
-            choice = _best(name, grid, lambda v, n=name, s=current: si_f1(replace(s, **{n: v})))
+
+            def score(value: Any, setting: str = name, base: DecodingSettings = current) -> float:
+                return si_f1(replace(base, **{setting: value}))
+
+            choice = _best(name, grid, score)
             choices[name] = choice
             settings = replace(settings, **{name: choice.value})
 
