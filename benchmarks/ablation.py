@@ -43,7 +43,10 @@ def _pairs(items: list[str]) -> dict[str, Any]:
         try:
             parsed[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            parsed[key] = value
+            from propscan.models.registry import BOOLEAN_WORDS
+
+            # "false" is a yes-or-no answer, not the (true) string "false"
+            parsed[key] = BOOLEAN_WORDS.get(value.lower(), value)
     return parsed
 
 

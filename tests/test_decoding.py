@@ -31,6 +31,7 @@ from propscan.models.decoding_settings import DecodingSettings, current_setting_
 from propscan.models.span_edges import (
     _opens_quote,
     balance_quotes,
+    complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     trim_span,
@@ -182,9 +183,39 @@ def test_a_function_word_inside_a_hyphenated_word_is_not_dangling() -> None:
     assert text[start:stop] == "CIA bought-and-paid-for"
 
 
+def _completed(text: str, span: str) -> str:
+    start = text.index(span)
+    return text[slice(*complete_phrase_end(text, start, start + len(span)))]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "completed"),
+    [
+        ("who has dodged every question about it", "has dodged every", "has dodged every question"),
+        ("we win when every eligible voter is there", "win when every", "win when every eligible voter"),
+        ("They do our duty. We", "They do our", "They do our duty"),
+        ("let our pen-pushers tear it down", "let our", "let our pen-pushers tear"),
+        ("the finest are those who risk it", "the finest are those", "the finest are those"),
+        ("they die under that. Fifth", "die under that", "die under that"),
+        ("they stand by our\nflag", "stand by our", "stand by our"),
+        ("the promise that their vote counts", "the promise that", "the promise"),
+        ("it is sad and that they lost", "it is sad and that", "it is sad"),
+        ("every day", "every", "every"),
+    ],
+)
+def test_a_span_ending_on_a_pointing_word_takes_what_it_points_at(
+    text: str, span: str, completed: str
+) -> None:
+    """A determiner or possessive takes up to two words on the same line, never a function
+    word or what lies past punctuation; a "that" opening a clause is left out instead."""
+    assert _completed(text, span) == completed
+
+
 @given(
     st.lists(
-        st.sampled_from(["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", "]),
+        st.sampled_from(
+            ["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that"]
+        ),
         max_size=25,
     ),
     st.data(),
@@ -195,8 +226,16 @@ def test_whole_word_phrases_never_cut_a_word(pieces: list[str], data: st.DataObj
     p = np.asarray(
         data.draw(st.lists(st.floats(0, 1), min_size=len(offsets), max_size=len(offsets)))
     )
+    complete_phrases = data.draw(st.booleans())
     for found in decode_subword_spans(
-        text, offsets, p, 0.5, max_gap=3, trim_function_words=True, whole_words=True
+        text,
+        offsets,
+        p,
+        0.5,
+        max_gap=3,
+        trim_function_words=True,
+        whole_words=True,
+        complete_phrases=complete_phrases,
     ):
         assert extend_to_words(text, found.start, found.end, joined=True) == (
             found.start,

@@ -54,6 +54,14 @@ def test_a_hyphenated_word_ending_in_a_function_word_is_not_a_dangling_end() -> 
     assert quality["cutting a word (predicted / gold)"] == (0, 0)
 
 
+def test_a_fragment_stopping_before_what_its_last_word_points_at_is_counted() -> None:
+    text = "a man who has dodged every question"
+    cut = Span(text.index("dodged"), text.index(" question"), "Doubt")
+    whole = Span(text.index("dodged"), len(text), "Doubt")
+    quality = phrase_quality({"1": text}, Annotations({"1": (cut,)}), Annotations({"1": (whole,)}))
+    assert quality["stopping before the words it points at (predicted / gold)"] == (1, 0)
+
+
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:
     predicted = Annotations({"1": (span("liars and traitors", "Loaded_Language"),)})
     table = si_by_length(TEXTS, predicted, GOLD)

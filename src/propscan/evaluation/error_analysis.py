@@ -18,6 +18,7 @@ from propscan.core.techniques import REPETITION
 from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import (
     balance_quotes,
+    complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     is_lone_identity_word,
@@ -46,7 +47,8 @@ def phrase_quality(
     """Shares of predicted fragments that end in a function word (as decoding's own rule
     finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
-    quotation mark unmatched at an edge, or are a lone identity word."""
+    quotation mark unmatched at an edge, stop before the words a last "every" or "our"
+    points at, or are a lone identity word."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -83,10 +85,15 @@ def _unmatched_quote(text: str, start: int, end: int) -> bool:
     return balance_quotes(text, start, end) != (start, end)
 
 
+def _phrase_left_open(text: str, start: int, end: int) -> bool:
+    return complete_phrase_end(text, start, end) != (start, end)
+
+
 #: Fragment shapes a reader takes for a faulty mark.
 _SHAPE_PROBLEMS = {
     "cutting a word": _cuts_a_word,
     "with an unmatched quotation mark at an edge": _unmatched_quote,
+    "stopping before the words it points at": _phrase_left_open,
     "a lone identity word": is_lone_identity_word,
 }
 

@@ -13,7 +13,8 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
-   quotation mark unmatched at an edge;
+   quotation mark unmatched at an edge; with ``complete_phrases``,
+   ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
    spans with a confidence; lone stop words and too short fragments are dropped;
@@ -44,6 +45,7 @@ import numpy as np
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
+    complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     has_word_character,
@@ -151,6 +153,7 @@ def decode_subword_spans(
     min_characters: int = 0,
     trim_function_words: bool = False,
     whole_words: bool = False,
+    complete_phrases: bool = False,
 ) -> list[Candidate]:
     """Spans of a sub-word model: runs of tokens at or above ``threshold`` (joined when at
     most ``max_gap`` characters apart; -1 never joins), trimmed and grown to whole words;
@@ -159,7 +162,8 @@ def decode_subword_spans(
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
     words and contractions whole, leaves no quotation mark unmatched at an edge and drops
-    a lone identity word. Two runs that grow into the same span (pieces of one word) give
+    a lone identity word. ``complete_phrases`` grows a span that ends on a word such as
+    "every" or "our" over the words it points at. Two runs that grow into the same span (pieces of one word) give
     it once.
     """
     runs = runs_above(probabilities, threshold)
@@ -175,6 +179,8 @@ def decode_subword_spans(
             start, end = drop_dangling_end(text, start, end)
             if is_lone_stop_word(text, start, end):
                 continue
+        if complete_phrases:
+            start, end = complete_phrase_end(text, start, end)
         if whole_words:
             balanced = balance_quotes(text, start, end)
             if balanced is None or is_lone_identity_word(text, *balanced):

@@ -46,6 +46,9 @@ class DecodingSettings:
     #: Keep hyphenated words and contractions whole, leave no quotation mark unmatched at
     #: a span's edge, and drop a lone identity word ("British", "Muslim").
     whole_words: bool = False
+    #: A span that ends on a word pointing at what follows ("dodged every") takes the
+    #: words it points at, and one that ends on a "that" opening a clause leaves it out.
+    complete_phrases: bool = False
     #: Platt coefficients (a, b, c) of :class:`Calibration`; the decision threshold
     #: ``si_threshold`` applies to the calibrated score when ``token_threshold`` is set.
     calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)

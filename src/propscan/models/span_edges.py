@@ -215,6 +215,50 @@ def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+#: Words that point at the words after them ("every", "our"): a span that ends on one
+#: while its phrase runs on ("who has dodged every question") stops halfway through it.
+#: 0.6% of PTC train gold spans end so.
+_POINTING_WORDS = """every each no our my your these those this such another any some all
+    both either neither few several"""
+POINTING_WORDS = frozenset(_POINTING_WORDS.split())
+#: Words a phrase grows by at most when it ends on a pointing word: the few words of a
+#: noun phrase ("every eligible voter"), not the clause after it.
+MAX_PHRASE_WORDS = 2
+_NEXT_WORD = re.compile(r"[ \t]+(" + WORD_CHARACTER + "+)")
+
+
+def complete_phrase_end(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span that ends on a word pointing at what follows takes the words it points at.
+
+    "dodged every" becomes "dodged every question": up to :data:`MAX_PHRASE_WORDS` words
+    on the same line, stopping before punctuation or a function word. A span that ends
+    on "that" with a clause after it ("the promise that their vote") leaves "that", and
+    any function word this leaves at its end, out instead.
+    """
+    words = list(_WORD.finditer(text, start, end))
+    if len(words) < 2 or words[-1].end() != end or _joined_at(text, words[-1].start() - 1):
+        return start, end
+    last = words[-1].group().lower()
+    following = _NEXT_WORD.match(text, end)
+    if following is None:
+        return start, end
+    if last == "that":
+        kept = trim_span(text, start, words[-1].start())
+        return (start, end) if kept is None else drop_dangling_end(text, *kept)
+    if last not in POINTING_WORDS:
+        return start, end
+    for _ in range(MAX_PHRASE_WORDS):
+        if following is None or _is_function_word(following.group(1)):
+            break
+        end = extend_to_words(text, start, following.end(1), joined=True)[1]
+        following = _NEXT_WORD.match(text, end)
+    return start, end
+
+
+def _is_function_word(word: str) -> bool:
+    return word.lower() in STOP_WORDS or word.lower() in DANGLING_END_WORDS
+
+
 def is_lone_stop_word(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` is one stop word ("them", "the") or no word at all."""
     words = _WORD.findall(text[start:end].lower())

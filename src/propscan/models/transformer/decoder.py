@@ -160,6 +160,7 @@ class SpanDecoder:
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
             whole_words=settings.whole_words,
+            complete_phrases=settings.complete_phrases,
         )
 
     def phrases(

@@ -164,6 +164,7 @@ def candidate_table(decoder: SpanDecoder, data: Encoded) -> tuple[np.ndarray, np
             min_characters=settings.min_characters,
             trim_function_words=settings.trim_function_words,
             whole_words=settings.whole_words,
+            complete_phrases=settings.complete_phrases,
         ):
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
@@ -294,6 +295,7 @@ def tune_decoding(
         "sentence_gate": 0.0,
         "trim_function_words": True,
         "whole_words": True,
+        "complete_phrases": True,
         "si_threshold": 0.0,
         "calibration": (1.0, 0.0, 0.0),
         "repetition_needs_recurrence": True,
