@@ -150,4 +150,4 @@ def test_the_shipped_model_has_its_reference() -> None:
     reference = read_reference(DEFAULT_MODEL_DIR)
     assert reference is not None
     assert len(reference.values) == 371 and reference.threshold == 0.15
-    assert reference.model == "propscan-minilm 0.3.2"
+    assert reference.model == "propscan-minilm 0.3.3"

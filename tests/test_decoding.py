@@ -192,7 +192,11 @@ def _completed(text: str, span: str) -> str:
     ("text", "span", "completed"),
     [
         ("who has dodged every question about it", "has dodged every", "has dodged every question"),
-        ("we win when every eligible voter is there", "win when every", "win when every eligible voter"),
+        (
+            "we win when every eligible voter is there",
+            "win when every",
+            "win when every eligible voter",
+        ),
         ("They do our duty. We", "They do our", "They do our duty"),
         ("let our pen-pushers tear it down", "let our", "let our pen-pushers tear"),
         ("the finest are those who risk it", "the finest are those", "the finest are those"),

@@ -28,6 +28,7 @@ def test_a_card_rewritten_from_its_facts_is_unchanged(tmp_path: Path) -> None:
         "training_seconds": 60.0,
         "decoding": {"si_threshold": 0.15, "merge_gap": 60},
         "fit": {"steps": 3, "final_loss": 1.0},
+        "settings_note": "As recorded when this model was trained.",
     }
     write_model_card(tmp_path, facts)
     first = (tmp_path / CARD_FILE).read_text(encoding="utf-8")
@@ -35,6 +36,9 @@ def test_a_card_rewritten_from_its_facts_is_unchanged(tmp_path: Path) -> None:
     assert (tmp_path / CARD_FILE).read_text(encoding="utf-8") == first
     rows = [line.split(" | ")[0] for line in first.splitlines() if line.startswith("| ")]
     assert rows.index("| validation") < rows.index("| dev")
+    # a note on the settings stays above them, where a card rewritten later keeps it
+    assert "## Settings\n\nAs recorded when this model was trained.\n\n| |" in first
+    assert "settings_note" not in first
 
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "model_reliability.py"

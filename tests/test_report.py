@@ -306,11 +306,11 @@ def test_shipped_model_card_says_which_counts_mislead() -> None:
     assert reliability.gold_share == pytest.approx(0.246, abs=1e-3)
     assert "read such shares as about 1.4x the annotators'" in reliability.sentence_caveat()
     slogans = reliability.techniques["Slogans"]
-    assert (slogans.predicted, slogans.gold, slogans.trusted) == (6, 40, False)
+    assert (slogans.predicted, slogans.gold, slogans.trusted) == (7, 40, False)
     warnings = reliability.warnings(get_techniques())
-    assert warnings["Slogans"].startswith("Slogan: under-counts, finds about 1 in 7")
+    assert warnings["Slogans"].startswith("Slogan: under-counts, finds about 1 in 6")
     assert warnings["Loaded_Language"].startswith("Loaded language: over-counts, about 1.9x")
-    assert "Flag-Waving" not in warnings  # fair: 91 marked where the annotators marked 87
+    assert "Flag-Waving" not in warnings  # fair: 92 marked where the annotators marked 87
 
 
 def get_techniques():  # the shipped model's set

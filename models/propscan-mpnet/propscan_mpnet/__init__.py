@@ -1,4 +1,4 @@
-"""The propscan model 'mpnet' (propscan-mpnet 0.3.0).
+"""The propscan model 'mpnet' (propscan-mpnet 0.3.1).
 
 Installed, it is chosen by name: ``propscan analyze FILE --model mpnet``, or
 ``propscan.load_model("mpnet")`` in Python.

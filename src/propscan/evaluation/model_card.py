@@ -199,7 +199,9 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
 
     Expected keys: ``name``, ``version``, ``kind``, ``description``, ``data``
     (dict), ``settings`` (dict), ``scores`` (split -> metric -> value),
-    ``training_seconds``; anything else is listed under "Other facts".
+    ``training_seconds``, and optionally ``settings_note`` (a line above the settings
+    that says how they differ from today's recipe); anything else is listed under
+    "Other facts".
     """
     folder = Path(directory)
     facts = {
@@ -225,6 +227,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "speed",
         "reliability",
         "twin",
+        "settings_note",
     }
     lines = [
         f"# Model card: {facts.get('name')} {facts.get('version')}",
@@ -248,6 +251,7 @@ def write_model_card(directory: str | os.PathLike[str], facts: dict[str, Any]) -
         "",
         "## Settings",
         "",
+        *([str(facts["settings_note"]), ""] if facts.get("settings_note") else []),
         *_table(dict(sorted(facts.get("settings", {}).items()))),
         "",
         "## Size and cost",

@@ -163,8 +163,8 @@ def decode_subword_spans(
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
     words and contractions whole, leaves no quotation mark unmatched at an edge and drops
     a lone identity word. ``complete_phrases`` grows a span that ends on a word such as
-    "every" or "our" over the words it points at. Two runs that grow into the same span (pieces of one word) give
-    it once.
+    "every" or "our" over the words it points at. Two runs that grow into the same span
+    (pieces of one word) give it once.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:

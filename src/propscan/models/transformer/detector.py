@@ -46,7 +46,7 @@ from propscan.models.transformer.scheduling import TokenOutputs, WindowedEncoder
 KIND = "transformer"
 #: Name and version of the model that ``propscan train`` makes (the shipped one).
 MODEL_NAME = "propscan-minilm"
-MODEL_VERSION = "0.3.2"
+MODEL_VERSION = "0.3.3"
 ENCODER_FILE = "encoder.onnx"
 SPAN_HEAD_FILE = "span_head.npz"
 #: Sub-directory holding the classical companion model whose probabilities are mixed in.
