@@ -34,6 +34,7 @@ from propscan.models.span_edges import (
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
+    is_lone_stop_word,
     trim_span,
 )
 
@@ -218,7 +219,7 @@ def test_a_span_ending_on_a_pointing_word_takes_what_it_points_at(
 @given(
     st.lists(
         st.sampled_from(
-            ["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that"]
+            ["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that", "of"]
         ),
         max_size=25,
     ),
@@ -245,6 +246,17 @@ def test_whole_word_phrases_never_cut_a_word(pieces: list[str], data: st.DataObj
             found.start,
             found.end,
         )
+        assert not is_lone_stop_word(text, found.start, found.end)  # "of that" -> "of" is no span
+
+
+def test_a_phrase_left_as_one_stop_word_by_completion_is_dropped() -> None:
+    text = "they spoke of that they knew"
+    offsets = _word_offsets(text)
+    p = np.array([0.0, 0.0, 0.9, 0.9, 0.0, 0.0])  # "of that", "that" opening a clause
+    found = decode_subword_spans(
+        text, offsets, p, 0.5, trim_function_words=True, whole_words=True, complete_phrases=True
+    )
+    assert found == []
 
 
 def test_phrase_decoding_drops_lone_stop_words_and_short_fragments() -> None:

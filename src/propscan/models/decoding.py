@@ -177,10 +177,10 @@ def decode_subword_spans(
         start, end = extend_to_words(text, *trimmed, joined=whole_words)
         if trim_function_words:
             start, end = drop_dangling_end(text, start, end)
-            if is_lone_stop_word(text, start, end):
-                continue
         if complete_phrases:
             start, end = complete_phrase_end(text, start, end)
+        if trim_function_words and is_lone_stop_word(text, start, end):
+            continue
         if whole_words:
             balanced = balance_quotes(text, start, end)
             if balanced is None or is_lone_identity_word(text, *balanced):
