@@ -43,10 +43,8 @@ def _pairs(items: list[str]) -> dict[str, Any]:
         try:
             parsed[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            from propscan.models.registry import BOOLEAN_WORDS
-
-            # "false" is a yes-or-no answer, not the (true) string "false"
-            parsed[key] = BOOLEAN_WORDS.get(value.lower(), value)
+            # "false" holds a yes-or-no setting off, where the string "false" would be true
+            parsed[key] = {"true": True, "false": False}.get(value.lower(), value)
     return parsed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import warnings
@@ -199,64 +200,106 @@ def _completed(text: str, span: str) -> str:
             "win when every eligible voter",
         ),
         ("They do our duty. We", "They do our", "They do our duty"),
-        ("let our pen-pushers tear it down", "let our", "let our pen-pushers tear"),
+        ("we stand with our brave troops today", "stand with our", "stand with our brave troops"),
+        ("betray every so-called expert here", "betray every", "betray every so-called expert"),
+        ("they hate that man", "they hate that", "they hate that man"),
+        ("they betray every U.S. citizen", "they betray every", "they betray every"),
         ("the finest are those who risk it", "the finest are those", "the finest are those"),
         ("they die under that. Fifth", "die under that", "die under that"),
         ("they stand by our\nflag", "stand by our", "stand by our"),
         ("the promise that their vote counts", "the promise that", "the promise"),
-        ("it is sad and that they lost", "it is sad and that", "it is sad"),
+        ("he said (that they won", "said (that", "said (that"),
+        ("he said ( that they won", "said ( that", "said ( that"),
+        ("talk of that they knew", "of that", "of that"),
         ("every day", "every", "every"),
     ],
 )
 def test_a_span_ending_on_a_pointing_word_takes_what_it_points_at(
     text: str, span: str, completed: str
 ) -> None:
-    """A determiner or possessive takes up to two words on the same line, never a function
-    word or what lies past punctuation; a "that" opening a clause is left out instead."""
+    """A determiner or possessive takes up to two whole words on the same line, never a
+    function word, an abbreviation or what lies past punctuation; a "that" opening a
+    clause is left out instead, unless that leaves a bracket or only function words."""
     assert _completed(text, span) == completed
+
+
+def test_a_completed_phrase_stops_where_the_next_span_starts() -> None:
+    text = "we win when every eligible voter is there"
+    start = text.index("win")
+    end = text.index(" eligible")
+    limit = text.index("voter")
+    assert text[slice(*complete_phrase_end(text, start, end, limit))] == "win when every eligible"
+    offsets = _word_offsets(text)
+    p = np.array([0.0, 0.9, 0.9, 0.9, 0.0, 0.9, 0.0, 0.0])  # "win when every", "voter"
+    found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
+    assert [text[c.start : c.end] for c in found] == ["win when every eligible", "voter"]
+
+
+def test_a_possessive_is_completed_before_dangling_words_are_dropped() -> None:
+    text = "they betray their country daily"
+    offsets = _word_offsets(text)
+    p = np.array([0.0, 0.9, 0.9, 0.0, 0.0])  # "betray their"
+    found = decode_subword_spans(
+        text, offsets, p, 0.5, trim_function_words=True, complete_phrases=True
+    )
+    assert [text[c.start : c.end] for c in found] == ["betray their country daily"]
+    found = decode_subword_spans(text, offsets, p, 0.5, trim_function_words=True)
+    assert [text[c.start : c.end] for c in found] == ["betray"]
+
+
+#: Pieces of text that test the edge rules: hyphens, apostrophes, pointing words, an
+#: abbreviation, line breaks, quotes, brackets and dashes.
+TEXT_PIECES = (
+    *("paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that"),
+    *("of", "every", "U.S.", "\n", '"', "(", "—", ". "),
+)
 
 
 @given(
     st.lists(
-        st.sampled_from(
-            ["paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that", "of"]
-        ),
+        st.sampled_from(TEXT_PIECES),
         max_size=25,
     ),
     st.data(),
 )
 def test_whole_word_phrases_never_cut_a_word(pieces: list[str], data: st.DataObject) -> None:
+    """Whatever the probabilities: whole words, clean edges, no lone stop word, and each
+    span ends before the next begins or nests in none."""
     text = "".join(pieces)
     offsets = _word_offsets(text)
     p = np.asarray(
         data.draw(st.lists(st.floats(0, 1), min_size=len(offsets), max_size=len(offsets)))
     )
     complete_phrases = data.draw(st.booleans())
-    for found in decode_subword_spans(
+    found = decode_subword_spans(
         text,
         offsets,
         p,
         0.5,
-        max_gap=3,
+        max_gap=data.draw(st.sampled_from([-1, 0, 3])),
         trim_function_words=True,
         whole_words=True,
         complete_phrases=complete_phrases,
-    ):
-        assert extend_to_words(text, found.start, found.end, joined=True) == (
-            found.start,
-            found.end,
-        )
-        assert not is_lone_stop_word(text, found.start, found.end)  # "of that" -> "of" is no span
+    )
+    for span in found:
+        assert extend_to_words(text, span.start, span.end, joined=True) == (span.start, span.end)
+        assert not is_lone_stop_word(text, span.start, span.end)  # "of that" -> "of" is none
+        assert trim_span(text, span.start, span.end) == (span.start, span.end)
+        assert text[span.end - 1] not in "(—"
+    for before, after in itertools.pairwise(found):
+        assert before.start <= after.start and not (before.end >= after.end)
 
 
-def test_a_phrase_left_as_one_stop_word_by_completion_is_dropped() -> None:
+def test_completion_never_leaves_only_function_words() -> None:
+    """ "of that" before "they": leaving "that" out would leave the lone stop word "of"."""
     text = "they spoke of that they knew"
     offsets = _word_offsets(text)
-    p = np.array([0.0, 0.0, 0.9, 0.9, 0.0, 0.0])  # "of that", "that" opening a clause
-    found = decode_subword_spans(
-        text, offsets, p, 0.5, trim_function_words=True, whole_words=True, complete_phrases=True
-    )
-    assert found == []
+    p = np.array([0.0, 0.0, 0.9, 0.9, 0.0, 0.0])
+    for trim in (True, False):
+        found = decode_subword_spans(
+            text, offsets, p, 0.5, trim_function_words=trim, complete_phrases=True
+        )
+        assert [text[c.start : c.end] for c in found] == ["of that"]
 
 
 def test_phrase_decoding_drops_lone_stop_words_and_short_fragments() -> None:

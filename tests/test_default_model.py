@@ -186,3 +186,25 @@ def test_a_lone_short_article_runs_its_calls_one_at_a_time(example_text: str) ->
     )
     (prediction,) = detector.predict([example_text])
     assert prediction.spans and not made
+
+
+def test_phrase_completion_reaches_the_shipped_model_s_marks() -> None:
+    """With ``complete_phrases`` the shipped model's mark on the sample article no longer
+    stops on "every": "has dodged every" becomes "has dodged every question"."""
+    from dataclasses import replace
+
+    from propscan.examples import sample_text
+
+    detector = load_detector(DEFAULT_MODEL_DIR)
+    text = sample_text()
+
+    def marks(complete: bool) -> set[str]:
+        settings = replace(detector.settings, complete_phrases=complete)
+        detector.decoder = detector.decoder.with_settings(settings)
+        (found,) = detector.predict([text])
+        return {text[span.start : span.end] for span in found.spans}
+
+    assert any(mark.endswith("has dodged every") for mark in marks(False))
+    completed = marks(True)
+    assert any(mark.endswith("has dodged every question") for mark in completed)
+    assert not any(mark.endswith(" every") for mark in completed)

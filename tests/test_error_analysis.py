@@ -59,7 +59,7 @@ def test_a_fragment_stopping_before_what_its_last_word_points_at_is_counted() ->
     cut = Span(text.index("dodged"), text.index(" question"), "Doubt")
     whole = Span(text.index("dodged"), len(text), "Doubt")
     quality = phrase_quality({"1": text}, Annotations({"1": (cut,)}), Annotations({"1": (whole,)}))
-    assert quality["stopping before the words it points at (predicted / gold)"] == (1, 0)
+    assert quality["ending on a word that opens a phrase (predicted / gold)"] == (1, 0)
 
 
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:

@@ -47,8 +47,8 @@ def phrase_quality(
     """Shares of predicted fragments that end in a function word (as decoding's own rule
     finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
-    quotation mark unmatched at an edge, stop before the words a last "every" or "our"
-    points at, or are a lone identity word."""
+    quotation mark unmatched at an edge, end on a word that opens a phrase ("every",
+    "our", "the"), or are a lone identity word."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -93,7 +93,7 @@ def _phrase_left_open(text: str, start: int, end: int) -> bool:
 _SHAPE_PROBLEMS = {
     "cutting a word": _cuts_a_word,
     "with an unmatched quotation mark at an edge": _unmatched_quote,
-    "stopping before the words it points at": _phrase_left_open,
+    "ending on a word that opens a phrase": _phrase_left_open,
     "a lone identity word": is_lone_identity_word,
 }
 

@@ -170,17 +170,19 @@ def decode_subword_spans(
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
     candidates: list[Candidate] = []
-    for first, last in runs:
+    for index, (first, last) in enumerate(runs):
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
         if trimmed is None:
             continue
         start, end = extend_to_words(text, *trimmed, joined=whole_words)
+        if complete_phrases:  # before dangling words go: "betray their" -> "... country"
+            following = runs[index + 1][0] if index + 1 < len(runs) else None
+            limit = len(text) if following is None else int(offsets[following][0])
+            start, end = complete_phrase_end(text, start, end, limit)
         if trim_function_words:
             start, end = drop_dangling_end(text, start, end)
-        if complete_phrases:
-            start, end = complete_phrase_end(text, start, end)
-        if trim_function_words and is_lone_stop_word(text, start, end):
-            continue
+            if is_lone_stop_word(text, start, end):
+                continue
         if whole_words:
             balanced = balance_quotes(text, start, end)
             if balanced is None or is_lone_identity_word(text, *balanced):

@@ -142,7 +142,7 @@ class SpanDecoder:
             token_threshold *= threshold / tuned
         return token_threshold, decision
 
-    def _runs(
+    def runs(
         self,
         text: str,
         outputs: TokenOutputs,
@@ -150,6 +150,8 @@ class SpanDecoder:
         probabilities: np.ndarray,
         max_gap: int,
     ) -> list[Candidate]:
+        """Candidate phrases at ``token_threshold`` with this decoder's edge rules, before
+        calibration and the decision (tuning fits the calibration on them)."""
         settings = self.settings
         return decode_subword_spans(
             text,
@@ -177,7 +179,7 @@ class SpanDecoder:
         token_threshold, decision = self._thresholds(threshold)
         calibration = Calibration(*self.settings.calibration)
         found = []
-        for candidate in self._runs(
+        for candidate in self.runs(
             text,
             outputs,
             token_threshold,
@@ -204,7 +206,7 @@ class SpanDecoder:
             return []
         token_threshold, _ = self._thresholds(threshold)
         return fragments_within(
-            found, self._runs(text, outputs, token_threshold, probabilities, gap)
+            found, self.runs(text, outputs, token_threshold, probabilities, gap)
         )
 
     def decode(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from propscan.core.spans import Annotations, Article, Span, merge_spans, to_si_annotations
-from propscan.models.decoding import Calibration, decode_subword_spans
+from propscan.models.decoding import Calibration
 from propscan.models.decoding_settings import DecodingSettings
 from propscan.models.transformer.decoder import SpanDecoder
 from propscan.models.transformer.detector import TransformerDetector
@@ -155,16 +155,12 @@ def candidate_table(decoder: SpanDecoder, data: Encoded) -> tuple[np.ndarray, np
             inside[span.start] += 1
             inside[span.end] -= 1
         covered = np.r_[0, np.cumsum(np.cumsum(inside)[:-1] > 0)]
-        for candidate in decode_subword_spans(
+        for candidate in decoder.runs(
             article.text,
-            output.tokens.offsets,
-            decoder.token_probabilities(output),
+            output,
             token_threshold,
-            max_gap=settings.merge_gap,
-            min_characters=settings.min_characters,
-            trim_function_words=settings.trim_function_words,
-            whole_words=settings.whole_words,
-            complete_phrases=settings.complete_phrases,
+            decoder.token_probabilities(output),
+            settings.merge_gap,
         ):
             span = candidate.span
             features.append(Calibration.features(candidate.confidence, span.length))
