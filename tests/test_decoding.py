@@ -53,6 +53,13 @@ def test_extend_to_words_never_cuts_a_word() -> None:
     assert extend_to_words(text, 4, 14) == (4, 14)
 
 
+@pytest.mark.parametrize("ending", ["nation's", "X-1", "2.5"])
+def test_a_joined_word_that_ends_the_text_is_kept_whole(ending: str) -> None:
+    text = f"they betray every {ending}"
+    start = text.index(ending)
+    assert extend_to_words(text, start, start + 1, joined=True) == (start, len(text))
+
+
 @given(st.lists(st.floats(0, 1), max_size=30), st.floats(0, 1))
 def test_runs_above_are_the_maximal_runs_at_or_above_the_threshold(
     probabilities: list[float], threshold: float
@@ -201,7 +208,13 @@ def _completed(text: str, span: str) -> str:
         ("They do our duty. We", "They do our", "They do our duty"),
         ("we stand with our brave troops today", "stand with our", "stand with our brave troops"),
         ("betray every so-called expert here", "betray every", "betray every so-called expert"),
-        ("they hate that man", "they hate that", "they hate that man"),
+        ("he claims that Democrats rigged it", "he claims that", "he claims"),
+        ("they attack the media every day", "they attack the", "they attack the media"),
+        ("they told her Trump lied", "they told her", "they told her"),
+        ("They lied again. The media knew", "They lied again. The", "They lied again. The"),
+        ("since the 9/11 attacks", "since the", "since the"),
+        ("they lie every 2.5 years", "they lie every", "they lie every 2.5 years"),
+        ("they betray every nation's", "they betray every", "they betray every nation's"),
         ("they betray every U.S. citizen", "they betray every", "they betray every"),
         ("the finest are those who risk it", "the finest are those", "the finest are those"),
         ("they die under that. Fifth", "die under that", "die under that"),
@@ -217,8 +230,9 @@ def test_a_span_ending_on_a_pointing_word_takes_what_it_points_at(
     text: str, span: str, completed: str
 ) -> None:
     """A determiner or possessive takes up to two whole words on the same line, never a
-    function word, an abbreviation or what lies past punctuation; a "that" opening a
-    clause is left out instead, unless that leaves a bracket or only function words."""
+    function or pointing word, a word running on past a symbol or what lies past
+    punctuation or a sentence's end; a "that" before a word is left out instead, unless
+    that leaves a bracket or only function words."""
     assert _completed(text, span) == completed
 
 
