@@ -212,6 +212,7 @@ def _completed(text: str, span: str) -> str:
         ("they attack the media every day", "they attack the", "they attack the media"),
         ("they told her Trump lied", "they told her", "they told her"),
         ("They lied again. The media knew", "They lied again. The", "They lied again. The"),
+        ("fear of Putin, a dossier of lies", "fear of Putin, a", "fear of Putin, a"),
         ("since the 9/11 attacks", "since the", "since the"),
         ("they lie every 2.5 years", "they lie every", "they lie every 2.5 years"),
         ("they betray every nation's", "they betray every", "they betray every nation's"),

@@ -235,9 +235,9 @@ _NEXT_WORD = re.compile(r"[ \t]+(" + WORD_CHARACTER + "+)")
 #: What may follow a word a phrase grows over: the word ends there ("9/11", "10%" and
 #: "Q&A" go on past it).
 _AFTER_A_WORD = re.compile(r"\s|$|[,;:!?)\]\"\u201d\u00bb]|[.'\u2019](\s|$|[\"\u201d\u2019)])")
-#: Characters that end a sentence or clause: a pointing word after one starts a new
-#: phrase that the span only touches ("They lied again. The").
-_CLAUSE_BREAK = frozenset(".!?;:\n")
+#: Characters that end a sentence, clause or phrase: a pointing word after one starts a
+#: new phrase that the span only touches ("They lied again. The", "from Putin, a").
+_CLAUSE_BREAK = frozenset(".,!?;:\n")
 
 
 def complete_phrase_end(
@@ -248,7 +248,9 @@ def complete_phrase_end(
     "dodged every" becomes "dodged every question": up to :data:`MAX_PHRASE_WORDS` whole
     words on the same line, stopping before punctuation, a function word, another
     pointing word, a word that runs on past a symbol ("9/11") or ``limit`` (where the
-    next span starts). A span that ends on "that" before a word, which mostly opens a
+    next span starts); a pointing word after a comma or a sentence's end inside the span
+    starts a phrase of its own and is left alone ("from Putin, a"). A span that ends on
+    "that" before a word, which mostly opens a
     clause ("claims that Democrats", "the promise that their vote"), leaves it out
     instead, unless only function words, or a bracket or dash, would be left at its end.
     """
