@@ -250,9 +250,9 @@ def complete_phrase_end(
     pointing word, a word that runs on past a symbol ("9/11") or ``limit`` (where the
     next span starts); a pointing word after a comma or a sentence's end inside the span
     starts a phrase of its own and is left alone ("from Putin, a"). A span that ends on
-    "that" before a word, which mostly opens a
-    clause ("claims that Democrats", "the promise that their vote"), leaves it out
-    instead, unless only function words, or a bracket or dash, would be left at its end.
+    "that" before a word, which mostly opens a clause ("claims that Democrats", "the
+    promise that their vote"), leaves it out instead, unless only function words, or a
+    bracket or dash, would be left at its end.
     """
     limit = len(text) if limit is None else limit
     words = list(_WORD.finditer(text, start, end))
