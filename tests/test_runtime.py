@@ -58,3 +58,39 @@ def test_threads_come_from_the_argument_then_the_environment(monkeypatch) -> Non
     monkeypatch.delenv("PROPSCAN_THREADS")
     assert requested_threads() == 0
     assert available_cores() >= 1
+
+
+def _int8_product_graph(path, weights: np.ndarray) -> None:
+    """A graph of one uint8 x int8 product with constant weights, as dynamic
+    quantisation writes every linear layer of the encoder."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rows, columns = weights.shape
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "a_zero", "w_zero"], ["y"])],
+        "int8_product",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, rows])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, columns])],
+        [
+            numpy_helper.from_array(weights, "w"),
+            numpy_helper.from_array(np.array(0, dtype=np.uint8), "a_zero"),
+            numpy_helper.from_array(np.zeros(columns, dtype=np.int8), "w_zero"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+
+
+def test_int8_products_are_exact_on_every_cpu(tmp_path) -> None:
+    # Large activations times weights near -128 and 127: pairs of such products leave
+    # the 16-bit range that onnxruntime's fast kernel adds them in on CPUs without VNNI.
+    from propscan.models.transformer.runtime import inference_session
+
+    generator = np.random.default_rng(0)
+    weights = generator.choice(np.array([-128, -127, 126, 127], dtype=np.int8), (64, 32))
+    activations = generator.integers(200, 256, (1, 64)).astype(np.uint8)
+    _int8_product_graph(tmp_path / "product.onnx", weights)
+    session = inference_session(tmp_path / "product.onnx", threads=1)
+    (found,) = session.run(["y"], {"a": activations})
+    assert np.array_equal(found, activations.astype(np.int32) @ weights.astype(np.int32))

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,15 @@ EncoderFn = Callable[[np.ndarray, np.ndarray], EncoderOutputs]
 #: :func:`propscan.models.transformer.export.fuse_onnx`); graphs that already hold the
 #: fused node keep it.
 UNFUSED_OPTIMIZERS = ["SkipLayerNormFusion"]
+#: onnxruntime's session setting that keeps int8 matrix products exact on every x86 CPU.
+#: Its fast kernel for uint8 activations times int8 weights adds products in pairs in
+#: 16 bits, which overflow and saturate on CPUs without VNNI (AVX2, and AVX-512 before
+#: Cascade Lake): there the int8 encoder's outputs drift from the ones it was tuned and
+#: scored with, a little for MiniLM and badly for all-mpnet-base-v2, which then marked
+#: nothing (``benchmarks/results/int8_precision.md``). With the setting, onnxruntime
+#: turns such products into uint8 times uint8 once when the model loads (exact, slower);
+#: on CPUs with VNNI and on ARM it changes nothing.
+EXACT_INT8_PRODUCTS = ("session.x64quantprecision", "1")
 #: Calls per worker a batch needs before its calls run side by side: with fewer, the
 #: last calls would leave cores idle that one multi-threaded call at a time keeps busy.
 MIN_CALLS_PER_WORKER = 4
@@ -49,17 +59,18 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def onnx_encoder(path: Path, threads: int) -> EncoderFn:
-    """The encoder of the ONNX graph at ``path`` on a session of ``threads`` threads
-    (0: onnxruntime's choice)."""
+def inference_session(path: Path, threads: int) -> Any:
+    """An onnxruntime session of the graph at ``path`` on ``threads`` threads (0:
+    onnxruntime's choice), whose int8 products are exact on every CPU."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry(*EXACT_INT8_PRODUCTS)
     try:
-        session = ort.InferenceSession(
+        return ort.InferenceSession(
             str(path),
             options,
             providers=["CPUExecutionProvider"],
@@ -68,6 +79,11 @@ def onnx_encoder(path: Path, threads: int) -> EncoderFn:
     except Exception as error:  # onnxruntime raises its own untyped errors
         raise PropscanError(f"{path}: cannot load the ONNX encoder ({error})") from error
 
+
+def onnx_encoder(path: Path, threads: int) -> EncoderFn:
+    """The encoder of the ONNX graph at ``path`` on a session of ``threads`` threads
+    (0: onnxruntime's choice)."""
+    session = inference_session(path, threads)
     names = ["si_logits", "technique_logits", "hidden"]
     if "sentence_logits" in {output.name for output in session.get_outputs()}:
         names.append("sentence_logits")
