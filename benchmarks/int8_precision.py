@@ -31,19 +31,11 @@ FAST_INT8_PRODUCTS = ("session.x64quantprecision", "0")
 
 def cpu_facts() -> dict[str, Any]:
     """The CPU, and whether it has the instructions that keep fast int8 products exact."""
-    from propscan.evaluation.model_card import machine_description
+    from propscan.evaluation.model_card import cpu_flags, machine_description
 
-    flags: set[str] = set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("flags"):
-                flags = set(line.partition(":")[2].split())
-                break
     return {
         "machine": machine_description(),
-        "vnni": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),
-        "avx2": "avx2" in flags,
+        "vnni": sorted(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"}),
     }
 
 
