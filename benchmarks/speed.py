@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -401,7 +402,7 @@ def main() -> None:
         f"# Speed of `analyze` on {len(texts)} PTC dev articles",
         "",
         f"One process, {args.threads} threads, model already loaded; "
-        f"`python benchmarks/speed.py{''.join(f' --beside {name}' for name in args.beside)}`. "
+        f"`{shlex.join(['python', 'benchmarks/speed.py', *sys.argv[1:]])}`. "
         f"The engines are timed in turn, {max(args.rounds, 1)} rounds; each row is that "
         "engine's fastest round (every round's seconds are in `speed.json`). Time outside "
         "the encoder is the wall time in which no encoder call ran; encoder tokens/s counts "
