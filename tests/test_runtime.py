@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from propscan.evaluation.model_card import cpu_flags
+from propscan.models.transformer import runtime
 from propscan.models.transformer.runtime import (
     SideBySide,
     available_cores,
+    inference_session,
     requested_threads,
 )
 
@@ -82,15 +86,31 @@ def _int8_product_graph(path, weights: np.ndarray) -> None:
     path.write_bytes(model.SerializeToString())
 
 
-def test_int8_products_are_exact_on_every_cpu(tmp_path) -> None:
-    # Large activations times weights near -128 and 127: pairs of such products leave
-    # the 16-bit range that onnxruntime's fast kernel adds them in on CPUs without VNNI.
-    from propscan.models.transformer.runtime import inference_session
-
+def _saturating_product(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Large activations times weights near -128 and 127: pairs of such products leave
+    the 16-bit range that onnxruntime's fast kernel adds them in on CPUs without VNNI.
+    Returns the graph, its activations and their exact product."""
     generator = np.random.default_rng(0)
     weights = generator.choice(np.array([-128, -127, 126, 127], dtype=np.int8), (64, 32))
     activations = generator.integers(200, 256, (1, 64)).astype(np.uint8)
     _int8_product_graph(tmp_path / "product.onnx", weights)
-    session = inference_session(tmp_path / "product.onnx", threads=1)
-    (found,) = session.run(["y"], {"a": activations})
-    assert np.array_equal(found, activations.astype(np.int32) @ weights.astype(np.int32))
+    exact = activations.astype(np.int32) @ weights.astype(np.int32)
+    return tmp_path / "product.onnx", activations, exact
+
+
+def test_int8_products_are_exact_on_every_cpu(tmp_path) -> None:
+    graph, activations, exact = _saturating_product(tmp_path)
+    (found,) = inference_session(graph, threads=1).run(["y"], {"a": activations})
+    assert np.array_equal(found, exact)
+
+
+@pytest.mark.skipif(
+    "avx2" not in cpu_flags() or bool(cpu_flags() & {"avx512_vnni", "avx_vnni"}),
+    reason="only x86 CPUs without VNNI have onnxruntime's saturating int8 kernel",
+)
+def test_without_the_setting_this_cpu_saturates_the_same_product(tmp_path, monkeypatch) -> None:
+    # shows that the graph above reaches the kernel the setting exists for
+    graph, activations, exact = _saturating_product(tmp_path)
+    monkeypatch.setattr(runtime, "EXACT_INT8_PRODUCTS", ("session.x64quantprecision", "0"))
+    (found,) = inference_session(graph, threads=1).run(["y"], {"a": activations})
+    assert not np.array_equal(found, exact)

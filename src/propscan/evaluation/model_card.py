@@ -170,19 +170,25 @@ def _reliability_section(facts: dict[str, Any]) -> list[str]:
     return lines
 
 
-def cpu_flags() -> set[str]:
-    """The instruction set extensions the CPU reports (Linux; empty elsewhere)."""
+def _cpuinfo_field(*names: str) -> str | None:
+    """The first ``/proc/cpuinfo`` value of a field named ``names`` (Linux; else None)."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith(("flags", "Features")):
-                return set(line.partition(":")[2].split())
-    return set()
+            field, _, value = line.partition(":")
+            if field.strip() in names:
+                return value.strip()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The instruction set extensions the CPU reports (x86 ``flags``, ARM ``Features``)."""
+    return set((_cpuinfo_field("flags", "Features") or "").split())
 
 
 def vector_extensions(flags: set[str]) -> str:
-    """The widest x86 vector extension in ``flags``, and whether int8 products have VNNI:
-    CPUs of one model name differ in both, and int8 encoders several times over in speed."""
+    """The widest x86 vector extension in ``flags``, and whether it has VNNI: CPUs of one
+    model name differ in both, and an int8 encoder's speed with them."""
     widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
     if widest and flags & {"avx512_vnni", "avx_vnni"}:
         return f"{widest} with VNNI"
@@ -192,13 +198,7 @@ def vector_extensions(flags: set[str]) -> str:
 def machine_description() -> str:
     """The CPU model, count and vector extensions where a card's speed was measured
     (speeds from two cards compare only when these match)."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip() or cpu
-                break
+    cpu = _cpuinfo_field("model name") or platform.processor() or platform.machine()
     extensions = vector_extensions(cpu_flags())
     return f"{cpu}, {os.cpu_count()} CPUs" + (f", {extensions}" if extensions else "")
 
