@@ -64,7 +64,7 @@ def test_threads_come_from_the_argument_then_the_environment(monkeypatch) -> Non
     assert available_cores() >= 1
 
 
-def _int8_product_graph(path, weights: np.ndarray) -> None:
+def _int8_product_graph(path: Path, weights: np.ndarray) -> None:
     """A graph of one uint8 x int8 product with constant weights, as dynamic
     quantisation writes every linear layer of the encoder."""
     from onnx import TensorProto, helper, numpy_helper
@@ -86,7 +86,7 @@ def _int8_product_graph(path, weights: np.ndarray) -> None:
     path.write_bytes(model.SerializeToString())
 
 
-def _saturating_product(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+def _saturating_product(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     """Large activations times weights near -128 and 127: pairs of such products leave
     the 16-bit range that onnxruntime's fast kernel adds them in on CPUs without VNNI.
     Returns the graph, its activations and their exact product."""
@@ -98,7 +98,7 @@ def _saturating_product(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
     return tmp_path / "product.onnx", activations, exact
 
 
-def test_int8_products_are_exact_on_every_cpu(tmp_path) -> None:
+def test_int8_products_are_exact_on_every_cpu(tmp_path: Path) -> None:
     graph, activations, exact = _saturating_product(tmp_path)
     (found,) = inference_session(graph, threads=1).run(["y"], {"a": activations})
     assert np.array_equal(found, exact)
@@ -108,7 +108,9 @@ def test_int8_products_are_exact_on_every_cpu(tmp_path) -> None:
     "avx2" not in cpu_flags() or bool(cpu_flags() & {"avx512_vnni", "avx_vnni"}),
     reason="only x86 CPUs without VNNI have onnxruntime's saturating int8 kernel",
 )
-def test_without_the_setting_this_cpu_saturates_the_same_product(tmp_path, monkeypatch) -> None:
+def test_without_the_setting_this_cpu_saturates_the_same_product(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # shows that the graph above reaches the kernel the setting exists for
     graph, activations, exact = _saturating_product(tmp_path)
     monkeypatch.setattr(runtime, "EXACT_INT8_PRODUCTS", ("session.x64quantprecision", "0"))
