@@ -35,6 +35,7 @@ from propscan.models.span_edges import (
     drop_dangling_end,
     extend_to_words,
     is_lone_stop_word,
+    lies_in_web_address,
     trim_span,
 )
 
@@ -213,10 +214,12 @@ def _completed(text: str, span: str) -> str:
         ("they told her Trump lied", "they told her", "they told her"),
         ("They lied again. The media knew", "They lied again. The", "They lied again. The"),
         ("fear of Putin, a dossier of lies", "fear of Putin, a", "fear of Putin, a"),
-        ("since the 9/11 attacks", "since the", "since the"),
+        ("since the 9/11 attacks", "since the", "since the 9/11 attacks"),
+        ("since the 10% rise", "since the", "since the"),
         ("they lie every 2.5 years", "they lie every", "they lie every 2.5 years"),
         ("they betray every nation's", "they betray every", "they betray every nation's"),
-        ("they betray every U.S. citizen", "they betray every", "they betray every"),
+        ("they betray every U.S. citizen", "they betray every", "they betray every U.S. citizen"),
+        ("they betray every U.S.", "they betray every", "they betray every U.S"),
         ("the finest are those who risk it", "the finest are those", "the finest are those"),
         ("they die under that. Fifth", "die under that", "die under that"),
         ("they stand by our\nflag", "stand by our", "stand by our"),
@@ -504,6 +507,14 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
         ("it ended.5 more", (3, 8), "ended"),  # a point after a word joins no number
         ("1, 2, 3", (0, 1), "1"),
         ("the naïve, e\u0301lite", (11, 16), "e\u0301lite"),  # an accent stays on its letter
+        ("the military/security complex", (4, 13), "military/security"),  # slash-joined words
+        ("and/or", (4, 6), "and/or"),
+        ("a path / b", (2, 6), "path"),  # a slash between spaces joins nothing
+        ("in non-U.S. markets", (3, 8), "non-U.S"),  # so does an initialism
+        ("a sinister W.H.O. agenda", (11, 12), "W.H.O"),
+        ("Plan B. Then", (5, 6), "B"),  # a sentence's end is no initialism
+        ("the U.N.", (4, 5), "U.N"),
+        ("ok.No", (0, 2), "ok"),  # nor are words run together after a point
     ],
 )
 def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected: str) -> None:
@@ -558,3 +569,31 @@ def test_whole_words_drop_a_lone_identity_word_and_keep_phrases() -> None:
     assert [text[c.start : c.end] for c in spans] == ["Muslim Brotherhood smear campaign"]
     plain = decode_subword_spans(text, offsets, probabilities, 0.5)
     assert next(text[c.start : c.end] for c in plain) == "British"
+
+
+def test_whole_words_drop_a_span_inside_a_web_address() -> None:
+    text = "Source: https://www.example.com/technology/purged-pages-pushing-lies and lies again"
+    offsets = np.array([[m.start(), m.end()] for m in re.finditer(r"\w+|[^\w\s]", text)])
+    probabilities = np.zeros(len(offsets))
+    inside = [i for i, (s, e) in enumerate(offsets) if text[s:e] in {"purged", "pushing"}]
+    probabilities[inside[0] : inside[1] + 1] = 0.9  # words of the link's path
+    probabilities[-2:] = 0.9  # "lies again" after it
+    spans = decode_subword_spans(text, offsets, probabilities, 0.5, whole_words=True)
+    assert [text[c.start : c.end] for c in spans] == ["lies again"]
+    plain = decode_subword_spans(text, offsets, probabilities, 0.5)
+    assert text[plain[0].start : plain[0].end] == "purged-pages-pushing"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "inside"),
+    [
+        ("see www.example.org/a-lie-exposed now", "lie-exposed", True),
+        ("see HTTP://example.org/lies now", "lies", True),
+        ("see www.example.org/lies now", "lies now", False),  # runs past the address
+        ("the lies of www.example.org", "the lies", False),
+        ("see http://a.org/x\nlies", "lies", False),  # another line
+    ],
+)
+def test_lies_in_web_address(text: str, fragment: str, inside: bool) -> None:
+    start = text.rindex(fragment)
+    assert lies_in_web_address(text, start, start + len(fragment)) is inside

@@ -113,3 +113,12 @@ def test_a_technique_is_found_where_a_span_of_it_overlaps_its_fragment() -> None
     ]
     assert techniques_found(gold, predicted) == ["Doubt"]
     assert techniques_found(gold, []) == []
+
+
+def test_fragments_in_a_web_address_and_cut_initialisms_are_counted() -> None:
+    text = "a far more sinister W.H.O. agenda, see www.example.com/?q=fear-mongering-lies"
+    cut = Span(text.index("sinister"), text.index(".H.O"), "Loaded_Language")
+    link = Span(text.index("fear"), len(text), "Loaded_Language")
+    quality = phrase_quality({"1": text}, Annotations({"1": (cut, link)}), Annotations())
+    assert quality["cutting a word (predicted / gold)"] == (1, 0)
+    assert quality["inside a web address (predicted / gold)"] == (1, 0)

@@ -22,6 +22,7 @@ from propscan.models.span_edges import (
     drop_dangling_end,
     extend_to_words,
     is_lone_identity_word,
+    lies_in_web_address,
 )
 from propscan.ptc.scoring import score_flc
 
@@ -48,7 +49,7 @@ def phrase_quality(
     finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
     quotation mark unmatched at an edge, end on a word that opens a phrase ("every",
-    "our", "the"), or are a lone identity word."""
+    "our", "the"), are a lone identity word or lie inside a web address."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -95,6 +96,7 @@ _SHAPE_PROBLEMS = {
     "with an unmatched quotation mark at an edge": _unmatched_quote,
     "ending on a word that opens a phrase": _phrase_left_open,
     "a lone identity word": is_lone_identity_word,
+    "inside a web address": lies_in_web_address,
 }
 
 

@@ -13,7 +13,8 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
-   quotation mark unmatched at an edge; with ``complete_phrases``,
+   quotation mark unmatched at an edge, and a lone identity word or a span inside a web
+   address is dropped; with ``complete_phrases``,
    ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
@@ -51,6 +52,7 @@ from propscan.models.span_edges import (
     has_word_character,
     is_lone_identity_word,
     is_lone_stop_word,
+    lies_in_web_address,
     trim_span,
 )
 
@@ -160,10 +162,11 @@ def decode_subword_spans(
     the confidence is the mean probability of the span's tokens.
 
     ``trim_function_words`` drops trailing function words and lone stop words; spans
-    shorter than ``min_characters`` are dropped. ``whole_words`` also keeps hyphenated
-    words and contractions whole, leaves no quotation mark unmatched at an edge and drops
-    a lone identity word. ``complete_phrases`` grows a span that ends on a word such as
-    "every" or "our" over the words it points at. Two runs that grow into the same span
+    shorter than ``min_characters`` are dropped. ``whole_words`` also keeps joined words
+    (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
+    at an edge and drops a lone identity word or a span inside a web address.
+    ``complete_phrases`` grows a span that ends on a word such as "every" or "our" over the
+    words it points at. Two runs that grow into the same span
     (pieces of one word) give it once.
     """
     runs = runs_above(probabilities, threshold)
@@ -185,7 +188,11 @@ def decode_subword_spans(
                 continue
         if whole_words:
             balanced = balance_quotes(text, start, end)
-            if balanced is None or is_lone_identity_word(text, *balanced):
+            if (
+                balanced is None
+                or is_lone_identity_word(text, *balanced)
+                or lies_in_web_address(text, *balanced)
+            ):
                 continue
             start, end = balanced
         if end - start < min_characters:

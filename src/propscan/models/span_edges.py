@@ -3,8 +3,8 @@ function word -- the edge rules every model's decoding shares (step 3 of
 :mod:`propscan.models.decoding`).
 
 PTC annotators never start or end a span with whitespace or ``.,:;``, almost never cut a
-word or end on a function word, and rarely mark a lone identity word; a reader takes a
-mark that does for a faulty one.
+word or end on a function word, rarely mark a lone identity word and never the inside of a
+web address; a reader takes a mark that does for a faulty one.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ WORD_CHARACTER = r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20
 _WORD_CHAR = re.compile(WORD_CHARACTER)
 _WORD = re.compile(WORD_CHARACTER + "+")
 #: Characters that join two words into one where letters stand on both sides: hyphens
-#: ("pro-American") and apostrophes ("it's", "nation’s").
-WORD_JOINERS = frozenset("-'\u2019\u2010\u2011")
+#: ("pro-American"), apostrophes ("it's", "nation’s") and slashes ("military/security").
+WORD_JOINERS = frozenset("-'\u2019\u2010\u2011/")
 #: Characters that join digits into one number: "1,000", "2.2".
 NUMBER_JOINERS = frozenset(",.")
 #: Quotation marks that open a quote, each with the marks that may close it.
@@ -76,8 +76,9 @@ def has_word_character(text: str, start: int, end: int) -> bool:
 
 def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tuple[int, int]:
     """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two;
-    with ``joined``, words joined by a hyphen or an apostrophe count as one word, and so do
-    digits joined by a comma or a point (a number)."""
+    with ``joined``, words joined by a hyphen, an apostrophe or a slash count as one word, and
+    so do digits joined by a comma or a point (a number) and single letters joined by points
+    (an initialism: "U.S.", "W.H.O.")."""
 
     def inside(position: int) -> bool:  # whether a word runs on across ``position``
         if 0 < position < len(text) and _is_word(text[position - 1]) and _is_word(text[position]):
@@ -91,6 +92,7 @@ def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tu
                     and _joined_at(text, position)
                 )
                 or _inside_number(text, position)
+                or _inside_initialism(text, position)
             )
         )
 
@@ -129,6 +131,31 @@ def _inside_number(text: str, position: int) -> bool:
         and text[position - 1] in NUMBER_JOINERS
         and text[position - 2].isdigit()
         and text[position].isdigit()
+    )
+
+
+def _inside_initialism(text: str, position: int) -> bool:
+    """Whether the boundary before ``position`` lies inside an initialism: "U|.S", "W.|H"."""
+    if text[position] == ".":
+        return (
+            position + 1 < len(text)
+            and _single_letter(text, position - 1)
+            and (_single_letter(text, position + 1))
+        )
+    return (
+        position > 1
+        and text[position - 1] == "."
+        and _single_letter(text, position - 2)
+        and _single_letter(text, position)
+    )
+
+
+def _single_letter(text: str, position: int) -> bool:
+    """Whether ``text[position]`` is a letter with no word character on either side."""
+    return (
+        text[position].isalpha()
+        and (position == 0 or not _is_word(text[position - 1]))
+        and (position + 1 == len(text) or not _is_word(text[position + 1]))
     )
 
 
@@ -203,6 +230,22 @@ def is_lone_identity_word(text: str, start: int, end: int) -> bool:
     return len(words) == 1 and words[0] in IDENTITY_WORDS
 
 
+#: A web address as articles print one; PTC annotators mark none of it (no train or dev
+#: gold span lies inside one), while the model may mark the words of a link's path.
+WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>\"\u201c\u201d]+", re.IGNORECASE)
+
+
+def lies_in_web_address(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` lies inside a web address ("…com/technology/2018/…")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return any(
+        found.start() <= start and end <= found.end()
+        for found in WEB_ADDRESS.finditer(text, line_start, line_end)
+    )
+
+
 def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
     """Remove trailing function words ("… agreement and") unless nothing else is left; one
     that ends a hyphenated word ("bought-and-paid-for") is part of that word and stays."""
@@ -232,8 +275,8 @@ MAX_PHRASE_WORDS = 2
 #: A longer run of letters without a space is no word of English news (unspaced script).
 MAX_WORD_CHARACTERS = 25
 _NEXT_WORD = re.compile(r"[ \t]+(" + WORD_CHARACTER + "+)")
-#: What may follow a word a phrase grows over: the word ends there ("9/11", "10%" and
-#: "Q&A" go on past it).
+#: What may follow a word a phrase grows over: the word ends there ("10%" and "Q&A" go on
+#: past it).
 _AFTER_A_WORD = re.compile(r"\s|$|[,;:!?)\]\"\u201d\u00bb]|[.'\u2019](\s|$|[\"\u201d\u2019)])")
 #: Characters that end a sentence, clause or phrase: a pointing word after one starts a
 #: new phrase that the span only touches ("They lied again. The", "from Putin, a").
@@ -247,7 +290,7 @@ def complete_phrase_end(
 
     "dodged every" becomes "dodged every question": up to :data:`MAX_PHRASE_WORDS` whole
     words on the same line, stopping before punctuation, a function word, another
-    pointing word, a word that runs on past a symbol ("9/11") or ``limit`` (where the
+    pointing word, a word that runs on past a symbol ("10%") or ``limit`` (where the
     next span starts); a pointing word after a comma or a sentence's end inside the span
     starts a phrase of its own and is left alone ("from Putin, a"). A span that ends on
     "that" before a word, which mostly opens a clause ("claims that Democrats", "the
@@ -284,7 +327,9 @@ def complete_phrase_end(
 
 def _next_word(text: str, end: int, limit: int) -> tuple[int, int] | None:
     """The whole word after ``end`` on the same line, if it ends by ``limit`` and before a
-    space or closing punctuation (not in "U.S." or "9/11")."""
+    space or closing punctuation (not in "10%" or "Q&A")."""
+    if end < len(text) and text[end] == "." and _inside_initialism(text, end - 1):
+        end += 1  # past the point that closes "U.S." in "every U.S. citizen"
     found = _NEXT_WORD.match(text, end)
     if found is None:
         return None
