@@ -170,6 +170,24 @@ def test_models_lists_the_shipped_and_installed_models(tiny_package: str) -> Non
     assert Path(tiny["directory"], "model.json").is_file()
 
 
+def test_measure_times_each_model_on_this_machine(tiny_package: str) -> None:
+    listing = run("models", "--measure", "--format", "json")
+    assert listing.exit_code == 0, listing.output
+    by_name = {model["name"]: model for model in json.loads(listing.stdout)["models"]}
+    shipped, tiny = by_name["default"]["measured"], by_name[tiny_package]["measured"]
+    assert shipped["characters_per_second"] > 0 and shipped["articles_per_second"] > 0
+    assert "CPUs" in shipped["machine"]
+    assert tiny["characters_per_second"] > 0
+    assert tiny["articles_per_second"] is None  # its card gives no speed to compare with
+    assert f"Timing {tiny_package} on the sample article" in listing.stderr
+    table = run("models", "--measure")
+    assert table.exit_code == 0, table.output
+    heading = next(line for line in table.stdout.splitlines() if "name" in line)
+    assert "art./s" in heading and "here" in heading
+    assert "timed on this machine" in " ".join(table.stdout.split())
+    assert "here" not in next(line for line in run("models").stdout.splitlines() if "name" in line)
+
+
 def test_a_broken_package_is_listed_with_its_problem(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,7 +88,7 @@ def test_a_damaged_card_figure_is_left_out_and_hides_no_model(tmp_path: Path) ->
 
     facts = {
         "size_bytes": "lots",
-        "speed": {"articles per second (span finding)": None},
+        "speed": {"articles per second (span finding)": None, "characters per second": "fast"},
         "scores": {"dev": {"si_f1": "n/a", "tc_micro_f1": 0.5, "flc_f1": None}},
         "description": ["not", "text"],
     }
@@ -97,7 +97,7 @@ def test_a_damaged_card_figure_is_left_out_and_hides_no_model(tmp_path: Path) ->
     summary = read_card_summary(tmp_path)
     assert summary.scores == {"dev": {"tc_micro_f1": 0.5}}
     assert summary.size_bytes >= 1000 and summary.articles_per_second is None
-    assert summary.description is None
+    assert summary.characters_per_second is None and summary.description is None
 
 
 @pytest.mark.parametrize(

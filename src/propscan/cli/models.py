@@ -22,9 +22,12 @@ from rich.text import Text
 
 from propscan.cli.app import app
 from propscan.cli.console import console
-from propscan.evaluation.model_card import installed_model_entry
+from propscan.errors import PropscanError
+from propscan.evaluation.model_card import installed_model_entry, read_card_summary
+from propscan.evaluation.speed import measure_speed
 from propscan.models.registry import DEFAULT_MODEL_NAME, installed_models
 from propscan.packaging.build import write_model_package
+from propscan.pipeline import load_model
 
 #: Version of the JSON written by ``propscan models --format json``.
 MODELS_SCHEMA_VERSION = 1
@@ -48,16 +51,38 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def models_listing() -> list[dict[str, Any]]:
-    """Every installed model as ``propscan models --format json`` lists it."""
-    return [
-        {
+def models_listing(measure: bool = False) -> list[dict[str, Any]]:
+    """Every installed model as ``propscan models --format json`` lists it; with
+    ``measure``, each usable one also timed on this machine (``measured``)."""
+    entries = []
+    for model in installed_models():
+        entry = {
             **installed_model_entry(model),
             "default": model.name == DEFAULT_MODEL_NAME,
             "directory": None if model.directory is None else str(model.directory),
         }
-        for model in installed_models()
-    ]
+        if measure and model.directory is not None and "problem" not in entry:
+            entry.update(_measured(model.name, model.directory))
+        entries.append(entry)
+    return entries
+
+
+def _measured(name: str, directory: Path) -> dict[str, Any]:
+    """``measured``: the model's speed here; or the ``problem`` that kept it from running."""
+    console(stderr=True).print(f"Timing {escape(name)} on the sample article...")
+    try:
+        speed = measure_speed(load_model(directory), read_card_summary(directory))
+    except PropscanError as error:
+        return {"problem": f"it could not be timed: {error}"}
+    return {
+        "measured": {
+            "characters_per_second": round(speed.characters_per_second),
+            "articles_per_second": (
+                None if speed.articles_per_second is None else round(speed.articles_per_second, 2)
+            ),
+            "machine": speed.machine,
+        }
+    }
 
 
 def _score(entry: dict[str, Any], key: str) -> str:
@@ -69,26 +94,38 @@ def _megabytes(size_bytes: int) -> str:
     return "<0.1" if size_bytes < 50_000 else f"{size_bytes / 1e6:.1f}"
 
 
+def _speed(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
 def _models_table(entries: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="Installed models",
-        caption="--model NAME chooses one (* without --model); F1 on PTC dev and speed "
-        "from each model card; --format json names the packages",
+    measured = next((e["measured"] for e in entries if "measured" in e), None)
+    caption = (
+        "--model NAME chooses one (* without --model); F1 on PTC dev and speed from each "
+        "model card; --format json names the packages"
     )
-    for heading in ("name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"):
+    if measured is not None:
+        caption += f"; here: articles/s timed on this machine ({measured['machine']})"
+    table = Table(title="Installed models", caption=escape(caption))
+    headings = ["name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"]
+    if measured is not None:
+        headings.insert(4, "here")
+    for heading in headings:
         left = heading in ("name", "model")
-        table.add_column(heading, justify="left" if left else "right", no_wrap=True)
+        # the model's name and version may wrap, so that every figure stays whole
+        table.add_column(heading, justify="left" if left else "right", no_wrap=heading != "model")
     for entry in entries:
         name = escape(entry["name"]) + ("*" if entry.get("default") else "")
         if "problem" in entry:  # said under the table: a long one would squeeze every column
             table.add_row(name, "[red]broken, see below[/]")
             continue
-        speed = entry["articles_per_second"]
+        here = [_speed(entry["measured"]["articles_per_second"])] if measured else []
         table.add_row(
             name,
             escape(f"{entry['model']['name']} {entry['model']['version']}"),
             _megabytes(entry["size_bytes"]),
-            "" if speed is None else f"{speed:.1f}",
+            _speed(entry["articles_per_second"]),
+            *here,
             _score(entry, "si_f1"),
             _score(entry, "tc_micro_f1"),
             _score(entry, "flc_f1"),
@@ -112,9 +149,17 @@ def models_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Table for reading, JSON for scripts.")
     ] = OutputFormat.table,
+    measure: Annotated[
+        bool,
+        typer.Option(
+            "--measure",
+            help="Also time each model on this machine (a few seconds each): the cards' "
+            "speeds were measured where the models were trained, and CPUs differ by 4x.",
+        ),
+    ] = False,
 ) -> None:
     """The models to choose from with --model: size, speed and scores from each card."""
-    entries = models_listing()
+    entries = models_listing(measure)
     if output_format is OutputFormat.json:
         payload = {"schema_version": MODELS_SCHEMA_VERSION, "models": entries}
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))

@@ -41,18 +41,21 @@ def model_size_bytes(directory: str | os.PathLike[str]) -> int:
 HEADLINE_SCORES = ("si_f1", "tc_micro_f1", "flc_f1")
 #: The prefix of the card's speed fact that a listing shows.
 _SPEED_FACT = "articles per second"
+#: The card's speed fact in characters, which gives the mean length of the articles timed.
+_CHARACTER_SPEED_FACT = "characters per second"
 
 
 @dataclass(frozen=True)
 class CardSummary:
     """What a model's card says to someone choosing between models: size, speed, scores.
 
-    ``articles_per_second`` and ``scores`` (split -> SI, TC and FLC F1) are what the card
-    records; a model saved without a card has its size only.
+    ``articles_per_second``, ``characters_per_second`` and ``scores`` (split -> SI, TC and
+    FLC F1) are what the card records; a model saved without a card has its size only.
     """
 
     size_bytes: int
     articles_per_second: float | None
+    characters_per_second: float | None
     scores: dict[str, dict[str, float]]
     description: str | None
 
@@ -83,11 +86,13 @@ def read_card_summary(directory: str | os.PathLike[str]) -> CardSummary:
     facts = facts if isinstance(facts, dict) else {}
     speed = facts["speed"] if isinstance(facts.get("speed"), dict) else {}
     per_second = next((v for k, v in speed.items() if str(k).startswith(_SPEED_FACT)), None)
+    characters = speed.get(_CHARACTER_SPEED_FACT)
     scores = facts["scores"] if isinstance(facts.get("scores"), dict) else {}
     size = facts.get("size_bytes")
     return CardSummary(
         size_bytes=int(size) if is_finite_number(size) else model_size_bytes(directory),
         articles_per_second=float(per_second) if is_finite_number(per_second) else None,
+        characters_per_second=float(characters) if is_finite_number(characters) else None,
         scores={
             split: {
                 key: float(numbers[key])
