@@ -536,6 +536,12 @@ def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected:
         ("the so-called “experts” lie", (0, 15), "the so-called"),  # an opener last goes
         ('he said "', (0, 9), "he said"),
         ('"crooked" and "corrupt"', (0, 23), '"crooked" and "corrupt"'),  # balanced: kept
+        ("an attempt to ‘Smear’ him", (14, 20), "‘Smear’"),  # single marks pair up too
+        ("who ‘tortured some folks’", (4, 13), "tortured"),
+        ("‘Islam’ means ‘Submission’", (0, 26), "‘Islam’ means ‘Submission’"),
+        ("the so-called ‘experts’ lie", (0, 15), "the so-called"),
+        ("‘they don’t care", (0, 16), "they don’t care"),  # an apostrophe closes nothing
+        ("the victims’ families", (4, 12), "victims’"),  # nor does a plural's
     ],
 )
 def test_no_quotation_mark_is_left_unmatched_at_an_edge(

@@ -33,12 +33,15 @@ _WORD = re.compile(WORD_CHARACTER + "+")
 WORD_JOINERS = frozenset("-'\u2019\u2010\u2011/")
 #: Characters that join digits into one number: "1,000", "2.2".
 NUMBER_JOINERS = frozenset(",.")
-#: Quotation marks that open a quote, each with the marks that may close it.
+#: Quotation marks that open a quote, each with the marks that may close it. A single
+#: closing mark (U+2019) is mostly an apostrophe ("nation’s", "users’"), so it closes only
+#: a single opening mark ("‘Smear’") and never counts as a quote's end on its own.
 QUOTE_PAIRS: dict[str, str] = {
     '"': '"',
     "\u201c": "\u201d\u201c",
     "\u00ab": "\u00bb",
     "\u201e": "\u201c\u201d",
+    "\u2018": "\u2019",
 }
 
 #: Words that name a people, a nationality, a faith or a skin colour. Marked alone they are
@@ -163,7 +166,7 @@ def _opens_quote(text: str, position: int) -> bool | None:
     """Whether the mark at ``position`` opens (True) or closes (False) a quotation, or is no
     quotation mark (None); a straight ``"`` opens after a space or at the start."""
     mark = text[position]
-    if mark in "\u201c\u00ab\u201e":
+    if mark in "\u201c\u00ab\u201e\u2018":
         return True
     if mark in "\u201d\u00bb":
         return False
@@ -177,6 +180,12 @@ def _opens_quote(text: str, position: int) -> bool | None:
 
 
 def _closes(opener: str, text: str, position: int) -> bool:
+    if opener == "\u2018":  # a closing single mark between letters is an apostrophe
+        return text[position] == "\u2019" and not (
+            _is_word(text[position - 1])
+            and position + 1 < len(text)
+            and _is_word(text[position + 1])
+        )
     return _opens_quote(text, position) is False and text[position] in QUOTE_PAIRS[opener]
 
 
