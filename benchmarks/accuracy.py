@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import tempfile
 from pathlib import Path
 
@@ -44,6 +46,7 @@ def main() -> None:
 
     from propscan.evaluation.error_analysis import flc_gap, phrase_quality, si_by_length
     from propscan.evaluation.evaluate import FLC_FILE, SUMMARY_COLUMNS, TC_FILE, evaluate
+    from propscan.evaluation.model_card import machine_description
     from propscan.evaluation.reliability import technique_figures
     from propscan.models.baseline.train import train_baseline
     from propscan.models.registry import load_detector, model_directory
@@ -79,16 +82,18 @@ def main() -> None:
         )
         rows[f"{baseline.name} {baseline.version} (classical baseline), dev"] = result.summary()
     rows.update(PUBLISHED)
+    machine = machine_description()  # int8 models' last digits depend on the CPU's kernels
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.json").write_text(
-        json.dumps({"scores": rows, "analysis": analyses}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"machine": machine, "scores": rows, "analysis": analyses}, indent=2) + "\n",
+        encoding="utf-8",
     )
     header = "| system | " + " | ".join(heading for _, heading in SUMMARY_COLUMNS) + " |"
     lines = [
         "# Accuracy on PTC v2 dev (75 articles)",
         "",
-        f"`python benchmarks/accuracy.py{''.join(' --beside ' + b for b in args.beside)}`; "
+        f"`{shlex.join(['python', 'benchmarks/accuracy.py', *sys.argv[1:]])}` on {machine}; "
         "scores from propscan's scorers (equal to the official "
         "SemEval-2020 SI/TC and NLP4IF-2019 FLC scorers). Published rows are **test-set** figures, "
         "for orientation only.",

@@ -17,6 +17,8 @@ from support.model_packages import write_installed_package
 from typer.testing import CliRunner, Result
 
 from propscan.cli import app
+from propscan.cli import models as models_cli
+from propscan.evaluation.speed import MeasuredSpeed
 from propscan.models.base import read_model_config
 
 runner = CliRunner(env={"COLUMNS": "100"})
@@ -180,11 +182,42 @@ def test_measure_times_each_model_on_this_machine(tiny_package: str) -> None:
     assert tiny["characters_per_second"] > 0
     assert tiny["articles_per_second"] is None  # its card gives no speed to compare with
     assert f"Timing {tiny_package} on the sample article" in listing.stderr
+
+
+def _timed_or_failing(failing: str) -> Callable[[Any, Any], MeasuredSpeed]:
+    """A stand-in for ``measure_speed``: 2.5 articles/s, or an error for one model."""
+
+    def measure(detector: Any, card: Any) -> MeasuredSpeed:
+        if detector.name == failing:
+            raise RuntimeError("the weights are missing")
+        return MeasuredSpeed(12_000.0, 2.5, "a test machine")
+
+    return measure
+
+
+def test_a_model_that_cannot_be_timed_is_said_under_the_table(
+    tiny_package: str, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny_name = read_model_config(tiny_model)["name"]
+    monkeypatch.setattr(models_cli, "measure_speed", _timed_or_failing(tiny_name))
     table = run("models", "--measure")
     assert table.exit_code == 0, table.output
-    heading = next(line for line in table.stdout.splitlines() if "name" in line)
+    lines = table.stdout.splitlines()
+    heading = next(line for line in lines if "name" in line and "model" in line)
     assert "art./s" in heading and "here" in heading
-    assert "timed on this machine" in " ".join(table.stdout.split())
+    [shipped] = [line for line in lines if line.startswith("│ default*")]
+    assert "2.5" in shipped
+    [tiny] = [line for line in lines if tiny_package in line and "│" in line]
+    assert "failed" in tiny
+    text = " ".join(table.stdout.split())
+    assert "timed on this machine (a test machine)" in text
+    assert f"{tiny_package}: it could not be timed: the weights are missing" in text
+    listing = json.loads(run("models", "--measure", "--format", "json").stdout)
+    by_name = {model["name"]: model for model in listing["models"]}
+    assert by_name[tiny_package]["measured"] == {
+        "problem": "it could not be timed: the weights are missing"
+    }
+    assert "problem" not in by_name[tiny_package]  # the model itself is usable
     assert "here" not in next(line for line in run("models").stdout.splitlines() if "name" in line)
 
 

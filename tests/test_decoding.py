@@ -29,13 +29,14 @@ from propscan.models.decoding import (
 )
 from propscan.models.decoding_settings import DecodingSettings, current_setting_names
 from propscan.models.span_edges import (
+    MAX_ADDRESS_CHARACTERS,
     _opens_quote,
     balance_quotes,
+    clear_of_web_addresses,
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     is_lone_stop_word,
-    lies_in_web_address,
     trim_span,
 )
 
@@ -510,6 +511,9 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
         ("the military/security complex", (4, 13), "military/security"),  # slash-joined words
         ("and/or", (4, 6), "and/or"),
         ("a path / b", (2, 6), "path"),  # a slash between spaces joins nothing
+        ("on 12/05/2020 they", (6, 8), "12/05/2020"),  # nor a date
+        ("see x.com/news/lies", (15, 19), "lies"),  # nor parts of a web address
+        ("in /usr/local/bin now", (8, 13), "local"),  # or a path
         ("in non-U.S. markets", (3, 8), "non-U.S"),  # so does an initialism
         ("a sinister W.H.O. agenda", (11, 12), "W.H.O"),
         ("Plan B. Then", (5, 6), "B"),  # a sentence's end is no initialism
@@ -541,7 +545,8 @@ def test_joined_words_are_kept_whole(text: str, span: tuple[int, int], expected:
         ("‘Islam’ means ‘Submission’", (0, 26), "‘Islam’ means ‘Submission’"),
         ("the so-called ‘experts’ lie", (0, 15), "the so-called"),
         ("‘they don’t care", (0, 16), "they don’t care"),  # an apostrophe closes nothing
-        ("the victims’ families", (4, 12), "victims’"),  # nor does a plural's
+        ("an attempt to ‘Smear’ him", (15, 21), "‘Smear’"),  # the opener outside too
+        ("the ‘experts’ and victims’ families", (18, 26), "victims’"),  # a plural's closes none
     ],
 )
 def test_no_quotation_mark_is_left_unmatched_at_an_edge(
@@ -591,15 +596,27 @@ def test_whole_words_drop_a_span_inside_a_web_address() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "fragment", "inside"),
+    ("text", "fragment", "cleared"),
     [
-        ("see www.example.org/a-lie-exposed now", "lie-exposed", True),
-        ("see HTTP://example.org/lies now", "lies", True),
-        ("see www.example.org/lies now", "lies now", False),  # runs past the address
-        ("the lies of www.example.org", "the lies", False),
-        ("see http://a.org/x\nlies", "lies", False),  # another line
+        ("see www.example.org/a-lie-exposed now", "lie-exposed", None),  # inside one
+        ("see HTTP://example.org/lies now", "lies", None),
+        ("at breitbart.com/news/purged-pages today", "purged-pages", None),  # a bare domain
+        ("(https://x.com/lies). Lies again", "lies). Lies again", "Lies again"),
+        ("see x.org/news/purged-lies and lies", "purged-lies and lies", "and lies"),
+        ("lies, said x.org/y", "lies, said x.org", "lies, said"),
+        ("the lies of www.example.org", "the lies", "the lies"),  # none touched
+        ("U.S./Israeli lies", "Israeli lies", "Israeli lies"),  # no domain
+        ("and/or lies", "or lies", "or lies"),
     ],
 )
-def test_lies_in_web_address(text: str, fragment: str, inside: bool) -> None:
-    start = text.rindex(fragment)
-    assert lies_in_web_address(text, start, start + len(fragment)) is inside
+def test_clear_of_web_addresses(text: str, fragment: str, cleared: str | None) -> None:
+    start = text.index(fragment)
+    found = clear_of_web_addresses(text, start, start + len(fragment))
+    assert (found if found is None else text[slice(*found)]) == cleared
+
+
+def test_a_run_without_spaces_past_the_limit_is_no_web_address() -> None:
+    text = "www." + "a" * (MAX_ADDRESS_CHARACTERS + 10) + " lies"
+    assert clear_of_web_addresses(text, 5, 9) == (5, 9)
+    joined = "x/" + "y" * (MAX_ADDRESS_CHARACTERS + 10)  # nor does its slash join words
+    assert extend_to_words(joined, 0, 1, joined=True) == (0, 1)

@@ -121,4 +121,4 @@ def test_fragments_in_a_web_address_and_cut_initialisms_are_counted() -> None:
     link = Span(text.index("fear"), len(text), "Loaded_Language")
     quality = phrase_quality({"1": text}, Annotations({"1": (cut, link)}), Annotations())
     assert quality["cutting a word (predicted / gold)"] == (1, 0)
-    assert quality["inside a web address (predicted / gold)"] == (1, 0)
+    assert quality["in a web address (predicted / gold)"] == (1, 0)

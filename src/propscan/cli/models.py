@@ -22,7 +22,6 @@ from rich.text import Text
 
 from propscan.cli.app import app
 from propscan.cli.console import console
-from propscan.errors import PropscanError
 from propscan.evaluation.model_card import installed_model_entry, read_card_summary
 from propscan.evaluation.speed import measure_speed
 from propscan.models.registry import DEFAULT_MODEL_NAME, installed_models
@@ -68,18 +67,18 @@ def models_listing(measure: bool = False) -> list[dict[str, Any]]:
 
 
 def _measured(name: str, directory: Path) -> dict[str, Any]:
-    """``measured``: the model's speed here; or the ``problem`` that kept it from running."""
+    """``measured``: the model's speed here, or the ``problem`` that kept it from being
+    timed (any error: a third party's model must not stop the listing of the others)."""
     console(stderr=True).print(f"Timing {escape(name)} on the sample article...")
     try:
         speed = measure_speed(load_model(directory), read_card_summary(directory))
-    except PropscanError as error:
-        return {"problem": f"it could not be timed: {error}"}
+    except Exception as error:  # said under the table; the other models are still timed
+        return {"measured": {"problem": f"it could not be timed: {error}"}}
+    articles = speed.articles_per_second
     return {
         "measured": {
             "characters_per_second": round(speed.characters_per_second),
-            "articles_per_second": (
-                None if speed.articles_per_second is None else round(speed.articles_per_second, 2)
-            ),
+            "articles_per_second": None if articles is None else round(articles, 2),
             "machine": speed.machine,
         }
     }
@@ -98,8 +97,16 @@ def _speed(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+def _here(measured: dict[str, Any]) -> str:
+    """The "here" cell: articles/s timed on this machine, "failed" when the model could not
+    be timed, blank when its card gives no speed to compare with."""
+    return "failed" if "problem" in measured else _speed(measured["articles_per_second"])
+
+
 def _models_table(entries: list[dict[str, Any]]) -> Table:
-    measured = next((e["measured"] for e in entries if "measured" in e), None)
+    timed = [e["measured"] for e in entries if "machine" in e.get("measured", {})]
+    measured = timed[0] if timed else None
+    any_measured = any("measured" in e for e in entries)
     caption = (
         "--model NAME chooses one (* without --model); F1 on PTC dev and speed from each "
         "model card; --format json names the packages"
@@ -108,7 +115,7 @@ def _models_table(entries: list[dict[str, Any]]) -> Table:
         caption += f"; here: articles/s timed on this machine ({measured['machine']})"
     table = Table(title="Installed models", caption=escape(caption))
     headings = ["name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"]
-    if measured is not None:
+    if any_measured:
         headings.insert(4, "here")
     for heading in headings:
         left = heading in ("name", "model")
@@ -119,7 +126,7 @@ def _models_table(entries: list[dict[str, Any]]) -> Table:
         if "problem" in entry:  # said under the table: a long one would squeeze every column
             table.add_row(name, "[red]broken, see below[/]")
             continue
-        here = [_speed(entry["measured"]["articles_per_second"])] if measured else []
+        here = [_here(entry["measured"])] if any_measured else []
         table.add_row(
             name,
             escape(f"{entry['model']['name']} {entry['model']['version']}"),
@@ -137,9 +144,10 @@ def _models_view(entries: list[dict[str, Any]]) -> RenderableType:
     """The table, then what is wrong with each model that cannot be used, one per line
     (wrapped to the terminal rather than widening the table)."""
     problems = [
-        Text.assemble((entry["name"], "bold"), ": ", (entry["problem"], "red"))
+        Text.assemble((entry["name"], "bold"), ": ", (problem, "red"))
         for entry in entries
-        if "problem" in entry
+        for problem in (entry.get("problem"), entry.get("measured", {}).get("problem"))
+        if problem
     ]
     return Group(_models_table(entries), *problems)
 

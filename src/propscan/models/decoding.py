@@ -13,8 +13,8 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
-   quotation mark unmatched at an edge, and a lone identity word or a span inside a web
-   address is dropped; with ``complete_phrases``,
+   quotation mark unmatched at an edge, the part of a span in a web address is left out
+   and a lone identity word dropped; with ``complete_phrases``,
    ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
@@ -46,13 +46,13 @@ import numpy as np
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
+    clear_of_web_addresses,
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     has_word_character,
     is_lone_identity_word,
     is_lone_stop_word,
-    lies_in_web_address,
     trim_span,
 )
 
@@ -164,7 +164,8 @@ def decode_subword_spans(
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps joined words
     (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
-    at an edge and drops a lone identity word or a span inside a web address.
+    at an edge, leaves out the part of a span in a web address and drops a lone identity
+    word.
     ``complete_phrases`` grows a span that ends on a word such as "every" or "our" over the
     words it points at. Two runs that grow into the same span
     (pieces of one word) give it once.
@@ -187,12 +188,9 @@ def decode_subword_spans(
             if is_lone_stop_word(text, start, end):
                 continue
         if whole_words:
-            balanced = balance_quotes(text, start, end)
-            if (
-                balanced is None
-                or is_lone_identity_word(text, *balanced)
-                or lies_in_web_address(text, *balanced)
-            ):
+            cleared = clear_of_web_addresses(text, start, end)
+            balanced = None if cleared is None else balance_quotes(text, *cleared)
+            if balanced is None or is_lone_identity_word(text, *balanced):
                 continue
             start, end = balanced
         if end - start < min_characters:

@@ -113,12 +113,16 @@ def _is_word(character: str) -> bool:
 def _joined_at(text: str, position: int) -> bool:
     """Whether the boundary before ``position`` lies inside a hyphenated or contracted word."""
     if text[position] in WORD_JOINERS:  # "pro|-American"
-        return (
+        joiner = position
+        joins = (
             position + 1 < len(text)
             and _is_word(text[position - 1])
             and _is_word(text[position + 1])
         )
-    return position > 1 and _is_word(text[position - 2]) and _is_word(text[position])  # "it'|s"
+    else:  # "it'|s"
+        joiner = position - 1
+        joins = position > 1 and _is_word(text[position - 2]) and _is_word(text[position])
+    return joins and (text[joiner] != "/" or _slash_joins(text, joiner))
 
 
 def _inside_number(text: str, position: int) -> bool:
@@ -139,12 +143,10 @@ def _inside_number(text: str, position: int) -> bool:
 
 def _inside_initialism(text: str, position: int) -> bool:
     """Whether the boundary before ``position`` lies inside an initialism: "U|.S", "W.|H"."""
+    if not 0 < position < len(text):
+        return False
     if text[position] == ".":
-        return (
-            position + 1 < len(text)
-            and _single_letter(text, position - 1)
-            and (_single_letter(text, position + 1))
-        )
+        return _single_letter(text, position - 1) and _single_letter(text, position + 1)
     return (
         position > 1
         and text[position - 1] == "."
@@ -156,7 +158,8 @@ def _inside_initialism(text: str, position: int) -> bool:
 def _single_letter(text: str, position: int) -> bool:
     """Whether ``text[position]`` is a letter with no word character on either side."""
     return (
-        text[position].isalpha()
+        0 <= position < len(text)
+        and text[position].isalpha()
         and (position == 0 or not _is_word(text[position - 1]))
         and (position + 1 == len(text) or not _is_word(text[position + 1]))
     )
@@ -225,6 +228,13 @@ def _quote_step(text: str, start: int, end: int) -> tuple[int, int, bool] | None
             if start > 0 and _opens_quote(text, start - 1) is True and text[start - 1] in openers:
                 return start - 1, end, False
             return start, end - 1, True
+    if (  # "‘|Smear’|": the opening single mark just outside is taken in
+        start > 0
+        and text[start - 1] == "\u2018"
+        and _closes("\u2018", text, end - 1)
+        and "\u2018" not in text[start : end - 1]
+    ):
+        return start - 1, end, False
     # a closing mark first or an opening mark last pairs with nothing inside
     if _opens_quote(text, start) is False:
         return start + 1, end, True
@@ -239,20 +249,82 @@ def is_lone_identity_word(text: str, start: int, end: int) -> bool:
     return len(words) == 1 and words[0] in IDENTITY_WORDS
 
 
-#: A web address as articles print one; PTC annotators mark none of it (no train or dev
-#: gold span lies inside one), while the model may mark the words of a link's path.
-WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>\"\u201c\u201d]+", re.IGNORECASE)
+#: A run of characters without a space longer than this is no web address or path to the
+#: edge rules (scanning it for every span would cost time on huge texts).
+MAX_ADDRESS_CHARACTERS = 500
+#: Punctuation around a web address that is not part of it: "(www.x.org).".
+_ADDRESS_OPENERS = "([{<\"'\u201c\u2018"
+_ADDRESS_CLOSERS = ".,;:!?)]}>\"'\u201d\u2019"
+_ADDRESS_START = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
+#: The spaces that end a web address (each is looked for on its own, quickly).
+_SPACES = " \n\t\r\u00a0"
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?", re.IGNORECASE)
 
 
-def lies_in_web_address(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` lies inside a web address ("…com/technology/2018/…")."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
-    return any(
-        found.start() <= start and end <= found.end()
-        for found in WEB_ADDRESS.finditer(text, line_start, line_end)
-    )
+def _token_around(text: str, position: int) -> tuple[int, int] | None:
+    """The run of characters without a space that holds ``position``; ``None`` past
+    :data:`MAX_ADDRESS_CHARACTERS` on either side."""
+    low = max(0, position - MAX_ADDRESS_CHARACTERS)
+    before = max(text.rfind(space, low, position) for space in _SPACES)
+    if before < 0 and low > 0:
+        return None
+    high = min(len(text), position + MAX_ADDRESS_CHARACTERS + 1)
+    after = [found for space in _SPACES if (found := text.find(space, position, high)) >= 0]
+    if not after and high < len(text):
+        return None
+    return before + 1, min(after, default=len(text))
+
+
+def _without_punctuation(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` without the punctuation around it: "(www.x.org)." -> "www.x.org"."""
+    while start < end and text[start] in _ADDRESS_OPENERS:
+        start += 1
+    while end > start and text[end - 1] in _ADDRESS_CLOSERS:
+        end -= 1
+    return text[start:end]
+
+
+def is_web_address(token: str) -> bool:
+    """Whether ``token`` is a web address: "https://…", "www.…" or a domain and a path
+    ("breitbart.com/news/…"), not "U.S./Israeli" or "and/or"."""
+    if _ADDRESS_START.match(token):
+        return True
+    head, slash, _ = token.partition("/")
+    return bool(slash) and _DOMAIN.fullmatch(head) is not None
+
+
+def _web_address_at(text: str, position: int) -> tuple[int, int] | None:
+    """The run without spaces that holds ``text[position]``, if it is a web address."""
+    token = _token_around(text, position)
+    if token is None or not is_web_address(_without_punctuation(text, *token)):
+        return None
+    return token
+
+
+def clear_of_web_addresses(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``start:end`` without the web addresses it starts or ends in (with the punctuation
+    around them); ``None`` when it lies inside one. PTC annotators mark no web address (no
+    gold span of train or dev lies inside one), while the model may mark the words of a
+    link's path."""
+    address = _web_address_at(text, start)
+    if address is not None:
+        start = address[1]
+    address = _web_address_at(text, end - 1) if end > start else None
+    if address is not None:
+        end = address[0]
+    return trim_span(text, start, end) if end > start else None
+
+
+def _slash_joins(text: str, slash: int) -> bool:
+    """Whether the slash at ``slash`` joins two words into one ("military/security",
+    "and/or", "9/11", "12/05/2020"), not the parts of a web address or a path."""
+    token = _token_around(text, slash)
+    if token is None:
+        return False
+    word = _without_punctuation(text, *token)
+    if word.count("/") > 1 and not word.replace("/", "").isdigit():  # a path, not a date
+        return False
+    return not is_web_address(word)
 
 
 def drop_dangling_end(text: str, start: int, end: int) -> tuple[int, int]:
