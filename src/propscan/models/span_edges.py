@@ -111,7 +111,8 @@ def _is_word(character: str) -> bool:
 
 
 def _joined_at(text: str, position: int) -> bool:
-    """Whether the boundary before ``position`` lies inside a hyphenated or contracted word."""
+    """Whether the boundary before ``position`` lies inside a hyphenated, contracted or
+    slash-joined word ("pro|-American", "it'|s", "military|/security")."""
     if text[position] in WORD_JOINERS:  # "pro|-American"
         joiner = position
         joins = (
