@@ -13,8 +13,9 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
-   quotation mark unmatched at an edge, the part of a span in a web address is left out
-   and a lone identity word dropped; with ``complete_phrases``,
+   quotation mark unmatched at an edge, a span that starts or ends in a web address is
+   cut back to the text outside it (dropped when wholly inside one) and a lone identity
+   word dropped; with ``complete_phrases``,
    ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
@@ -164,8 +165,8 @@ def decode_subword_spans(
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps joined words
     (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
-    at an edge, leaves out the part of a span in a web address and drops a lone identity
-    word.
+    at an edge, cuts a span that starts or ends in a web address back to the text outside
+    it (dropping one wholly inside) and drops a lone identity word.
     ``complete_phrases`` grows a span that ends on a word such as "every" or "our" over the
     words it points at. Two runs that grow into the same span
     (pieces of one word) give it once.
