@@ -219,9 +219,11 @@ def _optimizer(model: TransformerNetwork, settings: TrainingSettings) -> torch.o
     )
 
 
-#: Settings that never change the fitted weights: a run may resume with others.
+#: Settings that never change the fitted weights: a run may resume with others (a long
+#: run on a machine that is lent for sittings may, say, save its checkpoint more often).
 _NOT_FITTED_SETTINGS = frozenset(
     {
+        "checkpoint_every",
         "quantize",
         "quantization_tolerance",
         "refit",
