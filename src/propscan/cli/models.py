@@ -104,15 +104,14 @@ def _here(measured: dict[str, Any]) -> str:
 
 
 def _models_table(entries: list[dict[str, Any]]) -> Table:
-    timed = [e["measured"] for e in entries if "machine" in e.get("measured", {})]
-    measured = timed[0] if timed else None
+    machines = [e["measured"]["machine"] for e in entries if "machine" in e.get("measured", {})]
     any_measured = any("measured" in e for e in entries)
     caption = (
         "--model NAME chooses one (* without --model); F1 on PTC dev and speed from each "
         "model card; --format json names the packages"
     )
-    if measured is not None:
-        caption += f"; here: articles/s timed on this machine ({measured['machine']})"
+    if machines:
+        caption += f"; here: articles/s timed on this machine ({machines[0]})"
     table = Table(title="Installed models", caption=escape(caption))
     headings = ["name", "model", "MB", "art./s", "SI F1", "TC F1", "FLC F1"]
     if any_measured:
