@@ -32,11 +32,11 @@ from propscan.models.span_edges import (
     MAX_ADDRESS_CHARACTERS,
     _opens_quote,
     balance_quotes,
-    clear_of_web_addresses,
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     is_lone_stop_word,
+    outside_web_addresses,
     trim_span,
 )
 
@@ -595,28 +595,44 @@ def test_whole_words_drop_a_span_inside_a_web_address() -> None:
     assert text[plain[0].start : plain[0].end] == "purged-pages-pushing"
 
 
+def test_a_phrase_over_a_link_keeps_its_pieces_outside_it() -> None:
+    text = "Traitors lied again, as https://x.com/news/traitors-lied shows. They are criminals."
+    offsets = np.array([[m.start(), m.end()] for m in re.finditer(r"\w+|[^\w\s]", text)])
+    probabilities = np.full(len(offsets), 0.9)
+    spans = decode_subword_spans(
+        text, offsets, probabilities, 0.5, whole_words=True, trim_function_words=True
+    )
+    # each piece is a span of its own, and the one before the link loses its dangling "as"
+    assert [text[c.start : c.end] for c in spans] == [
+        "Traitors lied again",
+        "shows. They are criminals",
+    ]
+
+
 @pytest.mark.parametrize(
-    ("text", "fragment", "cleared"),
+    ("text", "fragment", "pieces"),
     [
-        ("see www.example.org/a-lie-exposed now", "lie-exposed", None),  # inside one
-        ("see HTTP://example.org/lies now", "lies", None),
-        ("at breitbart.com/news/purged-pages today", "purged-pages", None),  # a bare domain
-        ("(https://x.com/lies). Lies again", "lies). Lies again", "Lies again"),
-        ("see x.org/news/purged-lies and lies", "purged-lies and lies", "and lies"),
-        ("lies, said x.org/y", "lies, said x.org", "lies, said"),
-        ("the lies of www.example.org", "the lies", "the lies"),  # none touched
-        ("U.S./Israeli lies", "Israeli lies", "Israeli lies"),  # no domain
-        ("and/or lies", "or lies", "or lies"),
+        ("see www.example.org/a-lie-exposed now", "lie-exposed", []),  # inside one
+        ("see HTTP://example.org/lies now", "lies", []),
+        ("at breitbart.com/news/purged-pages today", "purged-pages", []),  # a bare domain
+        ("(https://x.com/lies). Lies again", "lies). Lies again", ["Lies again"]),
+        ("see x.org/news/purged-lies and lies", "purged-lies and lies", ["and lies"]),
+        ("lies, said x.org/y", "lies, said x.org", ["lies, said"]),
+        ("lies (www.x.org/a) and lies", "lies (www.x.org/a) and lies", ["lies", "and lies"]),
+        ("lies www.x.org x.org/y lies", "lies www.x.org x.org/y lies", ["lies", "lies"]),
+        ("the lies of www.example.org", "the lies", ["the lies"]),  # none touched
+        ("U.S./Israeli lies", "Israeli lies", ["Israeli lies"]),  # no domain
+        ("and/or lies", "or lies", ["or lies"]),
     ],
 )
-def test_clear_of_web_addresses(text: str, fragment: str, cleared: str | None) -> None:
+def test_outside_web_addresses(text: str, fragment: str, pieces: list[str]) -> None:
     start = text.index(fragment)
-    found = clear_of_web_addresses(text, start, start + len(fragment))
-    assert (found if found is None else text[slice(*found)]) == cleared
+    found = outside_web_addresses(text, start, start + len(fragment))
+    assert [text[slice(*piece)] for piece in found] == pieces
 
 
 def test_a_run_without_spaces_past_the_limit_is_no_web_address() -> None:
     text = "www." + "a" * (MAX_ADDRESS_CHARACTERS + 10) + " lies"
-    assert clear_of_web_addresses(text, 5, 9) == (5, 9)
+    assert outside_web_addresses(text, 5, 9) == [(5, 9)]
     joined = "x/" + "y" * (MAX_ADDRESS_CHARACTERS + 10)  # nor does its slash join words
     assert extend_to_words(joined, 0, 1, joined=True) == (0, 1)

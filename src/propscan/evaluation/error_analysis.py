@@ -18,11 +18,11 @@ from propscan.core.techniques import REPETITION
 from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import (
     balance_quotes,
-    clear_of_web_addresses,
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     is_lone_identity_word,
+    outside_web_addresses,
 )
 from propscan.ptc.scoring import score_flc
 
@@ -49,7 +49,7 @@ def phrase_quality(
     finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
     quotation mark unmatched at an edge, end on a word that opens a phrase ("every",
-    "our", "the"), are a lone identity word or start or end in a web address."""
+    "our", "the"), are a lone identity word or hold part of a web address."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -87,7 +87,7 @@ def _unmatched_quote(text: str, start: int, end: int) -> bool:
 
 
 def _in_web_address(text: str, start: int, end: int) -> bool:
-    return clear_of_web_addresses(text, start, end) != (start, end)
+    return outside_web_addresses(text, start, end) != [(start, end)]
 
 
 def _phrase_left_open(text: str, start: int, end: int) -> bool:

@@ -13,9 +13,8 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    them; ``extend_to_words`` grows a sub-word span to whole words; ``drop_dangling_end``
    removes a trailing function word ("… an open agreement and") that PTC annotators
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
-   quotation mark unmatched at an edge, a span that starts or ends in a web address is
-   cut back to the text outside it (dropped when wholly inside one) and a lone identity
-   word dropped; with ``complete_phrases``,
+   quotation mark unmatched at an edge, only the pieces of a span outside web addresses
+   are kept and a lone identity word is dropped; with ``complete_phrases``,
    ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
@@ -47,13 +46,13 @@ import numpy as np
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
-    clear_of_web_addresses,
     complete_phrase_end,
     drop_dangling_end,
     extend_to_words,
     has_word_character,
     is_lone_identity_word,
     is_lone_stop_word,
+    outside_web_addresses,
     trim_span,
 )
 
@@ -165,8 +164,8 @@ def decode_subword_spans(
     ``trim_function_words`` drops trailing function words and lone stop words; spans
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps joined words
     (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
-    at an edge, cuts a span that starts or ends in a web address back to the text outside
-    it (dropping one wholly inside) and drops a lone identity word.
+    at an edge, keeps only the pieces of a span outside web addresses (each a span of its
+    own) and drops a lone identity word.
     ``complete_phrases`` grows a span that ends on a word such as "every" or "our" over the
     words it points at. Two runs that grow into the same span
     (pieces of one word) give it once.
@@ -184,21 +183,24 @@ def decode_subword_spans(
             following = runs[index + 1][0] if index + 1 < len(runs) else None
             limit = len(text) if following is None else int(offsets[following][0])
             start, end = complete_phrase_end(text, start, end, limit)
-        if trim_function_words:
-            start, end = drop_dangling_end(text, start, end)
-            if is_lone_stop_word(text, start, end):
+        # each piece of a span outside web addresses is a span of its own
+        pieces = outside_web_addresses(text, start, end) if whole_words else [(start, end)]
+        confidence = float(probabilities[first:last].mean())
+        for start, end in pieces:
+            if trim_function_words:
+                start, end = drop_dangling_end(text, start, end)
+                if is_lone_stop_word(text, start, end):
+                    continue
+            if whole_words:
+                balanced = balance_quotes(text, start, end)
+                if balanced is None or is_lone_identity_word(text, *balanced):
+                    continue
+                start, end = balanced
+            if end - start < min_characters:
                 continue
-        if whole_words:
-            cleared = clear_of_web_addresses(text, start, end)
-            balanced = None if cleared is None else balance_quotes(text, *cleared)
-            if balanced is None or is_lone_identity_word(text, *balanced):
+            if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
                 continue
-            start, end = balanced
-        if end - start < min_characters:
-            continue
-        if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
-            continue
-        candidates.append(Candidate(start, end, float(probabilities[first:last].mean())))
+            candidates.append(Candidate(start, end, confidence))
     return candidates
 
 

@@ -45,7 +45,7 @@ class DecodingSettings:
     trim_function_words: bool = False
     #: Keep joined words (hyphens, apostrophes, slashes, initialisms) whole, leave no
     #: quotation mark unmatched at a span's edge, and drop a lone identity word ("British",
-    #: "Muslim"); cut a span that starts or ends in a web address back to the text outside it.
+    #: "Muslim"); keep only the pieces of a span outside web addresses.
     whole_words: bool = False
     #: A span that ends on a word pointing at what follows ("dodged every") takes the
     #: words it points at, and one that ends on a "that" opening a clause leaves it out.

@@ -10,6 +10,7 @@ web address; a reader takes a mark that does for a faulty one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from propscan.models.repetition import STOP_WORDS
 
@@ -259,6 +260,7 @@ _ADDRESS_CLOSERS = ".,;:!?)]}>\"'\u201d\u2019"
 _ADDRESS_START = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
 #: The spaces that end a web address (each is looked for on its own, quickly).
 _SPACES = " \n\t\r\u00a0"
+_RUN = re.compile(r"\S+")
 _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?", re.IGNORECASE)
 
 
@@ -294,26 +296,34 @@ def is_web_address(token: str) -> bool:
     return bool(slash) and _DOMAIN.fullmatch(head) is not None
 
 
-def _web_address_at(text: str, position: int) -> tuple[int, int] | None:
-    """The run without spaces that holds ``text[position]``, if it is a web address."""
-    token = _token_around(text, position)
-    if token is None or not is_web_address(_without_punctuation(text, *token)):
-        return None
-    return token
-
-
-def clear_of_web_addresses(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """``start:end`` without the web addresses it starts or ends in (with the punctuation
-    around them); ``None`` when it lies inside one. PTC annotators mark no web address (no
+def outside_web_addresses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The pieces of ``start:end`` outside web addresses (and the punctuation around
+    them), trimmed: none when it lies inside one. PTC annotators mark no web address (no
     gold span of train or dev lies inside one), while the model may mark the words of a
-    link's path."""
-    address = _web_address_at(text, start)
-    if address is not None:
-        start = address[1]
-    address = _web_address_at(text, end - 1) if end > start else None
-    if address is not None:
-        end = address[0]
-    return trim_span(text, start, end) if end > start else None
+    link's path, or a phrase that runs over a link."""
+    pieces, piece_start = [], start
+    for address_start, address_end in _web_addresses_over(text, start, end):
+        if address_start > piece_start:
+            pieces.append((piece_start, address_start))
+        piece_start = max(piece_start, address_end)
+    if end > piece_start:
+        pieces.append((piece_start, end))
+    return [trimmed for piece in pieces if (trimmed := trim_span(text, *piece)) is not None]
+
+
+def _web_addresses_over(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Every run without spaces that overlaps ``start:end`` and is a web address, whole
+    (a run at an edge may go on past it)."""
+    for run in _RUN.finditer(text, start, end):
+        bounds: tuple[int, int] | None = run.span()
+        if run.start() == start or run.end() == end:
+            bounds = _token_around(text, run.start())
+        if (
+            bounds is not None
+            and bounds[1] - bounds[0] <= MAX_ADDRESS_CHARACTERS
+            and is_web_address(_without_punctuation(text, *bounds))
+        ):
+            yield bounds
 
 
 def _slash_joins(text: str, slash: int) -> bool:
