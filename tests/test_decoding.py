@@ -620,6 +620,7 @@ def test_a_phrase_over_a_link_keeps_its_pieces_outside_it() -> None:
         ("lies, said x.org/y", "lies, said x.org", ["lies, said"]),
         ("lies (www.x.org/a) and lies", "lies (www.x.org/a) and lies", ["lies", "and lies"]),
         ("lies www.x.org x.org/y lies", "lies www.x.org x.org/y lies", ["lies", "lies"]),
+        ("lies — www.x.org/a — lies", "lies — www.x.org/a —", ["lies —"]),  # no bare dash
         ("the lies of www.example.org", "the lies", ["the lies"]),  # none touched
         ("U.S./Israeli lies", "Israeli lies", ["Israeli lies"]),  # no domain
         ("and/or lies", "or lies", ["or lies"]),

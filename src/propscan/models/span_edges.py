@@ -298,9 +298,9 @@ def is_web_address(token: str) -> bool:
 
 def outside_web_addresses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The pieces of ``start:end`` outside web addresses (and the punctuation around
-    them), trimmed: none when it lies inside one. PTC annotators mark no web address (no
-    gold span of train or dev lies inside one), while the model may mark the words of a
-    link's path, or a phrase that runs over a link."""
+    them), trimmed, that hold a letter or digit: none when it lies inside one. PTC
+    annotators mark no web address (no gold span of train or dev lies inside one), while
+    the model may mark the words of a link's path, or a phrase that runs over a link."""
     pieces, piece_start = [], start
     for address_start, address_end in _web_addresses_over(text, start, end):
         if address_start > piece_start:
@@ -308,7 +308,8 @@ def outside_web_addresses(text: str, start: int, end: int) -> list[tuple[int, in
         piece_start = max(piece_start, address_end)
     if end > piece_start:
         pieces.append((piece_start, end))
-    return [trimmed for piece in pieces if (trimmed := trim_span(text, *piece)) is not None]
+    trimmed = (trim_span(text, *piece) for piece in pieces)
+    return [piece for piece in trimmed if piece is not None and has_word_character(text, *piece)]
 
 
 def _web_addresses_over(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
