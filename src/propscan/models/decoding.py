@@ -165,10 +165,9 @@ def decode_subword_spans(
     shorter than ``min_characters`` are dropped. ``whole_words`` also keeps joined words
     (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
     at an edge, keeps only the pieces of a span outside web addresses (each a span of its
-    own) and drops a lone identity word.
-    ``complete_phrases`` grows a span that ends on a word such as "every" or "our" over the
-    words it points at. Two runs that grow into the same span
-    (pieces of one word) give it once.
+    own) and drops a lone identity word. ``complete_phrases`` grows a span that ends on a
+    word such as "every" or "our" over the words it points at. Two runs that grow into the
+    same span (pieces of one word) give it once.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
