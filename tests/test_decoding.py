@@ -518,6 +518,12 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
         ("a sinister W.H.O. agenda", (11, 12), "W.H.O"),
         ("Plan B. Then", (5, 6), "B"),  # a sentence's end is no initialism
         ("the U.N.", (4, 5), "U.N"),
+        ("a U.S.-backed coup", (2, 4), "U.S.-backed"),  # an initialism joins a hyphen
+        ("a U.S.-backed coup", (7, 13), "U.S.-backed"),
+        ("the e.g. case", (4, 5), "e.g"),
+        ("in item a.I am", (8, 9), "a"),  # a point between cases ends a sentence
+        ("in item a.I am", (10, 11), "I"),
+        ("the A.-led team", (4, 5), "A"),  # one letter and a point make no initialism
         ("ok.No", (0, 2), "ok"),  # nor are words run together after a point
     ],
 )

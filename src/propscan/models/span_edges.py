@@ -82,7 +82,7 @@ def extend_to_words(text: str, start: int, end: int, joined: bool = False) -> tu
     """Grow ``start:end`` to whole words so that sub-word decisions never cut a word in two;
     with ``joined``, words joined by a hyphen, an apostrophe or a slash count as one word, and
     so do digits joined by a comma or a point (a number) and single letters joined by points
-    (an initialism: "U.S.", "W.H.O.")."""
+    (an initialism: "U.S.", "W.H.O.", "U.S.-backed")."""
 
     def inside(position: int) -> bool:  # whether a word runs on across ``position``
         if 0 < position < len(text) and _is_word(text[position - 1]) and _is_word(text[position]):
@@ -118,13 +118,24 @@ def _joined_at(text: str, position: int) -> bool:
         joiner = position
         joins = (
             position + 1 < len(text)
-            and _is_word(text[position - 1])
+            and _ends_word(text, position - 1)
             and _is_word(text[position + 1])
         )
     else:  # "it'|s"
         joiner = position - 1
-        joins = position > 1 and _is_word(text[position - 2]) and _is_word(text[position])
+        joins = position > 1 and _ends_word(text, position - 2) and _is_word(text[position])
     return joins and (text[joiner] != "/" or _slash_joins(text, joiner))
+
+
+def _ends_word(text: str, position: int) -> bool:
+    """Whether ``text[position]`` ends a word: a word character, or the closing point of an
+    initialism, so that "U.S.-backed" joins as one word."""
+    return _is_word(text[position]) or (
+        text[position] == "."
+        and position > 1
+        and text[position - 2] == "."
+        and _single_letter(text, position - 1)
+    )
 
 
 def _inside_number(text: str, position: int) -> bool:
@@ -147,13 +158,27 @@ def _inside_initialism(text: str, position: int) -> bool:
     """Whether the boundary before ``position`` lies inside an initialism: "U|.S", "W.|H"."""
     if not 0 < position < len(text):
         return False
-    if text[position] == ".":
-        return _single_letter(text, position - 1) and _single_letter(text, position + 1)
+    if text[position] == ".":  # "U|.S", or "U.S|.-backed"
+        return _initialism_letters(text, position - 1, position + 1) or (
+            position + 1 < len(text)
+            and text[position + 1] in WORD_JOINERS
+            and _ends_word(text, position)
+            and _joined_at(text, position + 1)
+        )
     return (
         position > 1
         and text[position - 1] == "."
-        and _single_letter(text, position - 2)
-        and _single_letter(text, position)
+        and _initialism_letters(text, position - 2, position)
+    )
+
+
+def _initialism_letters(text: str, before: int, after: int) -> bool:
+    """Whether the letters around an initialism's point are single letters of one case:
+    "U.S" and "e.g" are initialisms, "a.I" (a missing space after a sentence) is not."""
+    return (
+        _single_letter(text, before)
+        and _single_letter(text, after)
+        and text[before].isupper() == text[after].isupper()
     )
 
 
