@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span, merge_spans
 from propscan.errors import PropscanError
 from propscan.models.decoding import (
@@ -33,6 +34,7 @@ from propscan.models.span_edges import (
     _opens_quote,
     balance_quotes,
     complete_phrase_end,
+    complete_phrase_start,
     drop_dangling_end,
     extend_to_words,
     is_lone_stop_word,
@@ -251,6 +253,49 @@ def test_a_completed_phrase_stops_where_the_next_span_starts() -> None:
     p = np.array([0.0, 0.9, 0.9, 0.9, 0.0, 0.9, 0.0, 0.0])  # "win when every", "voter"
     found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
     assert [text[c.start : c.end] for c in found] == ["win when every eligible", "voter"]
+
+
+def _started(text: str, span: str) -> str:
+    start = text.index(span)
+    sentence_starts = {first for first, _ in split_sentences(text)}
+    return text[slice(*complete_phrase_start(text, start, start + len(span), sentence_starts))]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "completed"),
+    [
+        ("Make no mistake: it is a ghost town.", "no mistake", "Make no mistake"),
+        ("It fell. Make no mistake: it fell.", "no mistake", "Make no mistake"),
+        ("It fell.\nTraitors lied again", "lied again", "Traitors lied again"),
+        ("Theresa May’s cowardly government", "May’s cowardly", "Theresa May’s cowardly"),
+        ("Pro-Trump forces rally", "forces rally", "Pro-Trump forces rally"),
+        ("The traitors lied", "traitors lied", "traitors lied"),  # a function word stays out
+        ("But traitors lied", "traitors lied", "traitors lied"),
+        ("They say the traitors lied", "traitors lied", "traitors lied"),  # no second word
+        ("Make, no mistake", "no mistake", "no mistake"),  # punctuation between
+        ("Make  no mistake", "no mistake", "no mistake"),  # nor more than one space
+        ('"Make no mistake', "no mistake", "no mistake"),  # the sentence starts at a quote
+        ("Mr. Smith lied again", "lied again", "lied again"),  # "Smith" starts no sentence
+    ],
+)
+def test_a_span_starting_on_a_sentence_s_second_word_takes_the_first(
+    text: str, span: str, completed: str
+) -> None:
+    """The first word of a sentence joins a span starting on the second when it is no
+    function word and one space joins them."""
+    assert _started(text, span) == completed
+
+
+def test_a_completed_start_never_reaches_into_the_span_before() -> None:
+    text = "Traitors lied"
+    sentence_starts = {0}
+    assert complete_phrase_start(text, 9, 13, sentence_starts, floor=8) == (9, 13)
+    assert complete_phrase_start(text, 9, 13, sentence_starts, floor=0) == (0, 13)
+    offsets = _word_offsets(text)
+    p = np.array([0.0, 0.9])  # "lied"
+    found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
+    assert [text[c.start : c.end] for c in found] == ["Traitors lied"]
+    assert decode_subword_spans(text, offsets, p, 0.5)[0].start == 9  # only when asked
 
 
 def test_a_possessive_is_completed_before_dangling_words_are_dropped() -> None:

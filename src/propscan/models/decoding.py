@@ -15,7 +15,8 @@ numbers into spans, one rule each, so that a change to decoding happens in one p
    almost never end a span with; with ``whole_words``, ``balance_quotes`` leaves no
    quotation mark unmatched at an edge, only the pieces of a span outside web addresses
    are kept and a lone identity word is dropped; with ``complete_phrases``,
-   ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at;
+   ``complete_phrase_end`` takes in the words a trailing "every" or "our" points at and
+   ``complete_phrase_start`` the first word of a sentence whose second word starts a span;
 4. **candidates** -- :func:`decode_subword_spans` (the transformer) and
    :func:`decode_word_spans` (the classical baseline) compose the rules above into
    spans with a confidence; lone stop words and too short fragments are dropped;
@@ -43,10 +44,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from propscan.core.sentences import split_sentences
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
     complete_phrase_end,
+    complete_phrase_start,
     drop_dangling_end,
     extend_to_words,
     has_word_character,
@@ -166,12 +169,14 @@ def decode_subword_spans(
     (hyphens, apostrophes, slashes, initialisms) whole, leaves no quotation mark unmatched
     at an edge, keeps only the pieces of a span outside web addresses (each a span of its
     own) and drops a lone identity word. ``complete_phrases`` grows a span that ends on a
-    word such as "every" or "our" over the words it points at. Two runs that grow into the
+    word such as "every" or "our" over the words it points at, and one that starts on a
+    sentence's second word over the first ("Make no mistake"). Two runs that grow into the
     same span (pieces of one word) give it once.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
+    sentence_starts = {start for start, _ in split_sentences(text)} if complete_phrases else set()
     candidates: list[Candidate] = []
     for index, (first, last) in enumerate(runs):
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
@@ -182,6 +187,8 @@ def decode_subword_spans(
             following = runs[index + 1][0] if index + 1 < len(runs) else None
             limit = len(text) if following is None else int(offsets[following][0])
             start, end = complete_phrase_end(text, start, end, limit)
+            floor = candidates[-1].end if candidates else 0  # never into the span before
+            start, end = complete_phrase_start(text, start, end, sentence_starts, floor)
         # each piece of a span outside web addresses is a span of its own
         pieces = outside_web_addresses(text, start, end) if whole_words else [(start, end)]
         confidence = float(probabilities[first:last].mean())

@@ -10,7 +10,7 @@ web address; a reader takes a mark that does for a faulty one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 
 from propscan.models.repetition import STOP_WORDS
 
@@ -441,6 +441,31 @@ def complete_phrase_end(
         end = following[1]
         following = _next_word(text, end, limit)
     return start, end
+
+
+def complete_phrase_start(
+    text: str, start: int, end: int, sentence_starts: Container[int], floor: int = 0
+) -> tuple[int, int]:
+    """A span that starts on a sentence's second word takes in the first: "no mistake: ..."
+    becomes "Make no mistake: ...".
+
+    Only a word that is no function word, stands at one of ``sentence_starts`` at or after
+    ``floor`` (where the span before ends) and is joined to the span by a single space is
+    taken. Of the PTC train gold spans that hold such a second word, 388 start on the
+    first word (or before it) and 43 on the second.
+    """
+    if start < 2 or text[start - 1] != " " or not _is_word(text[start - 2]):
+        return start, end
+    first_start, first_end = extend_to_words(text, start - 2, start - 1, joined=True)
+    if (
+        first_end != start - 1
+        or first_start < floor
+        or first_start not in sentence_starts
+        or first_end - first_start > MAX_WORD_CHARACTERS
+        or _is_function_word(text[first_start:first_end])
+    ):
+        return start, end
+    return first_start, end
 
 
 def _next_word(text: str, end: int, limit: int) -> tuple[int, int] | None:
