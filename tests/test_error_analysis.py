@@ -62,6 +62,14 @@ def test_a_fragment_stopping_before_what_its_last_word_points_at_is_counted() ->
     assert quality["ending on a word that opens a phrase (predicted / gold)"] == (1, 0)
 
 
+def test_a_fragment_leaving_out_its_sentence_s_first_word_is_counted() -> None:
+    text = "It fell. Make no mistake about it"
+    cut = Span(text.index("no mistake"), len(text), "Slogans")
+    whole = Span(text.index("Make"), len(text), "Slogans")
+    quality = phrase_quality({"1": text}, Annotations({"1": (cut,)}), Annotations({"1": (whole,)}))
+    assert quality["starting on a sentence's second word (predicted / gold)"] == (1, 0)
+
+
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:
     predicted = Annotations({"1": (span("liars and traitors", "Loaded_Language"),)})
     table = si_by_length(TEXTS, predicted, GOLD)

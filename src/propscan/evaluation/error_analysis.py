@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
+from propscan.core.sentences import split_sentences
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import REPETITION
 from propscan.models.repetition import STOP_WORDS
 from propscan.models.span_edges import (
     balance_quotes,
     complete_phrase_end,
+    complete_phrase_start,
     drop_dangling_end,
     extend_to_words,
     is_lone_identity_word,
@@ -94,11 +97,22 @@ def _phrase_left_open(text: str, start: int, end: int) -> bool:
     return complete_phrase_end(text, start, end) != (start, end)
 
 
+def _sentence_start_left_out(text: str, start: int, end: int) -> bool:
+    return complete_phrase_start(text, start, end, _sentence_starts(text)) != (start, end)
+
+
+@lru_cache(maxsize=8)
+def _sentence_starts(text: str) -> frozenset[int]:
+    """Split once per article, not once per fragment."""
+    return frozenset(start for start, _ in split_sentences(text))
+
+
 #: Fragment shapes a reader takes for a faulty mark.
 _SHAPE_PROBLEMS = {
     "cutting a word": _cuts_a_word,
     "with an unmatched quotation mark at an edge": _unmatched_quote,
     "ending on a word that opens a phrase": _phrase_left_open,
+    "starting on a sentence's second word": _sentence_start_left_out,
     "a lone identity word": is_lone_identity_word,
     "in a web address": _in_web_address,
 }
