@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import split_sentence_starts
 from propscan.core.spans import Span, merge_spans
 from propscan.errors import PropscanError
 from propscan.models.decoding import (
@@ -257,8 +258,8 @@ def test_a_completed_phrase_stops_where_the_next_span_starts() -> None:
 
 def _started(text: str, span: str) -> str:
     start = text.index(span)
-    sentence_starts = {first for first, _ in split_sentences(text)}
-    return text[slice(*complete_phrase_start(text, start, start + len(span), sentence_starts))]
+    starts = partial(split_sentence_starts, text)
+    return text[slice(*complete_phrase_start(text, start, start + len(span), starts))]
 
 
 @pytest.mark.parametrize(
@@ -267,15 +268,19 @@ def _started(text: str, span: str) -> str:
         ("Make no mistake: it is a ghost town.", "no mistake", "Make no mistake"),
         ("It fell. Make no mistake: it fell.", "no mistake", "Make no mistake"),
         ("It fell.\nTraitors lied again", "lied again", "Traitors lied again"),
+        ("It fell.\r\nTraitors lied again", "lied again", "Traitors lied again"),
         ("Theresa May’s cowardly government", "May’s cowardly", "Theresa May’s cowardly"),
         ("Pro-Trump forces rally", "forces rally", "Pro-Trump forces rally"),
         ("The traitors lied", "traitors lied", "traitors lied"),  # a function word stays out
         ("But traitors lied", "traitors lied", "traitors lied"),
-        ("They say the traitors lied", "traitors lied", "traitors lied"),  # no second word
+        ("They say traitors lied", "traitors lied", "traitors lied"),  # "say" starts nothing
         ("Make, no mistake", "no mistake", "no mistake"),  # punctuation between
         ("Make  no mistake", "no mistake", "no mistake"),  # nor more than one space
+        ("Traitors\nlied again", "lied again", "lied again"),  # nor a line break
         ('"Make no mistake', "no mistake", "no mistake"),  # the sentence starts at a quote
         ("Mr. Smith lied again", "lied again", "lied again"),  # "Smith" starts no sentence
+        ("Antidisestablishmentarianism lies", "lies", "lies"),  # a run this long is no word
+        ("Antidisestablishmentarian lies", "lies", "Antidisestablishmentarian lies"),
     ],
 )
 def test_a_span_starting_on_a_sentence_s_second_word_takes_the_first(
@@ -288,14 +293,37 @@ def test_a_span_starting_on_a_sentence_s_second_word_takes_the_first(
 
 def test_a_completed_start_never_reaches_into_the_span_before() -> None:
     text = "Traitors lied"
-    sentence_starts = {0}
-    assert complete_phrase_start(text, 9, 13, sentence_starts, floor=8) == (9, 13)
-    assert complete_phrase_start(text, 9, 13, sentence_starts, floor=0) == (0, 13)
+    starts = partial(split_sentence_starts, text)
+    assert complete_phrase_start(text, 9, 13, starts, floor=8) == (9, 13)
+    assert complete_phrase_start(text, 9, 13, starts, floor=0) == (0, 13)
     offsets = _word_offsets(text)
     p = np.array([0.0, 0.9])  # "lied"
     found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
     assert [text[c.start : c.end] for c in found] == ["Traitors lied"]
     assert decode_subword_spans(text, offsets, p, 0.5)[0].start == 9  # only when asked
+    text = "Make mistake"
+    offsets = np.array([(0, 2), (2, 4), (5, 12)])
+    p = np.array([0.9, 0.1, 0.9])  # "Ma", grown to "Make", and "mistake": two spans
+    found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
+    assert [text[c.start : c.end] for c in found] == ["Make", "mistake"]
+
+
+def test_a_completed_start_never_takes_back_a_word_its_run_dropped() -> None:
+    text = "British lied"
+    offsets = np.array([(0, 7), (7, 7), (8, 12)])
+    p = np.array([0.9, 0.0, 0.9])  # "British" (a lone identity word) and "lied"
+    found = decode_subword_spans(text, offsets, p, 0.5, whole_words=True, complete_phrases=True)
+    assert [text[c.start : c.end] for c in found] == ["lied"]
+
+
+def test_a_run_inside_the_span_before_gives_no_span_of_its_own() -> None:
+    text = "Make mistake now"
+    offsets = np.array([(0, 4), (5, 7), (7, 9), (9, 12), (13, 16)])
+    p = np.array([0.0, 0.9, 0.1, 0.9, 0.0])  # "mi" and "ake", pieces of one word
+    found = decode_subword_spans(text, offsets, p, 0.5, complete_phrases=True)
+    assert [text[c.start : c.end] for c in found] == ["Make mistake"]
+    found = decode_subword_spans(text, offsets, p, 0.5)
+    assert [text[c.start : c.end] for c in found] == ["mistake"]
 
 
 def test_a_possessive_is_completed_before_dangling_words_are_dropped() -> None:
@@ -565,6 +593,8 @@ def test_repetition_rules_follow_how_often_a_fragment_recurs() -> None:
         ("the U.N.", (4, 5), "U.N"),
         ("a U.S.-backed coup", (2, 4), "U.S.-backed"),  # an initialism joins a hyphen
         ("a U.S.-backed coup", (7, 13), "U.S.-backed"),
+        ("the U.S.'s allies", (4, 5), "U.S.'s"),  # so does an apostrophe
+        ("U.S./Israeli lies", (5, 12), "U.S./Israeli"),  # and a slash
         ("the e.g. case", (4, 5), "e.g"),
         ("in item a.I am", (8, 9), "a"),  # a point between cases ends a sentence
         ("in item a.I am", (10, 11), "I"),

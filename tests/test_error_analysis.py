@@ -67,7 +67,7 @@ def test_a_fragment_leaving_out_its_sentence_s_first_word_is_counted() -> None:
     cut = Span(text.index("no mistake"), len(text), "Slogans")
     whole = Span(text.index("Make"), len(text), "Slogans")
     quality = phrase_quality({"1": text}, Annotations({"1": (cut,)}), Annotations({"1": (whole,)}))
-    assert quality["starting on a sentence's second word (predicted / gold)"] == (1, 0)
+    assert quality["leaving out its sentence's first word (predicted / gold)"] == (1, 0)
 
 
 def test_si_by_length_splits_recall_and_precision_by_words() -> None:

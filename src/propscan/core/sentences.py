@@ -89,6 +89,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return sentences
 
 
+def split_sentence_starts(text: str) -> frozenset[int]:
+    """Where the sentences of :func:`split_sentences` start (not the coarser feature rule
+    of :func:`sentence_starts`)."""
+    return frozenset(start for start, _ in split_sentences(text))
+
+
 def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     piece_start = start

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import split_sentence_starts
 from propscan.core.spans import Annotations, Span, merge_spans
 from propscan.core.techniques import REPETITION
 from propscan.models.repetition import STOP_WORDS
@@ -52,7 +52,9 @@ def phrase_quality(
     finds one) or are one stop word;
     counts of fragments (predicted, and gold beside them) that cut a word, leave a
     quotation mark unmatched at an edge, end on a word that opens a phrase ("every",
-    "our", "the"), are a lone identity word or hold part of a web address."""
+    "our", "the"), start on a sentence's second word leaving out a first that phrase
+    completion would take in ("no mistake"), are a lone identity word or hold part of a
+    web address."""
     fragments = {(article_id, s.start, s.end) for article_id, s in predicted}
     dangling = lone = 0
     for article_id, start, end in fragments:
@@ -67,8 +69,8 @@ def phrase_quality(
         "lone stop word": round(lone / count, 4),
         **{
             f"{name} (predicted / gold)": (
-                sum(test(texts[a], s, e) for a, s, e in fragments),
-                sum(test(texts[a], s, e) for a, s, e in gold_fragments),
+                sum(test(texts[a], s, e) for a, s, e in sorted(fragments)),
+                sum(test(texts[a], s, e) for a, s, e in sorted(gold_fragments)),
             )
             for name, test in _SHAPE_PROBLEMS.items()
         },
@@ -98,13 +100,14 @@ def _phrase_left_open(text: str, start: int, end: int) -> bool:
 
 
 def _sentence_start_left_out(text: str, start: int, end: int) -> bool:
-    return complete_phrase_start(text, start, end, _sentence_starts(text)) != (start, end)
+    """Neighbours are ignored: a fragment whose sentence's first word another one holds
+    counts too."""
+    starts = partial(_sentence_starts, text)
+    return complete_phrase_start(text, start, end, starts) != (start, end)
 
 
-@lru_cache(maxsize=8)
-def _sentence_starts(text: str) -> frozenset[int]:
-    """Split once per article, not once per fragment."""
-    return frozenset(start for start, _ in split_sentences(text))
+#: Fragments come sorted by article, so each article is split once.
+_sentence_starts = lru_cache(maxsize=1)(split_sentence_starts)
 
 
 #: Fragment shapes a reader takes for a faulty mark.
@@ -112,7 +115,7 @@ _SHAPE_PROBLEMS = {
     "cutting a word": _cuts_a_word,
     "with an unmatched quotation mark at an edge": _unmatched_quote,
     "ending on a word that opens a phrase": _phrase_left_open,
-    "starting on a sentence's second word": _sentence_start_left_out,
+    "leaving out its sentence's first word": _sentence_start_left_out,
     "a lone identity word": is_lone_identity_word,
     "in a web address": _in_web_address,
 }

@@ -40,11 +40,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache, partial
 from typing import NamedTuple
 
 import numpy as np
 
-from propscan.core.sentences import split_sentences
+from propscan.core.sentences import split_sentence_starts
 from propscan.core.spans import Span
 from propscan.models.span_edges import (
     balance_quotes,
@@ -170,13 +171,13 @@ def decode_subword_spans(
     at an edge, keeps only the pieces of a span outside web addresses (each a span of its
     own) and drops a lone identity word. ``complete_phrases`` grows a span that ends on a
     word such as "every" or "our" over the words it points at, and one that starts on a
-    sentence's second word over the first ("Make no mistake"). Two runs that grow into the
-    same span (pieces of one word) give it once.
+    sentence's second word over the first ("Make no mistake"). A run that grows into the
+    span before it (a piece of one of its words) gives no span of its own.
     """
     runs = runs_above(probabilities, threshold)
     if max_gap >= 0:
         runs = merge_runs(text, offsets, runs, max_gap)
-    sentence_starts = {start for start, _ in split_sentences(text)} if complete_phrases else set()
+    find_sentence_starts = cache(partial(split_sentence_starts, text))  # split only if asked
     candidates: list[Candidate] = []
     for index, (first, last) in enumerate(runs):
         trimmed = trim_span(text, int(offsets[first][0]), int(offsets[last - 1][1]))
@@ -187,8 +188,6 @@ def decode_subword_spans(
             following = runs[index + 1][0] if index + 1 < len(runs) else None
             limit = len(text) if following is None else int(offsets[following][0])
             start, end = complete_phrase_end(text, start, end, limit)
-            floor = candidates[-1].end if candidates else 0  # never into the span before
-            start, end = complete_phrase_start(text, start, end, sentence_starts, floor)
         # each piece of a span outside web addresses is a span of its own
         pieces = outside_web_addresses(text, start, end) if whole_words else [(start, end)]
         confidence = float(probabilities[first:last].mean())
@@ -202,10 +201,13 @@ def decode_subword_spans(
                 if balanced is None or is_lone_identity_word(text, *balanced):
                     continue
                 start, end = balanced
+            if complete_phrases:  # after the rules, which drop "so" or "British" alone
+                floor = int(offsets[runs[index - 1][1] - 1][1]) if index else 0
+                start, end = complete_phrase_start(text, start, end, find_sentence_starts, floor)
             if end - start < min_characters:
                 continue
-            if candidates and (candidates[-1].start, candidates[-1].end) == (start, end):
-                continue
+            if candidates and candidates[-1].start <= start and end <= candidates[-1].end:
+                continue  # a piece of a word the span before grew over
             candidates.append(Candidate(start, end, confidence))
     return candidates
 

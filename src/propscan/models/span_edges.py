@@ -10,7 +10,7 @@ web address; a reader takes a mark that does for a faulty one.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 
 from propscan.models.repetition import STOP_WORDS
 
@@ -155,15 +155,15 @@ def _inside_number(text: str, position: int) -> bool:
 
 
 def _inside_initialism(text: str, position: int) -> bool:
-    """Whether the boundary before ``position`` lies inside an initialism: "U|.S", "W.|H"."""
+    """Whether the boundary before ``position`` lies inside an initialism ("U|.S", "W.|H")
+    or before the point that joins it to a hyphenated word ("U.S|.-backed")."""
     if not 0 < position < len(text):
         return False
-    if text[position] == ".":  # "U|.S", or "U.S|.-backed"
+    if text[position] == ".":
         return _initialism_letters(text, position - 1, position + 1) or (
             position + 1 < len(text)
             and text[position + 1] in WORD_JOINERS
-            and _ends_word(text, position)
-            and _joined_at(text, position + 1)
+            and _joined_at(text, position + 1)  # the point closes "U.S." before "-backed"
         )
     return (
         position > 1
@@ -174,7 +174,8 @@ def _inside_initialism(text: str, position: int) -> bool:
 
 def _initialism_letters(text: str, before: int, after: int) -> bool:
     """Whether the letters around an initialism's point are single letters of one case:
-    "U.S" and "e.g" are initialisms, "a.I" (a missing space after a sentence) is not."""
+    "U.S" and "e.g" are initialisms, "a.I" (a missing space after a sentence) is not, nor
+    is the rare mixed "S.p.A"."""
     return (
         _single_letter(text, before)
         and _single_letter(text, after)
@@ -444,25 +445,32 @@ def complete_phrase_end(
 
 
 def complete_phrase_start(
-    text: str, start: int, end: int, sentence_starts: Container[int], floor: int = 0
+    text: str,
+    start: int,
+    end: int,
+    find_sentence_starts: Callable[[], Container[int]],
+    floor: int = 0,
 ) -> tuple[int, int]:
     """A span that starts on a sentence's second word takes in the first: "no mistake: ..."
     becomes "Make no mistake: ...".
 
-    Only a word that is no function word, stands at one of ``sentence_starts`` at or after
-    ``floor`` (where the span before ends) and is joined to the span by a single space is
-    taken. Of the PTC train gold spans that hold such a second word, 388 start on the
-    first word (or before it) and 43 on the second.
+    Only a whole word of at most :data:`MAX_WORD_CHARACTERS` characters that is no
+    function word, starts a sentence (``find_sentence_starts`` gives their offsets; it is
+    called only for a span that starts after a space and a word), begins at or after
+    ``floor`` (where the run before ends) and is joined to the span by a single
+    space is taken. Of the PTC train gold spans holding such a second word, 386 start on
+    the first word (or before it) and 42 on the second.
     """
     if start < 2 or text[start - 1] != " " or not _is_word(text[start - 2]):
         return start, end
-    first_start, first_end = extend_to_words(text, start - 2, start - 1, joined=True)
+    sentence_starts = find_sentence_starts()
+    lowest = max(floor, start - 1 - MAX_WORD_CHARACTERS)  # a longer word is none
+    first_start = next((p for p in range(start - 2, lowest - 1, -1) if p in sentence_starts), None)
     if (
-        first_end != start - 1
-        or first_start < floor
-        or first_start not in sentence_starts
-        or first_end - first_start > MAX_WORD_CHARACTERS
-        or _is_function_word(text[first_start:first_end])
+        first_start is None
+        or extend_to_words(text, first_start, first_start + 1, joined=True)
+        != (first_start, start - 1)
+        or _is_function_word(text[first_start : start - 1])
     ):
         return start, end
     return first_start, end
