@@ -339,10 +339,10 @@ def test_a_possessive_is_completed_before_dangling_words_are_dropped() -> None:
 
 
 #: Pieces of text that test the edge rules: hyphens, apostrophes, pointing words, an
-#: abbreviation, line breaks, quotes, brackets and dashes.
+#: abbreviation, line breaks, quotes, brackets, dashes and words that start sentences.
 TEXT_PIECES = (
     *("paid", "a", "-a", "for", "-for", "'s", "’", "-", " ", " ", ", ", "our", "that"),
-    *("of", "every", "U.S.", "\n", '"', "(", "—", ". "),
+    *("of", "every", "U.S.", "\n", '"', "(", "—", ". ", "Make", "British"),
 )
 
 
