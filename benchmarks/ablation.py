@@ -5,17 +5,19 @@
                                   [--encoder HF_MODEL_DIR] [--memes DIR [--meme-split S ...]
                                   [--unmapped drop|unlabelled]] [--device cuda]
     python benchmarks/ablation.py --model DIR --decoding-variant NAME KEY=VALUE ... [...]
+    python benchmarks/ablation.py --variant NAME --model FP32_DIR --int8
 
 With ``--train`` settings (any field of ``TrainingSettings``, e.g. ``epochs=1`` or
 ``max_steps=60`` for fast screening) a model is trained first; otherwise the given model
 is re-tuned (``--memes`` adds the SemEval-2021 meme texts to the fitting articles, never to
 the held-out ones; ``--device cuda`` fits on a GPU); each ``--decoding-variant`` re-tunes
 the same model with its settings held and adds a row of its own (the encoder runs once for
-all of them). Decoding is chosen on the validation part of train with
-``--fixed`` settings held (e.g. ``merge_gap=-1`` switches merging off); validation scores
-come with a 95% bootstrap interval over articles, dev scores are reported only. Appends
-a row to ``benchmarks/results/ablations.md`` (and ``ablations.jsonl``) and keeps every
-earlier row, negative results included.
+all of them). ``--int8`` scores a model whose training kept its encoder in fp32 as it would
+ship: a copy with the encoder quantised as training quantises. Decoding is chosen on the
+validation part of train with ``--fixed`` settings held (e.g. ``merge_gap=-1`` switches
+merging off); validation scores come with a 95% bootstrap interval over articles, dev
+scores are reported only. Appends a row to ``benchmarks/results/ablations.md`` (and
+``ablations.jsonl``) and keeps every earlier row, negative results included.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import shutil
+import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -121,6 +125,24 @@ def _row_from_card(variant: str, model_dir: Path, out: Path) -> None:
     print(json.dumps(row, default=str))
 
 
+def _int8_copy(model_dir: Path, into: Path) -> Path:
+    """A copy of the fp32 model in ``model_dir`` whose encoder is quantised to int8 the way
+    ``propscan train`` quantises (per-channel dynamic, word table as int8 rows)."""
+    from propscan.models.base import read_model_config, write_model_config
+    from propscan.models.transformer.detector import ENCODER_FILE
+    from propscan.models.transformer.quantization import quantize_dynamic_encoder
+
+    config = read_model_config(model_dir)
+    if config.get("quantized"):
+        raise SystemExit(f"{model_dir}: its encoder is int8 already; --int8 needs an fp32 one")
+    copy = into / model_dir.name
+    shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("checkpoint", ENCODER_FILE))
+    quantize_dynamic_encoder(model_dir / ENCODER_FILE, copy / ENCODER_FILE)
+    config = {key: value for key, value in config.items() if key != "format_version"}
+    write_model_config(copy, {**config, "quantized": True})
+    return copy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", help="short description of the row")
@@ -179,6 +201,11 @@ def main() -> None:
     parser.add_argument(
         "--write-settings", action="store_true", help="store the chosen decoding in the model"
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="score a copy of the fp32 --model with its encoder quantised as training does",
+    )
     args = parser.parse_args()
     if args.from_card is not None:
         if not args.variant:
@@ -206,6 +233,8 @@ def main() -> None:
         corpora, "train", unmapped=args.unmapped, meme_splits=args.meme_split or ["train"]
     )
     minutes = None
+    if args.int8 and args.model is None:
+        parser.error("--int8 needs --model")
     if args.train_out is not None:
         from propscan.models.transformer.recipe import TrainingSettings
         from propscan.models.transformer.train import train_transformer
@@ -229,7 +258,13 @@ def main() -> None:
         model_dir = args.train_out
         fraction = report.settings.validation_fraction
     elif args.model is not None:
-        model_dir = args.model[0]
+        if args.int8:
+            if len(args.model) > 1 or args.write_settings:
+                parser.error("--int8 needs a single --model and no --write-settings")
+            quantised = Path(tempfile.mkdtemp(prefix="propscan-int8-"))
+            model_dir = _int8_copy(args.model[0], quantised)
+        else:
+            model_dir = args.model[0]
         cards = [path / "training.json" for path in args.model]
         facts = [json.loads(card.read_text()) if card.is_file() else {} for card in cards]
         # models from before the setting existed held out 10%
@@ -249,7 +284,7 @@ def main() -> None:
         if args.write_settings:
             parser.error("--write-settings needs a single --model")
         detector = load_ensemble(args.model)
-    else:
+    else:  # the int8 copy of --model when --int8
         detector = TransformerDetector.load(model_dir)
     held_out = held_out_ids(train.articles, fraction)
     validation = [a for a in train.articles if a.id in held_out]
@@ -288,9 +323,12 @@ def main() -> None:
         edges = [f"{c.setting}={c.value}" for c in choices if c.at_edge]
         row = {
             "variant": name,
-            "model": str(model_dir)
-            if args.model is None or len(args.model) < 2
+            "model": str(args.train_out)
+            if args.model is None
+            else str(args.model[0])
+            if len(args.model) == 1
             else [str(path) for path in args.model],
+            "int8_copy": args.int8,
             "validation_articles": len(validation),
             "validation": {k: vars(v) for k, v in scores.items()},
             "dev": dev_scores,
@@ -330,6 +368,8 @@ def main() -> None:
         )
         print(json.dumps(row, default=str))
         chosen = settings
+    if args.int8:
+        shutil.rmtree(model_dir.parent)
     if args.write_settings:
         config = read_model_config(model_dir)
         config["decoding"] = chosen.to_config()
