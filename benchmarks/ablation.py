@@ -323,10 +323,8 @@ def main() -> None:
         edges = [f"{c.setting}={c.value}" for c in choices if c.at_edge]
         row = {
             "variant": name,
-            "model": str(args.train_out)
-            if args.model is None
-            else str(args.model[0])
-            if len(args.model) == 1
+            "model": str(model_dir if args.model is None else args.model[0])
+            if args.model is None or len(args.model) < 2
             else [str(path) for path in args.model],
             "int8_copy": args.int8,
             "validation_articles": len(validation),
