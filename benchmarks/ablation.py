@@ -138,7 +138,6 @@ def _int8_copy(model_dir: Path, into: Path) -> Path:
     copy = into / model_dir.name
     shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("checkpoint", ENCODER_FILE))
     quantize_dynamic_encoder(model_dir / ENCODER_FILE, copy / ENCODER_FILE)
-    config = {key: value for key, value in config.items() if key != "format_version"}
     write_model_config(copy, {**config, "quantized": True})
     return copy
 
